@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { TlsMaterialError } from '../tls/tls-material';
+import { acceptGoStyleFlags } from './go-style-flags';
+import { serveCommand } from './serve.command';
+
+/** Exit status for a usage or configuration mistake, as distinct from a runtime failure (1). */
+export const EXIT_USAGE = 2;
+
+export function buildCli(): Command {
+  const program = new Command('kube-image-bouncer')
+    .description('Kubernetes image admission webhook: decides which container images may run')
+    .version(process.env.npm_package_version ?? readVersion(), '-v, --version')
+    .exitOverride();
+  // A bare `kube-image-bouncer -cert ... -key ...` is the original invocation and means serve.
+  program.addCommand(serveCommand().exitOverride(), { isDefault: true });
+  return program;
+}
+
+function readVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
+
+function longOptions(program: Command): Set<string> {
+  const all = [program, ...program.commands].flatMap((command) => command.options.map((o) => o.long));
+  return new Set(all.filter((long): long is string => long !== undefined));
+}
+
+export async function runCli(argv: readonly string[]): Promise<void> {
+  const program = buildCli();
+  const args = acceptGoStyleFlags(argv.slice(2), longOptions(program));
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else if (error instanceof InvalidConfigError || error instanceof TlsMaterialError) {
+      process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else {
+      process.stderr.write(
+        `kube-image-bouncer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  }
+}

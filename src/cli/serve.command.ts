@@ -1,0 +1,70 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../config/bouncer-config';
+import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
+import { startWebhookServer } from '../server/webhook-server';
+
+interface ServeFlags {
+  port?: string;
+  cert?: string;
+  key?: string;
+  clientCa?: string;
+  healthPort?: string;
+  host?: string;
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = resolveBouncerConfig(flags);
+  const server = await startWebhookServer(config);
+  const { address, healthAddress } = server;
+  process.stdout.write(
+    `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address.address}:${address.port}` +
+      (healthAddress ? `, probes on http://${healthAddress.address}:${healthAddress.port}` : '') +
+      '\n',
+  );
+
+  const shutdown = (signal: NodeJS.Signals): void => {
+    process.stdout.write(`${signal} received: draining in-flight reviews\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description(
+      'serve ImageReview (ImagePolicyWebhook) and AdmissionReview (ValidatingAdmissionWebhook) over HTTPS',
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'HTTPS port for reviews')
+        .env('BOUNCER_PORT')
+        .default(String(DEFAULT_PORT)),
+    )
+    .addOption(
+      new Option(
+        '-c, --cert <file>',
+        'PEM server certificate (self-signed one made at start if omitted)',
+      ).env('BOUNCER_CERTIFICATE'),
+    )
+    .addOption(new Option('-k, --key <file>', 'PEM private key of --cert').env('BOUNCER_KEY'))
+    .addOption(
+      new Option('--client-ca <file>', 'require client certificates signed by this PEM CA (mutual TLS)').env(
+        'BOUNCER_CLIENT_CA',
+      ),
+    )
+    .addOption(
+      new Option('--health-port <port>', 'plain-HTTP port for /healthz, /livez and /readyz').env(
+        'BOUNCER_HEALTH_PORT',
+      ),
+    )
+    .addOption(
+      new Option('--host <address>', 'address to listen on').env('BOUNCER_HOST').default(DEFAULT_HOST),
+    )
+    .action(serve);
+}

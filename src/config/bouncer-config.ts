@@ -1,0 +1,28 @@
+/**
+ * The validated, typed configuration of a running bouncer. Built once at boot by
+ * `resolveBouncerConfig` and handed to Nest's ConfigModule, so services read it with
+ * `configService.get('server', { infer: true })`.
+ */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Plain-HTTP port for probes; absent means probes are served on the TLS port only. */
+  readonly healthPort?: number;
+  /** How long SIGTERM waits for in-flight reviews before closing connections. */
+  readonly shutdownGraceMs: number;
+}
+
+export interface TlsConfig {
+  readonly certificatePath?: string;
+  readonly keyPath?: string;
+  /** When set, clients must present a certificate signed by this CA (mutual TLS). */
+  readonly clientCaPath?: string;
+}
+
+export interface AllConfigType {
+  readonly server: ServerConfig;
+  readonly tls: TlsConfig;
+}
+
+export const DEFAULT_PORT = 1323;
+export const DEFAULT_HOST = '0.0.0.0';

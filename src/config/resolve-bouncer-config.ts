@@ -1,0 +1,52 @@
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+import { AllConfigType } from './bouncer-config';
+import { ServeOptions } from './serve-options';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Thrown when flags or environment variables don't form a usable configuration; the CLI prints it and exits 2. */
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+const flagName = (property: string): string =>
+  `--${property.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function describe(error: ValidationError): string[] {
+  const shown = JSON.stringify(error.value);
+  return Object.values(error.constraints ?? {}).map(
+    (message) => `${flagName(error.property)} ${message}${message.includes(shown) ? '' : ` (got ${shown})`}`,
+  );
+}
+
+/**
+ * Validates raw `serve` options once, at boot, and maps them to the typed configuration.
+ * Works outside Nest's DI, so the CLI and the container healthcheck share it.
+ */
+export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unknown>>): AllConfigType {
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined));
+  const options = Object.assign(new ServeOptions(), plainToInstance(ServeOptions, defined));
+  const problems = validateSync(options, { forbidUnknownValues: false }).flatMap(describe);
+
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    problems.push('--cert and --key must be given together');
+  }
+  if (options.healthPort !== undefined && options.healthPort === options.port) {
+    problems.push(`--health-port must differ from --port (both are ${options.port})`);
+  }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+
+  return {
+    server: {
+      host: options.host,
+      port: options.port,
+      healthPort: options.healthPort,
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    },
+    tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
+  };
+}

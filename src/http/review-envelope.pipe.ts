@@ -1,0 +1,57 @@
+import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+
+const MAX_SHOWN_VALUE = 80;
+const isIndex = (property: string): boolean => /^\d+$/.test(property);
+
+function shown(value: unknown): string {
+  if (value !== null && typeof value === 'object') return '';
+  const text = value === undefined ? 'nothing' : JSON.stringify(value);
+  return ` (got ${text.length > MAX_SHOWN_VALUE ? `${text.slice(0, MAX_SHOWN_VALUE)}…` : text})`;
+}
+
+/** "spec.containers[0].image must be a string (got 5)" rather than class-validator's nested tree. */
+function describe(error: ValidationError, parent: string): string[] {
+  const path =
+    parent === ''
+      ? error.property
+      : isIndex(error.property)
+        ? `${parent}[${error.property}]`
+        : `${parent}.${error.property}`;
+  const own = Object.values(error.constraints ?? {}).map((message) => {
+    const predicate = message.startsWith(`${error.property} `)
+      ? message.slice(error.property.length + 1)
+      : message;
+    return `${path} ${predicate}${shown(error.value)}`;
+  });
+  return [...own, ...(error.children ?? []).flatMap((child) => describe(child, path))];
+}
+
+/**
+ * Validates the envelope of a review body: the fields its DTO exposes, and nothing else.
+ * excludeExtraneousValues makes class-transformer walk only those fields, so an unmodelled field
+ * (a whole Pod, fields from newer Kubernetes releases) costs nothing and is never rejected; the
+ * original body is left as it arrived.
+ */
+@Injectable()
+export class ReviewEnvelopePipe implements PipeTransform {
+  transform(value: unknown, { type, metatype }: ArgumentMetadata): unknown {
+    if (type !== 'body' || metatype === undefined || metatype === Object) return value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new BadRequestException('request body must be a JSON object');
+    }
+    let envelope: object;
+    try {
+      envelope = plainToInstance(metatype, value, { excludeExtraneousValues: true }) as object;
+    } catch (error) {
+      if (error instanceof RangeError) throw new BadRequestException('request body is nested too deeply');
+      throw error;
+    }
+    const errors = validateSync(envelope, { forbidUnknownValues: false, stopAtFirstError: true });
+    if (errors.length > 0) {
+      throw new BadRequestException(errors.flatMap((e) => describe(e, '')).join('; '));
+    }
+    return envelope;
+  }
+}

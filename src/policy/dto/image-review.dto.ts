@@ -1,0 +1,50 @@
+import { Expose, Type } from 'class-transformer';
+import { Equals, IsArray, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsStringMap, OpaqueJson } from '../../http/envelope-fields';
+
+export const IMAGE_REVIEW_API_VERSION = 'imagepolicy.k8s.io/v1alpha1';
+export const IMAGE_REVIEW_KIND = 'ImageReview';
+
+// Wire format: k8s.io/api/imagepolicy/v1alpha1/types.go. Only the fields we read are modelled;
+// anything else in the body is left alone, because the apiserver adds fields over time.
+
+export class ImageReviewContainerSpecDto {
+  @Expose()
+  @IsString()
+  image!: string;
+}
+
+export class ImageReviewSpecDto {
+  @Expose()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @IsObject({ each: true, message: 'each value in containers must be an object' })
+  @Type(() => ImageReviewContainerSpecDto)
+  containers!: ImageReviewContainerSpecDto[];
+
+  @OpaqueJson()
+  @IsOptional()
+  @IsStringMap()
+  annotations?: Record<string, string>;
+
+  @Expose()
+  @IsOptional()
+  @IsString()
+  namespace?: string;
+}
+
+export class ImageReviewDto {
+  @Expose()
+  @Equals(IMAGE_REVIEW_API_VERSION, { message: `apiVersion must be ${IMAGE_REVIEW_API_VERSION}` })
+  apiVersion!: string;
+
+  @Expose()
+  @Equals(IMAGE_REVIEW_KIND, { message: `kind must be ${IMAGE_REVIEW_KIND}` })
+  kind!: string;
+
+  @Expose()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ImageReviewSpecDto)
+  spec!: ImageReviewSpecDto;
+}

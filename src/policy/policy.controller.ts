@@ -1,0 +1,28 @@
+import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { TlsListenerGuard } from '../http/tls-listener.guard';
+import { ImageReviewDto } from './dto/image-review.dto';
+import { ImagePolicyService } from './image-policy.service';
+import { ImageReviewResponse, toImageReviewResponse } from './image-review-response';
+import { ImageReviewFailureInterceptor } from './image-review-failure.interceptor';
+
+/**
+ * The ImagePolicyWebhook backend. `/image_policy` is the original bouncer's path and `/policy`
+ * the one its README configured; both stay so existing kubeconfigs keep working.
+ */
+@Controller()
+@UseGuards(TlsListenerGuard)
+@UseInterceptors(ImageReviewFailureInterceptor)
+export class PolicyController {
+  constructor(private readonly imagePolicy: ImagePolicyService) {}
+
+  @Post(['image_policy', 'policy'])
+  @HttpCode(HttpStatus.OK)
+  review(@Body() review: ImageReviewDto): ImageReviewResponse {
+    const decision = this.imagePolicy.evaluate({
+      images: review.spec.containers.map(({ image }) => ({ image })),
+      namespace: review.spec.namespace,
+      annotations: review.spec.annotations,
+    });
+    return toImageReviewResponse(decision);
+  }
+}

@@ -1,0 +1,110 @@
+import { LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import { Server as HttpServer, createServer as createHttpServer } from 'node:http';
+import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
+import { AddressInfo } from 'node:net';
+import { AppModule } from '../app.module';
+import { AllConfigType } from '../config/bouncer-config';
+import { JSON_CONTENT_TYPES } from '../http/json-content-type.middleware';
+import { httpsServerOptions } from '../tls/tls-material';
+import { TlsMaterialService } from '../tls/tls-material.service';
+
+/** controller-runtime's cap: an object and its oldObject can each approach etcd's 3 MB limit. */
+export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
+
+// The apiserver's webhook client keeps idle connections for 90 s (Go's http.Transport
+// IdleConnTimeout, set by k8s.io/apimachinery/pkg/util/net). Holding them a little longer means
+// the client, not us, closes an idle connection, so it never sends on a socket we just closed.
+const KEEP_ALIVE_TIMEOUT_MS = 95_000;
+// Bounds a client that trickles its headers or body (slowloris); reviews arrive in milliseconds.
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface RunningWebhookServer {
+  readonly app: NestExpressApplication;
+  readonly tlsServer: HttpsServer;
+  readonly healthServer?: HttpServer;
+  readonly address: AddressInfo;
+  readonly healthAddress?: AddressInfo;
+  /** Stops accepting connections, lets in-flight requests finish (within the grace period), then closes Nest. */
+  close(): Promise<void>;
+}
+
+export interface WebhookServerOptions {
+  readonly logger?: LoggerService | false;
+}
+
+function tune<T extends HttpServer | HttpsServer>(server: T): T {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: HttpServer | HttpsServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function startWebhookServer(
+  config: AllConfigType,
+  options: WebhookServerOptions = {},
+): Promise<RunningWebhookServer> {
+  const adapter = new ExpressAdapter();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    abortOnError: false,
+    logger: options.logger,
+  });
+  app.useBodyParser('json', { limit: MAX_REVIEW_BYTES, type: JSON_CONTENT_TYPES });
+  const express = adapter.getInstance<import('express').Express>();
+  express.disable('x-powered-by');
+  express.disable('etag');
+
+  let draining = false;
+  // Once draining, every response tells its client to reconnect elsewhere instead of reusing us.
+  express.use((_request: Request, response: Response, next: NextFunction) => {
+    if (draining) response.setHeader('Connection', 'close');
+    next();
+  });
+
+  await app.init();
+
+  const material = app.get(TlsMaterialService).current;
+  const tlsServer = tune(createHttpsServer(httpsServerOptions(material), express));
+  const healthServer = config.server.healthPort === undefined ? undefined : tune(createHttpServer(express));
+
+  const address = await listen(tlsServer, config.server.port, config.server.host);
+  const healthAddress = healthServer
+    ? await listen(healthServer, config.server.healthPort!, config.server.host)
+    : undefined;
+
+  const servers = [tlsServer, ...(healthServer ? [healthServer] : [])];
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      draining = true;
+      const closed = Promise.all(servers.map(closeServer));
+      for (const server of servers) server.closeIdleConnections();
+      const deadline = setTimeout(
+        () => servers.forEach((s) => s.closeAllConnections()),
+        config.server.shutdownGraceMs,
+      );
+      await closed;
+      clearTimeout(deadline);
+      await app.close();
+    })());
+
+  return { app, tlsServer, healthServer, address, healthAddress, close };
+}
