@@ -9,6 +9,7 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
+      setupFiles: ['reflect-metadata'],
       transform,
     },
     {
@@ -16,7 +17,9 @@ module.exports = {
       testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/build-dist.global-setup.js',
       moduleFileExtensions: ['js', 'json', 'ts'],
+      setupFiles: ['reflect-metadata'],
       transform,
     },
   ],

@@ -23,8 +23,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   );
 
   const shutdown = (signal: NodeJS.Signals): void => {
-    process.stdout.write(`${signal} received: draining in-flight reviews\n`);
-    server.close().then(
+    // close() stops listening synchronously; announcing only afterwards means anyone who reads
+    // this line and connects is refused, not accepted and then reset.
+    const closing = server.close();
+    process.stdout.write(`${signal} received: stopped accepting connections, draining in-flight reviews\n`);
+    closing.then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`shutdown failed: ${String(error)}\n`);

@@ -16,9 +16,11 @@ export class InvalidConfigError extends Error {
 const flagName = (property: string): string =>
   `--${property.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-function describe(error: ValidationError): string[] {
-  const shown = JSON.stringify(error.value);
-  return Object.values(error.constraints ?? {}).map(
+/** One line per flag, showing the value as the user gave it rather than as it was converted. */
+function describe(error: ValidationError, raw: Record<string, unknown>): string[] {
+  const shown = JSON.stringify(raw[error.property]);
+  const messages = new Set(Object.values(error.constraints ?? {}));
+  return [...messages].map(
     (message) => `${flagName(error.property)} ${message}${message.includes(shown) ? '' : ` (got ${shown})`}`,
   );
 }
@@ -30,7 +32,9 @@ function describe(error: ValidationError): string[] {
 export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unknown>>): AllConfigType {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined));
   const options = Object.assign(new ServeOptions(), plainToInstance(ServeOptions, defined));
-  const problems = validateSync(options, { forbidUnknownValues: false }).flatMap(describe);
+  const problems = validateSync(options, { forbidUnknownValues: false, stopAtFirstError: true }).flatMap(
+    (e) => describe(e, defined),
+  );
 
   if ((options.cert === undefined) !== (options.key === undefined)) {
     problems.push('--cert and --key must be given together');

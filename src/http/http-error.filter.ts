@@ -30,13 +30,15 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
 function describe(exception: unknown): { status: number; message: string } {
   if (exception instanceof HttpException) {
     const response = exception.getResponse();
-    const message =
-      typeof response === 'string'
-        ? response
-        : ((response as { message?: unknown }).message ?? exception.message);
+    const message: unknown =
+      typeof response === 'string' ? response : (response as { message?: unknown }).message;
     return {
       status: exception.getStatus(),
-      message: Array.isArray(message) ? message.join('; ') : String(message),
+      message: Array.isArray(message)
+        ? message.join('; ')
+        : typeof message === 'string'
+          ? message
+          : exception.message,
     };
   }
   const carrier = (exception ?? {}) as StatusCarryingError;

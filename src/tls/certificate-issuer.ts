@@ -1,3 +1,5 @@
+// @peculiar/x509 resolves its algorithms through tsyringe, which needs the metadata polyfill loaded first.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate, webcrypto } from 'node:crypto';
 

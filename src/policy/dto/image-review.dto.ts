@@ -15,11 +15,13 @@ export class ImageReviewContainerSpecDto {
 }
 
 export class ImageReviewSpecDto {
+  // class-validator runs the decorator nearest the property first; with stopAtFirstError the
+  // shape check must come before the per-element checks.
   @Expose()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @IsObject({ each: true, message: 'each value in containers must be an object' })
   @Type(() => ImageReviewContainerSpecDto)
+  @ValidateNested({ each: true })
+  @IsObject({ each: true, message: '$property must contain only objects' })
+  @IsArray()
   containers!: ImageReviewContainerSpecDto[];
 
   @OpaqueJson()
@@ -43,8 +45,8 @@ export class ImageReviewDto {
   kind!: string;
 
   @Expose()
-  @IsObject()
-  @ValidateNested()
   @Type(() => ImageReviewSpecDto)
+  @ValidateNested()
+  @IsObject()
   spec!: ImageReviewSpecDto;
 }

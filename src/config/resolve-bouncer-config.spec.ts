@@ -1,0 +1,47 @@
+import { InvalidConfigError, resolveBouncerConfig } from './resolve-bouncer-config';
+
+describe(resolveBouncerConfig.name, () => {
+  const problemsOf = (raw: Parameters<typeof resolveBouncerConfig>[0]): readonly string[] => {
+    try {
+      resolveBouncerConfig(raw);
+    } catch (error) {
+      if (error instanceof InvalidConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected the configuration to be refused');
+  };
+
+  it('defaults to 0.0.0.0:1323 with a self-signed certificate and no health port', () => {
+    expect(resolveBouncerConfig({})).toEqual({
+      server: { host: '0.0.0.0', port: 1323, healthPort: undefined, shutdownGraceMs: 10_000 },
+      tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
+    });
+  });
+
+  it('converts ports given as strings, as flags and environment variables give them', () => {
+    expect(resolveBouncerConfig({ port: '8443', healthPort: '8080' }).server).toMatchObject({
+      port: 8443,
+      healthPort: 8080,
+    });
+  });
+
+  it.each([
+    [{ port: 'abc' }, '--port must be an integer between 1 and 65535 (got "abc")'],
+    [{ port: '1.5' }, '--port must be an integer between 1 and 65535 (got "1.5")'],
+    [{ port: '' }, '--port must be an integer between 1 and 65535 (got "")'],
+    [{ healthPort: '65536' }, '--health-port must be an integer between 1 and 65535 (got "65536")'],
+    [{ host: '' }, '--host must not be empty (got "")'],
+    [{ key: __filename }, '--cert and --key must be given together'],
+    [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
+    [{ port: '9000', healthPort: '9000' }, '--health-port must differ from --port (both are 9000)'],
+  ])('refuses %j: %s', (raw, problem) => {
+    expect(problemsOf(raw)).toContain(problem);
+  });
+
+  it('reports every problem at once, one line per flag', () => {
+    expect(problemsOf({ port: 'x', healthPort: 'y' })).toEqual([
+      '--port must be an integer between 1 and 65535 (got "x")',
+      '--health-port must be an integer between 1 and 65535 (got "y")',
+    ]);
+  });
+});

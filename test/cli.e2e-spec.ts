@@ -1,0 +1,219 @@
+import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TLSSocket, connect } from 'node:tls';
+import { setTimeout as delay } from 'node:timers/promises';
+import request from 'supertest';
+import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { imageReview } from './support/reviews';
+import { TestPki, createTestPki } from './support/test-pki';
+
+const SERVING = 'kube-image-bouncer serving';
+
+function tlsConnect(port: number, ca?: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, rejectUnauthorized: ca !== undefined }, () =>
+      resolve(socket),
+    );
+    socket.once('error', reject);
+  });
+}
+
+async function presentedFingerprint(port: number): Promise<string> {
+  const socket = await tlsConnect(port);
+  const fingerprint = new X509Certificate(socket.getPeerCertificate().raw).fingerprint256;
+  socket.end();
+  return fingerprint;
+}
+
+async function reviewOver(
+  port: number,
+  ca: string | undefined,
+  images: string[],
+): Promise<{ allowed: boolean; reason?: string }> {
+  const test = request(`https://127.0.0.1:${port}`).post('/image_policy').send(imageReview(images));
+  const response = await (ca ? test.ca(ca) : test.disableTLSCerts()).expect(200);
+  return response.body.status as { allowed: boolean; reason?: string };
+}
+
+describe('kube-image-bouncer CLI', () => {
+  let pki: TestPki;
+  const running: BouncerProcess[] = [];
+  const start = (args: string[], env: Record<string, string> = {}): BouncerProcess => {
+    const bouncer = runBouncer(args, env);
+    running.push(bouncer);
+    return bouncer;
+  };
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((b) => b.stop()));
+  });
+
+  it('prints help for serve, with every option and its environment variable', async () => {
+    const help = start(['serve', '--help']);
+    expect(await help.exited).toBe(0);
+    for (const text of [
+      '--port',
+      'BOUNCER_PORT',
+      '--cert',
+      'BOUNCER_CERTIFICATE',
+      '--key',
+      'BOUNCER_KEY',
+      '--client-ca',
+      'BOUNCER_CLIENT_CA',
+      '--health-port',
+      'BOUNCER_HEALTH_PORT',
+      '--host',
+    ]) {
+      expect(help.output()).toContain(text);
+    }
+  });
+
+  it('with no arguments, serves HTTPS on 1323 with a self-signed certificate and warns with its fingerprint', async () => {
+    const bouncer = start([]);
+    await bouncer.waitFor(SERVING);
+
+    const fingerprint = await presentedFingerprint(1323);
+    expect(bouncer.output()).toContain(
+      `self-signed certificate made at start, SHA-256 fingerprint ${fingerprint}`,
+    );
+    expect(await reviewOver(1323, undefined, ['nginx'])).toMatchObject({ allowed: false });
+  });
+
+  it('accepts the original Go-style invocation: -cert server.cert -key server.key', async () => {
+    const port = await freePort();
+    const bouncer = start([
+      '-cert',
+      pki.paths.serverCert,
+      '-key',
+      pki.paths.serverKey,
+      '-port',
+      String(port),
+    ]);
+    await bouncer.waitFor(SERVING);
+
+    expect(await presentedFingerprint(port)).toBe(pki.server.fingerprint256);
+    expect(await reviewOver(port, pki.ca.certificatePem, ['nginx:1.13.8'])).toEqual({
+      allowed: true,
+      auditAnnotations: expect.any(Object),
+    });
+  });
+
+  it('takes every option from its environment variable', async () => {
+    const [port, healthPort] = [await freePort(), await freePort()];
+    const bouncer = start(['serve'], {
+      BOUNCER_PORT: String(port),
+      BOUNCER_CERTIFICATE: pki.paths.serverCert,
+      BOUNCER_KEY: pki.paths.serverKey,
+      BOUNCER_CLIENT_CA: pki.paths.caCert,
+      BOUNCER_HEALTH_PORT: String(healthPort),
+      BOUNCER_HOST: '127.0.0.1',
+    });
+    await bouncer.waitFor(SERVING);
+
+    const ready = await request(`http://127.0.0.1:${healthPort}`).get('/readyz').expect(200);
+    expect(ready.body.info.tls).toMatchObject({ fingerprint256: pki.server.fingerprint256, mutualTls: true });
+    const answered = await request(`https://127.0.0.1:${port}`)
+      .post('/policy')
+      .ca(pki.ca.certificatePem)
+      .cert(pki.client.certificatePem)
+      .key(pki.client.privateKeyPem)
+      .send(imageReview(['nginx']))
+      .expect(200);
+    expect(answered.body.status.allowed).toBe(false);
+  });
+
+  it('lets a flag override its environment variable', async () => {
+    const port = await freePort();
+    const bouncer = start(['--port', String(port), '--host', '127.0.0.1'], { BOUNCER_PORT: 'not-a-port' });
+    await bouncer.waitFor(SERVING);
+    expect(bouncer.output()).toContain(`https://127.0.0.1:${port}`);
+  });
+
+  describe('refuses a bad configuration at boot with exit status 2 and a clear message', () => {
+    it.each([
+      [['--port', 'abc'], '--port must be an integer between 1 and 65535 (got "abc")'],
+      [['--port', '70000'], '--port must be an integer between 1 and 65535 (got "70000")'],
+      [['--health-port', '0'], '--health-port must be an integer between 1 and 65535 (got "0")'],
+      [['--cert', 'CERT'], '--cert and --key must be given together'],
+      [
+        ['--cert', '/nonexistent/server.crt', '--key', '/nonexistent/server.key'],
+        '--cert cannot read file "/nonexistent/server.crt"',
+      ],
+      [['--client-ca', '/nonexistent/ca.crt'], '--client-ca cannot read file "/nonexistent/ca.crt"'],
+      [['--port', '8443', '--health-port', '8443'], '--health-port must differ from --port'],
+    ])('%j', async (args, message) => {
+      const resolved = args.map((a) => (a === 'CERT' ? pki.paths.serverCert : a));
+      const bouncer = start(resolved);
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain(message);
+    });
+
+    it('a key that does not belong to the certificate', async () => {
+      const otherKey = join(pki.dir, 'other.key');
+      writeFileSync(otherKey, pki.client.privateKeyPem);
+      const bouncer = start([
+        '--cert',
+        pki.paths.serverCert,
+        '--key',
+        otherKey,
+        '--port',
+        String(await freePort()),
+      ]);
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain('do not form a usable pair');
+    });
+
+    it('a client CA file that is not a certificate', async () => {
+      const bouncer = start(['--client-ca', pki.paths.serverKey, '--port', String(await freePort())]);
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain('is not a PEM certificate');
+    });
+
+    it('an unknown option', async () => {
+      const bouncer = start(['--colour', 'blue']);
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain("unknown option '--colour'");
+    });
+  });
+
+  it('on SIGTERM, finishes the review in flight, refuses new connections, and exits 0', async () => {
+    const port = await freePort();
+    const bouncer = start([
+      '--cert',
+      pki.paths.serverCert,
+      '--key',
+      pki.paths.serverKey,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ]);
+    await bouncer.waitFor(SERVING);
+
+    const body = JSON.stringify(imageReview(['nginx:1.13.8']));
+    const socket = await tlsConnect(port, pki.ca.certificatePem);
+    let reply = '';
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(
+      `POST /image_policy HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
+    socket.write(body.slice(0, 20));
+    await delay(200);
+
+    bouncer.child.kill('SIGTERM');
+    await bouncer.waitFor('SIGTERM received');
+    await expect(tlsConnect(port, pki.ca.certificatePem)).rejects.toThrow(/ECONNREFUSED/);
+
+    socket.write(body.slice(20));
+    await closed;
+    expect(reply).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(reply).toMatch(/\r\nConnection: close\r\n/i);
+    expect(reply).toContain('"allowed":true');
+    expect(await bouncer.exited).toBe(0);
+  });
+});

@@ -1,0 +1,33 @@
+import { AllConfigType } from '../../src/config/bouncer-config';
+import { RunningWebhookServer, startWebhookServer } from '../../src/server/webhook-server';
+import { TestPki } from './test-pki';
+
+export interface TestServerOptions {
+  /** Require client certificates signed by the test CA. */
+  readonly mutualTls?: boolean;
+  /** Also open the plain-HTTP health port. */
+  readonly healthPort?: boolean;
+  /** Serve a certificate made at start instead of the test PKI's. */
+  readonly selfSigned?: boolean;
+}
+
+/** The real Nest app on real TLS listeners, on ephemeral loopback ports. */
+export function startTestServer(
+  pki: TestPki,
+  options: TestServerOptions = {},
+): Promise<RunningWebhookServer> {
+  const config: AllConfigType = {
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      healthPort: options.healthPort ? 0 : undefined,
+      shutdownGraceMs: 2_000,
+    },
+    tls: {
+      certificatePath: options.selfSigned ? undefined : pki.paths.serverCert,
+      keyPath: options.selfSigned ? undefined : pki.paths.serverKey,
+      clientCaPath: options.mutualTls ? pki.paths.caCert : undefined,
+    },
+  };
+  return startWebhookServer(config, { logger: false });
+}
