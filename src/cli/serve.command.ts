@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_HOST, DEFAULT_PORT } from '../config/bouncer-config';
+import { DEFAULT_HOST, DEFAULT_PORT, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { startWebhookServer } from '../server/webhook-server';
 
@@ -45,17 +45,15 @@ export function serveCommand(): Command {
       'serve ImageReview (ImagePolicyWebhook) and AdmissionReview (ValidatingAdmissionWebhook) over HTTPS',
     )
     .addOption(
-      new Option('-p, --port <port>', 'HTTPS port for reviews')
-        .env('BOUNCER_PORT')
-        .default(String(DEFAULT_PORT)),
+      new Option('-p, --port <port>', 'HTTPS port for reviews').env(ENV.port).default(String(DEFAULT_PORT)),
     )
     .addOption(
       new Option(
         '-c, --cert <file>',
         'PEM server certificate (self-signed one made at start if omitted)',
-      ).env('BOUNCER_CERTIFICATE'),
+      ).env(ENV.cert),
     )
-    .addOption(new Option('-k, --key <file>', 'PEM private key of --cert').env('BOUNCER_KEY'))
+    .addOption(new Option('-k, --key <file>', 'PEM private key of --cert').env(ENV.key))
     .addOption(
       new Option('--client-ca <file>', 'require client certificates signed by this PEM CA (mutual TLS)').env(
         'BOUNCER_CLIENT_CA',
@@ -66,8 +64,6 @@ export function serveCommand(): Command {
         'BOUNCER_HEALTH_PORT',
       ),
     )
-    .addOption(
-      new Option('--host <address>', 'address to listen on').env('BOUNCER_HOST').default(DEFAULT_HOST),
-    )
+    .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
     .action(serve);
 }

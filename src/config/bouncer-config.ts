@@ -26,3 +26,22 @@ export interface AllConfigType {
 
 export const DEFAULT_PORT = 1323;
 export const DEFAULT_HOST = '0.0.0.0';
+
+/** The environment variable behind each `serve` option; the CLI and the container healthcheck both read it. */
+export const SERVE_ENVIRONMENT = {
+  port: 'BOUNCER_PORT',
+  cert: 'BOUNCER_CERTIFICATE',
+  key: 'BOUNCER_KEY',
+  clientCa: 'BOUNCER_CLIENT_CA',
+  healthPort: 'BOUNCER_HEALTH_PORT',
+  host: 'BOUNCER_HOST',
+} as const;
+
+/** Serve options as the environment alone sets them, for processes that have no command line. */
+export function serveOptionsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+): Partial<Record<keyof typeof SERVE_ENVIRONMENT, string>> {
+  return Object.fromEntries(
+    Object.entries(SERVE_ENVIRONMENT).map(([option, variable]) => [option, env[variable]]),
+  );
+}
