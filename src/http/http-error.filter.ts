@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { httpExceptionMessage } from './http-exception-message';
 
 export interface HttpErrorBody {
   statusCode: number;
@@ -29,17 +30,7 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
 
 function describe(exception: unknown): { status: number; message: string } {
   if (exception instanceof HttpException) {
-    const response = exception.getResponse();
-    const message: unknown =
-      typeof response === 'string' ? response : (response as { message?: unknown }).message;
-    return {
-      status: exception.getStatus(),
-      message: Array.isArray(message)
-        ? message.join('; ')
-        : typeof message === 'string'
-          ? message
-          : exception.message,
-    };
+    return { status: exception.getStatus(), message: httpExceptionMessage(exception) };
   }
   const carrier = (exception ?? {}) as StatusCarryingError;
   const status = Number(carrier.status ?? carrier.statusCode);

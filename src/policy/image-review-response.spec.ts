@@ -1,5 +1,6 @@
 import { PolicyDecision } from './image-policy.types';
-import { decisionAuditAnnotations, denialReason, toImageReviewResponse } from './image-review-response';
+import { decisionAuditAnnotations } from './decision-audit-annotations';
+import { denialReason, toImageReviewResponse } from './image-review-response';
 
 const latest = {
   rule: 'no-latest',

@@ -1,23 +1,11 @@
 import { IMAGE_REVIEW_API_VERSION, IMAGE_REVIEW_KIND } from './dto/image-review.dto';
-import { ImageVerdict, PolicyDecision } from './image-policy.types';
+import { decisionAuditAnnotations } from './decision-audit-annotations';
+import { PolicyDecision } from './image-policy.types';
 
 export interface ImageReviewResponse {
   apiVersion: typeof IMAGE_REVIEW_API_VERSION;
   kind: typeof IMAGE_REVIEW_KIND;
   status: { allowed: boolean; reason?: string; auditAnnotations: Record<string, string> };
-}
-
-/** "allow", or "deny:" and the rules that denied it. */
-const imageOutcome = (verdict: ImageVerdict): string =>
-  verdict.violations.length === 0 ? 'allow' : `deny:${verdict.violations.map((v) => v.rule).join(',')}`;
-
-/**
- * Audit annotation keys reach the audit log as `imagepolicywebhook.image-policy.k8s.io/<key>`,
- * so they must be valid label-name parts. Per-image outcomes go in one JSON value to stay compact.
- */
-export function decisionAuditAnnotations(decision: PolicyDecision): Record<string, string> {
-  const images = Object.fromEntries(decision.verdicts.map((v) => [v.subject.image, imageOutcome(v)]));
-  return { decision: decision.allowed ? 'allow' : 'deny', images: JSON.stringify(images) };
 }
 
 /**
