@@ -1,0 +1,56 @@
+import { ADMISSION_API_VERSIONS, ADMISSION_REVIEW_KIND } from './dto/admission-review.dto';
+
+/** What the review service decided, before it is wrapped for the wire. */
+export interface AdmissionOutcome {
+  readonly allowed: boolean;
+  /** Shown to the user on a denial, after `admission webhook "<name>" denied the request: `. */
+  readonly message?: string;
+  /** Shown by kubectl whether or not the request is allowed. */
+  readonly warnings?: readonly string[];
+  readonly auditAnnotations: Readonly<Record<string, string>>;
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: string;
+  kind: typeof ADMISSION_REVIEW_KIND;
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; status: 'Failure'; reason: 'Forbidden'; message: string };
+    warnings?: string[];
+    auditAnnotations: Record<string, string>;
+  };
+}
+
+/**
+ * The apiserver rejects a reply whose apiVersion differs from the request's or whose uid does not
+ * echo `request.uid`, so both are copied from the request. An unreadable apiVersion falls back to v1.
+ * https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/request/admissionreview.go
+ */
+export function toAdmissionReviewResponse(
+  apiVersion: unknown,
+  uid: string,
+  outcome: AdmissionOutcome,
+): AdmissionReviewResponse {
+  const version = ADMISSION_API_VERSIONS.find((v) => v === apiVersion) ?? ADMISSION_API_VERSIONS[0];
+  return {
+    apiVersion: version,
+    kind: ADMISSION_REVIEW_KIND,
+    response: {
+      uid,
+      allowed: outcome.allowed,
+      ...(outcome.allowed
+        ? {}
+        : {
+            status: {
+              code: 403,
+              status: 'Failure',
+              reason: 'Forbidden',
+              message: outcome.message ?? 'denied by kube-image-bouncer',
+            },
+          }),
+      ...(outcome.warnings && outcome.warnings.length > 0 ? { warnings: [...outcome.warnings] } : {}),
+      auditAnnotations: { ...outcome.auditAnnotations },
+    },
+  };
+}

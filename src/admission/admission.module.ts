@@ -1,0 +1,16 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
+import { PolicyModule } from '../policy/policy.module';
+import { AdmissionController } from './admission.controller';
+import { AdmissionReviewService } from './admission-review.service';
+
+@Module({
+  imports: [PolicyModule],
+  controllers: [AdmissionController],
+  providers: [AdmissionReviewService],
+})
+export class AdmissionModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonContentTypeMiddleware).forRoutes(AdmissionController);
+  }
+}

@@ -1,0 +1,102 @@
+import { Expose, Type } from 'class-transformer';
+import {
+  Equals,
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  ValidateNested,
+} from 'class-validator';
+import { OpaqueJson } from '../../http/envelope-fields';
+
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
+export const ADMISSION_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
+export type AdmissionOperation = (typeof ADMISSION_OPERATIONS)[number];
+
+// Wire format: k8s.io/api/admission/v1/types.go (v1beta1 is the same shape). Only the envelope is
+// modelled: the object and oldObject pass through untouched and unvalidated, and their container
+// lists are checked as they are read (see pod-spec.ts). Validating a whole Pod here would cost
+// milliseconds per review and drop fields from newer Kubernetes releases.
+
+export class GroupVersionKindDto {
+  @Expose()
+  @IsString()
+  group!: string;
+
+  @Expose()
+  @IsString()
+  version!: string;
+
+  @Expose()
+  @IsString()
+  @IsNotEmpty()
+  kind!: string;
+}
+
+export class AdmissionRequestDto {
+  @Expose()
+  @IsString()
+  @IsNotEmpty()
+  uid!: string;
+
+  @Expose()
+  @Type(() => GroupVersionKindDto)
+  @ValidateNested()
+  @IsObject()
+  kind!: GroupVersionKindDto;
+
+  @Expose()
+  @IsOptional()
+  @IsString()
+  subResource?: string;
+
+  @Expose()
+  @IsIn(ADMISSION_OPERATIONS, { message: `operation must be one of ${ADMISSION_OPERATIONS.join(', ')}` })
+  operation!: AdmissionOperation;
+
+  @Expose()
+  @IsOptional()
+  @IsString()
+  namespace?: string;
+
+  @Expose()
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  /** Null for DELETE; required for CREATE and UPDATE, which the review service checks. */
+  @OpaqueJson()
+  @IsOptional()
+  @IsObject()
+  object?: Record<string, unknown> | null;
+
+  @OpaqueJson()
+  @IsOptional()
+  @IsObject()
+  oldObject?: Record<string, unknown> | null;
+
+  @Expose()
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+export class AdmissionReviewDto {
+  @Expose()
+  @IsIn(ADMISSION_API_VERSIONS, { message: `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}` })
+  apiVersion!: AdmissionApiVersion;
+
+  @Expose()
+  @Equals(ADMISSION_REVIEW_KIND, { message: `kind must be ${ADMISSION_REVIEW_KIND}` })
+  kind!: string;
+
+  @Expose()
+  @Type(() => AdmissionRequestDto)
+  @ValidateNested()
+  @IsObject()
+  request!: AdmissionRequestDto;
+}

@@ -1,0 +1,105 @@
+import { ContainerList, ImageUnderReview } from '../policy/image-policy.types';
+
+/**
+ * Where each kind keeps the spec of the pods it creates. Kinds not listed have no pod spec and are
+ * allowed. Keyed by API group and kind, so a CRD that happens to be called "Deployment" is not read.
+ * https://kubernetes.io/docs/concepts/workloads/
+ */
+const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['/Pod', ['spec']],
+  ['/PodTemplate', ['template', 'spec']],
+  ['/ReplicationController', ['spec', 'template', 'spec']],
+  ['apps/ReplicaSet', ['spec', 'template', 'spec']],
+  ['apps/Deployment', ['spec', 'template', 'spec']],
+  ['apps/StatefulSet', ['spec', 'template', 'spec']],
+  ['apps/DaemonSet', ['spec', 'template', 'spec']],
+  ['batch/Job', ['spec', 'template', 'spec']],
+  ['batch/CronJob', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+]);
+
+export const CONTAINER_LISTS: readonly ContainerList[] = [
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+];
+
+/** Pod annotations with this in their key reach ImagePolicyWebhook; AdmissionReview applies the same filter. */
+const IMAGE_POLICY_ANNOTATION = '.image-policy.k8s.io/';
+
+/** A container list or image that is not shaped as Kubernetes would send it. */
+export class MalformedPodSpecError extends Error {
+  override name = 'MalformedPodSpecError';
+}
+
+export interface PodSpecLocation {
+  /** Path to the pod spec within the object, e.g. ['spec', 'template', 'spec']. */
+  readonly specPath: readonly string[];
+  /** Path to the pod's metadata (the template's, for controllers). */
+  readonly metadataPath: readonly string[];
+}
+
+export function locatePodSpec(group: string, kind: string): PodSpecLocation | undefined {
+  const specPath = POD_SPEC_PATHS.get(`${group}/${kind}`);
+  return specPath && { specPath, metadataPath: [...specPath.slice(0, -1), 'metadata'] };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Follows a path of object keys; absent (undefined) as soon as a step is missing or not an object. */
+function descend(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (!isObject(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+const pathText = (path: readonly string[]): string => path.join('.');
+
+/**
+ * Every container image of the pod spec, in list order: containers, then initContainers, then
+ * ephemeralContainers. A missing list is empty; a list or image of the wrong type is an error.
+ */
+export function readPodImages(
+  object: unknown,
+  location: PodSpecLocation,
+  objectName: string,
+): ImageUnderReview[] {
+  const spec = descend(object, location.specPath);
+  const specText = `${objectName}.${pathText(location.specPath)}`;
+  if (spec === undefined || spec === null) return [];
+  if (!isObject(spec)) throw new MalformedPodSpecError(`${specText} must be an object`);
+
+  const images: ImageUnderReview[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const containers = spec[list];
+    if (containers === undefined || containers === null) continue;
+    if (!Array.isArray(containers)) throw new MalformedPodSpecError(`${specText}.${list} must be an array`);
+    containers.forEach((container: unknown, index) => {
+      const at = `${specText}.${list}[${index}]`;
+      if (!isObject(container)) throw new MalformedPodSpecError(`${at} must be an object`);
+      if (typeof container.image !== 'string')
+        throw new MalformedPodSpecError(`${at}.image must be a string`);
+      const name = typeof container.name === 'string' ? container.name : `#${index}`;
+      images.push({ image: container.image, container: { name, list } });
+    });
+  }
+  return images;
+}
+
+/** The pod's annotations that concern image policy (break-glass tickets), as ImagePolicyWebhook forwards them. */
+export function readImagePolicyAnnotations(
+  object: unknown,
+  location: PodSpecLocation,
+): Record<string, string> {
+  const annotations = descend(object, [...location.metadataPath, 'annotations']);
+  if (!isObject(annotations)) return {};
+  return Object.fromEntries(
+    Object.entries(annotations).filter(
+      (entry): entry is [string, string] =>
+        entry[0].includes(IMAGE_POLICY_ANNOTATION) && typeof entry[1] === 'string',
+    ),
+  );
+}
