@@ -153,6 +153,8 @@ if command -v flock >/dev/null; then
   flock -n 9 || { log "another build of $K8S_VERSION is running; waiting"; flock 9; }
 fi
 if have_all; then echo "$BIN"; exit 0; fi
+# We hold the lock, so any .build.* left over is from a killed (SIGKILL) build.
+rm -rf "$OUT"/.build.*
 
 TMP=$(mktemp -d "$OUT/.build.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -15,10 +15,27 @@ D=$(mktemp -d "${TMPDIR:-/tmp}/kib-smoke.XXXXXX")
 PIDS=()
 
 log() { printf '[smoke %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+# Stop one process: SIGTERM, then SIGKILL after $2 seconds.
+stop() {
+  local pid=$1 grace=$2 t0 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  t0=$(now_ms)
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && { log "pid $pid ignored SIGTERM for ${grace}s; SIGKILL"; kill -9 "$pid" 2>/dev/null || true; }
+  wait "$pid" 2>/dev/null || true
+  log "stopped pid $pid in $(($(now_ms) - t0)) ms"
+}
+# Tear down in reverse start order. Stopping etcd together with (or before)
+# kube-apiserver makes the apiserver's graceful shutdown hang on etcd retries
+# for minutes (seen: ~4 min), so etcd goes last.
 cleanup() {
-  local rc=$? p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  local rc=$? i
+  trap - EXIT INT TERM
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}" 15; done
   if [[ ${KEEP:-0} == 1 || $rc != 0 ]]; then log "logs kept in $D"; else rm -rf "$D"; fi
   exit "$rc"
 }
@@ -38,7 +55,7 @@ wait_for() { # wait_for SECONDS DESC CMD...
 
 ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port)
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -p "$D/etcd" "$D/certs"
+mkdir -p "$D/certs" # etcd creates its data dir itself (0700)
 
 # --- etcd ------------------------------------------------------------------
 t0=$(now_ms)
