@@ -1,28 +1,39 @@
-import { ImageReference } from '../../image-reference';
+import type { ImageReference } from '../../image-reference';
 
-/** DI token under which every image rule is registered, as one array (see rules/index.ts). */
+/** DI token under which every rule kind is registered, as one array (see rules/index.ts). */
 export const IMAGE_RULES = Symbol('IMAGE_RULES');
 
-export interface ReviewedImage {
-  /** The image exactly as the pod spec wrote it; this is what users see in reasons. */
-  readonly image: string;
-  readonly reference: ImageReference;
+/** The subset of JSON Schema the rules use to describe their policy value; it lands in the shipped schema. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+export interface RuleFinding {
+  /** Opens the ImageReview clause that lists the images: "Images using latest tag are not allowed". */
+  readonly summary: string;
+  /** A predicate of the image: "uses the latest tag". */
+  readonly problem: string;
 }
 
-export interface ReviewContext {
-  readonly namespace?: string;
-  readonly annotations: Readonly<Record<string, string>>;
+/** A policy value a rule could not compile; `path` is relative to the rule's key. */
+export class RuleValueError extends Error {
+  constructor(
+    readonly path: readonly (string | number)[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RuleValueError';
+  }
 }
 
 /**
- * One check on one image. Implementations are small pure classes: no I/O and no state that
- * changes per review, because they run on every pod admission.
+ * One kind of check, named by its key in the policy file (`disallowedTags: [latest]`).
+ * Implementations are small pure classes: `compile` runs once per policy load and pre-builds
+ * whatever matching needs; `check` runs for every image of every admission and does no I/O.
  */
-export interface ImageRule {
-  /** Stable identifier, used in audit annotations, logs and metrics. */
-  readonly name: string;
-  /** Opens the ImageReview reason that lists the images this rule denied. */
-  readonly denialSummary: string;
-  /** The problem as a predicate of the image ("uses the latest tag"), or undefined when it passes. */
-  check(image: ReviewedImage, context: ReviewContext): string | undefined;
+export interface ImageRule<Settings = unknown> {
+  readonly key: string;
+  /** JSON Schema of the key's value, for the policy schema editors and the loader use. */
+  readonly valueSchema: JsonSchema;
+  /** Receives a value the schema already accepted. Throws RuleValueError for what a schema cannot say. */
+  compile(value: unknown): Settings;
+  check(reference: ImageReference, settings: Settings): RuleFinding | undefined;
 }
