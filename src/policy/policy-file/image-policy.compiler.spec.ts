@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AllowedRepositoriesRule } from '../rules/allowed-repositories.rule';
+import { DeniedRepositoriesRule } from '../rules/denied-repositories.rule';
+import { DisallowedTagsRule } from '../rules/disallowed-tags.rule';
+import { RequireDigestRule } from '../rules/require-digest.rule';
+import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
+import { ImagePolicyCompiler } from './image-policy.compiler';
+import { InvalidPolicyError } from './invalid-policy.error';
+
+const EXAMPLE = join(__dirname, '..', '..', '..', 'examples', 'image-policy.yaml');
+
+describe(ImagePolicyCompiler.name, () => {
+  const sut = new ImagePolicyCompiler([
+    new DisallowedTagsRule(),
+    new AllowedRepositoriesRule(),
+    new DeniedRepositoriesRule(),
+    new RequireDigestRule(),
+  ]);
+
+  /** The problems of a policy that must be refused, as "line: message" strings. */
+  const problemsOf = (yaml: string): string[] => {
+    try {
+      sut.compile(yaml, 'policy.yaml');
+    } catch (error) {
+      if (!(error instanceof InvalidPolicyError)) throw error;
+      return error.message
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim());
+    }
+    throw new Error('expected the policy to be refused');
+  };
+  const policy = (spec: string): string =>
+    `apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
+
+  it('compiles the example policy with every key', () => {
+    const compiled = sut.compile(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+    expect(compiled).toMatchObject({
+      name: 'example',
+      source: EXAMPLE,
+      breakGlass: true,
+      revision: expect.stringMatching(/^[0-9a-f]{12}$/),
+    });
+    expect(compiled.exemptNamespaces.map((g) => g.source)).toEqual(['kube-system']);
+    expect(compiled.exemptImages.map((p) => p.normalized)).toEqual(['registry.k8s.io/**']);
+    expect(
+      compiled.rules.map((r) => [
+        r.name,
+        r.rule.key,
+        r.enforcement,
+        r.namespaces?.map((g) => g.source),
+        r.exemptImages.map((p) => p.normalized),
+      ]),
+    ).toEqual([
+      ['no-latest', 'disallowedTags', 'enforce', undefined, []],
+      ['trusted-sources', 'allowedRepositories', 'warn', undefined, []],
+      ['no-unknown-hub', 'deniedRepositories', 'enforce', undefined, []],
+      ['pinned-in-prod', 'requireDigest', 'enforce', ['prod-*'], ['docker.io/library/busybox']],
+    ]);
+  });
+
+  it('compiles the built-in default: the original bouncer rule', () => {
+    const compiled = sut.compile(DEFAULT_POLICY_YAML, DEFAULT_POLICY_SOURCE);
+    expect(compiled.rules.map((r) => [r.name, r.rule.key, r.enforcement])).toEqual([
+      ['no-latest', 'disallowedTags', 'enforce'],
+    ]);
+  });
+
+  it('accepts JSON', () => {
+    const json = JSON.stringify({
+      apiVersion: 'kube-image-bouncer.io/v1alpha1',
+      kind: 'ImagePolicy',
+      spec: { breakGlass: false, rules: [{ requireDigest: true }] },
+    });
+    expect(sut.compile(json, 'p.json')).toMatchObject({
+      breakGlass: false,
+      rules: [{ name: 'requireDigest-1' }],
+    });
+  });
+
+  it('names unnamed rules after their key and position', () => {
+    const compiled = sut.compile(
+      policy('rules:\n  - disallowedTags: [latest]\n  - requireDigest: true'),
+      'p',
+    );
+    expect(compiled.rules.map((r) => r.name)).toEqual(['disallowedTags-1', 'requireDigest-2']);
+  });
+
+  describe('refuses a bad policy, naming file, line and key path', () => {
+    it.each([
+      ['a YAML syntax error', 'rules:\n  - disallowedTags: [latest\n', /^policy\.yaml:\d+: /],
+      ['a duplicate key', 'rules: []\nrules: []', /^policy\.yaml:5: Map keys must be unique/],
+    ])('%s', (_case, spec, expected) => {
+      expect(problemsOf(policy(spec))[0]).toMatch(expected);
+    });
+
+    it.each([
+      [
+        'an unknown rule key',
+        'rules:\n  - name: a\n    disalowedTags: [latest]',
+        [
+          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest (has none)',
+          'policy.yaml:6: spec.rules[0].disalowedTags is not a known key',
+        ],
+      ],
+      [
+        'two check keys in one rule',
+        'rules:\n  - requireDigest: true\n    disallowedTags: [latest]',
+        [
+          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest (has disallowedTags, requireDigest)',
+        ],
+      ],
+      [
+        'a bad enforcement',
+        'rules:\n  - requireDigest: true\n    enforcement: wran',
+        ['policy.yaml:6: spec.rules[0].enforcement must be one of enforce, warn, audit (got "wran")'],
+      ],
+      [
+        'an unknown spec key',
+        'exemptNamespace: [kube-system]\nrules: []',
+        ['policy.yaml:4: spec.exemptNamespace is not a known key'],
+      ],
+      [
+        'an empty tag list',
+        'rules:\n  - disallowedTags: []',
+        ['policy.yaml:5: spec.rules[0].disallowedTags must not be empty'],
+      ],
+      [
+        'a tag that is not a string',
+        'rules:\n  - disallowedTags: [latest, 7]',
+        ['policy.yaml:5: spec.rules[0].disallowedTags[1] must be string (got 7)'],
+      ],
+      [
+        'a bad image pattern, at its line',
+        'rules:\n  - allowedRepositories:\n      - ok.io/**\n      - "Not A Pattern"',
+        [
+          'policy.yaml:7: spec.rules[0].allowedRepositories[1] "Not A Pattern" is not a valid image pattern: invalid reference format: repository name (library/Not A Pattern) must be lowercase',
+        ],
+      ],
+      [
+        'a bad exempt image',
+        'exemptImages: ["a**b/x"]\nrules: []',
+        [
+          'policy.yaml:4: spec.exemptImages[0] "a**b/x" is not a valid image pattern: ** must be a whole path segment',
+        ],
+      ],
+      [
+        'a repeated rule name',
+        'rules:\n  - name: x\n    requireDigest: true\n  - name: x\n    disallowedTags: [latest]',
+        ['policy.yaml:7: spec.rules[1].name repeats the rule name "x"; rule names must be unique'],
+      ],
+      [
+        'a rule name with spaces',
+        'rules:\n  - name: no latest\n    disallowedTags: [latest]',
+        ["policy.yaml:5: spec.rules[0].name must be letters, digits, '-', '_' and '.' (got \"no latest\")"],
+      ],
+      ['no rules key', 'breakGlass: true', ['policy.yaml:4: spec must have the key "rules"']],
+    ])('%s', (_case, spec, expected) => {
+      expect(problemsOf(policy(spec))).toEqual(expected);
+    });
+
+    it('a wrong apiVersion and kind', () => {
+      expect(problemsOf('apiVersion: v1\nkind: ConfigMap\nspec: {rules: []}\n')).toEqual([
+        'policy.yaml:1: apiVersion must be kube-image-bouncer.io/v1alpha1 (got "v1")',
+        'policy.yaml:2: kind must be ImagePolicy (got "ConfigMap")',
+      ]);
+    });
+
+    it('an empty file', () => {
+      expect(problemsOf('')).toEqual(['policy.yaml: must be object (got null)']);
+    });
+  });
+});
