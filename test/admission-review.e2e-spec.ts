@@ -59,9 +59,13 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
           code: 403,
           status: 'Failure',
           reason: 'Forbidden',
-          message: 'container "web" (containers): image nginx uses the latest tag',
+          message: 'container "web" (containers): image nginx uses the latest tag (rule no-latest)',
         },
-        auditAnnotations: { decision: 'deny', images: JSON.stringify({ nginx: 'deny:no-latest' }) },
+        auditAnnotations: {
+          decision: 'deny',
+          images: JSON.stringify({ nginx: 'deny:no-latest' }),
+          'policy-revision': expect.stringMatching(/^[0-9a-f]{12}$/),
+        },
       });
     });
 
@@ -72,7 +76,11 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
       expect(reply.response).toEqual({
         uid: UID,
         allowed: true,
-        auditAnnotations: { decision: 'allow', images: JSON.stringify({ 'nginx:1.13.8': 'allow' }) },
+        auditAnnotations: {
+          decision: 'allow',
+          images: JSON.stringify({ 'nginx:1.13.8': 'allow' }),
+          'policy-revision': expect.stringMatching(/^[0-9a-f]{12}$/),
+        },
       });
     });
   });
@@ -99,17 +107,17 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
     [
       'containers',
       { containers: [{ name: 'app', image: 'redis' }] },
-      'container "app" (containers): image redis uses the latest tag',
+      'container "app" (containers): image redis uses the latest tag (rule no-latest)',
     ],
     [
       'initContainers',
       { ...web('nginx:1.0'), initContainers: [{ name: 'migrate', image: 'flyway/flyway:latest' }] },
-      'container "migrate" (initContainers): image flyway/flyway:latest uses the latest tag',
+      'container "migrate" (initContainers): image flyway/flyway:latest uses the latest tag (rule no-latest)',
     ],
     [
       'ephemeralContainers',
       { ...web('nginx:1.0'), ephemeralContainers: [{ name: 'debugger', image: 'busybox' }] },
-      'container "debugger" (ephemeralContainers): image busybox uses the latest tag',
+      'container "debugger" (ephemeralContainers): image busybox uses the latest tag (rule no-latest)',
     ],
   ])('checks %s', async (_list, lists: ContainerLists, message) => {
     const reply = await responseTo(admissionReview({ object: podObject(lists) }));
@@ -127,10 +135,10 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
     };
     const reply = await responseTo(admissionReview({ object: podObject(lists) }));
     expect(reply.response.status?.message).toBe(
-      'container "web" (containers): image nginx uses the latest tag; ' +
+      'container "web" (containers): image nginx uses the latest tag (rule no-latest); ' +
         'container "cache" (containers): image "Redis:7" is not a valid image reference ' +
-        '(invalid reference format: repository name (library/Redis) must be lowercase); ' +
-        'container "init" (initContainers): image localhost:5000/setup uses the latest tag',
+        '(invalid reference format: repository name (library/Redis) must be lowercase) (rule valid-reference); ' +
+        'container "init" (initContainers): image localhost:5000/setup uses the latest tag (rule no-latest)',
     );
   });
 
@@ -172,7 +180,8 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
       expect(reply.response).toMatchObject({
         allowed: false,
         status: {
-          message: 'container "debugger-x7k2" (ephemeralContainers): image busybox uses the latest tag',
+          message:
+            'container "debugger-x7k2" (ephemeralContainers): image busybox uses the latest tag (rule no-latest)',
         },
       });
     });
@@ -214,7 +223,10 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
       );
       expect(reply.response).toMatchObject({
         allowed: false,
-        status: { message: 'container "proxy" (containers): image envoyproxy/envoy uses the latest tag' },
+        status: {
+          message:
+            'container "proxy" (containers): image envoyproxy/envoy uses the latest tag (rule no-latest)',
+        },
       });
     });
 
@@ -304,7 +316,7 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
     const reply = await responseTo(review);
     expect(reply.response).toMatchObject({
       allowed: false,
-      status: { message: 'container "web" (containers): image nginx uses the latest tag' },
+      status: { message: 'container "web" (containers): image nginx uses the latest tag (rule no-latest)' },
     });
   });
 

@@ -56,6 +56,8 @@ describe('kube-image-bouncer CLI', () => {
     const help = start(['serve', '--help']);
     expect(await help.exited).toBe(0);
     for (const text of [
+      '--policy',
+      'BOUNCER_POLICY',
       '--port',
       'BOUNCER_PORT',
       '--cert',
@@ -144,6 +146,7 @@ describe('kube-image-bouncer CLI', () => {
         '--cert cannot read file "/nonexistent/server.crt"',
       ],
       [['--client-ca', '/nonexistent/ca.crt'], '--client-ca cannot read file "/nonexistent/ca.crt"'],
+      [['--policy', '/nonexistent/policy.yaml'], '--policy cannot read file "/nonexistent/policy.yaml"'],
       [['--port', '8443', '--health-port', '8443'], '--health-port must differ from --port'],
     ])('%j', async (args, message) => {
       const resolved = args.map((a) => (a === 'CERT' ? pki.paths.serverCert : a));
@@ -171,6 +174,19 @@ describe('kube-image-bouncer CLI', () => {
       const bouncer = start(['--client-ca', pki.paths.serverKey, '--port', String(await freePort())]);
       expect(await bouncer.exited).toBe(2);
       expect(bouncer.output()).toContain('is not a PEM certificate');
+    });
+
+    it('a policy file that does not validate, naming its line', async () => {
+      const policy = join(pki.dir, 'broken-policy.yaml');
+      writeFileSync(
+        policy,
+        'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: x, enforcement: wran, requireDigest: true}\n',
+      );
+      const bouncer = start(['--policy', policy, '--port', String(await freePort())]);
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain(
+        `${policy}:5: spec.rules[0].enforcement must be one of enforce, warn, audit (got "wran")`,
+      );
     });
 
     it('an unknown option', async () => {

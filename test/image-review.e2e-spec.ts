@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
+import { DEFAULT_POLICY_YAML } from '../src/policy/policy-file/default-policy';
 import { RunningWebhookServer } from '../src/server/webhook-server';
 import { DIGEST, imageReview } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
 import { startTestServer } from './support/webhook-server.fixture';
 
 const SEED_PHRASE = 'Images using latest tag are not allowed';
+const DEFAULT_POLICY_REVISION = createHash('sha256').update(DEFAULT_POLICY_YAML).digest('hex').slice(0, 12);
 
 describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
   let pki: TestPki;
@@ -32,7 +35,11 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
         kind: 'ImageReview',
         status: {
           allowed: true,
-          auditAnnotations: { decision: 'allow', images: JSON.stringify({ 'nginx:1.13.8': 'allow' }) },
+          auditAnnotations: {
+            decision: 'allow',
+            images: JSON.stringify({ 'nginx:1.13.8': 'allow' }),
+            'policy-revision': DEFAULT_POLICY_REVISION,
+          },
         },
       });
     });
@@ -42,8 +49,12 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
 
       expect(response.body.status).toEqual({
         allowed: false,
-        reason: `${SEED_PHRASE}: nginx`,
-        auditAnnotations: { decision: 'deny', images: JSON.stringify({ nginx: 'deny:no-latest' }) },
+        reason: `${SEED_PHRASE}: nginx (rule no-latest)`,
+        auditAnnotations: {
+          decision: 'deny',
+          images: JSON.stringify({ nginx: 'deny:no-latest' }),
+          'policy-revision': DEFAULT_POLICY_REVISION,
+        },
       });
     });
   });
@@ -57,7 +68,7 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
     const response = await post('/policy', imageReview(['docker.io/library/nginx:latest'])).expect(200);
     expect(response.body.status).toMatchObject({
       allowed: false,
-      reason: `${SEED_PHRASE}: docker.io/library/nginx:latest`,
+      reason: `${SEED_PHRASE}: docker.io/library/nginx:latest (rule no-latest)`,
     });
   });
 
@@ -67,7 +78,7 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
     );
     expect(response.body.status).toMatchObject({
       allowed: false,
-      reason: `${SEED_PHRASE}: registry:5000/app`,
+      reason: `${SEED_PHRASE}: registry:5000/app (rule no-latest)`,
     });
   });
 
@@ -78,7 +89,7 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
     ).expect(200);
 
     expect(response.body.status.allowed).toBe(false);
-    expect(response.body.status.reason).toBe(`${SEED_PHRASE}: nginx, registry:5000/app`);
+    expect(response.body.status.reason).toBe(`${SEED_PHRASE}: nginx, registry:5000/app (rule no-latest)`);
     expect(JSON.parse(response.body.status.auditAnnotations.images)).toEqual({
       nginx: 'deny:no-latest',
       'nginx:1.13.8': 'allow',

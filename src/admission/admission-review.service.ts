@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { decisionAuditAnnotations } from '../policy/decision-audit-annotations';
 import { ImagePolicyService } from '../policy/image-policy.service';
-import { ImageVerdict, PolicyDecision } from '../policy/image-policy.types';
+import { PolicyDecision } from '../policy/image-policy.types';
+import {
+  decisionAuditAnnotations,
+  decisionWarnings,
+  describeViolation,
+  violationsWith,
+} from '../policy/policy-decision';
 import { AdmissionOutcome } from './admission-review-response';
 import { AdmissionRequestDto } from './dto/admission-review.dto';
 import {
@@ -20,16 +25,11 @@ const allowedUnchecked = (why: string): AdmissionOutcome => ({
   auditAnnotations: { decision: 'allow', unchecked: why },
 });
 
-/** `container "web" (initContainers): image nginx uses the latest tag`, one clause per violation. */
-export function containerViolations(decision: PolicyDecision): string {
-  const describe = ({ subject, reference, violations }: ImageVerdict): string[] => {
-    const where = subject.container
-      ? `container "${subject.container.name}" (${subject.container.list}): `
-      : '';
-    const image = reference ? subject.image : JSON.stringify(subject.image);
-    return violations.map((v) => `${where}image ${image} ${v.problem}`);
-  };
-  return decision.verdicts.flatMap(describe).join('; ');
+/** Every enforced violation, one clause each, then any refused break-glass ticket. */
+export function admissionDenialMessage(decision: PolicyDecision): string {
+  return [...violationsWith(decision, 'enforce').map(describeViolation), ...decision.breakGlassRefusals].join(
+    '; ',
+  );
 }
 
 /**
@@ -69,7 +69,8 @@ export class AdmissionReviewService {
     });
     return {
       allowed: decision.allowed,
-      message: decision.allowed ? undefined : containerViolations(decision),
+      message: decision.allowed ? undefined : admissionDenialMessage(decision),
+      warnings: decisionWarnings(decision),
       auditAnnotations: decisionAuditAnnotations(decision),
     };
   }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { TlsMaterialError } from '../tls/tls-material';
 import { acceptGoStyleFlags } from './go-style-flags';
 import { serveCommand } from './serve.command';
@@ -35,7 +36,11 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
-    } else if (error instanceof InvalidConfigError || error instanceof TlsMaterialError) {
+    } else if (
+      error instanceof InvalidConfigError ||
+      error instanceof TlsMaterialError ||
+      error instanceof InvalidPolicyError
+    ) {
       process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
       process.exitCode = EXIT_USAGE;
     } else {

@@ -4,6 +4,7 @@ import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { startWebhookServer } from '../server/webhook-server';
 
 interface ServeFlags {
+  policy?: string;
   port?: string;
   cert?: string;
   key?: string;
@@ -63,6 +64,12 @@ export function serveCommand(): Command {
       new Option('--health-port <port>', 'plain-HTTP port for /healthz, /livez and /readyz').env(
         'BOUNCER_HEALTH_PORT',
       ),
+    )
+    .addOption(
+      new Option(
+        '--policy <file>',
+        'ImagePolicy file (YAML or JSON), reloaded when it changes; default: deny latest',
+      ).env(ENV.policy),
     )
     .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
     .action(serve);

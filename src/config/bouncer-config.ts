@@ -19,9 +19,15 @@ export interface TlsConfig {
   readonly clientCaPath?: string;
 }
 
+export interface PolicyConfig {
+  /** YAML or JSON ImagePolicy file, watched for changes; absent means the built-in default policy. */
+  readonly path?: string;
+}
+
 export interface AllConfigType {
   readonly server: ServerConfig;
   readonly tls: TlsConfig;
+  readonly policy: PolicyConfig;
 }
 
 export const DEFAULT_PORT = 1323;
@@ -35,6 +41,7 @@ export const SERVE_ENVIRONMENT = {
   clientCa: 'BOUNCER_CLIENT_CA',
   healthPort: 'BOUNCER_HEALTH_PORT',
   host: 'BOUNCER_HOST',
+  policy: 'BOUNCER_POLICY',
 } as const;
 
 /** Serve options as the environment alone sets them, for processes that have no command line. */

@@ -15,6 +15,7 @@ describe(resolveBouncerConfig.name, () => {
     expect(resolveBouncerConfig({})).toEqual({
       server: { host: '0.0.0.0', port: 1323, healthPort: undefined, shutdownGraceMs: 10_000 },
       tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
+      policy: { path: undefined },
     });
   });
 
@@ -33,6 +34,7 @@ describe(resolveBouncerConfig.name, () => {
     [{ host: '' }, '--host must not be empty (got "")'],
     [{ key: __filename }, '--cert and --key must be given together'],
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
+    [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],
     [{ port: '9000', healthPort: '9000' }, '--health-port must differ from --port (both are 9000)'],
   ])('refuses %j: %s', (raw, problem) => {
     expect(problemsOf(raw)).toContain(problem);

@@ -52,5 +52,6 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
     },
     tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
+    policy: { path: options.policy },
   };
 }

@@ -64,6 +64,10 @@ export class ServeOptions {
   clientCa?: string;
 
   @IsOptional()
+  @IsReadableFile()
+  policy?: string;
+
+  @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'must be an integer between 1 and 65535' })
   @Min(1, { message: 'must be an integer between 1 and 65535' })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { ImagePolicyService } from '../policy/image-policy.service';
+import { PolicyStore } from '../policy/policy-file/policy-store.service';
 import { TlsMaterialService } from '../tls/tls-material.service';
 
 @Injectable()
@@ -27,12 +27,27 @@ export class TlsHealthIndicator {
 export class PolicyHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    private readonly imagePolicy: ImagePolicyService,
+    private readonly store: PolicyStore,
   ) {}
 
+  /** Up while a policy is in force. A refused reload is reported but keeps it up: the last good policy still applies. */
   check(key: string): HealthIndicatorResult {
     const indicator = this.health.check(key);
-    const rules = this.imagePolicy.ruleNames;
-    return rules.length > 0 ? indicator.up({ rules }) : indicator.down({ message: 'no rules loaded' });
+    if (!this.store.loaded) return indicator.down({ message: 'no policy loaded' });
+    const { name, source, revision, rules } = this.store.current;
+    return indicator.up({
+      name,
+      source,
+      revision,
+      rules: rules.map((rule) => rule.name),
+      ...(this.store.lastRefusal
+        ? {
+            lastReloadRefused: {
+              at: this.store.lastRefusal.at.toISOString(),
+              message: this.store.lastRefusal.message,
+            },
+          }
+        : {}),
+    });
   }
 }

@@ -1,72 +1,218 @@
-import { Test } from '@nestjs/testing';
-import { ImagePolicyService, INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from './image-policy.service';
-import { IMAGE_RULES, ImageRule, imageRulesProvider, IMAGE_RULE_TYPES } from './rules';
+import { Logger } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INVALID_REFERENCE_RULE, ImagePolicyService, RULE_FAILURE_RULE } from './image-policy.service';
+import { ImagePolicyRequest, PolicyDecision } from './image-policy.types';
+import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
+import { DEFAULT_POLICY_YAML } from './policy-file/default-policy';
+import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
+import { PolicyStore } from './policy-file/policy-store.service';
+import { AllowedRepositoriesRule } from './rules/allowed-repositories.rule';
+import { DeniedRepositoriesRule } from './rules/denied-repositories.rule';
+import { DisallowedTagsRule } from './rules/disallowed-tags.rule';
+import { ImageRule } from './rules/image-rule';
+import { RequireDigestRule } from './rules/require-digest.rule';
+
+const DIGEST = `sha256:${'0'.repeat(64)}`;
+const EXAMPLE_POLICY = readFileSync(join(__dirname, '..', '..', 'examples', 'image-policy.yaml'), 'utf8');
+const RULES: ImageRule[] = [
+  new DisallowedTagsRule(),
+  new AllowedRepositoriesRule(),
+  new DeniedRepositoriesRule(),
+  new RequireDigestRule(),
+];
+
+function serviceWith(yaml: string, rules: ImageRule[] = RULES): ImagePolicyService {
+  const policy: CompiledImagePolicy = new ImagePolicyCompiler(rules).compile(yaml, 'policy.yaml');
+  return new ImagePolicyService({ current: policy } as PolicyStore);
+}
+
+const images = (...list: string[]): ImagePolicyRequest['images'] => list.map((image) => ({ image }));
+const outcome = (decision: PolicyDecision) =>
+  decision.verdicts.map((v) => [
+    v.subject.image,
+    v.exemptBy ?? v.violations.map((x) => `${x.enforcement}:${x.rule}`).join(' '),
+  ]);
 
 describe(ImagePolicyService.name, () => {
-  let sut: ImagePolicyService;
-
-  beforeEach(async () => {
-    const module = await Test.createTestingModule({
-      providers: [...IMAGE_RULE_TYPES, imageRulesProvider, ImagePolicyService],
-    }).compile();
-    sut = module.get(ImagePolicyService);
+  beforeAll(() => {
+    Logger.overrideLogger(false);
   });
 
-  it('runs the rules registered under IMAGE_RULES', () => {
-    expect(sut.ruleNames).toEqual(['no-latest']);
-  });
+  describe('with the built-in default policy', () => {
+    const sut = serviceWith(DEFAULT_POLICY_YAML);
 
-  it('allows when every image passes every rule', () => {
-    const decision = sut.evaluate({ images: [{ image: 'nginx:1.13.8' }, { image: 'redis:7' }] });
-    expect(decision.allowed).toBe(true);
-    expect(decision.verdicts.map((v) => v.violations)).toEqual([[], []]);
-  });
+    it('allows when every image passes', () => {
+      const decision = sut.evaluate({ images: images('nginx:1.13.8', `redis@${DIGEST}`) });
+      expect(decision).toMatchObject({ allowed: true, policy: { name: 'default' }, breakGlassRefusals: [] });
+    });
 
-  it('denies when any image violates a rule, and says which image and why', () => {
-    const decision = sut.evaluate({ images: [{ image: 'nginx:1.13.8' }, { image: 'nginx' }] });
-    expect(decision.allowed).toBe(false);
-    expect(decision.verdicts[1]).toMatchObject({
-      subject: { image: 'nginx' },
-      reference: { domain: 'docker.io', path: 'library/nginx' },
-      violations: [{ rule: 'no-latest', problem: 'uses the latest tag' }],
+    it('denies when any image violates, saying which image and why', () => {
+      const decision = sut.evaluate({ images: images('nginx:1.13.8', 'nginx') });
+      expect(decision.allowed).toBe(false);
+      expect(decision.verdicts[1]).toEqual({
+        subject: { image: 'nginx' },
+        reference: { domain: 'docker.io', path: 'library/nginx' },
+        violations: [
+          {
+            rule: 'no-latest',
+            enforcement: 'enforce',
+            summary: 'Images using latest tag are not allowed',
+            problem: 'uses the latest tag',
+          },
+        ],
+      });
+    });
+
+    it('denies an invalid reference whatever the rules, with the parser message as detail', () => {
+      const decision = sut.evaluate({ images: images('Nginx:1.0') });
+      expect(decision.allowed).toBe(false);
+      expect(decision.verdicts[0].violations).toEqual([
+        expect.objectContaining({
+          rule: INVALID_REFERENCE_RULE,
+          enforcement: 'enforce',
+          detail: 'invalid reference format: repository name (library/Nginx) must be lowercase',
+        }),
+      ]);
     });
   });
 
-  it('denies an image that is not a valid reference, with the parser message as detail', () => {
-    const decision = sut.evaluate({ images: [{ image: 'Nginx:1.0' }] });
-    expect(decision.allowed).toBe(false);
-    expect(decision.verdicts[0].violations).toEqual([
-      {
-        rule: INVALID_REFERENCE_RULE,
-        summary: 'Images that are not valid references are not allowed',
-        problem: expect.stringContaining('is not a valid image reference'),
-        detail: 'invalid reference format: repository name (library/Nginx) must be lowercase',
-      },
-    ]);
+  describe('with the example policy', () => {
+    const sut = serviceWith(EXAMPLE_POLICY);
+    const decide = (namespace: string, ...list: string[]) =>
+      sut.evaluate({ namespace, images: images(...list) });
+
+    it('allows everything in an exempt namespace, unchecked', () => {
+      const decision = decide('kube-system', 'nginx', 'Not:Valid');
+      expect(decision).toMatchObject({ allowed: true, exemptNamespace: 'kube-system' });
+      expect(outcome(decision)).toEqual([
+        ['nginx', 'namespace kube-system'],
+        ['Not:Valid', 'namespace kube-system'],
+      ]);
+    });
+
+    it('skips every rule for an exempt image', () => {
+      const decision = decide('prod-eu', 'registry.k8s.io/pause');
+      expect(decision.allowed).toBe(true);
+      expect(outcome(decision)).toEqual([['registry.k8s.io/pause', 'image pattern registry.k8s.io/**']]);
+    });
+
+    it('allows a warn-mode violation and records it', () => {
+      const decision = decide('default', 'ghcr.io/someone/tool:1');
+      expect(decision.allowed).toBe(true);
+      expect(outcome(decision)).toEqual([['ghcr.io/someone/tool:1', 'warn:trusted-sources']]);
+    });
+
+    it('denies by an enforced rule beside a warning', () => {
+      const decision = decide('default', 'randomuser/miner:1');
+      expect(decision.allowed).toBe(false);
+      expect(outcome(decision)).toEqual([
+        ['randomuser/miner:1', 'warn:trusted-sources enforce:no-unknown-hub'],
+      ]);
+    });
+
+    it('applies a scoped rule only in its namespaces', () => {
+      expect(decide('dev', 'nginx:1.25').allowed).toBe(true);
+      expect(outcome(decide('prod-eu', 'nginx:1.25'))).toEqual([['nginx:1.25', 'enforce:pinned-in-prod']]);
+      expect(decide('prod-eu', `nginx@${DIGEST}`).allowed).toBe(true);
+    });
+
+    it("honours a rule's own exempt images", () => {
+      expect(outcome(decide('prod-eu', 'busybox:1.36'))).toEqual([['busybox:1.36', 'warn:trusted-sources']]);
+    });
+
+    it('applies scoped rules when the namespace is unknown', () => {
+      expect(outcome(sut.evaluate({ images: images('nginx:1.25') }))).toEqual([
+        ['nginx:1.25', 'enforce:pinned-in-prod'],
+      ]);
+    });
   });
 
-  it('allows an empty list of images', () => {
-    expect(sut.evaluate({ images: [] }).allowed).toBe(true);
+  it('logs an audit-mode violation but allows', () => {
+    const sut = serviceWith(
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
+    );
+    const decision = sut.evaluate({ images: images('nginx:1.25') });
+    expect(decision.allowed).toBe(true);
+    expect(outcome(decision)).toEqual([['nginx:1.25', 'audit:digests']]);
   });
 
-  it('denies, rather than allows, when a rule throws', async () => {
+  describe('break-glass', () => {
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const request = (annotations: Record<string, string>): ImagePolicyRequest => ({
+      images: images('nginx'),
+      annotations,
+    });
+
+    it('allows a denied review until the ticket expires', () => {
+      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate(
+        request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }),
+      );
+      expect(decision).toMatchObject({
+        allowed: true,
+        breakGlass: { ticket: 'INC-7', expires: new Date(inAnHour) },
+      });
+      expect(outcome(decision)).toEqual([['nginx', 'enforce:no-latest']]);
+    });
+
+    it('refuses an expired ticket and says so', () => {
+      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate(
+        request({ 'break-glass.image-policy.k8s.io/INC-7': anHourAgo }),
+      );
+      expect(decision).toMatchObject({
+        allowed: false,
+        breakGlassRefusals: [`break-glass ticket INC-7 expired at ${new Date(anHourAgo).toISOString()}`],
+      });
+    });
+
+    it('is ignored when the policy disables it', () => {
+      const sut = serviceWith(
+        'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  breakGlass: false\n  rules:\n    - disallowedTags: [latest]\n',
+      );
+      const decision = sut.evaluate(request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }));
+      expect(decision).toMatchObject({
+        allowed: false,
+        breakGlassRefusals: ['break-glass annotations are disabled by the policy'],
+      });
+      expect(decision.breakGlass).toBeUndefined();
+    });
+
+    it('is not consulted for an allowed review', () => {
+      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate({
+        images: images('nginx:1'),
+        annotations: { 'break-glass.image-policy.k8s.io/x': anHourAgo },
+      });
+      expect(decision).toMatchObject({ allowed: true, breakGlassRefusals: [] });
+      expect(decision.breakGlass).toBeUndefined();
+    });
+  });
+
+  it('denies, rather than allows, when a rule throws, even in warn mode', () => {
     const broken: ImageRule = {
-      name: 'broken',
-      denialSummary: 'never shown',
+      key: 'disallowedTags',
+      valueSchema: { type: 'array' },
+      compile: () => undefined,
       check: () => {
         throw new Error('bug');
       },
     };
-    const module = await Test.createTestingModule({
-      providers: [{ provide: IMAGE_RULES, useValue: [broken] }, ImagePolicyService],
-    })
-      .setLogger({ log: () => undefined, error: () => undefined, warn: () => undefined })
-      .compile();
-    const decision = module.get(ImagePolicyService).evaluate({ images: [{ image: 'nginx:1.0' }] });
-
+    const sut = serviceWith(
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: broken, disallowedTags: [x], enforcement: warn}\n',
+      [broken],
+    );
+    const decision = sut.evaluate({ images: images('nginx:1.0') });
     expect(decision.allowed).toBe(false);
     expect(decision.verdicts[0].violations).toEqual([
-      expect.objectContaining({ rule: RULE_FAILURE_RULE, problem: 'could not be checked by rule broken' }),
+      expect.objectContaining({
+        rule: RULE_FAILURE_RULE,
+        enforcement: 'enforce',
+        problem: 'could not be checked by rule broken',
+      }),
     ]);
+  });
+
+  it('allows an empty list of images', () => {
+    expect(serviceWith(DEFAULT_POLICY_YAML).evaluate({ images: [] }).allowed).toBe(true);
   });
 });

@@ -1,4 +1,6 @@
-import { ImageReference } from '../image-reference';
+import type { ImageReference } from '../image-reference';
+import type { BreakGlassTicket } from './break-glass';
+import type { Enforcement } from './policy-file/image-policy.schema';
 
 export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 
@@ -11,11 +13,13 @@ export interface ImageUnderReview {
 export interface ImagePolicyRequest {
   readonly images: readonly ImageUnderReview[];
   readonly namespace?: string;
+  /** Pod annotations whose key contains `.image-policy.k8s.io/`, as ImagePolicyWebhook forwards them. */
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface RuleViolation {
   readonly rule: string;
+  readonly enforcement: Enforcement;
   readonly summary: string;
   /** Predicate of the image: "uses the latest tag". */
   readonly problem: string;
@@ -28,9 +32,18 @@ export interface ImageVerdict {
   /** Absent when the image is not a valid reference. */
   readonly reference?: ImageReference;
   readonly violations: readonly RuleViolation[];
+  /** What exempted the image from every rule, e.g. "image pattern registry.k8s.io/**". */
+  readonly exemptBy?: string;
 }
 
 export interface PolicyDecision {
   readonly allowed: boolean;
   readonly verdicts: readonly ImageVerdict[];
+  readonly policy: { readonly name: string; readonly revision: string };
+  /** The exemptNamespaces glob that let the whole review through. */
+  readonly exemptNamespace?: string;
+  /** The ticket that allowed a review the policy denies. */
+  readonly breakGlass?: BreakGlassTicket;
+  /** Why break-glass annotations present on the pod were not honoured. */
+  readonly breakGlassRefusals: readonly string[];
 }

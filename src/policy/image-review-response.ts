@@ -1,6 +1,6 @@
 import { IMAGE_REVIEW_API_VERSION, IMAGE_REVIEW_KIND } from './dto/image-review.dto';
-import { decisionAuditAnnotations } from './decision-audit-annotations';
 import { PolicyDecision } from './image-policy.types';
+import { decisionAuditAnnotations, decisionWarnings, displayImage, violationsWith } from './policy-decision';
 
 export interface ImageReviewResponse {
   apiVersion: typeof IMAGE_REVIEW_API_VERSION;
@@ -9,33 +9,45 @@ export interface ImageReviewResponse {
 }
 
 /**
- * One clause per rule, each listing the images it denied:
- * "Images using latest tag are not allowed: nginx, registry:5000/app".
+ * One clause per enforced rule finding, each listing the images:
+ * "Images using latest tag are not allowed: nginx, registry:5000/app (rule no-latest)".
+ * Refused break-glass tickets follow, so the user learns why their ticket did not help.
  */
 export function denialReason(decision: PolicyDecision): string {
-  const clauses = new Map<string, { summary: string; images: Set<string> }>();
-  for (const verdict of decision.verdicts) {
-    for (const violation of verdict.violations) {
-      const clause = clauses.get(violation.rule) ?? { summary: violation.summary, images: new Set<string>() };
-      clauses.set(violation.rule, clause);
-      clause.images.add(
-        violation.detail === undefined
-          ? verdict.subject.image
-          : `${JSON.stringify(verdict.subject.image)} (${violation.detail})`,
-      );
-    }
+  const clauses = new Map<string, { text: string; rule: string; images: Set<string> }>();
+  for (const { verdict, violation } of violationsWith(decision, 'enforce')) {
+    const key = `${violation.rule}\n${violation.summary}`;
+    const clause = clauses.get(key) ?? {
+      text: violation.summary,
+      rule: violation.rule,
+      images: new Set<string>(),
+    };
+    clauses.set(key, clause);
+    clause.images.add(
+      violation.detail === undefined
+        ? displayImage(verdict)
+        : `${displayImage(verdict)} (${violation.detail})`,
+    );
   }
-  return [...clauses.values()].map((c) => `${c.summary}: ${[...c.images].join(', ')}`).join('; ');
+  return [
+    ...[...clauses.values()].map((c) => `${c.text}: ${[...c.images].join(', ')} (rule ${c.rule})`),
+    ...decision.breakGlassRefusals,
+  ].join('; ');
 }
 
 export function toImageReviewResponse(decision: PolicyDecision): ImageReviewResponse {
+  // ImageReview has no warnings field; warn-mode findings go to the audit log instead.
+  const warnings = decisionWarnings(decision);
   return {
     apiVersion: IMAGE_REVIEW_API_VERSION,
     kind: IMAGE_REVIEW_KIND,
     status: {
       allowed: decision.allowed,
       ...(decision.allowed ? {} : { reason: denialReason(decision) }),
-      auditAnnotations: decisionAuditAnnotations(decision),
+      auditAnnotations: {
+        ...decisionAuditAnnotations(decision),
+        ...(warnings.length > 0 ? { warnings: warnings.join('; ') } : {}),
+      },
     },
   };
 }

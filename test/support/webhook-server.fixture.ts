@@ -9,6 +9,8 @@ export interface TestServerOptions {
   readonly healthPort?: boolean;
   /** Serve a certificate made at start instead of the test PKI's. */
   readonly selfSigned?: boolean;
+  /** ImagePolicy file; the built-in default policy when absent. */
+  readonly policyPath?: string;
 }
 
 /** The real Nest app on real TLS listeners, on ephemeral loopback ports. */
@@ -28,6 +30,7 @@ export function startTestServer(
       keyPath: options.selfSigned ? undefined : pki.paths.serverKey,
       clientCaPath: options.mutualTls ? pki.paths.caCert : undefined,
     },
+    policy: { path: options.policyPath },
   };
   return startWebhookServer(config, { logger: false });
 }

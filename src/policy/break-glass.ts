@@ -1,0 +1,45 @@
+/**
+ * Break-glass: a pod annotation `break-glass.image-policy.k8s.io/<ticket>: "<RFC 3339 expiry>"`
+ * lets a denied pod through until the expiry. ImagePolicyWebhook forwards it, because its key
+ * contains `.image-policy.k8s.io/`; AdmissionReview reads it from the pod (template) metadata.
+ */
+export const BREAK_GLASS_ANNOTATION_PREFIX = 'break-glass.image-policy.k8s.io/';
+
+// RFC 3339 date-time as Kubernetes writes it (metav1.Time): date, 'T', time, optional fraction, zone.
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export interface BreakGlassTicket {
+  readonly ticket: string;
+  readonly expires: Date;
+}
+
+export interface BreakGlassReading {
+  /** Whether any break-glass annotation is present at all. */
+  readonly present: boolean;
+  /** The valid ticket that runs longest, if any. */
+  readonly active?: BreakGlassTicket;
+  /** Why the other tickets were not honoured: expired, or no valid expiry. */
+  readonly refusals: readonly string[];
+}
+
+export function readBreakGlass(annotations: Readonly<Record<string, string>>, now: Date): BreakGlassReading {
+  const refusals: string[] = [];
+  let active: BreakGlassTicket | undefined;
+  let present = false;
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(BREAK_GLASS_ANNOTATION_PREFIX)) continue;
+    present = true;
+    const ticket = key.slice(BREAK_GLASS_ANNOTATION_PREFIX.length);
+    const expires = RFC_3339.test(value) ? new Date(value) : undefined;
+    if (expires === undefined || Number.isNaN(expires.getTime())) {
+      refusals.push(
+        `break-glass ticket ${ticket} has no valid RFC 3339 expiry (got ${JSON.stringify(value)})`,
+      );
+    } else if (expires.getTime() <= now.getTime()) {
+      refusals.push(`break-glass ticket ${ticket} expired at ${expires.toISOString()}`);
+    } else if (!active || expires > active.expires) {
+      active = { ticket, expires };
+    }
+  }
+  return { present, active, refusals };
+}
