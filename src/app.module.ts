@@ -6,7 +6,7 @@ import { AllConfigType } from './config/bouncer-config';
 import { HealthModule } from './health/health.module';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { ReviewEnvelopePipe } from './http/review-envelope.pipe';
-import { PolicyModule } from './policy/policy.module';
+import { ImageReviewModule } from './policy/image-review.module';
 import { TlsModule } from './tls/tls.module';
 
 @Module({})
@@ -18,7 +18,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
         TlsModule,
-        PolicyModule,
+        ImageReviewModule,
         AdmissionModule,
         HealthModule,
       ],

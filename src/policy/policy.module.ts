@@ -1,18 +1,15 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
+import { Module } from '@nestjs/common';
 import { ImagePolicyService } from './image-policy.service';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
 import { PolicyStore } from './policy-file/policy-store.service';
-import { PolicyController } from './policy.controller';
 import { IMAGE_RULE_TYPES, imageRulesProvider } from './rules';
 
+/**
+ * The decision engine, without HTTP: rules, the policy compiler and store, and ImagePolicyService.
+ * The webhook endpoints and the CLI both import it, so they share one engine.
+ */
 @Module({
-  controllers: [PolicyController],
   providers: [...IMAGE_RULE_TYPES, imageRulesProvider, ImagePolicyCompiler, PolicyStore, ImagePolicyService],
   exports: [ImagePolicyService, PolicyStore, ImagePolicyCompiler],
 })
-export class PolicyModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonContentTypeMiddleware).forRoutes(PolicyController);
-  }
-}
+export class PolicyModule {}
