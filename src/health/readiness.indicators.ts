@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { PolicyStore } from '../policy/policy-file/policy-store.service';
-import { TlsMaterialService } from '../tls/tls-material.service';
+import { EXPIRY_WARNING_MS, TlsMaterialService } from '../tls/tls-material.service';
 
 @Injectable()
 export class TlsHealthIndicator {
@@ -14,11 +14,20 @@ export class TlsHealthIndicator {
     const indicator = this.health.check(key);
     if (!this.tls.loaded) return indicator.down({ message: 'TLS material not loaded' });
     const { fingerprint256, notAfter, selfSigned, clientCaPem } = this.tls.current;
+    const remainingMs = notAfter.getTime() - Date.now();
+    // Still ready: an expiring certificate serves until it expires; the warning is for operators.
+    const warning =
+      remainingMs <= 0
+        ? `serving certificate expired at ${notAfter.toISOString()}`
+        : remainingMs < EXPIRY_WARNING_MS
+          ? `serving certificate expires in ${Math.ceil(remainingMs / 86_400_000)} day(s), at ${notAfter.toISOString()}`
+          : undefined;
     return indicator.up({
       fingerprint256,
       notAfter: notAfter.toISOString(),
       selfSigned,
       mutualTls: clientCaPem !== undefined,
+      ...(warning ? { warning } : {}),
     });
   }
 }

@@ -8,7 +8,7 @@ import { AddressInfo } from 'node:net';
 import { AppModule } from '../app.module';
 import { AllConfigType } from '../config/bouncer-config';
 import { JSON_CONTENT_TYPES } from '../http/json-content-type.middleware';
-import { httpsServerOptions } from '../tls/tls-material';
+import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
 
 /** controller-runtime's cap: an object and its oldObject can each approach etcd's 3 MB limit. */
@@ -81,8 +81,12 @@ export async function startWebhookServer(
 
   await app.init();
 
-  const material = app.get(TlsMaterialService).current;
-  const tlsServer = tune(createHttpsServer(httpsServerOptions(material), express));
+  const tls = app.get(TlsMaterialService);
+  const tlsServer = tune(createHttpsServer(httpsServerOptions(tls.current), express));
+  // New handshakes get rotated material; established connections keep the context they began with.
+  tls.onRotation((result, material) => {
+    if (result === 'applied') tlsServer.setSecureContext(secureContextOptions(material));
+  });
   const healthServer = config.server.healthPort === undefined ? undefined : tune(createHttpServer(express));
 
   const address = await listen(tlsServer, config.server.port, config.server.host);

@@ -44,34 +44,25 @@ function selfSignedNames(host: string): { dnsNames: string[]; ipAddresses: strin
   return { dnsNames: [...dnsNames], ipAddresses: [...ipAddresses] };
 }
 
-export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<TlsMaterial> {
-  const clientCaPem = config.clientCaPath ? await readPem(config.clientCaPath, '--client-ca') : undefined;
+/** The PEM texts of the configured files, keyed as the config names them. */
+export interface TlsFileContents {
+  readonly certificatePem?: string;
+  readonly privateKeyPem?: string;
+  readonly clientCaPem?: string;
+}
+
+/** Checks PEM texts read from the configured files and turns them into material; messages name the files. */
+export function tlsMaterialFromFiles(config: TlsConfig, files: TlsFileContents, selfSigned?: TlsMaterial): TlsMaterial {
+  const { clientCaPem } = files;
   if (clientCaPem !== undefined) parseCertificate(clientCaPem, `--client-ca ${config.clientCaPath}`);
-
-  if (!config.certificatePath || !config.keyPath) {
-    const issued = await createSelfSignedCertificate({
-      commonName: 'kube-image-bouncer',
-      usages: ['server'],
-      ...selfSignedNames(host),
-    });
-    return {
-      certificatePem: issued.certificatePem,
-      privateKeyPem: issued.privateKeyPem,
-      clientCaPem,
-      selfSigned: true,
-      fingerprint256: issued.fingerprint256,
-      notAfter: issued.notAfter,
-    };
+  if (files.certificatePem === undefined || files.privateKeyPem === undefined) {
+    if (!selfSigned) throw new TlsMaterialError('no certificate and key to serve');
+    return { ...selfSigned, clientCaPem };
   }
-
-  const [certificatePem, privateKeyPem] = await Promise.all([
-    readPem(config.certificatePath, '--cert'),
-    readPem(config.keyPath, '--key'),
-  ]);
-  const certificate = parseCertificate(certificatePem, `--cert ${config.certificatePath}`);
+  const certificate = parseCertificate(files.certificatePem, `--cert ${config.certificatePath}`);
   const material: TlsMaterial = {
-    certificatePem,
-    privateKeyPem,
+    certificatePem: files.certificatePem,
+    privateKeyPem: files.privateKeyPem,
     clientCaPem,
     selfSigned: false,
     fingerprint256: certificate.fingerprint256,
@@ -85,6 +76,50 @@ export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<
     );
   }
   return material;
+}
+
+/** The configured files, in a fixed order; absent ones are left out. */
+export function tlsFilePaths(config: TlsConfig): string[] {
+  return [config.certificatePath, config.keyPath, config.clientCaPath].filter((p): p is string => p !== undefined);
+}
+
+export function tlsFileContents(config: TlsConfig, texts: ReadonlyMap<string, string>): TlsFileContents {
+  const text = (path?: string): string | undefined => (path === undefined ? undefined : texts.get(path));
+  return {
+    certificatePem: text(config.certificatePath),
+    privateKeyPem: text(config.keyPath),
+    clientCaPem: text(config.clientCaPath),
+  };
+}
+
+async function readConfiguredFiles(config: TlsConfig): Promise<TlsFileContents> {
+  const read = (path: string | undefined, flag: string) => (path ? readPem(path, flag) : Promise.resolve(undefined));
+  const [certificatePem, privateKeyPem, clientCaPem] = await Promise.all([
+    read(config.certificatePath, '--cert'),
+    read(config.keyPath, '--key'),
+    read(config.clientCaPath, '--client-ca'),
+  ]);
+  return { certificatePem, privateKeyPem, clientCaPem };
+}
+
+export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<TlsMaterial> {
+  const files = await readConfiguredFiles(config);
+  if (!config.certificatePath || !config.keyPath) {
+    const issued = await createSelfSignedCertificate({
+      commonName: 'kube-image-bouncer',
+      usages: ['server'],
+      ...selfSignedNames(host),
+    });
+    const selfSigned: TlsMaterial = {
+      certificatePem: issued.certificatePem,
+      privateKeyPem: issued.privateKeyPem,
+      selfSigned: true,
+      fingerprint256: issued.fingerprint256,
+      notAfter: issued.notAfter,
+    };
+    return tlsMaterialFromFiles(config, { clientCaPem: files.clientCaPem }, selfSigned);
+  }
+  return tlsMaterialFromFiles(config, files);
 }
 
 export function secureContextOptions(material: TlsMaterial): SecureContextOptions {

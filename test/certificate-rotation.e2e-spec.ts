@@ -1,0 +1,181 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect } from 'node:tls';
+import request from 'supertest';
+import { RunningWebhookServer, startWebhookServer } from '../src/server/webhook-server';
+import { IssuedCertificate, issueCertificate } from '../src/tls/certificate-issuer';
+import { imageReview } from './support/reviews';
+import { TestPki, createTestPki } from './support/test-pki';
+
+/** The fingerprint a brand-new TLS connection is shown. */
+function fingerprintOfNewConnection(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca }, () => {
+      resolve(new X509Certificate(socket.getPeerCertificate().raw).fingerprint256);
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** A Kubernetes secret volume: tls.crt -> ..data/tls.crt, ..data -> ..<version>, swapped atomically. */
+class SecretVolume {
+  private version = 0;
+  constructor(readonly dir: string) {}
+
+  get certPath(): string {
+    return join(this.dir, 'tls.crt');
+  }
+  get keyPath(): string {
+    return join(this.dir, 'tls.key');
+  }
+
+  publish(certificatePem: string, privateKeyPem: string): void {
+    const versionDir = `..v${++this.version}`;
+    mkdirSync(join(this.dir, versionDir));
+    writeFileSync(join(this.dir, versionDir, 'tls.crt'), certificatePem);
+    writeFileSync(join(this.dir, versionDir, 'tls.key'), privateKeyPem);
+    symlinkSync(versionDir, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    if (this.version === 1) {
+      symlinkSync(join('..data', 'tls.crt'), this.certPath);
+      symlinkSync(join('..data', 'tls.key'), this.keyPath);
+    }
+  }
+}
+
+describe('certificate rotation', () => {
+  let pki: TestPki;
+  let volume: SecretVolume;
+  let server: RunningWebhookServer;
+  let next: IssuedCertificate;
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    volume = new SecretVolume(mkdtempSync(join(tmpdir(), 'tls-secret-')));
+    volume.publish(pki.server.certificatePem, pki.server.privateKeyPem);
+    next = await issueCertificate(pki.ca, {
+      commonName: 'rotated',
+      usages: ['server'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    server = await startWebhookServer(
+      {
+        server: { host: '127.0.0.1', port: 0, healthPort: 0, shutdownGraceMs: 2_000 },
+        tls: { certificatePath: volume.certPath, keyPath: volume.keyPath },
+        policy: {},
+      },
+      { logger: false },
+    );
+  });
+  afterAll(() => server.close());
+
+  const ready = async () =>
+    (await request(server.healthServer!).get('/readyz').expect(200)).body.info.tls as Record<string, unknown>;
+
+  it('swaps the certificate under a keep-alive client with no failed request; new connections see the new one', async () => {
+    const port = server.address.port;
+    expect(await fingerprintOfNewConnection(port, pki.ca.certificatePem)).toBe(pki.server.fingerprint256);
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 2, ca: pki.ca.certificatePem });
+    const body = JSON.stringify(imageReview(['nginx:1.13.8']));
+    const sockets = new Set<unknown>();
+    let sent = 0;
+    const failures: string[] = [];
+    let sending = true;
+    const send = (): Promise<void> =>
+      new Promise((resolve) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/image_policy',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            sockets.add(res.socket);
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => {
+              if (res.statusCode !== 200 || !text.includes('"allowed":true'))
+                failures.push(`${res.statusCode} ${text}`);
+              resolve();
+            });
+          },
+        );
+        req.on('error', (error) => {
+          failures.push(error.message);
+          resolve();
+        });
+        req.end(body);
+        sent++;
+      });
+    const client = (async () => {
+      while (sending) await send();
+    })();
+
+    await delay(300);
+    volume.publish(next.certificatePem, next.privateKeyPem);
+    const started = Date.now();
+    while ((await fingerprintOfNewConnection(port, pki.ca.certificatePem)) !== next.fingerprint256) {
+      if (Date.now() - started > 2_000) throw new Error('the new certificate was not served within 2 s');
+      await delay(25);
+    }
+    await delay(300);
+    sending = false;
+    await client;
+    agent.destroy();
+
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(20);
+    // The same keep-alive connections carried requests before and after the swap.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+    expect(await ready()).toMatchObject({ status: 'up', fingerprint256: next.fingerprint256 });
+  });
+
+  it('refuses a certificate whose key does not match, and keeps serving the last good one', async () => {
+    const stranger = await issueCertificate(pki.ca, {
+      commonName: 'stranger',
+      usages: ['server'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    volume.publish(stranger.certificatePem, next.privateKeyPem);
+    await delay(1_500); // a watch event and a poll both pass
+    expect(await fingerprintOfNewConnection(server.address.port, pki.ca.certificatePem)).toBe(
+      next.fingerprint256,
+    );
+    expect(await ready()).toMatchObject({ status: 'up', fingerprint256: next.fingerprint256 });
+
+    const response = await request(server.tlsServer)
+      .post('/policy')
+      .ca(pki.ca.certificatePem)
+      .send(imageReview(['nginx']))
+      .expect(200);
+    expect(response.body.status.allowed).toBe(false);
+  });
+
+  it('warns in readiness when the certificate is within 7 days of expiry', async () => {
+    const expiring = await issueCertificate(pki.ca, {
+      commonName: 'expiring',
+      usages: ['server'],
+      ipAddresses: ['127.0.0.1'],
+      notAfter: new Date(Date.now() + 3 * 86_400_000 - 60_000),
+    });
+    volume.publish(expiring.certificatePem, expiring.privateKeyPem);
+    const started = Date.now();
+    while ((await ready()).fingerprint256 !== expiring.fingerprint256) {
+      if (Date.now() - started > 2_000) throw new Error('not rotated within 2 s');
+      await delay(25);
+    }
+    expect(await ready()).toMatchObject({
+      status: 'up',
+      warning: expect.stringMatching(/^serving certificate expires in 3 day\(s\), at /),
+    });
+  });
+});
