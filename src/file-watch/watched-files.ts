@@ -50,7 +50,7 @@ export class WatchedFiles {
         this.onError(`cannot watch ${directory}, polling only: ${(error as Error).message}`);
       }
     }
-    this.poller = setInterval(() => this.check(), POLL_INTERVAL_MS).unref();
+    this.poller = setInterval(() => void this.check(), POLL_INTERVAL_MS).unref();
   }
 
   stop(): void {
