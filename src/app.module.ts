@@ -2,10 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdmissionModule } from './admission/admission.module';
+import { AuditModule } from './audit/audit.module';
 import { AllConfigType } from './config/bouncer-config';
 import { HealthModule } from './health/health.module';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { ReviewEnvelopePipe } from './http/review-envelope.pipe';
+import { MetricsModule } from './metrics/metrics.module';
 import { ImageReviewModule } from './policy/image-review.module';
 import { TlsModule } from './tls/tls.module';
 
@@ -18,6 +20,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
         TlsModule,
+        MetricsModule,
+        AuditModule,
         ImageReviewModule,
         AdmissionModule,
         HealthModule,

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import request from 'supertest';
-import { RunningWebhookServer, startWebhookServer } from '../src/server/webhook-server';
+import { RunningWebhookServer } from '../src/server/webhook-server';
 import { IssuedCertificate, issueCertificate } from '../src/tls/certificate-issuer';
 import { imageReview } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
+import { startTestServer } from './support/webhook-server.fixture';
 
 /** The fingerprint a brand-new TLS connection is shown. */
 function fingerprintOfNewConnection(port: number, ca: string): Promise<string> {
@@ -63,14 +64,10 @@ describe('certificate rotation', () => {
       usages: ['server'],
       ipAddresses: ['127.0.0.1'],
     });
-    server = await startWebhookServer(
-      {
-        server: { host: '127.0.0.1', port: 0, healthPort: 0, shutdownGraceMs: 2_000 },
-        tls: { certificatePath: volume.certPath, keyPath: volume.keyPath },
-        policy: {},
-      },
-      { logger: false },
-    );
+    server = await startTestServer(pki, {
+      healthPort: true,
+      certificate: { certificatePath: volume.certPath, keyPath: volume.keyPath },
+    });
   });
   afterAll(() => server.close());
 

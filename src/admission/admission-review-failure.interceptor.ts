@@ -1,11 +1,5 @@
-import {
-  CallHandler,
-  ExecutionContext,
-  HttpException,
-  Injectable,
-  Logger,
-  NestInterceptor,
-} from '@nestjs/common';
+import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
+import { ReviewAuditService } from '../audit/review-audit.service';
 import type { Request } from 'express';
 import { Observable, catchError, of, throwError } from 'rxjs';
 import { httpExceptionMessage } from '../http/http-exception-message';
@@ -14,7 +8,7 @@ import { MalformedPodSpecError } from './pod-spec';
 
 interface ReadableReview {
   apiVersion?: unknown;
-  request?: { uid?: unknown };
+  request?: { uid?: unknown; namespace?: unknown };
 }
 
 function readableUid(body: unknown): string | undefined {
@@ -29,15 +23,21 @@ function readableUid(body: unknown): string | undefined {
  */
 @Injectable()
 export class AdmissionReviewFailureInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(AdmissionReviewFailureInterceptor.name);
+  constructor(private readonly audit: ReviewAuditService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const body: unknown = context.switchToHttp().getRequest<Request>().body;
     return next.handle().pipe(
       catchError((error: unknown) => {
         const uid = readableUid(body);
-        if (uid === undefined) return throwError(() => error);
-        const message = this.explain(uid, error);
+        const namespace = (body as ReadableReview | undefined)?.request?.namespace;
+        const subject = { uid, namespace: typeof namespace === 'string' ? namespace : undefined };
+        if (uid === undefined) {
+          const detail = error instanceof HttpException ? httpExceptionMessage(error) : String(error);
+          this.audit.recordFailure('validate', subject, 'malformed', detail);
+          return throwError(() => error);
+        }
+        const message = this.explain(subject, error);
         return of(
           toAdmissionReviewResponse((body as ReadableReview).apiVersion, uid, {
             allowed: false,
@@ -49,17 +49,20 @@ export class AdmissionReviewFailureInterceptor implements NestInterceptor {
     );
   }
 
-  private explain(uid: string, error: unknown): string {
+  private explain(subject: { uid?: string; namespace?: string }, error: unknown): string {
     if (
       error instanceof MalformedPodSpecError ||
       (error instanceof HttpException && error.getStatus() < 500)
     ) {
       const detail = error instanceof HttpException ? httpExceptionMessage(error) : error.message;
-      this.logger.warn(`AdmissionReview ${uid} denied, malformed: ${detail}`);
+      this.audit.recordFailure('validate', subject, 'malformed', detail);
       return `kube-image-bouncer could not read the AdmissionReview: ${detail}`;
     }
-    this.logger.error(
-      `AdmissionReview ${uid} denied after an internal error: ${error instanceof Error ? error.stack : String(error)}`,
+    this.audit.recordFailure(
+      'validate',
+      subject,
+      'internal',
+      error instanceof Error ? (error.stack ?? error.message) : String(error),
     );
     return 'kube-image-bouncer could not evaluate the image policy, so the request is denied; see its log';
   }

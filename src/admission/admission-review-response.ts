@@ -1,3 +1,4 @@
+import type { PolicyDecision } from '../policy/image-policy.types';
 import { ADMISSION_API_VERSIONS, ADMISSION_REVIEW_KIND } from './dto/admission-review.dto';
 
 /** What the review service decided, before it is wrapped for the wire. */
@@ -8,6 +9,9 @@ export interface AdmissionOutcome {
   /** Shown by kubectl whether or not the request is allowed. */
   readonly warnings?: readonly string[];
   readonly auditAnnotations: Readonly<Record<string, string>>;
+  /** The policy decision behind the outcome, or why none was needed. */
+  readonly decision?: PolicyDecision;
+  readonly unchecked?: string;
 }
 
 export interface AdmissionReviewResponse {

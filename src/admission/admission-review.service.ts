@@ -23,6 +23,7 @@ const EPHEMERAL_CONTAINERS_SUBRESOURCE = 'ephemeralcontainers';
 const allowedUnchecked = (why: string): AdmissionOutcome => ({
   allowed: true,
   auditAnnotations: { decision: 'allow', unchecked: why },
+  unchecked: why,
 });
 
 /** Every enforced violation, one clause each, then any refused break-glass ticket. */
@@ -72,6 +73,7 @@ export class AdmissionReviewService {
       message: decision.allowed ? undefined : admissionDenialMessage(decision),
       warnings: decisionWarnings(decision),
       auditAnnotations: decisionAuditAnnotations(decision),
+      decision,
     };
   }
 

@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
 import { TlsListenerGuard } from '../http/tls-listener.guard';
 import { AdmissionReviewFailureInterceptor } from './admission-review-failure.interceptor';
 import { AdmissionReviewResponse, toAdmissionReviewResponse } from './admission-review-response';
 import { AdmissionReviewService } from './admission-review.service';
-import { AdmissionReviewDto } from './dto/admission-review.dto';
+import { AdmissionRequestDto, AdmissionReviewDto } from './dto/admission-review.dto';
 
 /**
  * The ValidatingAdmissionWebhook backend for admission.k8s.io v1 and v1beta1. `/` is kept for the
@@ -13,15 +14,29 @@ import { AdmissionReviewDto } from './dto/admission-review.dto';
 @UseGuards(TlsListenerGuard)
 @UseInterceptors(AdmissionReviewFailureInterceptor)
 export class AdmissionController {
-  constructor(private readonly admissionReview: AdmissionReviewService) {}
+  constructor(
+    private readonly admissionReview: AdmissionReviewService,
+    private readonly audit: ReviewAuditService,
+  ) {}
 
   @Post(['validate', '/'])
   @HttpCode(HttpStatus.OK)
   review(@Body() review: AdmissionReviewDto): AdmissionReviewResponse {
-    return toAdmissionReviewResponse(
-      review.apiVersion,
-      review.request.uid,
-      this.admissionReview.decide(review.request),
-    );
+    const outcome = this.admissionReview.decide(review.request);
+    const subject = admissionSubject(review.request);
+    if (outcome.decision) this.audit.recordDecision('validate', subject, outcome.decision);
+    else this.audit.recordUnchecked('validate', subject, outcome.unchecked ?? 'no images');
+    return toAdmissionReviewResponse(review.apiVersion, review.request.uid, outcome);
   }
+}
+
+export function admissionSubject(request: AdmissionRequestDto): ReviewSubject {
+  const { group, kind } = request.kind;
+  return {
+    uid: request.uid,
+    namespace: request.namespace,
+    kind: `${group ? `${group}/` : ''}${kind}${request.subResource ? `/${request.subResource}` : ''}`,
+    name: request.name,
+    operation: request.operation,
+  };
 }

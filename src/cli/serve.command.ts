@@ -1,9 +1,12 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_HOST, DEFAULT_PORT, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
+import { DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
+import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { startWebhookServer } from '../server/webhook-server';
 
 interface ServeFlags {
+  logLevel?: string;
+  logFormat?: string;
   policy?: string;
   port?: string;
   cert?: string;
@@ -15,24 +18,29 @@ interface ServeFlags {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const config = resolveBouncerConfig(flags);
-  const server = await startWebhookServer(config);
+  const log = createBouncerLogger(config.log);
+  const server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
   const { address, healthAddress } = server;
-  process.stdout.write(
+  log.info(
+    {
+      address: `${address.address}:${address.port}`,
+      healthAddress: healthAddress && `${healthAddress.address}:${healthAddress.port}`,
+    },
     `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address.address}:${address.port}` +
-      (healthAddress ? `, probes on http://${healthAddress.address}:${healthAddress.port}` : '') +
-      '\n',
+      (healthAddress ? `, probes and metrics on http://${healthAddress.address}:${healthAddress.port}` : ''),
   );
 
+  const exit = (code: number): void => log.flush(() => process.exit(code));
   const shutdown = (signal: NodeJS.Signals): void => {
     // close() stops listening synchronously; announcing only afterwards means anyone who reads
     // this line and connects is refused, not accepted and then reset.
     const closing = server.close();
-    process.stdout.write(`${signal} received: stopped accepting connections, draining in-flight reviews\n`);
+    log.info({ signal }, `${signal} received: stopped accepting connections, draining in-flight reviews`);
     closing.then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(error)}\n`);
-        process.exit(1);
+        log.error({ err: error }, 'shutdown failed');
+        exit(1);
       },
     );
   };
@@ -72,5 +80,15 @@ export function serveCommand(): Command {
       ).env(ENV.policy),
     )
     .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
+    .addOption(
+      new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
+        .env(ENV.logLevel)
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format: json (one object per line) or pretty')
+        .env(ENV.logFormat)
+        .default('json'),
+    )
     .action(serve);
 }

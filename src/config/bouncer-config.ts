@@ -24,10 +24,22 @@ export interface PolicyConfig {
   readonly path?: string;
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  /** json for machines (the default); pretty for a terminal. */
+  readonly format: LogFormat;
+}
+
 export interface AllConfigType {
   readonly server: ServerConfig;
   readonly tls: TlsConfig;
   readonly policy: PolicyConfig;
+  readonly log: LogConfig;
 }
 
 export const DEFAULT_PORT = 1323;
@@ -42,6 +54,8 @@ export const SERVE_ENVIRONMENT = {
   healthPort: 'BOUNCER_HEALTH_PORT',
   host: 'BOUNCER_HOST',
   policy: 'BOUNCER_POLICY',
+  logLevel: 'BOUNCER_LOG_LEVEL',
+  logFormat: 'BOUNCER_LOG_FORMAT',
 } as const;
 
 /** Serve options as the environment alone sets them, for processes that have no command line. */

@@ -16,6 +16,7 @@ describe(resolveBouncerConfig.name, () => {
       server: { host: '0.0.0.0', port: 1323, healthPort: undefined, shutdownGraceMs: 10_000 },
       tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
       policy: { path: undefined },
+      log: { level: 'info', format: 'json' },
     });
   });
 
@@ -32,6 +33,11 @@ describe(resolveBouncerConfig.name, () => {
     [{ port: '' }, '--port must be an integer between 1 and 65535 (got "")'],
     [{ healthPort: '65536' }, '--health-port must be an integer between 1 and 65535 (got "65536")'],
     [{ host: '' }, '--host must not be empty (got "")'],
+    [
+      { logLevel: 'loud' },
+      '--log-level must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
+    ],
+    [{ logFormat: 'xml' }, '--log-format must be one of json, pretty (got "xml")'],
     [{ key: __filename }, '--cert and --key must be given together'],
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
     [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],

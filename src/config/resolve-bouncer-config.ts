@@ -53,5 +53,6 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
     },
     tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
     policy: { path: options.policy },
+    log: { level: options.logLevel, format: options.logFormat },
   };
 }

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  IsIn,
   IsInt,
   IsNotEmpty,
   IsOptional,
@@ -11,7 +12,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { accessSync, constants, statSync } from 'node:fs';
-import { DEFAULT_HOST, DEFAULT_PORT } from './bouncer-config';
+import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
 
 function isReadableFile(path: unknown): boolean {
   if (typeof path !== 'string' || path.length === 0) return false;
@@ -66,6 +67,12 @@ export class ServeOptions {
   @IsOptional()
   @IsReadableFile()
   policy?: string;
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  logLevel: LogLevel = 'info';
+
+  @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
+  logFormat: LogFormat = 'json';
 
   @IsOptional()
   @Type(() => Number)

@@ -44,7 +44,9 @@ export class WatchedFiles {
         const watcher = watch(directory, { persistent: false }, (_event, file) => {
           if (file === null || names.has(file) || file.startsWith('..')) this.settleThenCheck();
         });
-        watcher.on('error', (error) => this.onError(`watching ${directory} stopped, polling only: ${error.message}`));
+        watcher.on('error', (error) =>
+          this.onError(`watching ${directory} stopped, polling only: ${error.message}`),
+        );
         this.watchers.push(watcher);
       } catch (error) {
         this.onError(`cannot watch ${directory}, polling only: ${(error as Error).message}`);
@@ -67,7 +69,9 @@ export class WatchedFiles {
         contents = await this.read();
       } catch (error) {
         // Mid-swap a mount can briefly lack a file; the next event or poll tries again.
-        this.onError(`cannot read ${(error as NodeJS.ErrnoException).path ?? 'a watched file'}: ${(error as Error).message}`);
+        this.onError(
+          `cannot read ${(error as NodeJS.ErrnoException).path ?? 'a watched file'}: ${(error as Error).message}`,
+        );
         return;
       }
       const hash = hashOf(contents);

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ReviewAuditService } from '../audit/review-audit.service';
 import { TlsListenerGuard } from '../http/tls-listener.guard';
 import { ImageReviewDto } from './dto/image-review.dto';
 import { ImagePolicyService } from './image-policy.service';
@@ -13,7 +14,10 @@ import { ImageReviewFailureInterceptor } from './image-review-failure.intercepto
 @UseGuards(TlsListenerGuard)
 @UseInterceptors(ImageReviewFailureInterceptor)
 export class PolicyController {
-  constructor(private readonly imagePolicy: ImagePolicyService) {}
+  constructor(
+    private readonly imagePolicy: ImagePolicyService,
+    private readonly audit: ReviewAuditService,
+  ) {}
 
   @Post(['image_policy', 'policy'])
   @HttpCode(HttpStatus.OK)
@@ -23,6 +27,7 @@ export class PolicyController {
       namespace: review.spec.namespace,
       annotations: review.spec.annotations,
     });
+    this.audit.recordDecision('image_policy', { namespace: review.spec.namespace }, decision);
     return toImageReviewResponse(decision);
   }
 }

@@ -8,6 +8,8 @@ import { AddressInfo } from 'node:net';
 import { AppModule } from '../app.module';
 import { AllConfigType } from '../config/bouncer-config';
 import { JSON_CONTENT_TYPES } from '../http/json-content-type.middleware';
+import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
+import { MetricsService } from '../metrics/metrics.service';
 import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
 
@@ -65,10 +67,12 @@ export async function startWebhookServer(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     abortOnError: false,
-    logger: options.logger,
+    logger: options.logger ?? new PinoNestLogger(createBouncerLogger(config.log)),
   });
-  app.useBodyParser('json', { limit: MAX_REVIEW_BYTES, type: JSON_CONTENT_TYPES });
   const express = adapter.getInstance<import('express').Express>();
+  // First in the chain, so refusals by the body parser (413) are timed and counted too.
+  express.use(app.get(MetricsService).observeRequests);
+  app.useBodyParser('json', { limit: MAX_REVIEW_BYTES, type: JSON_CONTENT_TYPES });
   express.disable('x-powered-by');
   express.disable('etag');
 

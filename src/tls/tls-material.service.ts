@@ -44,7 +44,9 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
           'Give a certificate the kube-apiserver trusts before production use.',
       );
     } else {
-      this.logger.log(`serving certificate ${this.config.certificatePath}, SHA-256 fingerprint ${this.material.fingerprint256}`);
+      this.logger.log(
+        `serving certificate ${this.config.certificatePath}, SHA-256 fingerprint ${this.material.fingerprint256}`,
+      );
     }
     if (this.material.clientCaPem !== undefined) {
       this.logger.log(`mutual TLS: client certificates must be signed by ${this.config.clientCaPath}`);
@@ -91,12 +93,16 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
       material = tlsMaterialFromFiles(this.config, tlsFileContents(this.config, contents), this.current);
     } catch (error) {
       if (!(error instanceof TlsMaterialError)) throw error;
-      this.logger.error(`new TLS files refused, still serving ${this.current.fingerprint256}: ${error.message}`);
+      this.logger.error(
+        `new TLS files refused, still serving ${this.current.fingerprint256}: ${error.message}`,
+      );
       this.rotationListeners.forEach((listener) => listener('refused', this.current));
       return;
     }
     this.material = material;
-    this.logger.log(`TLS files rotated: now serving SHA-256 fingerprint ${material.fingerprint256}, valid until ${material.notAfter.toISOString()}`);
+    this.logger.log(
+      `TLS files rotated: now serving SHA-256 fingerprint ${material.fingerprint256}, valid until ${material.notAfter.toISOString()}`,
+    );
     this.rotationListeners.forEach((listener) => listener('applied', material));
   }
 }

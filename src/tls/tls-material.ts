@@ -52,7 +52,11 @@ export interface TlsFileContents {
 }
 
 /** Checks PEM texts read from the configured files and turns them into material; messages name the files. */
-export function tlsMaterialFromFiles(config: TlsConfig, files: TlsFileContents, selfSigned?: TlsMaterial): TlsMaterial {
+export function tlsMaterialFromFiles(
+  config: TlsConfig,
+  files: TlsFileContents,
+  selfSigned?: TlsMaterial,
+): TlsMaterial {
   const { clientCaPem } = files;
   if (clientCaPem !== undefined) parseCertificate(clientCaPem, `--client-ca ${config.clientCaPath}`);
   if (files.certificatePem === undefined || files.privateKeyPem === undefined) {
@@ -80,7 +84,9 @@ export function tlsMaterialFromFiles(config: TlsConfig, files: TlsFileContents, 
 
 /** The configured files, in a fixed order; absent ones are left out. */
 export function tlsFilePaths(config: TlsConfig): string[] {
-  return [config.certificatePath, config.keyPath, config.clientCaPath].filter((p): p is string => p !== undefined);
+  return [config.certificatePath, config.keyPath, config.clientCaPath].filter(
+    (p): p is string => p !== undefined,
+  );
 }
 
 export function tlsFileContents(config: TlsConfig, texts: ReadonlyMap<string, string>): TlsFileContents {
@@ -93,7 +99,8 @@ export function tlsFileContents(config: TlsConfig, texts: ReadonlyMap<string, st
 }
 
 async function readConfiguredFiles(config: TlsConfig): Promise<TlsFileContents> {
-  const read = (path: string | undefined, flag: string) => (path ? readPem(path, flag) : Promise.resolve(undefined));
+  const read = (path: string | undefined, flag: string) =>
+    path ? readPem(path, flag) : Promise.resolve(undefined);
   const [certificatePem, privateKeyPem, clientCaPem] = await Promise.all([
     read(config.certificatePath, '--cert'),
     read(config.keyPath, '--key'),

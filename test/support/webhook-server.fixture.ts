@@ -11,6 +11,8 @@ export interface TestServerOptions {
   readonly selfSigned?: boolean;
   /** ImagePolicy file; the built-in default policy when absent. */
   readonly policyPath?: string;
+  /** Certificate and key files other than the test PKI's (e.g. a secret volume that rotates). */
+  readonly certificate?: { readonly certificatePath: string; readonly keyPath: string };
 }
 
 /** The real Nest app on real TLS listeners, on ephemeral loopback ports. */
@@ -26,11 +28,14 @@ export function startTestServer(
       shutdownGraceMs: 2_000,
     },
     tls: {
-      certificatePath: options.selfSigned ? undefined : pki.paths.serverCert,
-      keyPath: options.selfSigned ? undefined : pki.paths.serverKey,
+      certificatePath: options.selfSigned
+        ? undefined
+        : (options.certificate?.certificatePath ?? pki.paths.serverCert),
+      keyPath: options.selfSigned ? undefined : (options.certificate?.keyPath ?? pki.paths.serverKey),
       clientCaPath: options.mutualTls ? pki.paths.caCert : undefined,
     },
     policy: { path: options.policyPath },
+    log: { level: 'silent', format: 'json' },
   };
   return startWebhookServer(config, { logger: false });
 }

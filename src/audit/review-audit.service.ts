@@ -1,0 +1,71 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { MetricsService, ReviewEndpoint } from '../metrics/metrics.service';
+import { PolicyDecision } from '../policy/image-policy.types';
+
+/** What is known about the object under review; ImageReview carries only the namespace. */
+export interface ReviewSubject {
+  readonly uid?: string;
+  readonly namespace?: string;
+  readonly kind?: string;
+  readonly name?: string;
+  readonly operation?: string;
+}
+
+/**
+ * The audit trail of reviews: one structured log line per review and the decision metrics, from
+ * the same call so the two can never disagree. Probes and scrapes are not reviews and never appear.
+ */
+@Injectable()
+export class ReviewAuditService {
+  private readonly logger = new Logger('ReviewAudit');
+
+  constructor(private readonly metrics: MetricsService) {}
+
+  recordDecision(endpoint: ReviewEndpoint, subject: ReviewSubject, decision: PolicyDecision): void {
+    this.metrics.recordDecision(endpoint, decision);
+    const rules = [
+      ...new Set(decision.verdicts.flatMap((v) => v.violations.map((x) => `${x.rule}:${x.enforcement}`))),
+    ];
+    const entry = {
+      msg: decision.allowed ? 'review allowed' : 'review denied',
+      endpoint,
+      ...subject,
+      decision: decision.allowed ? 'allow' : 'deny',
+      images: decision.verdicts.map((v) => v.subject.image),
+      rules,
+      policyRevision: decision.policy.revision,
+      ...(decision.exemptNamespace ? { exemptNamespace: decision.exemptNamespace } : {}),
+      ...(decision.breakGlass
+        ? { breakGlass: { ticket: decision.breakGlass.ticket, expires: decision.breakGlass.expires } }
+        : {}),
+      ...(decision.breakGlassRefusals.length > 0 ? { breakGlassRefusals: decision.breakGlassRefusals } : {}),
+    };
+    if (decision.breakGlass) this.logger.warn(entry);
+    else this.logger.log(entry);
+  }
+
+  /** An AdmissionReview allowed without consulting the policy: DELETE, a kind with no pod spec. */
+  recordUnchecked(endpoint: ReviewEndpoint, subject: ReviewSubject, why: string): void {
+    this.metrics.recordUnchecked(endpoint);
+    this.logger.log({
+      msg: 'review allowed unchecked',
+      endpoint,
+      ...subject,
+      decision: 'allow',
+      unchecked: why,
+    });
+  }
+
+  /** A review denied or refused because it could not be read or evaluated. */
+  recordFailure(
+    endpoint: ReviewEndpoint,
+    subject: ReviewSubject,
+    reason: 'malformed' | 'internal',
+    detail: string,
+  ): void {
+    this.metrics.reviewErrors.inc({ endpoint, reason });
+    const entry = { msg: `review failed (${reason})`, endpoint, ...subject, decision: 'deny', error: detail };
+    if (reason === 'internal') this.logger.error(entry);
+    else this.logger.warn(entry);
+  }
+}

@@ -1,0 +1,85 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
+import { LogConfig } from '../config/bouncer-config';
+
+/**
+ * Paths that could carry secrets if anyone ever logs the objects they live in. Nothing logs them
+ * today; this keeps a future `logger.info({ tls })` from leaking a private key.
+ */
+const REDACTED_PATHS = [
+  'privateKeyPem',
+  '*.privateKeyPem',
+  'key',
+  '*.key',
+  'headers.authorization',
+  '*.headers.authorization',
+  'token',
+  '*.token',
+];
+
+export function createBouncerLogger(config: LogConfig, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: config.level,
+    base: { service: 'kube-image-bouncer' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  const stream =
+    destination ??
+    (config.format === 'pretty'
+      ? pretty({
+          sync: true,
+          colorize: process.stdout.isTTY,
+          ignore: 'pid,hostname,service',
+          translateTime: 'SYS:standard',
+        })
+      : pino.destination({ dest: 1, sync: false }));
+  return pino(options, stream);
+}
+
+type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/**
+ * Nest's LoggerService on pino: `new Logger(Context).log(...)` anywhere in the app becomes one JSON
+ * line with `context`. An object message is merged into the line, so services log structured data.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(readonly pino: Logger) {}
+
+  log(message: unknown, ...optional: unknown[]): void {
+    this.write('info', message, optional);
+  }
+  error(message: unknown, ...optional: unknown[]): void {
+    this.write('error', message, optional);
+  }
+  warn(message: unknown, ...optional: unknown[]): void {
+    this.write('warn', message, optional);
+  }
+  debug(message: unknown, ...optional: unknown[]): void {
+    this.write('debug', message, optional);
+  }
+  verbose(message: unknown, ...optional: unknown[]): void {
+    this.write('trace', message, optional);
+  }
+  fatal(message: unknown, ...optional: unknown[]): void {
+    this.write('fatal', message, optional);
+  }
+
+  private write(level: PinoLevel, message: unknown, optional: unknown[]): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    // Nest appends the context last, and for errors may put a stack trace before it.
+    const context = typeof optional.at(-1) === 'string' ? (optional.at(-1) as string) : undefined;
+    const stack =
+      level === 'error' && optional.length >= 2 && typeof optional[0] === 'string' ? optional[0] : undefined;
+    if (message instanceof Error) {
+      this.pino[level]({ context, err: message }, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      const { msg, ...fields } = message as { msg?: unknown };
+      this.pino[level]({ context, ...fields }, typeof msg === 'string' ? msg : undefined);
+    } else {
+      this.pino[level]({ context, ...(stack ? { stack } : {}) }, String(message));
+    }
+  }
+}
