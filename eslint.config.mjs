@@ -4,7 +4,17 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/k8s/.cache/**', '**/*.js', '*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      '.bench-build/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/k8s/.cache/**',
+      '**/*.js',
+      '*.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,
