@@ -115,7 +115,10 @@ export class ControlPlane {
     private readonly reaper: ChildProcess,
   ) {}
 
-  /** Starts etcd; then `startApiServer` and `startControllerManager`. On failure, stops what it started. */
+  /**
+   * Writes the cluster's certificates and keys, then starts etcd; next come `startApiServer` and
+   * `startControllerManager`. If etcd does not come up, stops it.
+   */
   static async start(): Promise<ControlPlane> {
     const bin = controlPlaneBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'kib-k8s-'));
@@ -125,19 +128,6 @@ export class ControlPlane {
       stdio: 'ignore',
     });
     reaper.unref();
-
-    const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
-    const etcd = LocalProcess.start(dir, 'etcd', join(bin, 'etcd'), [
-      '--name=default',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ]);
 
     const clusterCa = await createCertificateAuthority({ commonName: 'conformance cluster CA' });
     const serving = await issueCertificate(clusterCa, {
@@ -163,6 +153,18 @@ export class ControlPlane {
     );
     writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
 
+    const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
+    const etcd = LocalProcess.start(dir, 'etcd', join(bin, 'etcd'), [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ]);
     const plane = new ControlPlane(dir, bin, etcd, etcdPort, token, clusterCa.certificatePem, reaper);
     try {
       await eventually('etcd to listen', () => plane.etcdHealthy(), { timeoutMs: 30_000 });
