@@ -10,6 +10,7 @@ const SHIPPED_CONFIGURATION = join(
   '..',
   'deploy',
   'vm',
+  'apiserver',
   'validating-webhook-configuration.yaml',
 );
 
@@ -47,7 +48,7 @@ interface ValidatingWebhookConfiguration {
 }
 
 /**
- * Registers deploy/vm/validating-webhook-configuration.yaml twice over, as two webhooks that differ only in
+ * Registers deploy/vm/apiserver/validating-webhook-configuration.yaml twice over, as two webhooks that differ only in
  * name, `admissionReviewVersions` and a namespace label: the apiserver sends the first version in the list that
  * it speaks, so `[v1beta1]` alone forces a v1beta1 AdmissionReview. Each namespace reaches at most one of them;
  * the apiserver calls matching validating webhooks in parallel and reports whichever denial comes first.
