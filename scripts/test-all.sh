@@ -19,3 +19,6 @@ npx jest --ci
 step "unit and e2e tests on Node 24"
 NODE24="$(bash scripts/node24.sh)"
 "$NODE24" node_modules/jest/bin/jest.js --ci
+
+step "Kubernetes conformance: a real kube-apiserver against the built bouncer (needs Go; first build is slow)"
+npm run test:k8s -- --ci
