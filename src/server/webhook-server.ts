@@ -12,6 +12,7 @@ import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
+import { ConnectionTracker } from './connection-tracker';
 
 /** controller-runtime's cap: an object and its oldObject can each approach etcd's 3 MB limit. */
 export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
@@ -23,6 +24,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 // Bounds a client that trickles its headers or body (slowloris); reviews arrive in milliseconds.
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+// Node's default is 120 s; the apiserver completes a handshake in milliseconds.
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RunningWebhookServer {
   readonly app: NestExpressApplication;
@@ -86,7 +89,12 @@ export async function startWebhookServer(
   await app.init();
 
   const tls = app.get(TlsMaterialService);
-  const tlsServer = tune(createHttpsServer(httpsServerOptions(tls.current), express));
+  const tlsServer = tune(
+    createHttpsServer(
+      { ...httpsServerOptions(tls.current), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true },
+      express,
+    ),
+  );
   // New handshakes get rotated material; established connections keep the context they began with.
   tls.onRotation((result, material) => {
     if (result === 'applied') tlsServer.setSecureContext(secureContextOptions(material));
@@ -99,16 +107,16 @@ export async function startWebhookServer(
     : undefined;
 
   const servers = [tlsServer, ...(healthServer ? [healthServer] : [])];
+  const connections = new ConnectionTracker();
+  connections.track(tlsServer, true);
+  if (healthServer) connections.track(healthServer, false);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       draining = true;
       const closed = Promise.all(servers.map(closeServer));
-      for (const server of servers) server.closeIdleConnections();
-      const deadline = setTimeout(
-        () => servers.forEach((s) => s.closeAllConnections()),
-        config.server.shutdownGraceMs,
-      );
+      connections.drain();
+      const deadline = setTimeout(() => connections.closeAll(), config.server.shutdownGraceMs);
       await closed;
       clearTimeout(deadline);
       await app.close();
