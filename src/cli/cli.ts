@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { TlsMaterialError } from '../tls/tls-material';
+import { CommandInputError } from './command-input.error';
+import { explainCommand } from './explain.command';
 import { acceptGoStyleFlags } from './go-style-flags';
 import { serveCommand } from './serve.command';
 
@@ -15,6 +17,7 @@ export function buildCli(): Command {
     .exitOverride();
   // A bare `kube-image-bouncer -cert ... -key ...` is the original invocation and means serve.
   program.addCommand(serveCommand().exitOverride(), { isDefault: true });
+  program.addCommand(explainCommand().exitOverride());
   return program;
 }
 
@@ -39,7 +42,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     } else if (
       error instanceof InvalidConfigError ||
       error instanceof TlsMaterialError ||
-      error instanceof InvalidPolicyError
+      error instanceof InvalidPolicyError ||
+      error instanceof CommandInputError
     ) {
       process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
       process.exitCode = EXIT_USAGE;
