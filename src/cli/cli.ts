@@ -2,9 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { TlsMaterialError } from '../tls/tls-material';
+import { checkCommand } from './check.command';
 import { CommandInputError } from './command-input.error';
 import { explainCommand } from './explain.command';
 import { acceptGoStyleFlags } from './go-style-flags';
+import { packageVersion } from './package-version';
 import { serveCommand } from './serve.command';
 
 /** Exit status for a usage or configuration mistake, as distinct from a runtime failure (1). */
@@ -13,17 +15,13 @@ export const EXIT_USAGE = 2;
 export function buildCli(): Command {
   const program = new Command('kube-image-bouncer')
     .description('Kubernetes image admission webhook: decides which container images may run')
-    .version(process.env.npm_package_version ?? readVersion(), '-v, --version')
+    .version(process.env.npm_package_version ?? packageVersion(), '-v, --version')
     .exitOverride();
   // A bare `kube-image-bouncer -cert ... -key ...` is the original invocation and means serve.
   program.addCommand(serveCommand().exitOverride(), { isDefault: true });
+  program.addCommand(checkCommand().exitOverride());
   program.addCommand(explainCommand().exitOverride());
   return program;
-}
-
-function readVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../package.json') as { version: string }).version;
 }
 
 function longOptions(program: Command): Set<string> {
