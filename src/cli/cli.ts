@@ -8,6 +8,7 @@ import { explainCommand } from './explain.command';
 import { acceptGoStyleFlags } from './go-style-flags';
 import { packageVersion } from './package-version';
 import { serveCommand } from './serve.command';
+import { setupCommand } from './setup.command';
 
 /** Exit status for a usage or configuration mistake, as distinct from a runtime failure (1). */
 export const EXIT_USAGE = 2;
@@ -21,6 +22,7 @@ export function buildCli(): Command {
   program.addCommand(serveCommand().exitOverride(), { isDefault: true });
   program.addCommand(checkCommand().exitOverride());
   program.addCommand(explainCommand().exitOverride());
+  program.addCommand(setupCommand().exitOverride());
   return program;
 }
 
