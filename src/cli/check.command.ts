@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { checkJson, checkTable } from './check-report';
@@ -21,8 +21,10 @@ interface CheckFlags {
 async function check(flags: CheckFlags): Promise<void> {
   if (flags.filename.length === 0)
     throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
+  // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
+  const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
   const report = await withPolicyEngine(flags.policy, (engine) => {
-    const input = readManifests(flags.filename, () => readFileSync(process.stdin.fd, 'utf8'));
+    const input = readManifests(flags.filename, () => stdin);
     return { policy: engine.policy, input, check: checkManifests(engine, input.documents, flags.namespace) };
   });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;

@@ -71,6 +71,16 @@ describe(readManifests.name, () => {
     expect(document.locate(['spec', 'containers', 0, 'image']).line).toBe(8);
   });
 
+  it('refuses to expand an alias bomb ("billion laughs")', () => {
+    // Each level refers ten times to the one before: 10^5 strings from six short lines.
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [previous, next] of ['ab', 'bc', 'cd', 'de', 'ef'])
+      levels.push(`${next}: &${next} [${Array(10).fill(`*${previous}`).join(', ')}]`);
+    expect(problemsOf(['-'], () => levels.join('\n'))).toEqual([
+      '<stdin>:1: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+
   it('reports every input it cannot read, each with file and line, before anything is checked', () => {
     const dir = directory();
     writeFileSync(join(dir, 'bad.yaml'), `${POD}---\nkind: Pod\nmetadata: {name: [x}\n`);

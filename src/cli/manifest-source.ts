@@ -67,10 +67,18 @@ function parseDocuments(file: string, text: string, problems: string[]): Manifes
     }
     const contents = document.contents;
     const start = contents?.range?.[0] ?? document.range[0];
+    let value: unknown;
+    try {
+      // Bounded, so that a "billion laughs" of aliases is refused rather than expanded.
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      problems.push(`${file}:${position(start).line}: ${(error as Error).message}`);
+      return;
+    }
     manifests.push({
       file,
       index: i + 1,
-      value: document.toJS({ maxAliasCount: 100 }) as unknown,
+      value,
       helmSource: HELM_SOURCE.exec(contents?.commentBefore ?? document.commentBefore ?? '')?.[1],
       locate(path) {
         const node = path.length === 0 ? contents : document.getIn(path, true);
