@@ -2,8 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { TlsMaterialError } from '../tls/tls-material';
+import { checkCommand } from './check.command';
+import { CommandInputError } from './command-input.error';
+import { explainCommand } from './explain.command';
 import { acceptGoStyleFlags } from './go-style-flags';
+import { packageVersion } from './package-version';
 import { serveCommand } from './serve.command';
+import { setupCommand } from './setup.command';
 
 /** Exit status for a usage or configuration mistake, as distinct from a runtime failure (1). */
 export const EXIT_USAGE = 2;
@@ -11,16 +16,14 @@ export const EXIT_USAGE = 2;
 export function buildCli(): Command {
   const program = new Command('kube-image-bouncer')
     .description('Kubernetes image admission webhook: decides which container images may run')
-    .version(process.env.npm_package_version ?? readVersion(), '-v, --version')
+    .version(process.env.npm_package_version ?? packageVersion(), '-v, --version')
     .exitOverride();
   // A bare `kube-image-bouncer -cert ... -key ...` is the original invocation and means serve.
   program.addCommand(serveCommand().exitOverride(), { isDefault: true });
+  program.addCommand(checkCommand().exitOverride());
+  program.addCommand(explainCommand().exitOverride());
+  program.addCommand(setupCommand().exitOverride());
   return program;
-}
-
-function readVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../package.json') as { version: string }).version;
 }
 
 function longOptions(program: Command): Set<string> {
@@ -39,7 +42,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     } else if (
       error instanceof InvalidConfigError ||
       error instanceof TlsMaterialError ||
-      error instanceof InvalidPolicyError
+      error instanceof InvalidPolicyError ||
+      error instanceof CommandInputError
     ) {
       process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
       process.exitCode = EXIT_USAGE;

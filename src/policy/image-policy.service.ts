@@ -26,6 +26,35 @@ function invalidReference(error: InvalidImageReferenceError): RuleViolation {
   };
 }
 
+/** Why a rule was not applied to an image. */
+export type RuleSkip =
+  | { readonly because: 'exempt-namespace'; readonly pattern: string }
+  | { readonly because: 'invalid-reference' }
+  | { readonly because: 'exempt-image'; readonly pattern: string }
+  | { readonly because: 'rule-exempt-image'; readonly pattern: string }
+  | { readonly because: 'out-of-scope'; readonly namespaces: readonly string[] };
+
+/** One rule meeting one image: skipped (and why), or applied, with what it found. */
+export interface RuleTrace {
+  readonly rule: CompiledRule;
+  readonly skipped?: RuleSkip;
+  readonly violation?: RuleViolation;
+}
+
+export interface ImageTrace {
+  readonly verdict: ImageVerdict;
+  /** Every rule of the policy, in policy order. */
+  readonly rules: readonly RuleTrace[];
+}
+
+/** A decision together with how it was reached. */
+export interface PolicyExplanation {
+  readonly policy: CompiledImagePolicy;
+  readonly namespace?: string;
+  readonly images: readonly ImageTrace[];
+  readonly decision: PolicyDecision;
+}
+
 /**
  * The one decision engine behind both review types and the CLI: parse each image, apply the policy
  * in force (exemptions, scopes, rules, enforcement), then break-glass. Rule logic lives only in the
@@ -42,9 +71,25 @@ export class ImagePolicyService {
   }
 
   evaluate(request: ImagePolicyRequest): PolicyDecision {
+    return this.decide(request).decision;
+  }
+
+  /** The decision `evaluate` makes, with every rule's part in it, for `kube-image-bouncer explain`. */
+  explain(request: ImagePolicyRequest): PolicyExplanation {
+    return this.decide(request);
+  }
+
+  // The one code path behind evaluate and explain, so an explanation can never disagree with a decision.
+  private decide(request: ImagePolicyRequest): PolicyExplanation {
     const policy = this.store.current;
     const namespace = request.namespace || undefined;
     const decided = { policy: { name: policy.name, revision: policy.revision }, breakGlassRefusals: [] };
+    const explained = (decision: PolicyDecision, images: ImageTrace[]): PolicyExplanation => ({
+      policy,
+      namespace,
+      images,
+      decision,
+    });
 
     const exemptNamespace = namespace && policy.exemptNamespaces.find((glob) => glob.matches(namespace));
     if (exemptNamespace) {
@@ -52,65 +97,97 @@ export class ImagePolicyService {
         `namespace ${namespace} is exempt (${exemptNamespace.source}): allowed ${request.images.length} image(s) unchecked`,
       );
       const exemptBy = `namespace ${exemptNamespace.source}`;
-      return {
-        ...decided,
-        allowed: true,
-        exemptNamespace: exemptNamespace.source,
-        verdicts: request.images.map((subject) => ({ subject, violations: [], exemptBy })),
-      };
+      const skipped: RuleSkip = { because: 'exempt-namespace', pattern: exemptNamespace.source };
+      const images = request.images.map((subject) => ({
+        verdict: { subject, violations: [], exemptBy },
+        rules: policy.rules.map((rule) => ({ rule, skipped })),
+      }));
+      return explained(
+        {
+          ...decided,
+          allowed: true,
+          exemptNamespace: exemptNamespace.source,
+          verdicts: images.map((image) => image.verdict),
+        },
+        images,
+      );
     }
 
-    const verdicts = request.images.map((subject) => this.judge(subject, policy, namespace));
-    const decision: PolicyDecision = { ...decided, allowed: true, verdicts };
+    const images = request.images.map((subject) => this.judge(subject, policy, namespace));
+    const decision: PolicyDecision = { ...decided, allowed: true, verdicts: images.map((i) => i.verdict) };
     for (const { verdict, violation } of violationsWith(decision, 'audit')) {
       this.logger.log(
         `audit: image ${verdict.subject.image} in ${namespace ?? 'no namespace'} ${violation.problem} (rule ${violation.rule})`,
       );
     }
-    if (violationsWith(decision, 'enforce').length === 0) return decision;
+    if (violationsWith(decision, 'enforce').length === 0) return explained(decision, images);
 
     const breakGlass = readBreakGlass(request.annotations ?? {}, new Date());
     if (!policy.breakGlass) {
       const refusals = breakGlass.present ? ['break-glass annotations are disabled by the policy'] : [];
-      return { ...decision, allowed: false, breakGlassRefusals: refusals };
+      return explained({ ...decision, allowed: false, breakGlassRefusals: refusals }, images);
     }
     if (breakGlass.active) {
       this.logger.warn(
         `break-glass ticket ${breakGlass.active.ticket} (until ${breakGlass.active.expires.toISOString()}) allowed a denied review in ${namespace ?? 'no namespace'}`,
       );
-      return {
-        ...decision,
-        allowed: true,
-        breakGlass: breakGlass.active,
-        breakGlassRefusals: breakGlass.refusals,
-      };
+      return explained(
+        {
+          ...decision,
+          allowed: true,
+          breakGlass: breakGlass.active,
+          breakGlassRefusals: breakGlass.refusals,
+        },
+        images,
+      );
     }
-    return { ...decision, allowed: false, breakGlassRefusals: breakGlass.refusals };
+    return explained({ ...decision, allowed: false, breakGlassRefusals: breakGlass.refusals }, images);
   }
 
   private judge(
     subject: ImageUnderReview,
     policy: CompiledImagePolicy,
     namespace: string | undefined,
-  ): ImageVerdict {
+  ): ImageTrace {
+    const skipAll = (skipped: RuleSkip) => policy.rules.map((rule) => ({ rule, skipped }));
     let reference: ImageReference;
     try {
       reference = parseNormalizedReference(subject.image);
     } catch (error) {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
-      return { subject, violations: [invalidReference(error)] };
+      return {
+        verdict: { subject, violations: [invalidReference(error)] },
+        rules: skipAll({ because: 'invalid-reference' }),
+      };
     }
     const exemptPattern = matchesAny(policy.exemptImages, reference);
     if (exemptPattern)
-      return { subject, reference, violations: [], exemptBy: `image pattern ${exemptPattern.source}` };
+      return {
+        verdict: { subject, reference, violations: [], exemptBy: `image pattern ${exemptPattern.source}` },
+        rules: skipAll({ because: 'exempt-image', pattern: exemptPattern.source }),
+      };
 
-    const violations: RuleViolation[] = [];
-    for (const rule of policy.rules) {
-      if (!ruleAppliesIn(rule, namespace) || matchesAny(rule.exemptImages, reference)) continue;
-      const violation = this.check(rule, subject.image, reference);
-      if (violation) violations.push(violation);
-    }
-    return { subject, reference, violations };
+    const rules = policy.rules.map((rule) => this.apply(rule, subject.image, reference, namespace));
+    const violations = rules.flatMap((traced) => (traced.violation ? [traced.violation] : []));
+    return { verdict: { subject, reference, violations }, rules };
+  }
+
+  private apply(
+    rule: CompiledRule,
+    image: string,
+    reference: ImageReference,
+    namespace: string | undefined,
+  ): RuleTrace {
+    if (!ruleAppliesIn(rule, namespace))
+      return {
+        rule,
+        skipped: { because: 'out-of-scope', namespaces: (rule.namespaces ?? []).map((g) => g.source) },
+      };
+    const exemptPattern = matchesAny(rule.exemptImages, reference);
+    if (exemptPattern)
+      return { rule, skipped: { because: 'rule-exempt-image', pattern: exemptPattern.source } };
+    const violation = this.check(rule, image, reference);
+    return violation ? { rule, violation } : { rule };
   }
 
   /** A rule that throws denies the image, whatever its enforcement: a bug must never become an allow. */

@@ -1,0 +1,115 @@
+import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
+import { describeViolation, displayImage } from '../policy/policy-decision';
+import { alignColumns } from './aligned-columns';
+import { ManifestCheck, ManifestFinding } from './manifest-check';
+import { ManifestInput } from './manifest-source';
+
+/** What `check` read and what the engine decided, ready to print in any format. */
+export interface CheckReport {
+  readonly policy: CompiledImagePolicy;
+  readonly input: ManifestInput;
+  readonly check: ManifestCheck;
+}
+
+const CONTAINER_LIST_LABEL = {
+  containers: '',
+  initContainers: ' (init)',
+  ephemeralContainers: ' (ephemeral)',
+};
+
+export const documentLabel = (finding: ManifestFinding): string =>
+  `${finding.object.document.index}${finding.object.item === undefined ? '' : `.items[${finding.object.item}]`}`;
+
+export const resourceLabel = ({ object }: ManifestFinding): string =>
+  object.name ? `${object.kind}/${object.name}` : object.kind;
+
+/** `file:line`, and for `helm template` output the chart template, since stdin has no file to open. */
+const location = ({ object, line }: ManifestFinding): string =>
+  `${object.document.file}:${line}${object.document.helmSource ? ` (${object.document.helmSource})` : ''}`;
+
+/** The finding's own words, plus the break-glass ticket that would let it through anyway. */
+const message = (finding: ManifestFinding): string =>
+  finding.violation.problem +
+  (finding.breakGlass ? ` (allowed by break-glass ticket ${finding.breakGlass})` : '');
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+export function summaryLine({ policy, input, check }: CheckReport): string {
+  return (
+    `checked ${plural(check.podSpecs, 'pod spec')} in ${plural(input.documents.length, 'document')} ` +
+    `from ${plural(input.files.length, 'file')} against policy ${policy.name} (revision ${policy.revision}): ` +
+    `${check.denied} denied, ${check.warned} allowed with warnings, ${check.allowed} allowed`
+  );
+}
+
+/** The default output: one aligned row per finding, as `kubectl get` prints, then the summary. */
+export function checkTable(report: CheckReport): string {
+  const { findings } = report.check;
+  const rows = findings.map((finding) => [
+    location(finding),
+    documentLabel(finding),
+    finding.object.namespace,
+    resourceLabel(finding),
+    `${finding.container.name}${CONTAINER_LIST_LABEL[finding.container.list]}`,
+    displayImage(finding.verdict),
+    finding.violation.rule,
+    finding.violation.enforcement,
+    message(finding),
+  ]);
+  const table =
+    rows.length === 0
+      ? []
+      : [
+          ...alignColumns([
+            [
+              'LOCATION',
+              'DOC',
+              'NAMESPACE',
+              'RESOURCE',
+              'CONTAINER',
+              'IMAGE',
+              'RULE',
+              'ENFORCEMENT',
+              'MESSAGE',
+            ],
+            ...rows,
+          ]),
+          '',
+        ];
+  return `${[...table, summaryLine(report)].join('\n')}\n`;
+}
+
+/** `-o json`: a stable document; every key is always present, null when it does not apply. */
+export function checkJson({ policy, input, check }: CheckReport): unknown {
+  return {
+    policy: { name: policy.name, source: policy.source, revision: policy.revision },
+    summary: {
+      files: input.files.length,
+      documents: input.documents.length,
+      podSpecs: check.podSpecs,
+      denied: check.denied,
+      allowedWithWarnings: check.warned,
+      allowed: check.allowed,
+    },
+    findings: check.findings.map((finding) => ({
+      file: finding.object.document.file,
+      line: finding.line,
+      column: finding.column,
+      document: finding.object.document.index,
+      item: finding.object.item ?? null,
+      helmSource: finding.object.document.helmSource ?? null,
+      apiVersion: finding.object.apiVersion,
+      kind: finding.object.kind,
+      namespace: finding.object.namespace,
+      name: finding.object.name,
+      container: finding.container.name,
+      containerList: finding.container.list,
+      image: finding.verdict.subject.image,
+      rule: finding.violation.rule,
+      enforcement: finding.violation.enforcement,
+      message: finding.violation.problem,
+      description: describeViolation(finding),
+      breakGlass: finding.breakGlass ?? null,
+    })),
+  };
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { isAbsolute, normalize, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ArtifactLocation, Log, ReportingDescriptor, Result } from 'sarif';
+import { INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from '../policy/image-policy.service';
+import { Enforcement } from '../policy/policy-file/image-policy.schema';
+import { describeViolation } from '../policy/policy-decision';
+import { CheckReport, resourceLabel } from './check-report';
+import { ManifestFinding } from './manifest-check';
+import { STDIN } from './manifest-source';
+import { packageVersion } from './package-version';
+
+export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+
+const LEVEL = { enforce: 'error', warn: 'warning', audit: 'note' } as const satisfies Record<
+  Enforcement,
+  Result.level
+>;
+
+const ENFORCEMENT_MEANING: Record<Enforcement, string> = {
+  enforce: 'the webhook denies the pod',
+  warn: 'the webhook admits the pod with a warning',
+  audit: 'the webhook admits the pod and only logs',
+};
+
+const HELP =
+  'Run `kube-image-bouncer explain IMAGE --namespace NAMESPACE --policy FILE` to see how the image is parsed and how each rule of the policy judges it.';
+
+/** Findings of the engine's own, which are not rules of any policy file. */
+const ENGINE_RULES: Record<string, ReportingDescriptor> = {
+  [INVALID_REFERENCE_RULE]: {
+    id: INVALID_REFERENCE_RULE,
+    shortDescription: { text: 'image is not a valid reference' },
+    fullDescription: {
+      text: 'The image is not a valid image reference (distribution/reference grammar); the webhook always denies it.',
+    },
+    help: { text: HELP },
+    defaultConfiguration: { level: 'error' },
+  },
+  [RULE_FAILURE_RULE]: {
+    id: RULE_FAILURE_RULE,
+    shortDescription: { text: 'a policy rule failed on the image' },
+    fullDescription: {
+      text: 'A policy rule threw while checking the image; the webhook denies rather than allows.',
+    },
+    help: { text: HELP },
+    defaultConfiguration: { level: 'error' },
+  },
+};
+
+/**
+ * Repository-relative paths as GitHub code scanning needs them to place an alert on a file; an
+ * absolute path becomes a file: URI, and stdin, which has no file, a bare `stdin`.
+ */
+function artifactLocation(file: string): ArtifactLocation {
+  if (file === STDIN) return { uri: 'stdin' };
+  if (isAbsolute(file)) return { uri: pathToFileURL(file).href };
+  return { uri: normalize(file).split(sep).map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' };
+}
+
+/** Stable across runs while the finding stands, even when lines move, so alerts are not duplicated. */
+function fingerprint({ object, container, verdict, violation }: ManifestFinding): string {
+  const identity = [object.document.file, object.kind, object.namespace, object.name, container.list];
+  identity.push(container.name, verdict.subject.image, violation.rule);
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+/**
+ * `-o sarif`: SARIF 2.1.0, as GitHub code scanning reads it. One reporting descriptor per policy
+ * rule (plus the engine's own), one result per finding: `error` for an enforced rule, `warning` for
+ * a warn-mode one or one break-glass lets through.
+ * https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
+ */
+export function checkSarif(report: CheckReport): Log {
+  const { policy, check } = report;
+  const rules: ReportingDescriptor[] = [
+    ...policy.rules.map((rule) => {
+      const scope = rule.namespaces
+        ? ` in namespaces ${rule.namespaces.map((g) => g.source).join(', ')}`
+        : '';
+      return {
+        id: rule.name,
+        shortDescription: { text: `${rule.rule.key} (${rule.enforcement})` },
+        fullDescription: {
+          text: `Rule ${rule.name} of image policy ${policy.name} checks ${rule.rule.key}${scope}; on a violation ${ENFORCEMENT_MEANING[rule.enforcement]}.`,
+        },
+        help: { text: HELP },
+        defaultConfiguration: { level: LEVEL[rule.enforcement] },
+        properties: {
+          tags: ['kubernetes', 'container-image'],
+          check: rule.rule.key,
+          enforcement: rule.enforcement,
+        },
+      };
+    }),
+    ENGINE_RULES[INVALID_REFERENCE_RULE],
+  ];
+  for (const { violation } of check.findings)
+    if (!rules.some((rule) => rule.id === violation.rule) && ENGINE_RULES[violation.rule])
+      rules.push(ENGINE_RULES[violation.rule]);
+
+  const results: Result[] = check.findings.map((finding) => ({
+    ruleId: finding.violation.rule,
+    ruleIndex: rules.findIndex((rule) => rule.id === finding.violation.rule),
+    level: finding.breakGlass ? 'warning' : LEVEL[finding.violation.enforcement],
+    message: {
+      text:
+        `${resourceLabel(finding)} in namespace ${finding.object.namespace}: ${describeViolation(finding)}` +
+        (finding.breakGlass ? `; allowed by break-glass ticket ${finding.breakGlass}` : ''),
+    },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: artifactLocation(finding.object.document.file),
+          region: { startLine: finding.line, startColumn: finding.column },
+        },
+      },
+    ],
+    partialFingerprints: { 'kubeImageBouncerFinding/v1': fingerprint(finding) },
+  }));
+
+  return {
+    $schema: SARIF_SCHEMA,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'kube-image-bouncer',
+            version: packageVersion(),
+            semanticVersion: packageVersion(),
+            rules,
+          },
+        },
+        results,
+        properties: { policy: { name: policy.name, source: policy.source, revision: policy.revision } },
+      },
+    ],
+  };
+}

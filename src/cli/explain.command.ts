@@ -1,0 +1,40 @@
+import { Command, Option } from 'commander';
+import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { explanationJson, explanationText } from './image-explanation';
+import { withPolicyEngine } from './policy-engine';
+
+interface ExplainFlags {
+  namespace: string;
+  policy?: string;
+  output: 'text' | 'json';
+}
+
+async function explain(image: string, flags: ExplainFlags): Promise<void> {
+  if (image.trim() === '') throw new InvalidConfigError(['IMAGE must not be empty']);
+  const explanation = await withPolicyEngine(flags.policy, (engine) =>
+    engine.explain({ images: [{ image }], namespace: flags.namespace }),
+  );
+  process.stdout.write(
+    flags.output === 'json'
+      ? `${JSON.stringify(explanationJson(image, explanation), null, 2)}\n`
+      : explanationText(image, explanation),
+  );
+}
+
+export function explainCommand(): Command {
+  return new Command('explain')
+    .description(
+      'show how an image reference is parsed and how each rule of the policy judges it; exits 0 whatever the decision',
+    )
+    .argument('<image>', 'image reference as written in a pod spec, e.g. nginx or localhost:5000/app')
+    .option('-n, --namespace <namespace>', 'namespace the pod would run in', 'default')
+    .addOption(
+      new Option(
+        '--policy <file>',
+        'ImagePolicy file (YAML or JSON); default: the built-in policy (deny latest)',
+      ).env(SERVE_ENVIRONMENT.policy),
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(explain);
+}

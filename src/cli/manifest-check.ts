@@ -1,0 +1,154 @@
+import {
+  MalformedPodSpecError,
+  locatePodSpec,
+  readImagePolicyAnnotations,
+  readPodImages,
+} from '../admission/pod-spec';
+import { ImagePolicyService } from '../policy/image-policy.service';
+import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
+import { CommandInputError } from './command-input.error';
+import { ManifestDocument, ManifestPath } from './manifest-source';
+
+/** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** A Kubernetes object in a manifest: a document, or an item of a `kind: List` document. */
+export interface ManifestObject {
+  readonly document: ManifestDocument;
+  /** Index in the List's `items`, for an object that is one. */
+  readonly item?: number;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** A warn- or enforce-mode violation of one container image, where the webhook would report it. */
+export interface ManifestFinding {
+  readonly object: ManifestObject;
+  readonly verdict: ImageVerdict;
+  readonly violation: RuleViolation;
+  readonly container: { readonly name: string; readonly list: ContainerList; readonly index: number };
+  readonly line: number;
+  readonly column: number;
+  /** The break-glass ticket that lets the pod through despite an enforced violation. */
+  readonly breakGlass?: string;
+}
+
+export interface ManifestCheck {
+  readonly podSpecs: number;
+  readonly denied: number;
+  readonly warned: number;
+  readonly allowed: number;
+  readonly findings: readonly ManifestFinding[];
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The Kubernetes objects of a document: itself, or a List's items. Anything else is not a manifest. */
+function objectsOf(document: ManifestDocument): { value: Record<string, unknown>; item?: number }[] {
+  const { value } = document;
+  if (!isObject(value)) return [];
+  // `kubectl get -o yaml` prints several objects as a v1 List; kubectl accepts any `*List` kind.
+  if (text(value.kind)?.endsWith('List') && Array.isArray(value.items))
+    return value.items.flatMap((item: unknown, index) =>
+      isObject(item) ? [{ value: item, item: index }] : [],
+    );
+  return [{ value }];
+}
+
+/**
+ * Finds every pod spec in the manifests exactly as the webhook finds them in AdmissionReviews, and
+ * asks the engine about each one as one review, with the pod's break-glass annotations. Audit-mode
+ * violations are left out, as they are at admission.
+ */
+export function checkManifests(
+  engine: ImagePolicyService,
+  documents: readonly ManifestDocument[],
+  fallbackNamespace: string,
+): ManifestCheck {
+  const findings: ManifestFinding[] = [];
+  const problems: string[] = [];
+  const counts = { podSpecs: 0, denied: 0, warned: 0, allowed: 0 };
+
+  for (const document of documents) {
+    for (const { value, item } of objectsOf(document)) {
+      const apiVersion = text(value.apiVersion);
+      const kind = text(value.kind);
+      if (apiVersion === undefined || kind === undefined) continue;
+      const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+      const location = locatePodSpec(group, kind);
+      if (!location) continue;
+
+      const metadata = isObject(value.metadata) ? value.metadata : {};
+      const name = text(metadata.name) ?? text(metadata.generateName) ?? '';
+      const object: ManifestObject = {
+        document,
+        item,
+        apiVersion,
+        kind,
+        name,
+        namespace: text(metadata.namespace) || fallbackNamespace,
+      };
+      const at = (path: ManifestPath) =>
+        document.locate([...(item === undefined ? [] : ['items', item]), ...path]);
+
+      let images;
+      try {
+        images = readPodImages(value, location, name ? `${kind}/${name}` : kind);
+      } catch (error) {
+        if (!(error instanceof MalformedPodSpecError)) throw error;
+        problems.push(`${document.file}:${at([]).line}: ${error.message}`);
+        continue;
+      }
+      const decision = engine.evaluate({
+        images,
+        namespace: object.namespace,
+        annotations: readImagePolicyAnnotations(value, location),
+      });
+      counts.podSpecs++;
+      tally(counts, decision);
+
+      // readPodImages lists containers in order, list by list, so counting gives each one's index.
+      const seen = new Map<ContainerList, number>();
+      const podFindings: ManifestFinding[] = [];
+      decision.verdicts.forEach((verdict) => {
+        const { name: containerName, list } = verdict.subject.container!;
+        const index = seen.get(list) ?? 0;
+        seen.set(list, index + 1);
+        const position = at([...location.specPath, list, index, 'image']);
+        for (const violation of verdict.violations) {
+          if (violation.enforcement === 'audit') continue;
+          podFindings.push({
+            object,
+            verdict,
+            violation,
+            container: { name: containerName, list, index },
+            ...position,
+            ...(decision.breakGlass && violation.enforcement === 'enforce'
+              ? {
+                  breakGlass: `${decision.breakGlass.ticket} until ${decision.breakGlass.expires.toISOString()}`,
+                }
+              : {}),
+          });
+        }
+      });
+      // The webhook lists containers before initContainers; a report reads best in file order.
+      findings.push(...podFindings.sort((a, b) => a.line - b.line || a.column - b.column));
+    }
+  }
+  if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
+  return { ...counts, findings };
+}
+
+function tally(counts: { denied: number; warned: number; allowed: number }, decision: PolicyDecision): void {
+  const flagged = decision.verdicts.some((v) =>
+    v.violations.some((x) => x.enforcement === 'warn' || x.enforcement === 'enforce'),
+  );
+  if (!decision.allowed) counts.denied++;
+  else if (flagged) counts.warned++;
+  else counts.allowed++;
+}

@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { ImagePolicyService } from '../policy/image-policy.service';
+import { PolicyModule } from '../policy/policy.module';
+
+/** The webhook's decision engine and nothing else: no HTTP, no TLS. */
+@Module({})
+class PolicyEngineModule {
+  static forPolicy(path: string | undefined): DynamicModule {
+    return {
+      module: PolicyEngineModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ policy: { path } })] }),
+        PolicyModule,
+      ],
+    };
+  }
+}
+
+const isFileSystemError = (error: unknown): error is NodeJS.ErrnoException =>
+  error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+
+/**
+ * Loads the policy (the file, or the built-in default) into the same engine `serve` runs, hands it
+ * to `use`, and closes it, which also stops the policy file watcher so the process can exit. Nest's
+ * logger stays silent: CLI output is meant to be read and parsed.
+ */
+export async function withPolicyEngine<T>(
+  policyPath: string | undefined,
+  use: (engine: ImagePolicyService) => T | Promise<T>,
+): Promise<T> {
+  let context;
+  try {
+    context = await NestFactory.createApplicationContext(PolicyEngineModule.forPolicy(policyPath), {
+      logger: false,
+      // By default Nest aborts the process on a bootstrap error; an invalid policy must exit 2.
+      abortOnError: false,
+    });
+  } catch (error) {
+    if (isFileSystemError(error) && error.syscall !== undefined)
+      throw new InvalidConfigError([`--policy cannot read file ${JSON.stringify(policyPath)}`]);
+    throw error;
+  }
+  try {
+    return await use(context.get(ImagePolicyService));
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,286 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { CommandInputError } from './command-input.error';
+import { SETUP_FILE_NAMES, SetupResult, writeSetupFiles } from './setup-files';
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const DAY_MS = 86_400_000;
+const VM_WEBHOOK_CONFIGURATION = join(
+  __dirname,
+  '..',
+  '..',
+  'deploy',
+  'vm',
+  'apiserver',
+  'validating-webhook-configuration.yaml',
+);
+
+const certificate = (path: string): X509Certificate => new X509Certificate(readFileSync(path));
+const yamlOf = <T = unknown>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
+
+/** The parts of the generated files these tests look into. */
+interface Kubeconfig {
+  clusters: { cluster: Record<string, string> }[];
+  users: { name: string }[];
+}
+interface AdmissionConfiguration {
+  plugins: { configuration: { imagePolicy: { kubeConfigFile: string } } }[];
+}
+interface WebhookConfiguration {
+  webhooks: ({ clientConfig: unknown } & Record<string, unknown>)[];
+}
+const mode = (path: string): number => statSync(path).mode & 0o777;
+
+describe(writeSetupFiles.name, () => {
+  const directory = (): string => join(mkdtempSync(join(tmpdir(), 'setup-')), 'out');
+
+  describe('for bouncer.example.com with an extra IP address', () => {
+    let result: SetupResult;
+    beforeAll(async () => {
+      result = await writeSetupFiles({
+        host: 'bouncer.example.com',
+        ipAddresses: ['10.0.0.5'],
+        outDir: directory(),
+        validityDays: 30,
+      });
+    });
+
+    it('writes every file, and nothing else, returning absolute paths', () => {
+      expect(Object.values(result.files).every((path) => path.startsWith(`${result.directory}/`))).toBe(true);
+      expect(readdirSync(result.directory).sort()).toEqual(Object.values(SETUP_FILE_NAMES).sort());
+      expect(result.serverUrl).toBe('https://bouncer.example.com:1323');
+    });
+
+    it('makes a CA that signed a server certificate for the host and IP, and a client certificate', () => {
+      const ca = certificate(result.files.caCertificate);
+      const server = certificate(result.files.serverCertificate);
+      const client = certificate(result.files.clientCertificate);
+      expect(ca.ca).toBe(true);
+      for (const leaf of [server, client]) {
+        expect(leaf.ca).toBe(false);
+        expect(leaf.checkIssued(ca)).toBe(true);
+        expect(leaf.verify(ca.publicKey)).toBe(true);
+      }
+      expect(server.subjectAltName).toBe('DNS:bouncer.example.com, IP Address:10.0.0.5');
+      expect(server.keyUsage).toEqual([SERVER_AUTH]);
+      expect(client.subject).toBe('CN=kube-apiserver');
+      expect(client.keyUsage).toEqual([CLIENT_AUTH]);
+      expect(client.subjectAltName).toBeUndefined();
+    });
+
+    it('pairs each certificate with its key, valid for the days asked', () => {
+      for (const [cert, key] of [
+        [result.files.caCertificate, result.files.caKey],
+        [result.files.serverCertificate, result.files.serverKey],
+        [result.files.clientCertificate, result.files.clientKey],
+      ]) {
+        const parsed = certificate(cert);
+        expect(parsed.checkPrivateKey(createPrivateKey(readFileSync(key)))).toBe(true);
+        const days = (new Date(parsed.validTo).getTime() - Date.now()) / DAY_MS;
+        expect(days).toBeGreaterThan(29.9);
+        expect(days).toBeLessThanOrEqual(30);
+      }
+    });
+
+    it('writes private keys mode 0600, and the rest readable', () => {
+      for (const key of [result.files.caKey, result.files.serverKey, result.files.clientKey])
+        expect(mode(key)).toBe(0o600);
+      expect(mode(result.files.caCertificate) & 0o600).toBe(0o600);
+    });
+
+    it('writes the ImagePolicyWebhook kubeconfig, pointing at /etc/kubernetes/image-policy', () => {
+      expect(yamlOf(result.files.imagePolicyKubeconfig)).toEqual({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'kube-image-bouncer',
+            cluster: {
+              'certificate-authority': '/etc/kubernetes/image-policy/ca.crt',
+              server: 'https://bouncer.example.com:1323/image_policy',
+            },
+          },
+        ],
+        users: [
+          {
+            name: 'kube-apiserver',
+            user: {
+              'client-certificate': '/etc/kubernetes/image-policy/apiserver-client.crt',
+              'client-key': '/etc/kubernetes/image-policy/apiserver-client.key',
+            },
+          },
+        ],
+        contexts: [
+          { name: 'image-policy', context: { cluster: 'kube-image-bouncer', user: 'kube-apiserver' } },
+        ],
+        'current-context': 'image-policy',
+      });
+    });
+
+    it("writes the validating webhook's kubeconfig, its user named after host and port", () => {
+      expect(yamlOf(result.files.webhookKubeconfig)).toEqual({
+        apiVersion: 'v1',
+        kind: 'Config',
+        users: [
+          {
+            name: 'bouncer.example.com:1323',
+            user: {
+              'client-certificate': '/etc/kubernetes/image-policy/apiserver-client.crt',
+              'client-key': '/etc/kubernetes/image-policy/apiserver-client.key',
+            },
+          },
+        ],
+      });
+    });
+
+    it('writes the AdmissionConfiguration with both plugins, failing closed', () => {
+      expect(yamlOf(result.files.admissionConfiguration)).toEqual({
+        apiVersion: 'apiserver.config.k8s.io/v1',
+        kind: 'AdmissionConfiguration',
+        plugins: [
+          {
+            name: 'ImagePolicyWebhook',
+            configuration: {
+              imagePolicy: {
+                kubeConfigFile: '/etc/kubernetes/image-policy/kubeconfig.yaml',
+                allowTTL: 50,
+                denyTTL: 50,
+                retryBackoff: 500,
+                defaultAllow: false,
+              },
+            },
+          },
+          {
+            name: 'ValidatingAdmissionWebhook',
+            configuration: {
+              apiVersion: 'apiserver.config.k8s.io/v1',
+              kind: 'WebhookAdmissionConfiguration',
+              kubeConfigFile: '/etc/kubernetes/image-policy/webhook-kubeconfig.yaml',
+            },
+          },
+        ],
+      });
+    });
+
+    it('writes the ValidatingWebhookConfiguration of deploy/vm, with the URL and the CA filled in', () => {
+      const generated = yamlOf<WebhookConfiguration>(result.files.validatingWebhookConfiguration);
+      const shipped = yamlOf<WebhookConfiguration>(VM_WEBHOOK_CONFIGURATION);
+      const [webhook] = generated.webhooks;
+      expect(webhook.clientConfig).toEqual({
+        url: 'https://bouncer.example.com:1323/validate',
+        caBundle: readFileSync(result.files.caCertificate).toString('base64'),
+      });
+      const withoutClientConfig = (configuration: WebhookConfiguration) => ({
+        ...configuration,
+        webhooks: configuration.webhooks.map(({ clientConfig: _, ...rest }) => rest),
+      });
+      expect(withoutClientConfig(generated)).toEqual(withoutClientConfig(shipped));
+    });
+
+    it('writes a README with the serve command and the apiserver flags', () => {
+      const readme = readFileSync(result.files.readme, 'utf8');
+      const f = result.files;
+      expect(readme).toContain(
+        `kube-image-bouncer serve --cert ${f.serverCertificate} --key ${f.serverKey} --client-ca ${f.caCertificate} --port 1323\n`,
+      );
+      expect(readme).toContain(
+        '--admission-control-config-file=/etc/kubernetes/image-policy/admission-config.yaml\n',
+      );
+      expect(readme).toContain('ImagePolicyWebhook,ValidatingAdmissionWebhook');
+      expect(result.serveArgs).toEqual([
+        'serve',
+        '--cert',
+        f.serverCertificate,
+        '--key',
+        f.serverKey,
+        '--client-ca',
+        f.caCertificate,
+        '--port',
+        '1323',
+      ]);
+    });
+  });
+
+  it('points the apiserver files at --apiserver-dir, resolved to an absolute path', async () => {
+    const out = directory();
+    const { files } = await writeSetupFiles({ host: 'b.example', outDir: out, apiserverDir: out });
+    expect(
+      yamlOf<AdmissionConfiguration>(files.admissionConfiguration).plugins[0].configuration.imagePolicy
+        .kubeConfigFile,
+    ).toBe(files.imagePolicyKubeconfig);
+    expect(yamlOf<Kubeconfig>(files.imagePolicyKubeconfig).clusters[0].cluster['certificate-authority']).toBe(
+      files.caCertificate,
+    );
+  });
+
+  it('makes a host given as an IP address an IP SAN, bracketing IPv6 in URLs and user names', async () => {
+    const { files, serverUrl } = await writeSetupFiles({
+      host: 'fd00::5',
+      ipAddresses: ['127.0.0.1'],
+      port: 8443,
+      outDir: directory(),
+    });
+    expect(certificate(files.serverCertificate).subjectAltName).toBe(
+      'IP Address:FD00:0:0:0:0:0:0:5, IP Address:127.0.0.1',
+    );
+    expect(serverUrl).toBe('https://[fd00::5]:8443');
+    expect(yamlOf<Kubeconfig>(files.webhookKubeconfig).users[0].name).toBe('[fd00::5]:8443');
+  });
+
+  it('refuses to overwrite, writing nothing, unless forced', async () => {
+    const out = directory();
+    const first = await writeSetupFiles({ host: 'b.example', outDir: out });
+    const caBefore = readFileSync(first.files.caCertificate, 'utf8');
+    writeFileSync(first.files.serverKey, 'mine', { mode: 0o644 });
+
+    const refused = writeSetupFiles({ host: 'b.example', outDir: out });
+    await expect(refused).rejects.toThrow(CommandInputError);
+    await expect(refused).rejects.toThrow(
+      `refusing to overwrite 11 files in ${out}; pass --force to replace them:\n  ca.crt\n  ca.key\n`,
+    );
+    expect(readFileSync(first.files.caCertificate, 'utf8')).toBe(caBefore);
+    expect(readFileSync(first.files.serverKey, 'utf8')).toBe('mine');
+
+    const forced = await writeSetupFiles({ host: 'b.example', outDir: out, force: true });
+    expect(readFileSync(forced.files.caCertificate, 'utf8')).not.toBe(caBefore);
+    // A replaced key gets mode 0600 even where the old file was world-readable.
+    expect(mode(forced.files.serverKey)).toBe(0o600);
+  });
+
+  it('refuses when only some of the files exist, naming them', async () => {
+    const out = directory();
+    await writeSetupFiles({ host: 'b.example', outDir: out });
+    const elsewhere = directory();
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'README.md'), 'notes');
+    await expect(writeSetupFiles({ host: 'b.example', outDir: elsewhere })).rejects.toThrow(
+      `refusing to overwrite a file in ${elsewhere}; pass --force to replace them:\n  README.md`,
+    );
+    expect(readdirSync(elsewhere)).toEqual(['README.md']);
+  });
+
+  it('refuses options that cannot make a working setup', async () => {
+    const refused = writeSetupFiles({
+      host: 'Bouncer_1',
+      ipAddresses: ['10.0.0'],
+      port: 0,
+      validityDays: 0,
+      outDir: directory(),
+    });
+    await expect(refused).rejects.toBeInstanceOf(InvalidConfigError);
+    await expect(refused).rejects.toThrow(
+      [
+        'invalid configuration:',
+        '  - --host must be a DNS name (lower case, RFC 1123) or an IP address (got "Bouncer_1")',
+        '  - --ip must be an IP address (got "10.0.0")',
+        '  - --port must be an integer between 1 and 65535 (got 0)',
+        '  - --days must be a positive integer (got 0)',
+      ].join('\n'),
+    );
+  });
+});

@@ -1,0 +1,190 @@
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isIP, isIPv6 } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DEFAULT_PORT } from '../config/bouncer-config';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { createCertificateAuthority, issueCertificate } from '../tls/certificate-issuer';
+import {
+  admissionConfiguration,
+  imagePolicyKubeconfig,
+  validatingWebhookConfiguration,
+  webhookKubeconfig,
+} from './apiserver-files';
+import { CommandInputError } from './command-input.error';
+import { setupReadme } from './setup-readme';
+
+export const DEFAULT_SETUP_DIRECTORY = 'kube-image-bouncer-setup';
+export const DEFAULT_APISERVER_DIRECTORY = '/etc/kubernetes/image-policy';
+export const DEFAULT_VALIDITY_DAYS = 365;
+
+export interface SetupOptions {
+  /** DNS name or IP address the kube-apiserver uses to reach the bouncer. */
+  readonly host: string;
+  /** Further IP addresses for the server certificate. */
+  readonly ipAddresses?: readonly string[];
+  readonly port?: number;
+  /** Where to write; default `./kube-image-bouncer-setup`. */
+  readonly outDir?: string;
+  /** Where the apiserver will find its files; paths inside them point there. */
+  readonly apiserverDir?: string;
+  readonly validityDays?: number;
+  /** Replace files that exist; without it, nothing is written if any does. */
+  readonly force?: boolean;
+}
+
+/** The file names `setup` writes, by what they are. */
+export const SETUP_FILE_NAMES = {
+  caCertificate: 'ca.crt',
+  caKey: 'ca.key',
+  serverCertificate: 'server.crt',
+  serverKey: 'server.key',
+  clientCertificate: 'apiserver-client.crt',
+  clientKey: 'apiserver-client.key',
+  imagePolicyKubeconfig: 'kubeconfig.yaml',
+  webhookKubeconfig: 'webhook-kubeconfig.yaml',
+  admissionConfiguration: 'admission-config.yaml',
+  validatingWebhookConfiguration: 'validating-webhook-configuration.yaml',
+  readme: 'README.md',
+} as const;
+
+export type SetupFile = keyof typeof SETUP_FILE_NAMES;
+const PRIVATE_KEYS: ReadonlySet<SetupFile> = new Set(['caKey', 'serverKey', 'clientKey']);
+const PRIVATE_MODE = 0o600;
+const PUBLIC_MODE = 0o644;
+
+/** What `writeSetupFiles` wrote: absolute paths, and how to reach and start the bouncer. */
+export interface SetupResult {
+  readonly directory: string;
+  readonly files: Readonly<Record<SetupFile, string>>;
+  /** `https://bouncer.example.com:1323`, without a path. */
+  readonly serverUrl: string;
+  /** Arguments for `kube-image-bouncer` that serve with these files. */
+  readonly serveArgs: readonly string[];
+}
+
+// RFC 1123 subdomain, as Kubernetes validates host names.
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+interface ResolvedSetup {
+  readonly host: string;
+  readonly ipAddresses: readonly string[];
+  readonly port: number;
+  readonly directory: string;
+  readonly apiserverDir: string;
+  readonly validityDays: number;
+}
+
+function resolveOptions(options: SetupOptions): ResolvedSetup {
+  const problems: string[] = [];
+  const { host } = options;
+  if (!DNS_NAME.test(host) && isIP(host) === 0)
+    problems.push(
+      `--host must be a DNS name (lower case, RFC 1123) or an IP address (got ${JSON.stringify(host)})`,
+    );
+  for (const ip of options.ipAddresses ?? [])
+    if (isIP(ip) === 0) problems.push(`--ip must be an IP address (got ${JSON.stringify(ip)})`);
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    problems.push(`--port must be an integer between 1 and 65535 (got ${JSON.stringify(port)})`);
+  const validityDays = options.validityDays ?? DEFAULT_VALIDITY_DAYS;
+  if (!Number.isInteger(validityDays) || validityDays < 1)
+    problems.push(`--days must be a positive integer (got ${JSON.stringify(validityDays)})`);
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return {
+    host,
+    // A host given as an IP address must be an IP SAN: clients never match an address against a DNS SAN.
+    ipAddresses: [...new Set([...(isIP(host) ? [host] : []), ...(options.ipAddresses ?? [])])],
+    port,
+    directory: resolve(options.outDir ?? DEFAULT_SETUP_DIRECTORY),
+    apiserverDir: resolve(options.apiserverDir ?? DEFAULT_APISERVER_DIRECTORY),
+    validityDays,
+  };
+}
+
+const pathsIn = (directory: string): Record<SetupFile, string> =>
+  Object.fromEntries(
+    Object.entries(SETUP_FILE_NAMES).map(([file, name]) => [file, join(directory, name)]),
+  ) as Record<SetupFile, string>;
+
+/**
+ * Makes everything a kube-apiserver and a bouncer need to talk over mutual TLS: a CA, the bouncer's
+ * server certificate, the apiserver's client certificate, the apiserver's kubeconfigs and
+ * AdmissionConfiguration, a ValidatingWebhookConfiguration, and a README saying where each goes.
+ * Refuses, writing nothing, when any of the files exists and `force` is not set. Private keys are
+ * written mode 0600.
+ */
+export async function writeSetupFiles(options: SetupOptions): Promise<SetupResult> {
+  const setup = resolveOptions(options);
+  const { directory, host, port, validityDays } = setup;
+  const files = pathsIn(directory);
+
+  if (existsSync(directory) && !statSync(directory).isDirectory())
+    throw new CommandInputError(`${directory} exists and is not a directory`);
+  const existing = Object.values(SETUP_FILE_NAMES).filter((name) => existsSync(join(directory, name)));
+  if (existing.length > 0 && !options.force)
+    throw new CommandInputError(
+      `refusing to overwrite ${existing.length === 1 ? 'a file' : `${existing.length} files`} in ${directory}; pass --force to replace them:`,
+      existing,
+    );
+
+  const ca = await createCertificateAuthority({ commonName: 'kube-image-bouncer CA', validityDays });
+  const server = await issueCertificate(ca, {
+    commonName: host,
+    usages: ['server'],
+    dnsNames: isIP(host) ? [] : [host],
+    ipAddresses: setup.ipAddresses,
+    validityDays,
+  });
+  const client = await issueCertificate(ca, {
+    commonName: 'kube-apiserver',
+    usages: ['client'],
+    validityDays,
+  });
+
+  const hostPort = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const apiserverPaths = pathsIn(setup.apiserverDir);
+  const apiserver = { hostPort, paths: apiserverPaths };
+  const serveArgs = [
+    'serve',
+    '--cert',
+    files.serverCertificate,
+    '--key',
+    files.serverKey,
+    '--client-ca',
+    files.caCertificate,
+    '--port',
+    String(port),
+  ];
+  const contents: Record<SetupFile, string> = {
+    caCertificate: ca.certificatePem,
+    caKey: ca.privateKeyPem,
+    serverCertificate: server.certificatePem,
+    serverKey: server.privateKeyPem,
+    clientCertificate: client.certificatePem,
+    clientKey: client.privateKeyPem,
+    imagePolicyKubeconfig: imagePolicyKubeconfig(apiserver),
+    webhookKubeconfig: webhookKubeconfig(apiserver),
+    admissionConfiguration: admissionConfiguration(apiserver),
+    validatingWebhookConfiguration: validatingWebhookConfiguration(hostPort, ca.certificatePem),
+    readme: setupReadme({
+      hostPort,
+      directory,
+      apiserverDir: setup.apiserverDir,
+      serveArgs,
+      notAfter: ca.notAfter,
+      sans: [...(isIP(host) ? [] : [`DNS:${host}`]), ...setup.ipAddresses.map((ip) => `IP:${ip}`)],
+    }),
+  };
+
+  mkdirSync(directory, { recursive: true });
+  for (const [file, path] of Object.entries(files) as [SetupFile, string][]) {
+    // Removing first, then creating exclusively, means a key never lands in a file that had a laxer
+    // mode, and a symlink planted at the path is not followed.
+    rmSync(path, { force: true });
+    writeFileSync(path, contents[file], {
+      mode: PRIVATE_KEYS.has(file) ? PRIVATE_MODE : PUBLIC_MODE,
+      flag: 'wx',
+    });
+  }
+  return { directory, files, serverUrl: `https://${hostPort}`, serveArgs };
+}

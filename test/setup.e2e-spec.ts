@@ -1,0 +1,167 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { parse } from 'yaml';
+import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { runCli } from './support/cli-run';
+import { WORKLOAD_KINDS, admissionReview, imageReview, web } from './support/reviews';
+
+interface Kubeconfig {
+  clusters?: { cluster: { server: string; 'certificate-authority': string } }[];
+  users: { name: string; user: { 'client-certificate': string; 'client-key': string } }[];
+}
+interface WebhookConfiguration {
+  webhooks: { clientConfig: { url: string; caBundle: string } }[];
+}
+const yamlOf = <T>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
+
+/**
+ * What `setup` writes must work as written: the bouncer starts with the certificates, and a client
+ * that reads the apiserver's files the way the kube-apiserver does gets its reviews answered.
+ */
+describe('kube-image-bouncer setup', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'bouncer-setup-'));
+  const out = join(parent, 'out');
+  let port: number;
+  let bouncer: BouncerProcess | undefined;
+
+  beforeAll(async () => {
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+
+  it('writes the files and says what each is for', () => {
+    const run = runCli(
+      ['setup', '--host', '127.0.0.1', '--port', String(port), '--out', 'out', '--apiserver-dir', out],
+      { cwd: parent },
+    );
+    expect(run).toEqual({
+      status: 0,
+      stderr: '',
+      stdout: `wrote 11 files to out for a bouncer at https://127.0.0.1:${port} (private keys mode 0600):
+  ca.crt                                 CA certificate: the bouncer and the kube-apiserver trust it
+  ca.key                                 CA private key: keep it offline, it's only for issuing new certificates
+  server.crt                             the bouncer's server certificate
+  server.key                             the bouncer's private key
+  apiserver-client.crt                   the kube-apiserver's client certificate
+  apiserver-client.key                   the kube-apiserver's private key
+  kubeconfig.yaml                        kube-apiserver: kubeconfig for ImagePolicyWebhook
+  webhook-kubeconfig.yaml                kube-apiserver: client certificate for the validating webhook
+  admission-config.yaml                  kube-apiserver: --admission-control-config-file
+  validating-webhook-configuration.yaml  kubectl apply -f: the ValidatingWebhookConfiguration
+  README.md                              where each file goes, and the exact commands and flags
+next: read out/README.md
+`,
+    });
+  });
+
+  it('gives a serve command that starts the bouncer with mutual TLS', async () => {
+    const readme = readFileSync(join(out, 'README.md'), 'utf8');
+    const command = /^kube-image-bouncer (serve .*)$/m.exec(readme)![1];
+    bouncer = runBouncer([...command.split(' '), '--host', '127.0.0.1']);
+    await bouncer.waitFor('kube-image-bouncer serving');
+  });
+
+  it('lets ImagePolicyWebhook reach it exactly as kubeconfig.yaml says', async () => {
+    const kubeconfig = yamlOf<Kubeconfig>(join(out, 'kubeconfig.yaml'));
+    const { server, 'certificate-authority': ca } = kubeconfig.clusters![0].cluster;
+    const { 'client-certificate': cert, 'client-key': key } = kubeconfig.users[0].user;
+    expect(server).toBe(`https://127.0.0.1:${port}/image_policy`);
+
+    const review = (image: string) =>
+      request(server)
+        .post('')
+        .ca(readFileSync(ca))
+        .cert(readFileSync(cert))
+        .key(readFileSync(key))
+        .send(imageReview([image]))
+        .expect(200);
+    expect((await review('nginx')).body.status).toMatchObject({ allowed: false });
+    expect((await review('nginx:1.25')).body.status).toMatchObject({ allowed: true });
+  });
+
+  it('lets the validating webhook reach it as the webhook configuration and its kubeconfig say', async () => {
+    const { url, caBundle } = yamlOf<WebhookConfiguration>(join(out, 'validating-webhook-configuration.yaml'))
+      .webhooks[0].clientConfig;
+    const { users } = yamlOf<Kubeconfig>(join(out, 'webhook-kubeconfig.yaml'));
+    // The apiserver picks the user named after the URL's host and port.
+    const user = users.find(({ name }) => name === new URL(url).host)!.user;
+    const deployment = WORKLOAD_KINDS.find((k) => k.kind === 'Deployment')!;
+
+    const response = await request(url)
+      .post('')
+      .ca(Buffer.from(caBundle, 'base64'))
+      .cert(readFileSync(user['client-certificate']))
+      .key(readFileSync(user['client-key']))
+      .send(admissionReview({ kind: deployment, object: deployment.wrap({ ...web('nginx') }) }))
+      .expect(200);
+    expect(response.body.response).toMatchObject({ allowed: false });
+  });
+
+  it('refuses a client without the generated client certificate', async () => {
+    await expect(
+      request(`https://127.0.0.1:${port}`)
+        .post('/image_policy')
+        .ca(readFileSync(join(out, 'ca.crt')))
+        .send(imageReview(['nginx'])),
+    ).rejects.toThrow(/certificate|alert|socket hang up|ECONNRESET|EPIPE/i);
+  });
+
+  it('refuses to overwrite what it wrote, exiting 2 and naming the files', () => {
+    const before = readFileSync(join(out, 'ca.key'), 'utf8');
+    const run = runCli(['setup', '--host', '127.0.0.1', '--out', 'out'], { cwd: parent });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `kube-image-bouncer: refusing to overwrite 11 files in ${out}; pass --force to replace them:\n` +
+        [
+          'ca.crt',
+          'ca.key',
+          'server.crt',
+          'server.key',
+          'apiserver-client.crt',
+          'apiserver-client.key',
+          'kubeconfig.yaml',
+          'webhook-kubeconfig.yaml',
+          'admission-config.yaml',
+          'validating-webhook-configuration.yaml',
+          'README.md',
+        ]
+          .map((name) => `  ${name}\n`)
+          .join(''),
+    );
+    expect(readFileSync(join(out, 'ca.key'), 'utf8')).toBe(before);
+  });
+
+  it('exits 2 on a bad option', () => {
+    expect(
+      runCli(['setup', '--host', 'bouncer.example.com', '--days', 'many'], { cwd: parent }),
+    ).toMatchObject({
+      status: 2,
+      stderr:
+        "error: option '--days <days>' argument 'many' is invalid. must be an integer from 1 to 36500.\n",
+    });
+    expect(runCli(['setup'], { cwd: parent })).toMatchObject({
+      status: 2,
+      stderr: "error: required option '--host <name>' not specified\n",
+    });
+  });
+
+  it('documents every option in --help', () => {
+    const help = runCli(['setup', '--help']);
+    expect(help.status).toBe(0);
+    for (const option of [
+      '--host <name>',
+      '--ip <address>',
+      '--port <port>',
+      '--out <dir>',
+      '--apiserver-dir <dir>',
+      '--days <days>',
+      '--force',
+    ])
+      expect(help.stdout).toContain(option);
+  });
+});
