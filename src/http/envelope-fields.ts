@@ -1,27 +1,69 @@
-import { Expose, Transform, Type } from 'class-transformer';
 import { ValidationArguments, registerDecorator } from 'class-validator';
 
-/** Never instantiated with fields: a target type that makes class-transformer stop descending. */
-class OpaqueJsonValue {}
+// The shape of a review envelope, declared on its DTO: which fields are read, which of them are
+// nested envelopes, and which are opaque JSON passed through untouched. class-validator states the
+// rules for those fields; readEnvelope builds the instance it validates. Reading costs one object
+// per declared envelope and never walks anything else, so a whole Pod in `request.object` costs
+// nothing and a deeply nested unknown field cannot exhaust the stack.
 
-/**
- * Exposes a field whose value is passed through untouched. Review bodies carry whole Pods and
- * annotation maps; the envelope pipe must neither copy them (cost) nor recurse into them
- * (a deeply nested value would overflow the stack).
- */
-export function OpaqueJson(): PropertyDecorator {
-  return (target, key) => {
-    Expose()(target, key);
-    Type(() => OpaqueJsonValue)(target, key);
-    Transform(({ obj }: { obj: Record<string | symbol, unknown> }) => obj[key], { toClassOnly: true })(
-      target,
-      key,
-    );
-  };
+type EnvelopeClass = abstract new (...args: never[]) => object;
+
+type FieldShape =
+  | { readonly key: string; readonly kind: 'value' }
+  | { readonly key: string; readonly kind: 'envelope'; readonly type: () => EnvelopeClass };
+
+const SHAPES = new WeakMap<object, FieldShape[]>();
+
+function declare(target: object, shape: FieldShape): void {
+  const fields = SHAPES.get(target) ?? [];
+  fields.push(shape);
+  SHAPES.set(target, fields);
 }
+
+/** A field the envelope reads as it is: a string, number, boolean, or a map validated as a whole. */
+export function EnvelopeField(): PropertyDecorator {
+  return (target, key) => declare(target, { key: String(key), kind: 'value' });
+}
+
+/** A nested envelope, or an array of them: read with its own declared shape. */
+export function NestedEnvelope(type: () => EnvelopeClass): PropertyDecorator {
+  return (target, key) => declare(target, { key: String(key), kind: 'envelope', type });
+}
+
+/** A field whose JSON value is carried as is, never copied or walked: a Pod, an annotation map. */
+export const OpaqueJson = EnvelopeField;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function isEnvelope(type: unknown): type is EnvelopeClass {
+  return typeof type === 'function' && SHAPES.has(type.prototype as object);
+}
+
+/**
+ * An instance of `type` holding the declared fields of `json`. Values of the wrong type are kept
+ * as they are, for class-validator to refuse with a message; nothing is dropped from `json`.
+ */
+export function readEnvelope<T extends object>(
+  type: abstract new (...args: never[]) => T,
+  json: Record<string, unknown>,
+): T {
+  const envelope = Object.create(type.prototype as object) as Record<string, unknown>;
+  for (const field of SHAPES.get(type.prototype as object) ?? []) {
+    const value = json[field.key];
+    if (field.kind === 'value' || value === null || typeof value !== 'object') {
+      envelope[field.key] = value;
+    } else if (Array.isArray(value)) {
+      const nested = field.type();
+      envelope[field.key] = value.map((item: unknown) =>
+        isPlainObject(item) ? readEnvelope(nested, item) : item,
+      );
+    } else {
+      envelope[field.key] = readEnvelope(field.type(), value as Record<string, unknown>);
+    }
+  }
+  return envelope as T;
+}
 
 /** A JSON object whose values are all strings: Kubernetes' map[string]string. */
 export function IsStringMap(): PropertyDecorator {

@@ -1,6 +1,6 @@
 import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
+import { isEnvelope, readEnvelope } from './envelope-fields';
 
 const MAX_SHOWN_VALUE = 80;
 const isIndex = (property: string): boolean => /^\d+$/.test(property);
@@ -29,26 +29,27 @@ function describe(error: ValidationError, parent: string): string[] {
 }
 
 /**
- * Validates the envelope of a review body: the fields its DTO exposes, and nothing else.
- * excludeExtraneousValues makes class-transformer walk only those fields, so an unmodelled field
- * (a whole Pod, fields from newer Kubernetes releases) costs nothing and is never rejected; the
- * original body is left as it arrived.
+ * Validates the envelope of a review body: the fields its DTO declares, and nothing else. An
+ * unmodelled field (a whole Pod, fields from newer Kubernetes releases) costs nothing and is never
+ * rejected, and the original body is left as it arrived.
  */
 @Injectable()
 export class ReviewEnvelopePipe implements PipeTransform {
   transform(value: unknown, { type, metatype }: ArgumentMetadata): unknown {
-    if (type !== 'body' || metatype === undefined || metatype === Object) return value;
+    if (type !== 'body' || !isEnvelope(metatype)) return value;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new BadRequestException('request body must be a JSON object');
     }
+    let errors: ValidationError[];
     let envelope: object;
     try {
-      envelope = plainToInstance(metatype, value, { excludeExtraneousValues: true }) as object;
+      envelope = readEnvelope<object>(metatype, value as Record<string, unknown>);
+      errors = validateSync(envelope, { forbidUnknownValues: false, stopAtFirstError: true });
     } catch (error) {
+      // class-validator descends arrays of arrays; a pathological one exhausts the stack.
       if (error instanceof RangeError) throw new BadRequestException('request body is nested too deeply');
       throw error;
     }
-    const errors = validateSync(envelope, { forbidUnknownValues: false, stopAtFirstError: true });
     if (errors.length > 0) {
       throw new BadRequestException(errors.flatMap((e) => describe(e, '')).join('; '));
     }

@@ -1,4 +1,3 @@
-import { Expose, Type } from 'class-transformer';
 import {
   Equals,
   IsBoolean,
@@ -9,7 +8,7 @@ import {
   IsString,
   ValidateNested,
 } from 'class-validator';
-import { OpaqueJson } from '../../http/envelope-fields';
+import { EnvelopeField, NestedEnvelope, OpaqueJson } from '../../http/envelope-fields';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -23,47 +22,46 @@ export type AdmissionOperation = (typeof ADMISSION_OPERATIONS)[number];
 // milliseconds per review and drop fields from newer Kubernetes releases.
 
 export class GroupVersionKindDto {
-  @Expose()
+  @EnvelopeField()
   @IsString()
   group!: string;
 
-  @Expose()
+  @EnvelopeField()
   @IsString()
   version!: string;
 
-  @Expose()
+  @EnvelopeField()
   @IsString()
   @IsNotEmpty()
   kind!: string;
 }
 
 export class AdmissionRequestDto {
-  @Expose()
+  @EnvelopeField()
   @IsString()
   @IsNotEmpty()
   uid!: string;
 
-  @Expose()
-  @Type(() => GroupVersionKindDto)
+  @NestedEnvelope(() => GroupVersionKindDto)
   @ValidateNested()
   @IsObject()
   kind!: GroupVersionKindDto;
 
-  @Expose()
+  @EnvelopeField()
   @IsOptional()
   @IsString()
   subResource?: string;
 
-  @Expose()
+  @EnvelopeField()
   @IsIn(ADMISSION_OPERATIONS, { message: `operation must be one of ${ADMISSION_OPERATIONS.join(', ')}` })
   operation!: AdmissionOperation;
 
-  @Expose()
+  @EnvelopeField()
   @IsOptional()
   @IsString()
   namespace?: string;
 
-  @Expose()
+  @EnvelopeField()
   @IsOptional()
   @IsString()
   name?: string;
@@ -79,23 +77,22 @@ export class AdmissionRequestDto {
   @IsObject()
   oldObject?: Record<string, unknown> | null;
 
-  @Expose()
+  @EnvelopeField()
   @IsOptional()
   @IsBoolean()
   dryRun?: boolean;
 }
 
 export class AdmissionReviewDto {
-  @Expose()
+  @EnvelopeField()
   @IsIn(ADMISSION_API_VERSIONS, { message: `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}` })
   apiVersion!: AdmissionApiVersion;
 
-  @Expose()
+  @EnvelopeField()
   @Equals(ADMISSION_REVIEW_KIND, { message: `kind must be ${ADMISSION_REVIEW_KIND}` })
   kind!: string;
 
-  @Expose()
-  @Type(() => AdmissionRequestDto)
+  @NestedEnvelope(() => AdmissionRequestDto)
   @ValidateNested()
   @IsObject()
   request!: AdmissionRequestDto;

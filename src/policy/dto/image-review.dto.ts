@@ -1,6 +1,5 @@
-import { Expose, Type } from 'class-transformer';
 import { Equals, IsArray, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
-import { IsStringMap, OpaqueJson } from '../../http/envelope-fields';
+import { EnvelopeField, IsStringMap, NestedEnvelope, OpaqueJson } from '../../http/envelope-fields';
 
 export const IMAGE_REVIEW_API_VERSION = 'imagepolicy.k8s.io/v1alpha1';
 export const IMAGE_REVIEW_KIND = 'ImageReview';
@@ -9,7 +8,7 @@ export const IMAGE_REVIEW_KIND = 'ImageReview';
 // anything else in the body is left alone, because the apiserver adds fields over time.
 
 export class ImageReviewContainerSpecDto {
-  @Expose()
+  @EnvelopeField()
   @IsString()
   image!: string;
 }
@@ -17,8 +16,7 @@ export class ImageReviewContainerSpecDto {
 export class ImageReviewSpecDto {
   // class-validator runs the decorator nearest the property first; with stopAtFirstError the
   // shape check must come before the per-element checks.
-  @Expose()
-  @Type(() => ImageReviewContainerSpecDto)
+  @NestedEnvelope(() => ImageReviewContainerSpecDto)
   @ValidateNested({ each: true })
   @IsObject({ each: true, message: '$property must contain only objects' })
   @IsArray()
@@ -29,23 +27,22 @@ export class ImageReviewSpecDto {
   @IsStringMap()
   annotations?: Record<string, string>;
 
-  @Expose()
+  @EnvelopeField()
   @IsOptional()
   @IsString()
   namespace?: string;
 }
 
 export class ImageReviewDto {
-  @Expose()
+  @EnvelopeField()
   @Equals(IMAGE_REVIEW_API_VERSION, { message: `apiVersion must be ${IMAGE_REVIEW_API_VERSION}` })
   apiVersion!: string;
 
-  @Expose()
+  @EnvelopeField()
   @Equals(IMAGE_REVIEW_KIND, { message: `kind must be ${IMAGE_REVIEW_KIND}` })
   kind!: string;
 
-  @Expose()
-  @Type(() => ImageReviewSpecDto)
+  @NestedEnvelope(() => ImageReviewSpecDto)
   @ValidateNested()
   @IsObject()
   spec!: ImageReviewSpecDto;
