@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ImageReference, InvalidImageReferenceError, parseNormalizedReference } from '../image-reference';
+import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { readBreakGlass } from './break-glass';
 import {
   ImagePolicyRequest,
@@ -12,6 +12,7 @@ import { matchesAny } from './patterns/image-pattern';
 import { violationsWith } from './policy-decision';
 import { CompiledImagePolicy, CompiledRule, ruleAppliesIn } from './policy-file/compiled-image-policy';
 import { PolicyStore } from './policy-file/policy-store.service';
+import { ReferenceCache } from './reference-cache';
 
 export const INVALID_REFERENCE_RULE = 'valid-reference';
 export const RULE_FAILURE_RULE = 'rule-error';
@@ -63,6 +64,7 @@ export interface PolicyExplanation {
 @Injectable()
 export class ImagePolicyService {
   private readonly logger = new Logger(ImagePolicyService.name);
+  private readonly references = new ReferenceCache();
 
   constructor(private readonly store: PolicyStore) {}
 
@@ -152,7 +154,7 @@ export class ImagePolicyService {
     const skipAll = (skipped: RuleSkip) => policy.rules.map((rule) => ({ rule, skipped }));
     let reference: ImageReference;
     try {
-      reference = parseNormalizedReference(subject.image);
+      reference = this.references.parse(subject.image);
     } catch (error) {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
       return {
