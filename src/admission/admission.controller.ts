@@ -1,7 +1,6 @@
-import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
 import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
-import { TlsListenerGuard } from '../http/tls-listener.guard';
-import { AdmissionReviewFailureInterceptor } from './admission-review-failure.interceptor';
+import { AdmissionReviewFailureFilter } from './admission-review-failure.filter';
 import { AdmissionReviewResponse, toAdmissionReviewResponse } from './admission-review-response';
 import { AdmissionReviewService } from './admission-review.service';
 import { AdmissionRequestDto, AdmissionReviewDto } from './dto/admission-review.dto';
@@ -11,8 +10,7 @@ import { AdmissionRequestDto, AdmissionReviewDto } from './dto/admission-review.
  * original bouncer's users, whose webhook configurations point at the root path.
  */
 @Controller()
-@UseGuards(TlsListenerGuard)
-@UseInterceptors(AdmissionReviewFailureInterceptor)
+@UseFilters(AdmissionReviewFailureFilter)
 export class AdmissionController {
   constructor(
     private readonly admissionReview: AdmissionReviewService,

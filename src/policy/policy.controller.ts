@@ -1,18 +1,16 @@
-import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
 import { ReviewAuditService } from '../audit/review-audit.service';
-import { TlsListenerGuard } from '../http/tls-listener.guard';
 import { ImageReviewDto } from './dto/image-review.dto';
 import { ImagePolicyService } from './image-policy.service';
 import { ImageReviewResponse, toImageReviewResponse } from './image-review-response';
-import { ImageReviewFailureInterceptor } from './image-review-failure.interceptor';
+import { ImageReviewFailureFilter } from './image-review-failure.filter';
 
 /**
  * The ImagePolicyWebhook backend. `/image_policy` is the original bouncer's path and `/policy`
  * the one its README configured; both stay so existing kubeconfigs keep working.
  */
 @Controller()
-@UseGuards(TlsListenerGuard)
-@UseInterceptors(ImageReviewFailureInterceptor)
+@UseFilters(ImageReviewFailureFilter)
 export class PolicyController {
   constructor(
     private readonly imagePolicy: ImagePolicyService,

@@ -13,6 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
 import { ConnectionTracker } from './connection-tracker';
+import { healthOnly } from './health-listener';
 
 /** controller-runtime's cap: an object and its oldObject can each approach etcd's 3 MB limit. */
 export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
@@ -99,7 +100,10 @@ export async function startWebhookServer(
   tls.onRotation((result, material) => {
     if (result === 'applied') tlsServer.setSecureContext(secureContextOptions(material));
   });
-  const healthServer = config.server.healthPort === undefined ? undefined : tune(createHttpServer(express));
+  const healthServer =
+    config.server.healthPort === undefined
+      ? undefined
+      : tune(createHttpServer({ noDelay: true }, healthOnly(express)));
 
   const address = await listen(tlsServer, config.server.port, config.server.host);
   const healthAddress = healthServer

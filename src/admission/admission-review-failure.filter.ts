@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
+import { HttpErrorFilter } from '../http/http-error.filter';
+import { httpExceptionMessage } from '../http/http-exception-message';
+import { toAdmissionReviewResponse } from './admission-review-response';
+import { MalformedPodSpecError } from './pod-spec';
+
+interface ReadableReview {
+  apiVersion?: unknown;
+  request?: { uid?: unknown; namespace?: unknown };
+}
+
+/**
+ * Once a review's uid can be read, every problem in it is answered with a denial that says what was
+ * wrong. The apiserver would show a 4xx or 5xx only as an opaque "failed calling webhook" error,
+ * and for a failurePolicy of Ignore it would even let the object through. Without a uid there is
+ * nothing to answer, and the request gets a 4xx.
+ */
+@Catch()
+export class AdmissionReviewFailureFilter implements ExceptionFilter {
+  private readonly httpError = new HttpErrorFilter();
+
+  constructor(private readonly audit: ReviewAuditService) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const body = host.switchToHttp().getRequest<Request>().body as ReadableReview | undefined;
+    const uid =
+      typeof body?.request?.uid === 'string' && body.request.uid.length > 0 ? body.request.uid : undefined;
+    const namespace = typeof body?.request?.namespace === 'string' ? body.request.namespace : undefined;
+    const subject: ReviewSubject = { uid, namespace };
+    const readable =
+      exception instanceof MalformedPodSpecError ||
+      (exception instanceof HttpException && exception.getStatus() < 500);
+    const detail =
+      exception instanceof HttpException
+        ? httpExceptionMessage(exception)
+        : exception instanceof Error
+          ? readable
+            ? exception.message
+            : (exception.stack ?? exception.message)
+          : String(exception);
+    this.audit.recordFailure('validate', subject, readable ? 'malformed' : 'internal', detail);
+
+    if (uid === undefined) {
+      this.httpError.catch(exception, host);
+      return;
+    }
+    const message = readable
+      ? `kube-image-bouncer could not read the AdmissionReview: ${detail}`
+      : 'kube-image-bouncer could not evaluate the image policy, so the request is denied; see its log';
+    const denial = toAdmissionReviewResponse(body?.apiVersion, uid, {
+      allowed: false,
+      message,
+      auditAnnotations: { decision: 'deny', error: 'unreadable-review' },
+    });
+    host.switchToHttp().getResponse<Response>().status(200).json(denial);
+  }
+}

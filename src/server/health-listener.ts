@@ -1,0 +1,28 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
+
+/**
+ * The plain-HTTP health listener serves probes and metrics only. Reviews must never be answered
+ * here: this port has neither TLS nor client-certificate checks.
+ */
+export function healthOnly(app: RequestListener): RequestListener {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && HEALTH_PATHS.has(path)) {
+      app(request, response);
+      return;
+    }
+    request.resume();
+    const body = JSON.stringify({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `Cannot ${request.method} ${path} on the health port; reviews are served over TLS`,
+    });
+    response.writeHead(404, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  };
+}
