@@ -113,11 +113,13 @@ describe('kube-image-bouncer CLI', () => {
       BOUNCER_CLIENT_CA: pki.paths.caCert,
       BOUNCER_HEALTH_PORT: String(healthPort),
       BOUNCER_HOST: '127.0.0.1',
+      BOUNCER_WORKERS: '2',
     });
     await bouncer.waitFor(SERVING);
 
     const ready = await request(`http://127.0.0.1:${healthPort}`).get('/readyz').expect(200);
     expect(ready.body.info.tls).toMatchObject({ fingerprint256: pki.server.fingerprint256, mutualTls: true });
+    expect(ready.body.workers).toHaveLength(2);
     const answered = await request(`https://127.0.0.1:${port}`)
       .post('/policy')
       .ca(pki.ca.certificatePem)

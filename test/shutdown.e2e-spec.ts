@@ -12,7 +12,7 @@ describe('draining on shutdown', () => {
   it('closes a connection that never sent a request instead of waiting out the grace period', async () => {
     // A grace period far beyond the test timeout: if close() waited for this connection, the test fails.
     const config: AllConfigType = {
-      server: { host: '127.0.0.1', port: 0, shutdownGraceMs: 600_000 },
+      server: { host: '127.0.0.1', port: 0, shutdownGraceMs: 600_000, workers: 1 },
       tls: { certificatePath: pki.paths.serverCert, keyPath: pki.paths.serverKey },
       policy: {},
       log: { level: 'silent', format: 'json' },

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { WorkerStartError } from '../cluster/cluster-primary';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { TlsMaterialError } from '../tls/tls-material';
 import { checkCommand } from './check.command';
@@ -47,6 +48,9 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     ) {
       process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
       process.exitCode = EXIT_USAGE;
+    } else if (error instanceof WorkerStartError) {
+      process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(
         `kube-image-bouncer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

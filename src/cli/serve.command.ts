@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { startWebhookServer } from '../server/webhook-server';
+import { runClusterPrimary } from '../cluster/cluster-primary';
 
 interface ServeFlags {
+  workers?: string;
   logLevel?: string;
   logFormat?: string;
   policy?: string;
@@ -19,6 +22,10 @@ interface ServeFlags {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = resolveBouncerConfig(flags);
   const log = createBouncerLogger(config.log);
+  if (config.server.workers > 1) {
+    await runClusterPrimary(config, log);
+    return;
+  }
   const server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
   const { address, healthAddress } = server;
   log.info(
@@ -80,6 +87,11 @@ export function serveCommand(): Command {
       ).env(ENV.policy),
     )
     .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
+    .addOption(
+      new Option('--workers <n>', 'server processes sharing the TLS port (1 runs in a single process)')
+        .env(ENV.workers)
+        .default(String(availableParallelism())),
+    )
     .addOption(
       new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
         .env(ENV.logLevel)

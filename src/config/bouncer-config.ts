@@ -10,6 +10,8 @@ export interface ServerConfig {
   readonly healthPort?: number;
   /** How long SIGTERM waits for in-flight reviews before closing connections. */
   readonly shutdownGraceMs: number;
+  /** Server processes; more than one runs a cluster whose primary owns the health port. */
+  readonly workers: number;
 }
 
 export interface TlsConfig {
@@ -17,6 +19,11 @@ export interface TlsConfig {
   readonly keyPath?: string;
   /** When set, clients must present a certificate signed by this CA (mutual TLS). */
   readonly clientCaPath?: string;
+  /**
+   * A self-signed pair made once by the cluster primary when no certificate is configured, so that
+   * every worker presents the same certificate. Never set from flags.
+   */
+  readonly generated?: { readonly certificatePem: string; readonly privateKeyPem: string };
 }
 
 export interface PolicyConfig {
@@ -56,6 +63,7 @@ export const SERVE_ENVIRONMENT = {
   policy: 'BOUNCER_POLICY',
   logLevel: 'BOUNCER_LOG_LEVEL',
   logFormat: 'BOUNCER_LOG_FORMAT',
+  workers: 'BOUNCER_WORKERS',
 } as const;
 
 /** Serve options as the environment alone sets them, for processes that have no command line. */

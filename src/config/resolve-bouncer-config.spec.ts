@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { InvalidConfigError, resolveBouncerConfig } from './resolve-bouncer-config';
 
 describe(resolveBouncerConfig.name, () => {
@@ -13,7 +14,13 @@ describe(resolveBouncerConfig.name, () => {
 
   it('defaults to 0.0.0.0:1323 with a self-signed certificate and no health port', () => {
     expect(resolveBouncerConfig({})).toEqual({
-      server: { host: '0.0.0.0', port: 1323, healthPort: undefined, shutdownGraceMs: 10_000 },
+      server: {
+        host: '0.0.0.0',
+        port: 1323,
+        healthPort: undefined,
+        shutdownGraceMs: 10_000,
+        workers: availableParallelism(),
+      },
       tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
       policy: { path: undefined },
       log: { level: 'info', format: 'json' },
@@ -38,6 +45,7 @@ describe(resolveBouncerConfig.name, () => {
       '--log-level must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
     ],
     [{ logFormat: 'xml' }, '--log-format must be one of json, pretty (got "xml")'],
+    [{ workers: '0' }, '--workers must be an integer between 1 and 256 (got "0")'],
     [{ key: __filename }, '--cert and --key must be given together'],
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
     [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],

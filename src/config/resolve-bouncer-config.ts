@@ -50,6 +50,7 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
       port: options.port,
       healthPort: options.healthPort,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      workers: options.workers,
     },
     tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
     policy: { path: options.policy },

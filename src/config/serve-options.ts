@@ -12,6 +12,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { accessSync, constants, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
 
 function isReadableFile(path: unknown): boolean {
@@ -73,6 +74,12 @@ export class ServeOptions {
 
   @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
   logFormat: LogFormat = 'json';
+
+  @Type(() => Number)
+  @IsInt({ message: 'must be an integer between 1 and 256' })
+  @Min(1, { message: 'must be an integer between 1 and 256' })
+  @Max(256, { message: 'must be an integer between 1 and 256' })
+  workers: number = availableParallelism();
 
   @IsOptional()
   @Type(() => Number)

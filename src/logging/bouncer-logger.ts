@@ -21,7 +21,7 @@ const REDACTED_PATHS = [
 export function createBouncerLogger(config: LogConfig, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level: config.level,
-    base: { service: 'kube-image-bouncer' },
+    base: { service: 'kube-image-bouncer', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PolicyDecision } from '../policy/image-policy.types';
 import { PolicyStore } from '../policy/policy-file/policy-store.service';
 import { TlsMaterialService } from '../tls/tls-material.service';
@@ -57,6 +58,8 @@ export class MetricsService implements OnApplicationBootstrap {
   readonly certificateExpiry = new Gauge({
     name: 'kube_image_bouncer_certificate_expiry_timestamp_seconds',
     help: 'When the serving certificate expires, in Unix seconds.',
+    // Across cluster workers, the soonest expiry is the one to alert on.
+    aggregator: 'min',
     registers: [this.registry],
   });
   readonly breakGlass = new Counter({
@@ -82,6 +85,12 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly tls: TlsMaterialService,
   ) {
     collectDefaultMetrics({ register: this.registry });
+    // In a cluster the primary serves /metrics, summing what each worker's registry reports.
+    // prom-client installs a worker's answering listener only when an AggregatorRegistry is built.
+    if (cluster.isWorker) {
+      AggregatorRegistry.setRegistries([this.registry]);
+      new AggregatorRegistry();
+    }
   }
 
   /** After every module's init, when the policy and TLS material have loaded. */

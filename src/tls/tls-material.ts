@@ -112,21 +112,30 @@ async function readConfiguredFiles(config: TlsConfig): Promise<TlsFileContents> 
 export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<TlsMaterial> {
   const files = await readConfiguredFiles(config);
   if (!config.certificatePath || !config.keyPath) {
-    const issued = await createSelfSignedCertificate({
-      commonName: 'kube-image-bouncer',
-      usages: ['server'],
-      ...selfSignedNames(host),
-    });
+    const issued = config.generated ?? (await generateSelfSignedPair(host));
+    const certificate = new X509Certificate(issued.certificatePem);
     const selfSigned: TlsMaterial = {
       certificatePem: issued.certificatePem,
       privateKeyPem: issued.privateKeyPem,
       selfSigned: true,
-      fingerprint256: issued.fingerprint256,
-      notAfter: issued.notAfter,
+      fingerprint256: certificate.fingerprint256,
+      notAfter: new Date(certificate.validTo),
     };
     return tlsMaterialFromFiles(config, { clientCaPem: files.clientCaPem }, selfSigned);
   }
   return tlsMaterialFromFiles(config, files);
+}
+
+/** A self-signed certificate for the listen address, made before any server starts (cluster primary). */
+export async function generateSelfSignedPair(
+  host: string,
+): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  const { certificatePem, privateKeyPem } = await createSelfSignedCertificate({
+    commonName: 'kube-image-bouncer',
+    usages: ['server'],
+    ...selfSignedNames(host),
+  });
+  return { certificatePem, privateKeyPem };
 }
 
 export function secureContextOptions(material: TlsMaterial): SecureContextOptions {

@@ -26,6 +26,7 @@ export function startTestServer(
       port: 0,
       healthPort: options.healthPort ? 0 : undefined,
       shutdownGraceMs: 2_000,
+      workers: 1,
     },
     tls: {
       certificatePath: options.selfSigned

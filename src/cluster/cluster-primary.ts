@@ -1,0 +1,152 @@
+import cluster, { Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import { AllConfigType } from '../config/bouncer-config';
+import { withPolicyEngine } from '../cli/policy-engine';
+import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
+import { createClusterHealthServer } from './cluster-health-server';
+import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
+
+const READINESS_TIMEOUT_MS = 2_000;
+const RESPAWN_DELAY_MS = 1_000;
+
+/** A worker that failed before it ever served stops the cluster: its replacement would fail too. */
+export class WorkerStartError extends Error {
+  override name = 'WorkerStartError';
+}
+
+/**
+ * The cluster primary: resolves what all workers must share (one self-signed certificate if none
+ * is configured), forks them, replaces any that die while serving, owns the health port, and on
+ * SIGTERM drains them all. Workers watch the policy and certificate files themselves, so reloads
+ * reach every one of them.
+ */
+export async function runClusterPrimary(config: AllConfigType, log: Logger): Promise<void> {
+  const shared: AllConfigType =
+    config.tls.certificatePath !== undefined
+      ? config
+      : { ...config, tls: { ...config.tls, generated: await generateSelfSignedPair(config.server.host) } };
+  // What would stop every worker is refused here, once, with the same errors a single process gives.
+  await loadTlsMaterial(shared.tls, shared.server.host);
+  await withPolicyEngine(shared.policy.path, () => undefined);
+  const serving = new Map<number, Worker>();
+  let shuttingDown = false;
+  let readinessRequest = 0;
+  let address: { address: string; port: number } | undefined;
+
+  const fork = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork();
+      let started = false;
+      worker.on('online', () => worker.send({ type: 'kib:start', config: shared } satisfies PrimaryMessage));
+      worker.on('message', (message: unknown) => {
+        if (isMessage<Extract<WorkerMessage, { type: 'kib:listening' }>>(message, 'kib:listening')) {
+          started = true;
+          address = { address: message.address, port: message.port };
+          serving.set(worker.id, worker);
+          resolve();
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        serving.delete(worker.id);
+        if (!started) {
+          reject(
+            new WorkerStartError(`worker ${worker.process.pid} exited with ${code ?? signal} before serving`),
+          );
+        } else if (!shuttingDown) {
+          log.error(
+            { pid: worker.process.pid, code, signal },
+            'worker died while serving; starting a replacement',
+          );
+          setTimeout(() => {
+            if (!shuttingDown)
+              fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed'));
+          }, RESPAWN_DELAY_MS);
+        }
+      });
+    });
+
+  const healthServer =
+    config.server.healthPort === undefined
+      ? undefined
+      : createClusterHealthServer(
+          {
+            listening: () => serving.size,
+            readiness: () =>
+              Promise.all(
+                [...serving.values()].map(
+                  (worker) =>
+                    new Promise<{ pid: number | undefined; ready: boolean; body: unknown }>((resolve) => {
+                      const id = ++readinessRequest;
+                      const timer = setTimeout(() => {
+                        worker.off('message', listener);
+                        resolve({ pid: worker.process.pid, ready: false, body: 'no answer' });
+                      }, READINESS_TIMEOUT_MS);
+                      const listener = (message: unknown): void => {
+                        if (
+                          !isMessage<Extract<WorkerMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz') ||
+                          message.id !== id
+                        )
+                          return;
+                        clearTimeout(timer);
+                        worker.off('message', listener);
+                        resolve({ pid: worker.process.pid, ready: message.ready, body: message.body });
+                      };
+                      worker.on('message', listener);
+                      worker.send({ type: 'kib:readyz', id } satisfies PrimaryMessage);
+                    }),
+                ),
+              ),
+          },
+          new AggregatorRegistry(),
+        );
+
+  try {
+    await Promise.all(Array.from({ length: config.server.workers }, () => fork()));
+  } catch (error) {
+    shuttingDown = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+    throw error;
+  }
+  let healthAddress: AddressInfo | undefined;
+  if (healthServer) {
+    await new Promise<void>((resolve, reject) => {
+      healthServer.once('error', reject);
+      healthServer.listen(config.server.healthPort, config.server.host, () => resolve());
+    });
+    healthAddress = healthServer.address() as AddressInfo;
+  }
+  log.info(
+    { workers: config.server.workers },
+    `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address!.address}:${address!.port} with ${config.server.workers} workers` +
+      (healthAddress ? `, probes and metrics on http://${healthAddress.address}:${healthAddress.port}` : ''),
+  );
+
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const stoppedAccepting = workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          worker.on('message', (message: unknown) => isMessage(message, 'kib:draining') && resolve());
+          worker.once('exit', () => resolve());
+        }),
+    );
+    const exited = workers.map(
+      (worker) => new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code))),
+    );
+    workers.forEach((worker) => worker.send({ type: 'kib:shutdown' } satisfies PrimaryMessage));
+    void Promise.all(stoppedAccepting).then(() =>
+      log.info({ signal }, `${signal} received: stopped accepting connections, draining in-flight reviews`),
+    );
+    void Promise.all(exited).then((codes) => {
+      healthServer?.close();
+      const clean = codes.every((code) => code === 0);
+      log.flush(() => process.exit(clean ? 0 : 1));
+    });
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

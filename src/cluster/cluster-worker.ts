@@ -1,0 +1,63 @@
+import { ServiceUnavailableException } from '@nestjs/common';
+import cluster from 'node:cluster';
+import { HealthController } from '../health/health.controller';
+import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
+import { startWebhookServer } from '../server/webhook-server';
+import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
+
+const send = (message: WorkerMessage): void => {
+  process.send?.(message);
+};
+
+/**
+ * A cluster worker: waits for the configuration the primary resolved, serves reviews on the shared
+ * TLS port (the primary owns the health port), answers the primary's readiness questions, and
+ * drains when told to, when signalled, or when the primary goes away.
+ */
+export async function runClusterWorker(): Promise<void> {
+  const start = await new Promise<Extract<PrimaryMessage, { type: 'kib:start' }>>((resolve) => {
+    const listener = (message: unknown): void => {
+      if (!isMessage<Extract<PrimaryMessage, { type: 'kib:start' }>>(message, 'kib:start')) return;
+      process.off('message', listener);
+      resolve(message);
+    };
+    process.on('message', listener);
+  });
+  const config = { ...start.config, server: { ...start.config.server, healthPort: undefined } };
+  const log = createBouncerLogger(config.log).child({ worker: cluster.worker?.id });
+  const server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
+  send({ type: 'kib:listening', address: server.address.address, port: server.address.port });
+
+  const drain = (): void => {
+    const closing = server.close();
+    send({ type: 'kib:draining' });
+    closing.then(
+      () => log.flush(() => process.exit(0)),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        log.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('message', (message: unknown) => {
+    if (isMessage(message, 'kib:shutdown')) drain();
+    if (isMessage<Extract<PrimaryMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz')) {
+      server.app
+        .get(HealthController)
+        .ready()
+        .then(
+          (body) => send({ type: 'kib:readyz', id: message.id, ready: true, body }),
+          (error: unknown) =>
+            send({
+              type: 'kib:readyz',
+              id: message.id,
+              ready: false,
+              body: error instanceof ServiceUnavailableException ? error.getResponse() : String(error),
+            }),
+        );
+    }
+  });
+  process.once('SIGTERM', drain);
+  process.once('SIGINT', drain);
+  process.once('disconnect', drain);
+}
