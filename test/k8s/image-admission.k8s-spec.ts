@@ -164,13 +164,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
 
     beforeAll(async () => {
       await cluster.namespace(ns);
-      withoutClientCertificate = await cluster.startApiServer(
-        'apiserver-without-client-certificate',
-        (readme) => ({
-          ...readme,
-          imagePolicy: { ...readme.imagePolicy!, clientCertificate: undefined },
-        }),
-      );
+      withoutClientCertificate = await cluster.startApiServer('apiserver-without-client-certificate', {
+        withoutClientCertificate: true,
+      });
     }, 120_000);
     afterAll(async () => {
       if (withoutClientCertificate) await cluster.stopApiServer(withoutClientCertificate);
@@ -265,13 +261,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
     });
 
     it('is refused by the validating webhook (pods/ephemeralcontainers) for busybox', async () => {
-      const validatingOnly = await cluster.startApiServer(
-        'apiserver-without-image-policy-webhook',
-        (readme) => ({
-          ...readme,
-          imagePolicy: undefined,
-        }),
-      );
+      const validatingOnly = await cluster.startApiServer('apiserver-without-image-policy-webhook', {
+        withoutImagePolicyWebhook: true,
+      });
       try {
         expect(outcome(await validatingOnly.kubectl(debug('busybox')))).toEqual(
           refused(
