@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { ApiServer, KubectlResult } from './support/control-plane';
 import { WaitingIsPointless, eventually } from './support/eventually';
 import { DENY_TTL } from './support/bouncer-setup';
 import { ImageAdmissionCluster } from './support/image-admission-cluster';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
+
+const DEPLOY = join(__dirname, '..', '..', 'deploy');
 
 const K8S_VERSION = readFileSync(join(__dirname, 'k8s-version'), 'utf8').trim();
 
@@ -84,6 +87,26 @@ const NGINX_AND_ACME_TYPO = imagePolicy('nginx, "docker.io/acme/**"', 'namespace
 /** The revision the bouncer reports for a policy: the first 12 hex digits of the file's SHA-256. */
 const revisionOf = (policy: string): string => createHash('sha256').update(policy).digest('hex').slice(0, 12);
 
+/**
+ * Just enough of the Prometheus Operator's CRD for `monitoring.coreos.com/v1` ServiceMonitor to be a known,
+ * namespaced kind; its fields are not checked (the real schema is not available offline).
+ */
+const SERVICE_MONITOR_CRD = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`;
+
 /** What kubectl prints when the apiserver refuses: exit status 1 and one line on stderr. */
 const refused = (stderr: string): Pick<KubectlResult, 'code' | 'stderr'> => ({
   code: 1,
@@ -109,6 +132,10 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
 
   beforeAll(async () => {
     cluster = await ImageAdmissionCluster.start();
+    // For scenario 8, and this early because the apiserver holds every create of a custom resource for 2 s
+    // while its CRD is less than 2 s established (apiextensions-apiserver customresource_handler.go, "justCreated").
+    const crd = await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
+    if (crd.code !== 0) throw new Error(`could not create the ServiceMonitor CRD: ${crd.stderr}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -353,8 +380,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
   });
 
   describe('7. policy changes reach the cluster', () => {
-    // The bouncer restarts with --policy. The namespace has the v1 validating webhook as well: ImagePolicyWebhook
-    // caches denials for denyTTL (2 s), AdmissionReview answers are never cached.
+    // The bouncer restarts with --policy, and keeps it: outside this namespace the file's rules decide exactly as
+    // the built-in policy does. The namespace has the v1 validating webhook as well: ImagePolicyWebhook caches
+    // denials for denyTTL (2 s), AdmissionReview answers are never cached.
     const ns = POLICY_NAMESPACE;
     let policyFile: string;
     /** As editors and ConfigMap updates do: a new file renamed over the old, never a half-written one. */
@@ -380,9 +408,6 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       writeFileSync(policyFile, ONLY_NGINX);
       await cluster.bouncer.restart({ policyFile });
       await cluster.namespace(ns, 'v1');
-    }, 60_000);
-    afterAll(async () => {
-      await cluster.bouncer.restart();
     }, 60_000);
 
     it('refuses a pod and a Deployment from a repository not on the allowed list', async () => {
@@ -449,6 +474,70 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       expect(cachedDenials).toBeGreaterThan(0);
       expect(admittedAfterMs).toBeGreaterThanOrEqual(DENY_TTL * 1000);
       expect(admittedAfterMs).toBeLessThan(DENY_TTL * 1000 + 3_000);
+    });
+  });
+
+  describe('8. the shipped manifests pass a server-side dry run', () => {
+    // The apiserver validates and admits each object as it would create it, and stores nothing. Only the
+    // namespace is created for real: namespaced objects cannot even be dry-run without it.
+    const dryRun = (args: readonly string[], stdin?: string): Promise<KubectlResult> =>
+      kubectl(['apply', '--dry-run=server', ...args], stdin);
+    const created = (...objects: string[]): string =>
+      objects.map((o) => `${o} created (server dry run)\n`).join('');
+
+    beforeAll(async () => {
+      expect(await kubectl(['apply', '-f', join(DEPLOY, 'kubernetes', 'namespace.yaml')])).toEqual({
+        code: 0,
+        stdout: 'namespace/kube-image-bouncer created\n',
+        stderr: '',
+      });
+      const established = ['wait', '--for=condition=Established', '--timeout=30s'];
+      expect(await kubectl([...established, 'crd/servicemonitors.monitoring.coreos.com'])).toMatchObject({
+        code: 0,
+      });
+    }, 60_000);
+
+    it('accepts the in-cluster install (deploy/kubernetes, kubectl apply -k)', async () => {
+      expect(await dryRun(['-k', join(DEPLOY, 'kubernetes')])).toEqual({
+        code: 0,
+        stdout:
+          'namespace/kube-image-bouncer unchanged (server dry run)\n' +
+          created(
+            'serviceaccount/kube-image-bouncer',
+            'configmap/kube-image-bouncer-policy',
+            'service/kube-image-bouncer',
+            'deployment.apps/kube-image-bouncer',
+            'poddisruptionbudget.policy/kube-image-bouncer',
+            'servicemonitor.monitoring.coreos.com/kube-image-bouncer',
+            'networkpolicy.networking.k8s.io/kube-image-bouncer',
+            'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          ),
+        // No warnings: the namespace enforces Pod Security "restricted", which warns about a pod template
+        // that would break it.
+        stderr: '',
+      });
+    });
+
+    it('accepts the VM ValidatingWebhookConfiguration (deploy/vm), its caBundle filled in', async () => {
+      const file = join(DEPLOY, 'vm', 'apiserver', 'validating-webhook-configuration.yaml');
+      const configuration = parseDocument(readFileSync(file, 'utf8'));
+      configuration.setIn(
+        ['webhooks', 0, 'clientConfig', 'caBundle'],
+        Buffer.from(cluster.setup.caPem).toString('base64'),
+      );
+      expect(await dryRun(['-f', '-'], configuration.toString())).toEqual({
+        code: 0,
+        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stderr: '',
+      });
+    });
+
+    it('accepts the ValidatingWebhookConfiguration setup wrote, as written', async () => {
+      expect(await dryRun(['-f', cluster.setup.files.validatingWebhookConfiguration])).toEqual({
+        code: 0,
+        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stderr: '',
+      });
     });
   });
 });
