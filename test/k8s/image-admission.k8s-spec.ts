@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { DENY_TTL } from './support/bouncer-setup';
 import { ApiServer, KubectlResult } from './support/control-plane';
 import { WaitingIsPointless, eventually } from './support/eventually';
-import { DENY_TTL } from './support/bouncer-setup';
 import { ImageAdmissionCluster } from './support/image-admission-cluster';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
 
-const DEPLOY = join(__dirname, '..', '..', 'deploy');
-
 const K8S_VERSION = readFileSync(join(__dirname, 'k8s-version'), 'utf8').trim();
+/** The shipped manifests, dry-run in scenario 8. */
+const DEPLOY = join(__dirname, '..', '..', 'deploy');
 
 /** The seed README's example, verbatim but for the namespace. */
 const README_REPLICATION_CONTROLLERS = `
@@ -65,10 +65,8 @@ spec:
  * other scenarios' decisions are what they are under the built-in policy.
  */
 const POLICY_NAMESPACE = 'policy-changes';
-const imagePolicy = (
-  allowed: string,
-  scope = 'namespaces',
-): string => `apiVersion: kube-image-bouncer.io/v1alpha1
+function imagePolicy(allowed: string, scopeKey = 'namespaces'): string {
+  return `apiVersion: kube-image-bouncer.io/v1alpha1
 kind: ImagePolicy
 metadata:
   name: conformance
@@ -78,8 +76,9 @@ spec:
       disallowedTags: [latest]
     - name: trusted-sources
       allowedRepositories: [${allowed}]
-      ${scope}: [${POLICY_NAMESPACE}]
+      ${scopeKey}: [${POLICY_NAMESPACE}]
 `;
+}
 const ONLY_NGINX = imagePolicy('nginx');
 const NGINX_AND_ACME = imagePolicy('nginx, "docker.io/acme/**"');
 /** The same edit with a typo (`namespace`): unknown keys are refused, so the whole file is. */
