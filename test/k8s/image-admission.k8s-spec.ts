@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { DENY_TTL } from './support/bouncer-setup';
 import { ApiServer, KubectlResult } from './support/control-plane';
-import { eventually } from './support/eventually';
+import { WaitingIsPointless, eventually } from './support/eventually';
 import { ImageAdmissionCluster } from './support/image-admission-cluster';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
 
 const K8S_VERSION = readFileSync(join(__dirname, 'k8s-version'), 'utf8').trim();
+/** The shipped manifests, dry-run in scenario 8. */
+const DEPLOY = join(__dirname, '..', '..', 'deploy');
 
 /** The seed README's example, verbatim but for the namespace. */
 const README_REPLICATION_CONTROLLERS = `
@@ -55,6 +60,52 @@ spec:
           containers: [{name: report, image: "${image}"}]
 `;
 
+/**
+ * Scenario 7's policy: the built-in rule, and an allow-list that applies only in the scenario's namespace, so the
+ * other scenarios' decisions are what they are under the built-in policy.
+ */
+const POLICY_NAMESPACE = 'policy-changes';
+function imagePolicy(allowed: string, scopeKey = 'namespaces'): string {
+  return `apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata:
+  name: conformance
+spec:
+  rules:
+    - name: no-latest
+      disallowedTags: [latest]
+    - name: trusted-sources
+      allowedRepositories: [${allowed}]
+      ${scopeKey}: [${POLICY_NAMESPACE}]
+`;
+}
+const ONLY_NGINX = imagePolicy('nginx');
+const NGINX_AND_ACME = imagePolicy('nginx, "docker.io/acme/**"');
+/** The same edit with a typo (`namespace`): unknown keys are refused, so the whole file is. */
+const NGINX_AND_ACME_TYPO = imagePolicy('nginx, "docker.io/acme/**"', 'namespace');
+/** The revision the bouncer reports for a policy: the first 12 hex digits of the file's SHA-256. */
+const revisionOf = (policy: string): string => createHash('sha256').update(policy).digest('hex').slice(0, 12);
+
+/**
+ * Just enough of the Prometheus Operator's CRD for `monitoring.coreos.com/v1` ServiceMonitor to be a known,
+ * namespaced kind; its fields are not checked (the real schema is not available offline).
+ */
+const SERVICE_MONITOR_CRD = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`;
+
 /** What kubectl prints when the apiserver refuses: exit status 1 and one line on stderr. */
 const refused = (stderr: string): Pick<KubectlResult, 'code' | 'stderr'> => ({
   code: 1,
@@ -80,6 +131,10 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
 
   beforeAll(async () => {
     cluster = await ImageAdmissionCluster.start();
+    // For scenario 8, and this early because the apiserver holds every create of a custom resource for 2 s
+    // while its CRD is less than 2 s established (apiextensions-apiserver customresource_handler.go, "justCreated").
+    const crd = await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
+    if (crd.code !== 0) throw new Error(`could not create the ServiceMonitor CRD: ${crd.stderr}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -164,13 +219,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
 
     beforeAll(async () => {
       await cluster.namespace(ns);
-      withoutClientCertificate = await cluster.startApiServer(
-        'apiserver-without-client-certificate',
-        (readme) => ({
-          ...readme,
-          imagePolicy: { ...readme.imagePolicy!, clientCertificate: undefined },
-        }),
-      );
+      withoutClientCertificate = await cluster.startApiServer('apiserver-without-client-certificate', {
+        withoutClientCertificate: true,
+      });
     }, 120_000);
     afterAll(async () => {
       if (withoutClientCertificate) await cluster.stopApiServer(withoutClientCertificate);
@@ -265,13 +316,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
     });
 
     it('is refused by the validating webhook (pods/ephemeralcontainers) for busybox', async () => {
-      const validatingOnly = await cluster.startApiServer(
-        'apiserver-without-image-policy-webhook',
-        (readme) => ({
-          ...readme,
-          imagePolicy: undefined,
-        }),
-      );
+      const validatingOnly = await cluster.startApiServer('apiserver-without-image-policy-webhook', {
+        withoutImagePolicyWebhook: true,
+      });
       try {
         expect(outcome(await validatingOnly.kubectl(debug('busybox')))).toEqual(
           refused(
@@ -327,6 +374,168 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       expect(await kubectl(['apply', '-n', ns, '-f', '-'], deployment('nginx:1.13.8'))).toMatchObject({
         code: 0,
         stdout: 'deployment.apps/web created\n',
+      });
+    });
+  });
+
+  describe('7. policy changes reach the cluster', () => {
+    // The bouncer restarts with --policy, and keeps it: outside this namespace the file's rules decide exactly as
+    // the built-in policy does. The namespace has the v1 validating webhook as well: ImagePolicyWebhook caches
+    // denials for denyTTL (2 s), AdmissionReview answers are never cached.
+    const ns = POLICY_NAMESPACE;
+    let policyFile: string;
+    /** As editors and ConfigMap updates do: a new file renamed over the old, never a half-written one. */
+    const replacePolicy = (policy: string): void => {
+      writeFileSync(`${policyFile}.new`, policy);
+      renameSync(`${policyFile}.new`, policyFile);
+    };
+    const podDenial = (image: string): string =>
+      `Error from server (Forbidden): pods "app" is forbidden: image policy webhook backend denied one or more images: ` +
+      `Images from repositories that are not allowed are not allowed: ${image} (rule trusted-sources)`;
+    const deploymentDenial = (image: string): string =>
+      `Error from server (Forbidden): error when creating "STDIN": admission webhook "${WEBHOOK_NAME.v1}" denied the request: ` +
+      `container "web" (containers): image ${image} is not from an allowed repository (rule trusted-sources)`;
+    const run = (image: string): Promise<KubectlResult> =>
+      kubectl(['run', 'app', `--image=${image}`, '-n', ns]);
+    const apply = (image: string): Promise<KubectlResult> =>
+      kubectl(['apply', '-n', ns, '-f', '-'], deployment(image));
+
+    beforeAll(async () => {
+      const dir = join(cluster.plane.dir, 'policy');
+      mkdirSync(dir);
+      policyFile = join(dir, 'policy.yaml');
+      writeFileSync(policyFile, ONLY_NGINX);
+      await cluster.bouncer.restart({ policyFile });
+      await cluster.namespace(ns, 'v1');
+    }, 60_000);
+
+    it('refuses a pod and a Deployment from a repository not on the allowed list', async () => {
+      expect(await cluster.bouncer.policy()).toMatchObject({
+        source: policyFile,
+        revision: revisionOf(ONLY_NGINX),
+        rules: ['no-latest', 'trusted-sources'],
+      });
+      expect(outcome(await run('acme/app:1.0'))).toEqual(refused(podDenial('acme/app:1.0')));
+      expect(outcome(await apply('acme/app:1.0'))).toEqual(refused(deploymentDenial('acme/app:1.0')));
+    });
+
+    it('keeps every decision when an edit of the policy is invalid', async () => {
+      replacePolicy(NGINX_AND_ACME_TYPO);
+      const policy = await eventually('the bouncer to refuse the edit', async () => {
+        const current = await cluster.bouncer.policy();
+        expect(current.lastReloadRefused).toBeDefined();
+        return current;
+      });
+      expect(policy.revision).toBe(revisionOf(ONLY_NGINX));
+      expect(policy.lastReloadRefused?.message).toContain(
+        `${policyFile}:11: spec.rules[1].namespace is not a known key`,
+      );
+
+      // Images the apiserver has not asked about yet, so nothing is answered from its cache.
+      expect(outcome(await run('acme/app:1.1'))).toEqual(refused(podDenial('acme/app:1.1')));
+      expect(outcome(await apply('acme/app:1.1'))).toEqual(refused(deploymentDenial('acme/app:1.1')));
+      expect(await kubectl(['run', 'nginx', '--image=nginx:1.25', '-n', ns])).toMatchObject({
+        code: 0,
+        stdout: 'pod/nginx created\n',
+      });
+    });
+
+    it('admits them once an edit allows the repository, the pod only when its cached denial expires', async () => {
+      const image = 'acme/app:1.2';
+      const deniedFrom = performance.now(); // the apiserver caches the denial after this
+      expect(outcome(await run(image))).toEqual(refused(podDenial(image)));
+
+      replacePolicy(NGINX_AND_ACME);
+      await eventually(
+        'the bouncer to apply the edit',
+        async () => expect((await cluster.bouncer.policy()).revision).toBe(revisionOf(NGINX_AND_ACME)),
+        { intervalMs: 50 },
+      );
+      // AdmissionReview answers are never cached: the validating webhook admits the Deployment at once.
+      expect(await apply(image)).toEqual({ code: 0, stdout: 'deployment.apps/web created\n', stderr: '' });
+
+      // ImagePolicyWebhook answers the same pod spec from its cache until the denial is DENY_TTL seconds old.
+      let cachedDenials = 0;
+      const admitted = await eventually(
+        `pod ${image} to be admitted`,
+        async () => {
+          const result = await run(image);
+          if (result.code === 0) return result;
+          if (result.stderr !== `${podDenial(image)}\n`)
+            throw new WaitingIsPointless(`unexpected answer: ${JSON.stringify(result)}`);
+          cachedDenials += 1;
+          throw new Error('the cached denial still applies');
+        },
+        { timeoutMs: DENY_TTL * 1000 + 10_000, intervalMs: 100 },
+      );
+      const admittedAfterMs = performance.now() - deniedFrom;
+      expect(admitted).toEqual({ code: 0, stdout: 'pod/app created\n', stderr: '' });
+      expect(cachedDenials).toBeGreaterThan(0);
+      expect(admittedAfterMs).toBeGreaterThanOrEqual(DENY_TTL * 1000);
+      expect(admittedAfterMs).toBeLessThan(DENY_TTL * 1000 + 3_000);
+    });
+  });
+
+  describe('8. the shipped manifests pass a server-side dry run', () => {
+    // The apiserver validates and admits each object as it would create it, and stores nothing. Only the
+    // namespace is created for real: namespaced objects cannot even be dry-run without it.
+    const dryRun = (args: readonly string[], stdin?: string): Promise<KubectlResult> =>
+      kubectl(['apply', '--dry-run=server', ...args], stdin);
+    const created = (...objects: string[]): string =>
+      objects.map((o) => `${o} created (server dry run)\n`).join('');
+
+    beforeAll(async () => {
+      expect(await kubectl(['apply', '-f', join(DEPLOY, 'kubernetes', 'namespace.yaml')])).toEqual({
+        code: 0,
+        stdout: 'namespace/kube-image-bouncer created\n',
+        stderr: '',
+      });
+      const established = ['wait', '--for=condition=Established', '--timeout=30s'];
+      expect(await kubectl([...established, 'crd/servicemonitors.monitoring.coreos.com'])).toMatchObject({
+        code: 0,
+      });
+    }, 60_000);
+
+    it('accepts the in-cluster install (deploy/kubernetes, kubectl apply -k)', async () => {
+      expect(await dryRun(['-k', join(DEPLOY, 'kubernetes')])).toEqual({
+        code: 0,
+        stdout:
+          'namespace/kube-image-bouncer unchanged (server dry run)\n' +
+          created(
+            'serviceaccount/kube-image-bouncer',
+            'configmap/kube-image-bouncer-policy',
+            'service/kube-image-bouncer',
+            'deployment.apps/kube-image-bouncer',
+            'poddisruptionbudget.policy/kube-image-bouncer',
+            'servicemonitor.monitoring.coreos.com/kube-image-bouncer',
+            'networkpolicy.networking.k8s.io/kube-image-bouncer',
+            'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          ),
+        // No warnings: the namespace enforces Pod Security "restricted", which warns about a pod template
+        // that would break it.
+        stderr: '',
+      });
+    });
+
+    it('accepts the VM ValidatingWebhookConfiguration (deploy/vm), its caBundle filled in', async () => {
+      const file = join(DEPLOY, 'vm', 'apiserver', 'validating-webhook-configuration.yaml');
+      const configuration = parseDocument(readFileSync(file, 'utf8'));
+      configuration.setIn(
+        ['webhooks', 0, 'clientConfig', 'caBundle'],
+        Buffer.from(cluster.setup.caPem).toString('base64'),
+      );
+      expect(await dryRun(['-f', '-'], configuration.toString())).toEqual({
+        code: 0,
+        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stderr: '',
+      });
+    });
+
+    it('accepts the ValidatingWebhookConfiguration setup wrote, as written', async () => {
+      expect(await dryRun(['-f', cluster.setup.files.validatingWebhookConfiguration])).toEqual({
+        code: 0,
+        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stderr: '',
       });
     });
   });

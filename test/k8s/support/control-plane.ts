@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../../src/tls/certificate-issuer';
 import { freePort } from '../../support/bouncer-process';
 import { WaitingIsPointless, eventually } from './eventually';
@@ -75,9 +75,11 @@ export class ApiServer {
 
   kubectl(args: readonly string[], { stdin }: KubectlOptions = {}): Promise<KubectlResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.kubectlPath, ['--kubeconfig', this.kubeconfig, ...args], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      // Discovery and HTTP caches in the run directory, not ~/.kube/cache: a later run on the same port must not
+      // read this cluster's discovery, and the run leaves nothing behind.
+      const cacheDir = join(dirname(this.kubeconfig), 'kubectl-cache');
+      const argv = ['--kubeconfig', this.kubeconfig, '--cache-dir', cacheDir, ...args];
+      const child = spawn(this.kubectlPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,10 +1,5 @@
 import { BouncerProcess, freePort, runBouncer } from '../../support/bouncer-process';
-import {
-  AdmissionSettings,
-  WebhookPki,
-  writeAdmissionConfiguration,
-  writeWebhookPki,
-} from './admission-configuration';
+import { AdmissionVariant, BouncerSetup } from './bouncer-setup';
 import { ApiServer, ControlPlane, KubectlOptions, KubectlResult } from './control-plane';
 import { recordPid } from './local-process';
 import {
@@ -15,20 +10,30 @@ import {
   waitForValidatingWebhook,
 } from './validating-webhook';
 
-/**
- * ImagePolicyWebhook cache lifetimes, in seconds. Short, so that a scenario can wait out a cached answer;
- * the scenarios themselves avoid depending on the cache by never repeating a spec they need judged afresh.
- */
-export const ALLOW_TTL = 2;
-export const DENY_TTL = 2;
+export interface BouncerOptions {
+  /** `--policy FILE`; without it the built-in policy (deny `latest`) applies. */
+  readonly policyFile?: string;
+}
 
-/** The bouncer as a real process, with mutual TLS required (`--client-ca`), restartable on the same ports. */
+/** What the bouncer's `/readyz` says about its policy (see src/health/readiness.indicators.ts). */
+export interface PolicyReadiness {
+  readonly name: string;
+  readonly source: string;
+  readonly revision: string;
+  readonly rules: readonly string[];
+  readonly lastReloadRefused?: { readonly at: string; readonly message: string };
+}
+
+/**
+ * The bouncer as a real process, started with the `serve` command setup's README gives (mutual TLS, with
+ * `--client-ca`), kept on loopback, restartable on the same ports.
+ */
 export class Bouncer {
   private process?: BouncerProcess;
 
   constructor(
     private readonly runDir: string,
-    private readonly pki: WebhookPki,
+    private readonly setup: BouncerSetup,
     readonly port: number,
     private readonly healthPort: number,
   ) {}
@@ -37,12 +42,11 @@ export class Bouncer {
     return `127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
-    const { server, caFile } = this.pki;
+  async start({ policyFile }: BouncerOptions = {}): Promise<void> {
     const bouncer = runBouncer([
-      'serve',
-      ...['--cert', server.certificate, '--key', server.key, '--client-ca', caFile],
-      ...['--port', String(this.port), '--host', '127.0.0.1', '--health-port', String(this.healthPort)],
+      ...this.setup.serveArgs,
+      ...['--host', '127.0.0.1', '--health-port', String(this.healthPort)],
+      ...(policyFile ? ['--policy', policyFile] : []),
     ]);
     this.process = bouncer;
     recordPid(this.runDir, 'kube-image-bouncer', bouncer.child.pid);
@@ -54,20 +58,34 @@ export class Bouncer {
     this.process = undefined;
   }
 
+  async restart(options: BouncerOptions = {}): Promise<void> {
+    await this.stop();
+    await this.start(options);
+  }
+
   get running(): boolean {
     return this.process !== undefined;
+  }
+
+  /** The policy in force, from `/readyz` on the plain-HTTP health port. */
+  async policy(): Promise<PolicyReadiness> {
+    const response = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`);
+    const body = (await response.json()) as { info?: { policy?: PolicyReadiness } };
+    if (!body.info?.policy) throw new Error(`/readyz answered ${response.status}: ${JSON.stringify(body)}`);
+    return body.info.policy;
   }
 }
 
 /**
  * One control plane for every scenario: etcd, a kube-apiserver with ImagePolicyWebhook and
- * ValidatingAdmissionWebhook both pointing at one bouncer (the README's setup), the controller-manager, and the
- * shipped ValidatingWebhookConfiguration registered for namespaces labelled with an AdmissionReview version.
+ * ValidatingAdmissionWebhook both pointing at one bouncer through the files `kube-image-bouncer setup` wrote,
+ * the controller-manager, and setup's ValidatingWebhookConfiguration registered for namespaces labelled with an
+ * AdmissionReview version.
  */
 export class ImageAdmissionCluster {
   private constructor(
     readonly plane: ControlPlane,
-    readonly pki: WebhookPki,
+    readonly setup: BouncerSetup,
     readonly bouncer: Bouncer,
   ) {}
 
@@ -75,17 +93,14 @@ export class ImageAdmissionCluster {
     const plane = await ControlPlane.start();
     let bouncer: Bouncer | undefined;
     try {
-      const pki = await writeWebhookPki(plane.dir);
-      bouncer = new Bouncer(plane.dir, pki, await freePort(), await freePort());
+      const port = await freePort();
+      const setup = await BouncerSetup.generate(plane.dir, port);
+      bouncer = new Bouncer(plane.dir, setup, port, await freePort());
       await bouncer.start();
-      const cluster = new ImageAdmissionCluster(plane, pki, bouncer);
-      const admission = writeAdmissionConfiguration(plane.dir, 'kube-apiserver', cluster.readmeAdmission());
-      await plane.startApiServer('kube-apiserver', admission);
+      const cluster = new ImageAdmissionCluster(plane, setup, bouncer);
+      await plane.startApiServer('kube-apiserver', setup.admission('kube-apiserver'));
       await plane.startControllerManager();
-      await registerValidatingWebhooks(plane.apiServer, {
-        url: `https://${bouncer.hostPort}/validate`,
-        caPem: pki.caPem,
-      });
+      await registerValidatingWebhooks(plane.apiServer, setup.files.validatingWebhookConfiguration);
       await cluster.waitForValidatingWebhooks(plane.apiServer);
       return cluster;
     } catch (error) {
@@ -104,34 +119,11 @@ export class ImageAdmissionCluster {
   }
 
   /**
-   * The README's admission configuration: both plugins, the apiserver's client certificate for each, fail
-   * closed (`defaultAllow: false` here, `failurePolicy: Fail` in the ValidatingWebhookConfiguration).
-   */
-  readmeAdmission(): AdmissionSettings {
-    return {
-      imagePolicy: {
-        server: `https://${this.bouncer.hostPort}/image_policy`,
-        caFile: this.pki.caFile,
-        clientCertificate: this.pki.apiserverClient,
-        allowTTL: ALLOW_TTL,
-        denyTTL: DENY_TTL,
-        retryBackoff: 500,
-        defaultAllow: false,
-      },
-      validatingWebhookClient: { hostPort: this.bouncer.hostPort, certificate: this.pki.apiserverClient },
-    };
-  }
-
-  /**
    * Another kube-apiserver on the same etcd, so it sees the same namespaces, pods and webhook configuration, but
-   * with its own admission configuration: `customize(readmeAdmission())`. Stop it with `stopApiServer`.
+   * with its own departure from setup's admission configuration. Stop it with `stopApiServer`.
    */
-  async startApiServer(
-    name: string,
-    customize: (readme: AdmissionSettings) => AdmissionSettings,
-  ): Promise<ApiServer> {
-    const admission = writeAdmissionConfiguration(this.plane.dir, name, customize(this.readmeAdmission()));
-    const apiServer = await this.plane.startApiServer(name, admission);
+  async startApiServer(name: string, variant: AdmissionVariant): Promise<ApiServer> {
+    const apiServer = await this.plane.startApiServer(name, this.setup.admission(name, variant));
     await this.waitForValidatingWebhooks(apiServer);
     return apiServer;
   }

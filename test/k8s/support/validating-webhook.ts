@@ -1,18 +1,13 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { ApiServer } from './control-plane';
 import { eventually } from './eventually';
 
-/** The configuration users deploy, whose rules, selector and failure policy the scenarios exercise. */
-const SHIPPED_CONFIGURATION = join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'deploy',
-  'vm',
-  'apiserver',
-  'validating-webhook-configuration.yaml',
-);
+/**
+ * The name the scenarios' configuration is registered under. setup's own name, `kube-image-bouncer`, stays free,
+ * so that the server-side dry runs of scenario 8 create the shipped configurations rather than update this one.
+ */
+export const CONFIGURATION_NAME = 'kube-image-bouncer-conformance';
 
 export type AdmissionReviewVersion = 'v1' | 'v1beta1';
 export const ADMISSION_REVIEW_VERSIONS: readonly AdmissionReviewVersion[] = ['v1', 'v1beta1'];
@@ -48,38 +43,24 @@ interface ValidatingWebhookConfiguration {
 }
 
 /**
- * Registers deploy/vm/apiserver/validating-webhook-configuration.yaml twice over, as two webhooks that differ only in
- * name, `admissionReviewVersions` and a namespace label: the apiserver sends the first version in the list that
- * it speaks, so `[v1beta1]` alone forces a v1beta1 AdmissionReview. Each namespace reaches at most one of them;
+ * Registers the ValidatingWebhookConfiguration `kube-image-bouncer setup` wrote (URL and caBundle filled in; its
+ * rules are deploy/vm's, which a unit test keeps alike) twice over, as two webhooks that differ only in name,
+ * `admissionReviewVersions` and a namespace label: the apiserver sends the first version in the list that it
+ * speaks, so `[v1beta1]` alone forces a v1beta1 AdmissionReview. Each namespace reaches at most one of them;
  * the apiserver calls matching validating webhooks in parallel and reports whichever denial comes first.
  */
-export async function registerValidatingWebhooks(
-  apiServer: ApiServer,
-  bouncer: { url: string; caPem: string },
-): Promise<void> {
-  // kubectl parses the YAML; there is no YAML parser among the project's dependencies.
-  const parsed = await apiServer.kubectl([
-    'create',
-    '--dry-run=client',
-    '-o',
-    'json',
-    '-f',
-    SHIPPED_CONFIGURATION,
-  ]);
-  if (parsed.code !== 0) throw new Error(`kubectl could not read ${SHIPPED_CONFIGURATION}: ${parsed.stderr}`);
-  const shipped = JSON.parse(parsed.stdout) as ValidatingWebhookConfiguration;
-  const [template] = shipped.webhooks;
-  if (shipped.webhooks.length !== 1 || !template)
-    throw new Error(`expected one webhook in ${SHIPPED_CONFIGURATION}`);
+export async function registerValidatingWebhooks(apiServer: ApiServer, generatedFile: string): Promise<void> {
+  const generated = parse(readFileSync(generatedFile, 'utf8')) as ValidatingWebhookConfiguration;
+  const [template] = generated.webhooks;
+  if (generated.webhooks.length !== 1 || !template)
+    throw new Error(`expected one webhook in ${generatedFile}`);
 
   const configuration: ValidatingWebhookConfiguration = {
-    apiVersion: shipped.apiVersion,
-    kind: shipped.kind,
-    metadata: { name: shipped.metadata.name },
+    ...generated,
+    metadata: { name: CONFIGURATION_NAME },
     webhooks: ADMISSION_REVIEW_VERSIONS.map((version) => ({
       ...template,
       name: WEBHOOK_NAME[version],
-      clientConfig: { url: bouncer.url, caBundle: Buffer.from(bouncer.caPem).toString('base64') },
       admissionReviewVersions: [version],
       namespaceSelector: {
         matchExpressions: [
