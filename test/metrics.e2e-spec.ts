@@ -117,12 +117,19 @@ describe('Prometheus metrics on the health port', () => {
         reason: 'malformed',
       }),
     ).toBe(1);
+    // Malformed JSON, a wrong apiVersion and a wrong content type: each answered with a 4xx.
+    expect(
+      sampleValue(samples, 'kube_image_bouncer_review_errors_total', {
+        endpoint: 'image_policy',
+        reason: 'rejected',
+      }),
+    ).toBe(3);
     expect(
       sampleValue(samples, 'kube_image_bouncer_review_errors_total', {
         endpoint: 'image_policy',
         reason: 'malformed',
       }),
-    ).toBe(1);
+    ).toBeUndefined();
     expect(sampleValue(samples, 'kube_image_bouncer_certificate_expiry_timestamp_seconds')).toBe(
       new Date(new X509Certificate(pki.server.certificatePem).validTo).getTime() / 1000,
     );

@@ -40,7 +40,13 @@ export class AdmissionReviewFailureFilter implements ExceptionFilter {
             ? exception.message
             : (exception.stack ?? exception.message)
           : String(exception);
-    this.audit.recordFailure('validate', subject, readable ? 'malformed' : 'internal', detail);
+    this.audit.recordFailure(
+      'validate',
+      subject,
+      readable ? 'malformed' : 'internal',
+      detail,
+      uid === undefined ? 'error-status' : 'denial',
+    );
 
     if (uid === undefined) {
       this.httpError.catch(exception, host);

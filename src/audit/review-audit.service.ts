@@ -56,15 +56,27 @@ export class ReviewAuditService {
     });
   }
 
-  /** A review denied or refused because it could not be read or evaluated. */
+  /**
+   * A review that could not be read or evaluated. `answered` says how: with a denial (counted
+   * here), or with a 4xx or 5xx, which the request metrics count as `rejected` for every path by
+   * which one can happen, body parsing included.
+   */
   recordFailure(
     endpoint: ReviewEndpoint,
     subject: ReviewSubject,
     reason: 'malformed' | 'internal',
     detail: string,
+    answered: 'denial' | 'error-status',
   ): void {
-    this.metrics.reviewErrors.inc({ endpoint, reason });
-    const entry = { msg: `review failed (${reason})`, endpoint, ...subject, decision: 'deny', error: detail };
+    if (answered === 'denial') this.metrics.reviewErrors.inc({ endpoint, reason });
+    const entry = {
+      msg: `review failed (${reason})`,
+      endpoint,
+      ...subject,
+      decision: 'deny',
+      answered,
+      error: detail,
+    };
     if (reason === 'internal') this.logger.error(entry);
     else this.logger.warn(entry);
   }

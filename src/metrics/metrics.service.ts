@@ -69,7 +69,9 @@ export class MetricsService implements OnApplicationBootstrap {
   });
   readonly reviewErrors = new Counter({
     name: 'kube_image_bouncer_review_errors_total',
-    help: 'Reviews that could not be read or evaluated and were denied or refused, by endpoint and reason.',
+    help:
+      'Reviews that failed, by endpoint and reason: malformed or internal (answered with a denial), rejected ' +
+      '(answered with a 4xx or 5xx, which the apiserver treats as a webhook failure).',
     labelNames: ['endpoint', 'reason'] as const,
     registers: [this.registry],
   });
@@ -148,6 +150,7 @@ export class MetricsService implements OnApplicationBootstrap {
             (requests = this.requests.labels(endpoint, String(response.statusCode))),
           );
         requests.inc();
+        if (response.statusCode >= 400) this.reviewErrors.inc({ endpoint, reason: 'rejected' });
       });
     }
     next();

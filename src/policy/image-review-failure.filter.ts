@@ -33,12 +33,18 @@ export class ImageReviewFailureFilter implements ExceptionFilter {
       { spec?: { namespace?: unknown } } | undefined;
     const namespace = typeof body?.spec?.namespace === 'string' ? body.spec.namespace : undefined;
     if (exception instanceof HttpException && exception.getStatus() < 500) {
-      this.audit.recordFailure('image_policy', { namespace }, 'malformed', httpExceptionMessage(exception));
+      this.audit.recordFailure(
+        'image_policy',
+        { namespace },
+        'malformed',
+        httpExceptionMessage(exception),
+        'error-status',
+      );
       this.httpError.catch(exception, host);
       return;
     }
     const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-    this.audit.recordFailure('image_policy', { namespace }, 'internal', detail);
+    this.audit.recordFailure('image_policy', { namespace }, 'internal', detail, 'denial');
     host.switchToHttp().getResponse<Response>().status(200).json(INTERNAL_ERROR_DENIAL);
   }
 }
