@@ -1,0 +1,261 @@
+/**
+ * `npm run bench`: the bouncer against a raw node:https baseline, in the same run, with the same
+ * load generator and payloads. Every figure that matters is a ratio, because absolute numbers on a
+ * shared 2-core machine mean little. Writes bench/results.json and bench/*.svg; the last line of
+ * stdout is the summary object.
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
+import { barChartSvg } from './chart';
+import { measureDecisionCost } from './decision-cost';
+import { FixedRateResult, SaturationResult, atFixedRate, loadGenerator, saturate } from './load';
+import { BenchPayload, benchPayloads } from './payloads';
+
+const ROOT = join(__dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const FIXED_RATE = 1000;
+
+interface RunningServer {
+  readonly name: string;
+  readonly port: number;
+  readonly process: ChildProcess;
+}
+
+interface ServerFigures {
+  readonly saturation: SaturationResult;
+  readonly fixedRate: FixedRateResult;
+  readonly rssMb: number;
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`${message}\n`);
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function start(name: string, args: string[], port: number, readyText: string): Promise<RunningServer> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(readyText)) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited with ${code} before it was ready:\n${output}`)),
+    );
+  });
+  // From here on nobody reads the server's log lines; discard them as a log shipper would consume them.
+  child.stdout.resume();
+  return { name, port, process: child };
+}
+
+/** Resident memory of a process and its children (cluster workers), in MB. */
+function rssMb(pid: number): number {
+  const rssOf = (p: number): number => {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+      return Number(kb ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    children = [];
+  }
+  return rssOf(pid) + children.reduce((sum, child) => sum + rssOf(child), 0);
+}
+
+async function measure(
+  server: RunningServer,
+  payload: BenchPayload,
+  scratch: string,
+): Promise<ServerFigures> {
+  await saturate(server.port, payload, WARMUP_SECONDS, scratch);
+  const saturation = await saturate(server.port, payload, SECONDS, scratch);
+  const fixedRate = await atFixedRate(server.port, payload, FIXED_RATE, SECONDS);
+  const figures = { saturation, fixedRate, rssMb: rssMb(server.process.pid!) };
+  log(
+    `  ${server.name.padEnd(9)} ${saturation.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+      `  p50 ${fixedRate.p50Ms.toFixed(2)} ms  p99 ${fixedRate.p99Ms.toFixed(2)} ms at ${FIXED_RATE}/s` +
+      `  rss ${figures.rssMb.toFixed(0)} MB  errors ${saturation.errors + fixedRate.failed}`,
+  );
+  return figures;
+}
+
+const ratio = (ours: number, baseline: number): number => (baseline > 0 ? ours / baseline : NaN);
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'bouncer-bench-'));
+  const certificate = await createSelfSignedCertificate({
+    commonName: 'bench',
+    usages: ['server'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  const certPath = join(scratch, 'server.crt');
+  const keyPath = join(scratch, 'server.key');
+  writeFileSync(certPath, certificate.certificatePem);
+  writeFileSync(keyPath, certificate.privateKeyPem);
+  const generator = loadGenerator();
+  log(
+    `kube-image-bouncer bench: ${cpus().length} cores, node ${process.version}, load by ${generator}, ${SECONDS} s per run`,
+  );
+
+  const bouncer = async (name: string, workers: number): Promise<RunningServer> => {
+    const port = await freePort();
+    const args = [
+      'dist/main.js',
+      'serve',
+      '--cert',
+      certPath,
+      '--key',
+      keyPath,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      String(workers),
+    ];
+    return start(name, args, port, 'kube-image-bouncer serving');
+  };
+  const reference = async (name: string, script: string): Promise<RunningServer> => {
+    const port = await freePort();
+    return start(
+      name,
+      [join('.bench-build', 'bench', script), certPath, keyPath, String(port)],
+      port,
+      'ready',
+    );
+  };
+  const servers = [
+    await reference('baseline', 'baseline-server.js'),
+    await reference('express', 'express-floor-server.js'),
+    await bouncer('bouncer', 1),
+  ];
+  const payloads = benchPayloads();
+  const results: { payload: string; sizeBytes: number; figures: Record<string, ServerFigures> }[] = [];
+  try {
+    for (const payload of payloads) {
+      log(`${payload.name} (${(payload.body.length / 1024).toFixed(1)} KiB)`);
+      const figures: Record<string, ServerFigures> = {};
+      for (const server of servers) figures[server.name] = await measure(server, payload, scratch);
+      results.push({ payload: payload.name, sizeBytes: payload.body.length, figures });
+    }
+  } finally {
+    servers.forEach((server) => server.process.kill('SIGTERM'));
+  }
+
+  // Scaling with cluster workers, on the two most common review shapes.
+  const scaling: { payload: string; workers: number; requestsPerSecond: number }[] = [];
+  for (const workers of [1, 2]) {
+    const server = await bouncer(`bouncer x${workers}`, workers);
+    try {
+      for (const payload of [payloads[0], payloads[2]]) {
+        await saturate(server.port, payload, WARMUP_SECONDS, scratch);
+        const { requestsPerSecond } = await saturate(server.port, payload, SECONDS, scratch);
+        log(`  ${server.name}: ${payload.name}: ${requestsPerSecond.toFixed(0)} req/s`);
+        scaling.push({ payload: payload.name, workers, requestsPerSecond });
+      }
+    } finally {
+      server.process.kill('SIGTERM');
+      await delay(500);
+    }
+  }
+
+  const decision = measureDecisionCost(payloads[2].body);
+  log(
+    `decision cost, Pod AdmissionReview: ${decision.decisionOnlyUs.toFixed(1)} us (${decision.perReviewUs.toFixed(1)} us with JSON parse and reply)`,
+  );
+
+  const throughputRatios = results.map((r) =>
+    ratio(r.figures.bouncer.saturation.requestsPerSecond, r.figures.baseline.saturation.requestsPerSecond),
+  );
+  const summary = {
+    throughput_ratio_min: Math.min(...throughputRatios),
+    p99_ms_at_1000rps_max: Math.max(...results.map((r) => r.figures.bouncer.fixedRate.p99Ms)),
+    rss_mb_max: Math.max(...results.map((r) => r.figures.bouncer.rssMb)),
+    decision_us_pod: decision.decisionOnlyUs,
+  };
+  const report = {
+    measuredAt: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    loadGenerator: generator,
+    secondsPerRun: SECONDS,
+    fixedRate: FIXED_RATE,
+    payloads: results.map((r, i) => ({ ...r, throughputRatio: throughputRatios[i] })),
+    scaling,
+    decisionCostUs: decision,
+    summary,
+  };
+  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const names = results.map((r) => r.payload.replace(' AdmissionReview', '').replace('ImageReview, ', 'IR '));
+  const series = (pick: (f: ServerFigures) => number) => [
+    {
+      name: 'baseline: node:https + JSON.parse',
+      color: '#95a5a6',
+      values: results.map((r) => pick(r.figures.baseline)),
+    },
+    { name: 'Express alone', color: '#f0b27a', values: results.map((r) => pick(r.figures.express)) },
+    {
+      name: 'kube-image-bouncer, 1 worker',
+      color: '#2e86c1',
+      values: results.map((r) => pick(r.figures.bouncer)),
+    },
+  ];
+  writeFileSync(
+    join(ROOT, 'bench', 'throughput.svg'),
+    barChartSvg({
+      title: 'Throughput at saturation (keep-alive TLS, 16 connections)',
+      unit: 'requests per second',
+      categories: names,
+      series: series((f) => f.saturation.requestsPerSecond),
+    }),
+  );
+  writeFileSync(
+    join(ROOT, 'bench', 'latency.svg'),
+    barChartSvg({
+      title: `p99 latency at a fixed ${FIXED_RATE} requests per second`,
+      unit: 'milliseconds',
+      categories: names,
+      series: series((f) => f.fixedRate.p99Ms),
+      lines: [{ label: 'target for payloads 1-4: 2 ms', value: 2 }],
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
