@@ -18,7 +18,7 @@ const invalid: RuleViolation = {
 const untrusted: RuleViolation = {
   rule: 'trusted-sources',
   enforcement: 'warn',
-  summary: 'Images from repositories that are not allowed are not allowed',
+  summary: 'Images from outside the allowed repositories are not allowed',
   problem: 'is not from an allowed repository',
 };
 const ref = { domain: 'docker.io', path: 'library/x' };

@@ -391,7 +391,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
     };
     const podDenial = (image: string): string =>
       `Error from server (Forbidden): pods "app" is forbidden: image policy webhook backend denied one or more images: ` +
-      `Images from repositories that are not allowed are not allowed: ${image} (rule trusted-sources)`;
+      `Images from outside the allowed repositories are not allowed: ${image} (rule trusted-sources)`;
     const deploymentDenial = (image: string): string =>
       `Error from server (Forbidden): error when creating "STDIN": admission webhook "${WEBHOOK_NAME.v1}" denied the request: ` +
       `container "web" (containers): image ${image} is not from an allowed repository (rule trusted-sources)`;

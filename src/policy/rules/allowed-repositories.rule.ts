@@ -20,7 +20,7 @@ export class AllowedRepositoriesRule implements ImageRule<readonly ImagePattern[
     return matchesAny(patterns, reference)
       ? undefined
       : {
-          summary: 'Images from repositories that are not allowed are not allowed',
+          summary: 'Images from outside the allowed repositories are not allowed',
           problem: 'is not from an allowed repository',
         };
   }
