@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate } from '../src/tls/certificate-issuer';
 import { Sample, parsePrometheusText } from '../test/support/prometheus-text';
+import { SecretVolume } from '../test/support/secret-volume';
 import { LineSeries, linePanelSvg, statPanelSvg } from './chart';
 
 const ROOT = join(__dirname, '..', '..');
@@ -42,22 +43,14 @@ function random(seed: number): () => number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bouncer-dashboard-'));
   const ca = await createCertificateAuthority({ commonName: 'dashboard CA' });
-  const publish = (version: string, certificatePem: string, privateKeyPem: string): void => {
-    mkdirSync(join(dir, version));
-    writeFileSync(join(dir, version, 'tls.crt'), certificatePem);
-    writeFileSync(join(dir, version, 'tls.key'), privateKeyPem);
-    symlinkSync(version, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  };
+  const volume = new SecretVolume(dir);
   const first = await issueCertificate(ca, {
     commonName: 'bouncer',
     usages: ['server'],
     ipAddresses: ['127.0.0.1'],
     validityDays: 90,
   });
-  publish('..v1', first.certificatePem, first.privateKeyPem);
-  symlinkSync(join('..data', 'tls.crt'), join(dir, 'tls.crt'));
-  symlinkSync(join('..data', 'tls.key'), join(dir, 'tls.key'));
+  volume.publish(first.certificatePem, first.privateKeyPem);
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, POLICY(''));
 
@@ -75,9 +68,9 @@ async function main(): Promise<void> {
       '--health-port',
       String(healthPort),
       '--cert',
-      join(dir, 'tls.crt'),
+      volume.certPath,
       '--key',
-      join(dir, 'tls.key'),
+      volume.keyPath,
       '--policy',
       policyPath,
     ],
@@ -158,9 +151,9 @@ async function main(): Promise<void> {
         ipAddresses: ['127.0.0.1'],
         validityDays: 60,
       });
-      publish('..v2', rotated.certificatePem, rotated.privateKeyPem);
+      volume.publish(rotated.certificatePem, rotated.privateKeyPem);
     });
-    at(100, () => publish('..v3', first.certificatePem, 'not a key'));
+    at(100, () => volume.publish(first.certificatePem, 'not a key'));
 
     const rate = 40 + 160 * Math.min(1, t / 60); // reviews per second, rising
     const perTick = Math.round(rate / 10);

@@ -7,11 +7,11 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
+import { freePort } from '../test/support/bouncer-process';
 import { barChartSvg } from './chart';
 import { measureDecisionCost } from './decision-cost';
 import { FixedRateResult, SaturationResult, atFixedRate, loadGenerator, saturate } from './load';
@@ -37,17 +37,6 @@ interface ServerFigures {
 const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function start(name: string, args: string[], port: number, readyText: string): Promise<RunningServer> {
   const child = spawn(process.execPath, args, {

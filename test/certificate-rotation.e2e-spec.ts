@@ -1,14 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import request from 'supertest';
 import { RunningWebhookServer } from '../src/server/webhook-server';
 import { IssuedCertificate, issueCertificate } from '../src/tls/certificate-issuer';
 import { imageReview } from './support/reviews';
+import { SecretVolume } from './support/secret-volume';
 import { TestPki, createTestPki } from './support/test-pki';
 import { startTestServer } from './support/webhook-server.fixture';
 
@@ -23,32 +21,6 @@ function fingerprintOfNewConnection(port: number, ca: string): Promise<string> {
   });
 }
 
-/** A Kubernetes secret volume: tls.crt -> ..data/tls.crt, ..data -> ..<version>, swapped atomically. */
-class SecretVolume {
-  private version = 0;
-  constructor(readonly dir: string) {}
-
-  get certPath(): string {
-    return join(this.dir, 'tls.crt');
-  }
-  get keyPath(): string {
-    return join(this.dir, 'tls.key');
-  }
-
-  publish(certificatePem: string, privateKeyPem: string): void {
-    const versionDir = `..v${++this.version}`;
-    mkdirSync(join(this.dir, versionDir));
-    writeFileSync(join(this.dir, versionDir, 'tls.crt'), certificatePem);
-    writeFileSync(join(this.dir, versionDir, 'tls.key'), privateKeyPem);
-    symlinkSync(versionDir, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-    if (this.version === 1) {
-      symlinkSync(join('..data', 'tls.crt'), this.certPath);
-      symlinkSync(join('..data', 'tls.key'), this.keyPath);
-    }
-  }
-}
-
 describe('certificate rotation', () => {
   let pki: TestPki;
   let volume: SecretVolume;
@@ -57,7 +29,7 @@ describe('certificate rotation', () => {
 
   beforeAll(async () => {
     pki = await createTestPki();
-    volume = new SecretVolume(mkdtempSync(join(tmpdir(), 'tls-secret-')));
+    volume = new SecretVolume();
     volume.publish(pki.server.certificatePem, pki.server.privateKeyPem);
     next = await issueCertificate(pki.ca, {
       commonName: 'rotated',

@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:tls';
@@ -11,6 +10,7 @@ import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { imageReview } from './support/reviews';
+import { SecretVolume } from './support/secret-volume';
 import { TestPki, createTestPki } from './support/test-pki';
 
 jest.setTimeout(60_000);
@@ -25,20 +25,13 @@ describe('cluster mode (--workers 2)', () => {
   let healthPort: number;
   let dir: string;
 
-  const certificateVolume = (name: string, certificatePem: string, privateKeyPem: string): void => {
-    mkdirSync(join(dir, name));
-    writeFileSync(join(dir, name, 'tls.crt'), certificatePem);
-    writeFileSync(join(dir, name, 'tls.key'), privateKeyPem);
-    symlinkSync(name, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  };
+  let volume: SecretVolume;
 
   beforeAll(async () => {
     pki = await createTestPki();
-    dir = mkdtempSync(join(tmpdir(), 'cluster-'));
-    certificateVolume('..v1', pki.server.certificatePem, pki.server.privateKeyPem);
-    symlinkSync(join('..data', 'tls.crt'), join(dir, 'tls.crt'));
-    symlinkSync(join('..data', 'tls.key'), join(dir, 'tls.key'));
+    volume = new SecretVolume();
+    dir = volume.dir;
+    volume.publish(pki.server.certificatePem, pki.server.privateKeyPem);
     writeFileSync(join(dir, 'policy.yaml'), POLICY('latest'));
     [port, healthPort] = [await freePort(), await freePort()];
     bouncer = runBouncer([
@@ -144,7 +137,7 @@ describe('cluster mode (--workers 2)', () => {
       usages: ['server'],
       ipAddresses: ['127.0.0.1'],
     });
-    certificateVolume('..v2', rotated.certificatePem, rotated.privateKeyPem);
+    volume.publish(rotated.certificatePem, rotated.privateKeyPem);
     await delay(1_500);
     const seen = new Set<string>();
     for (let i = 0; i < 12; i++) seen.add(await fingerprintOfNewConnection());
