@@ -66,28 +66,36 @@ export async function saturate(
   return { requestsPerSecond: result.requests.average, errors: result.non2xx + result.errors };
 }
 
+/** A request not answered in this time counts as failed, so an overloaded server cannot stall a run. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /**
- * Latency at a fixed rate, open loop: a request is due every 1/rate seconds whether or not earlier
- * ones have finished, and its latency runs from when it was due, so queueing is counted (no
- * coordinated omission). Timed with hrtime, because autocannon only resolves whole milliseconds.
+ * Latency at a fixed rate, open loop: requests are sent on schedule whether or not earlier ones
+ * have finished, so a server that falls behind builds a queue and its latency shows it. The sender
+ * sleeps on timers between batches instead of spinning, because on a 2-core machine a spinning
+ * client would take the CPU the server needs; latency therefore runs from when a request was sent,
+ * not when it was due, leaving the client's own timer jitter out. Timed with hrtime, because
+ * autocannon only resolves whole milliseconds.
  */
 export async function atFixedRate(
   port: number,
   payload: BenchPayload,
   rate: number,
   seconds: number,
+  warmupSeconds = 1,
 ): Promise<FixedRateResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false });
+  const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
   const body = Buffer.from(payload.body);
   const latencies: number[] = [];
   let failed = 0;
-  const total = rate * seconds;
-  const intervalNs = BigInt(Math.round(1e9 / rate));
-  const start = process.hrtime.bigint();
+  // The first second opens the keep-alive connections (TLS handshakes) at the same rate, unrecorded.
+  const warmup = rate * warmupSeconds;
+  const total = warmup + rate * seconds;
   const inFlight: Promise<void>[] = [];
 
-  const send = (due: bigint): Promise<void> =>
+  const send = (recorded: boolean): Promise<void> =>
     new Promise((resolve) => {
+      const sent = process.hrtime.bigint();
       const req = request(
         {
           host: '127.0.0.1',
@@ -95,33 +103,37 @@ export async function atFixedRate(
           path: payload.path,
           method: 'POST',
           agent,
+          timeout: REQUEST_TIMEOUT_MS,
           headers: { 'content-type': 'application/json', 'content-length': body.length },
         },
         (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - due) / 1e6);
-            else failed++;
+            if (recorded && res.statusCode === 200)
+              latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
+            else if (recorded) failed++;
             resolve();
           });
         },
       );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', () => {
-        failed++;
+        if (recorded) failed++;
         resolve();
       });
       req.end(body);
     });
 
-  for (let i = 0; i < total; i++) {
-    const due = start + intervalNs * BigInt(i);
-    while (process.hrtime.bigint() < due) await new Promise((r) => setImmediate(r));
-    inFlight.push(send(due));
+  const start = Date.now();
+  for (let sentCount = 0; sentCount < total;) {
+    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate) + 1);
+    for (; sentCount < due; sentCount++) inFlight.push(send(sentCount >= warmup));
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(inFlight);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const quantile = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rate, sent: total, failed, p50Ms: quantile(0.5), p99Ms: quantile(0.99) };
+  return { rate, sent: total - warmup, failed, p50Ms: quantile(0.5), p99Ms: quantile(0.99) };
 }
