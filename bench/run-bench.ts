@@ -147,6 +147,7 @@ async function main(): Promise<void> {
   const servers = [
     await reference('baseline', 'baseline-server.js'),
     await reference('express', 'express-floor-server.js'),
+    await reference('nest', 'nest-floor-server.js'),
     await bouncer('bouncer', 1),
   ];
   const payloads = benchPayloads();
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
       values: results.map((r) => pick(r.figures.baseline)),
     },
     { name: 'Express alone', color: '#f0b27a', values: results.map((r) => pick(r.figures.express)) },
+    { name: 'Nest on Express alone', color: '#af7ac5', values: results.map((r) => pick(r.figures.nest)) },
     {
       name: 'kube-image-bouncer, 1 worker',
       color: '#2e86c1',
