@@ -20,6 +20,16 @@ export function OpaqueJson(): PropertyDecorator {
   };
 }
 
+/**
+ * Exposes a scalar field of the envelope, which class-validator then checks as it arrived. A bare
+ * @Expose() is not enough: class-transformer rebuilds a mistyped object value with
+ * `new value.constructor()`, and a JSON object's own "constructor" key (`"uid": {"constructor": 1}`)
+ * makes that throw, which answered a malformed review with a 500 instead of a 400 or a denial.
+ */
+export function Field(): PropertyDecorator {
+  return OpaqueJson();
+}
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 

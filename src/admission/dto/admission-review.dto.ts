@@ -9,7 +9,7 @@ import {
   IsString,
   ValidateNested,
 } from 'class-validator';
-import { OpaqueJson } from '../../http/envelope-fields';
+import { Field, OpaqueJson } from '../../http/envelope-fields';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -23,22 +23,22 @@ export type AdmissionOperation = (typeof ADMISSION_OPERATIONS)[number];
 // milliseconds per review and drop fields from newer Kubernetes releases.
 
 export class GroupVersionKindDto {
-  @Expose()
+  @Field()
   @IsString()
   group!: string;
 
-  @Expose()
+  @Field()
   @IsString()
   version!: string;
 
-  @Expose()
+  @Field()
   @IsString()
   @IsNotEmpty()
   kind!: string;
 }
 
 export class AdmissionRequestDto {
-  @Expose()
+  @Field()
   @IsString()
   @IsNotEmpty()
   uid!: string;
@@ -49,21 +49,21 @@ export class AdmissionRequestDto {
   @IsObject()
   kind!: GroupVersionKindDto;
 
-  @Expose()
+  @Field()
   @IsOptional()
   @IsString()
   subResource?: string;
 
-  @Expose()
+  @Field()
   @IsIn(ADMISSION_OPERATIONS, { message: `operation must be one of ${ADMISSION_OPERATIONS.join(', ')}` })
   operation!: AdmissionOperation;
 
-  @Expose()
+  @Field()
   @IsOptional()
   @IsString()
   namespace?: string;
 
-  @Expose()
+  @Field()
   @IsOptional()
   @IsString()
   name?: string;
@@ -79,18 +79,18 @@ export class AdmissionRequestDto {
   @IsObject()
   oldObject?: Record<string, unknown> | null;
 
-  @Expose()
+  @Field()
   @IsOptional()
   @IsBoolean()
   dryRun?: boolean;
 }
 
 export class AdmissionReviewDto {
-  @Expose()
+  @Field()
   @IsIn(ADMISSION_API_VERSIONS, { message: `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}` })
   apiVersion!: AdmissionApiVersion;
 
-  @Expose()
+  @Field()
   @Equals(ADMISSION_REVIEW_KIND, { message: `kind must be ${ADMISSION_REVIEW_KIND}` })
   kind!: string;
 

@@ -1,6 +1,6 @@
 import { Expose, Type } from 'class-transformer';
 import { Equals, IsArray, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
-import { IsStringMap, OpaqueJson } from '../../http/envelope-fields';
+import { Field, IsStringMap, OpaqueJson } from '../../http/envelope-fields';
 
 export const IMAGE_REVIEW_API_VERSION = 'imagepolicy.k8s.io/v1alpha1';
 export const IMAGE_REVIEW_KIND = 'ImageReview';
@@ -9,7 +9,7 @@ export const IMAGE_REVIEW_KIND = 'ImageReview';
 // anything else in the body is left alone, because the apiserver adds fields over time.
 
 export class ImageReviewContainerSpecDto {
-  @Expose()
+  @Field()
   @IsString()
   image!: string;
 }
@@ -29,18 +29,18 @@ export class ImageReviewSpecDto {
   @IsStringMap()
   annotations?: Record<string, string>;
 
-  @Expose()
+  @Field()
   @IsOptional()
   @IsString()
   namespace?: string;
 }
 
 export class ImageReviewDto {
-  @Expose()
+  @Field()
   @Equals(IMAGE_REVIEW_API_VERSION, { message: `apiVersion must be ${IMAGE_REVIEW_API_VERSION}` })
   apiVersion!: string;
 
-  @Expose()
+  @Field()
   @Equals(IMAGE_REVIEW_KIND, { message: `kind must be ${IMAGE_REVIEW_KIND}` })
   kind!: string;
 
