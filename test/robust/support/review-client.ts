@@ -115,3 +115,65 @@ export function postReview(options: PostOptions): Promise<Exchange> {
     request.end(options.body);
   });
 }
+
+/**
+ * A review whose body arrives in `chunks` pieces, `intervalMs` apart, on its own connection: a
+ * request that is in flight for as long as it takes to send.
+ */
+export function trickledReview(
+  pki: TestPki,
+  port: number,
+  path: string,
+  body: Buffer,
+  chunks: number,
+  intervalMs: number,
+): Promise<Exchange> {
+  const agent = oneShotAgent(pki);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () =>
+          resolve({
+            kind: 'response',
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text,
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({
+        kind: 'failed',
+        code: error.code ?? error.message,
+        reusedSocket: false,
+        ms: performance.now() - started,
+      }),
+    );
+    const size = Math.ceil(body.length / chunks);
+    let sent = 0;
+    const sendNext = (): void => {
+      const piece = body.subarray(sent, sent + size);
+      sent += piece.length;
+      if (sent >= body.length) request.end(piece);
+      else {
+        request.write(piece);
+        setTimeout(sendNext, intervalMs);
+      }
+    };
+    sendNext();
+  });
+}

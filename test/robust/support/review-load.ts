@@ -16,6 +16,8 @@ export interface LoadOptions {
   readonly oneShot?: { readonly agent: Agent; readonly every: number };
   /** Ends the load early when it returns true. */
   readonly until?: () => boolean;
+  /** Called once the load has started, with the ms-since-start clock it records times on. */
+  readonly onStart?: (clock: () => number) => void;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface LoadOptions {
  */
 export interface LoadRecord {
   readonly dueMs: number;
+  /** When it was actually sent, ms from the start. */
+  readonly sentMs: number;
   readonly caseName: string;
   readonly outcome: 'right' | 'wrong' | Exclude<Exchange['kind'], 'response'>;
   /** What was wrong, or the error code of a refused or failed request. */
@@ -74,13 +78,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const dueAt = start + index * intervalMs;
     const reviewCase = options.cases[index % options.cases.length];
     const oneShot = options.oneShot && index % options.oneShot.every === 0;
+    const sentMs = performance.now() - start;
     const done = postReview({
       agent: oneShot ? options.oneShot.agent : options.agent,
       port: options.port,
       path: reviewCase.path,
       body: reviewCase.body,
     }).then((exchange) => {
-      const base = { dueMs: dueAt - start, caseName: reviewCase.name };
+      const base = { dueMs: dueAt - start, sentMs, caseName: reviewCase.name };
       if (exchange.kind === 'response') {
         const wrong = reviewCase.judge(exchange);
         records.push({ ...base, outcome: wrong === undefined ? 'right' : 'wrong', detail: wrong });
@@ -101,6 +106,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     inFlight.add(done);
   };
 
+  options.onStart?.(() => performance.now() - start);
   let next = 0;
   for (;;) {
     const elapsed = performance.now() - start;
