@@ -381,6 +381,26 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
         },
         'apiVersion must be one of admission.k8s.io/v1, admission.k8s.io/v1beta1 (got "admission.k8s.io/v2")',
       ],
+      // Found by test/robust: an object with its own "constructor" key made class-transformer throw.
+      [
+        'a kind group that is an object with a "constructor" key',
+        {
+          ...admissionReview({ uid: UID }),
+          request: {
+            ...(admissionReview({ uid: UID }).request as object),
+            kind: { group: { constructor: 1 }, version: 'v1', kind: 'Pod' },
+          },
+        },
+        'request.kind.group must be a string',
+      ],
+      [
+        'an apiVersion that is an object with a "constructor" key',
+        {
+          ...admissionReview({ uid: UID, object: podObject(web('nginx:1.0')) }),
+          apiVersion: { constructor: 1 },
+        },
+        'apiVersion must be one of admission.k8s.io/v1, admission.k8s.io/v1beta1',
+      ],
     ])('%s', async (_case, body, problem) => {
       const reply = await responseTo(body);
       expect(reply.apiVersion).toMatch(/^admission\.k8s\.io\/v1(beta1)?$/);
@@ -417,6 +437,14 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
         'a numeric uid',
         { ...admissionReview(), request: { ...(admissionReview().request as object), uid: 7 } },
         'request.uid must be a string (got 7)',
+      ],
+      [
+        'a uid that is an object with a "constructor" key',
+        {
+          ...admissionReview(),
+          request: { ...(admissionReview().request as object), uid: { constructor: 1 } },
+        },
+        'request.uid must be a string',
       ],
     ])('%s', async (_case, body, message) => {
       const reply = await post(body).expect(400);

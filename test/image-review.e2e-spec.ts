@@ -208,6 +208,22 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
         'spec.annotations must be an object of string values',
       ],
       ['a JSON array body', [imageReview(['nginx'])], 'request body must be a JSON object'],
+      // Found by test/robust: an object with its own "constructor" key made class-transformer throw.
+      [
+        'namespace an object with a "constructor" key',
+        imageReview(['nginx'], { namespace: { constructor: 1 } as unknown as string }),
+        'spec.namespace must be a string',
+      ],
+      [
+        'apiVersion an object with a "constructor" key',
+        { ...imageReview(['nginx']), apiVersion: { constructor: [] } },
+        'apiVersion must be imagepolicy.k8s.io/v1alpha1',
+      ],
+      [
+        'image an object with a "constructor" key',
+        { ...imageReview([]), spec: { containers: [{ image: { constructor: 'String' } }] } },
+        'spec.containers[0].image must be a string',
+      ],
     ])('%s', async (_case, body, message) => {
       refused(await post('/policy', body), 400, message);
     });

@@ -77,7 +77,12 @@ export class WatchedFiles {
       const hash = hashOf(contents);
       if (hash === this.lastHash) return;
       this.lastHash = hash;
-      this.onChange(contents);
+      try {
+        this.onChange(contents);
+      } catch (error) {
+        // A throw here would reject every later check too, and, unhandled, end the process.
+        this.onError(`applying the change failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     });
     return this.reading;
   }

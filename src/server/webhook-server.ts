@@ -4,7 +4,7 @@ import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express
 import type { NextFunction, Request, Response } from 'express';
 import { Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Server as NetServer } from 'node:net';
 import { AppModule } from '../app.module';
 import { AllConfigType } from '../config/bouncer-config';
 import { JSON_CONTENT_TYPES } from '../http/json-content-type.middleware';
@@ -59,8 +59,14 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
   });
 }
 
-function closeServer(server: HttpServer | HttpsServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+/**
+ * Stops accepting connections; resolves once every connection has closed. Node's http Server.close()
+ * would also destroy every idle keep-alive connection at once (since Node 19), racing the client's
+ * next request on it: a reset the apiserver does not retry for a POST, so the review fails. The
+ * ConnectionTracker retires connections instead, after a last call.
+ */
+function stopListening(server: HttpServer | HttpsServer): Promise<void> {
+  return new Promise((resolve) => NetServer.prototype.close.call(server, () => resolve()));
 }
 
 export async function startWebhookServer(
@@ -118,7 +124,7 @@ export async function startWebhookServer(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       draining = true;
-      const closed = Promise.all(servers.map(closeServer));
+      const closed = Promise.all(servers.map(stopListening));
       connections.drain();
       const deadline = setTimeout(() => connections.closeAll(), config.server.shutdownGraceMs);
       await closed;

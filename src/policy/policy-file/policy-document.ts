@@ -1,5 +1,32 @@
-import { LineCounter, isMap, isNode, parseDocument, type Node } from 'yaml';
+import { CST, LineCounter, Parser, isMap, isNode, parseDocument, type Node } from 'yaml';
 import { InvalidPolicyError, PolicyPath } from './invalid-policy.error';
+
+/** Far deeper than any policy (about 5 levels), far shallower than what exhausts the stack (about 1,000). */
+export const MAX_POLICY_NESTING = 64;
+
+/**
+ * How deeply the YAML text nests, from its concrete syntax tree, which yaml builds without recursion.
+ * The document composer does recurse: nested thousands deep, it overflows the stack, and on Node 20
+ * an overflow while V8 compiles one of yaml's regular expressions leaves it broken, so that the
+ * next deep file kills the process ("FATAL ERROR: RegExpCompiler Allocation failed").
+ */
+function nestingDepth(text: string): number {
+  const pending: [CST.Token | undefined, number][] = [...new Parser().parse(text)].map((t) => [t, 0]);
+  let deepest = 0;
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [token, depth] = next;
+    if (token === undefined) continue;
+    deepest = Math.max(deepest, depth);
+    if (token.type === 'document') pending.push([token.value, depth]);
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      for (const item of token.items) {
+        if ('key' in item) pending.push([item.key ?? undefined, depth + 1]);
+        pending.push([item.value, depth + 1]);
+      }
+    }
+  }
+  return deepest;
+}
 
 /** A policy file parsed into plain data, able to say on which line a key path is. */
 export interface PolicyDocument {
@@ -10,6 +37,11 @@ export interface PolicyDocument {
 
 /** YAML 1.2 with duplicate keys refused; JSON is accepted too, being YAML. */
 export function parsePolicyDocument(text: string, source: string): PolicyDocument {
+  if (nestingDepth(text) > MAX_POLICY_NESTING) {
+    throw new InvalidPolicyError(source, [
+      { path: [], message: `is nested more than ${MAX_POLICY_NESTING} levels deep` },
+    ]);
+  }
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
@@ -23,8 +55,15 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
       })),
     );
   }
+  let value: unknown;
+  try {
+    // Bounded, so that a "billion laughs" of aliases is refused rather than expanded.
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new InvalidPolicyError(source, [{ path: [], message: (error as Error).message }]);
+  }
   return {
-    value: document.toJS({ maxAliasCount: 100 }) as unknown,
+    value,
     locate(path, key) {
       const node = path.length === 0 ? document.contents : document.getIn(path, true);
       if (!isNode(node)) return undefined;

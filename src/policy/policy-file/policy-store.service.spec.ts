@@ -83,6 +83,33 @@ describe(PolicyStore.name, () => {
     expect(sut.lastRefusal).toBeUndefined();
   });
 
+  // Found by test/robust: a reload whose compile threw anything but InvalidPolicyError rejected the
+  // file watcher's promise chain, an unhandled rejection that ended the server.
+  it('keeps the last good policy, and keeps watching, when compiling a new one fails unexpectedly', async () => {
+    const path = join(directory(), 'policy.yaml');
+    writeFileSync(path, policyNamed('good'));
+    const failing = Object.create(compiler) as ImagePolicyCompiler;
+    failing.compile = (text, source) => {
+      if (text.includes('explode')) throw new TypeError('a bug in the compiler');
+      return compiler.compile(text, source);
+    };
+    const config = { get: () => ({ path }) } as unknown as ConfigService<AllConfigType, true>;
+    const sut = new PolicyStore(config, failing);
+    stores.push(sut);
+    const results: PolicyReloadResult[] = [];
+    sut.onReload((result) => results.push(result));
+    await sut.onModuleInit();
+
+    writeFileSync(path, `${policyNamed('explode')}`);
+    await eventually(() => results.includes('refused'));
+    expect(sut.current.name).toBe('good');
+    expect(sut.lastRefusal?.message).toContain('a bug in the compiler');
+
+    writeFileSync(path, policyNamed('next'));
+    await eventually(() => sut.current.name === 'next');
+    expect(results).toEqual(['refused', 'applied']);
+  });
+
   it('follows a Kubernetes ConfigMap update, which swaps a ..data symlink', async () => {
     // The kubelet's AtomicWriter layout: policy.yaml -> ..data/policy.yaml, ..data -> ..<timestamp>.
     const dir = directory();

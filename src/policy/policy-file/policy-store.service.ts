@@ -78,10 +78,15 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     try {
       this.policy = this.compiler.compile(contents.get(path)!, path);
     } catch (error) {
-      if (!(error instanceof InvalidPolicyError)) throw error;
-      this.lastRefusal = { at: new Date(), message: error.message };
-      this.logger.error(`${error.message}\n  keeping policy revision ${this.current.revision} in force`);
-      this.notify('refused', error);
+      // Whatever failed, the last good policy stays: an unexpected error is a bug to log, not a
+      // reason to stop answering reviews, nor to answer them without the intended rules.
+      const message =
+        error instanceof InvalidPolicyError
+          ? error.message
+          : `policy ${path} could not be compiled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+      this.lastRefusal = { at: new Date(), message };
+      this.logger.error(`${message}\n  keeping policy revision ${this.current.revision} in force`);
+      this.notify('refused', error instanceof InvalidPolicyError ? error : undefined);
       return;
     }
     this.lastRefusal = undefined;

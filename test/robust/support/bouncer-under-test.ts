@@ -1,0 +1,170 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BOUNCER_BIN, freePort } from '../../support/bouncer-process';
+import { Sample, parsePrometheusText, sampleValue } from '../../support/prometheus-text';
+import { TestPki } from '../../support/test-pki';
+
+/**
+ * The built CLI as a process, the way it is deployed: `node dist/main.js` with mutual TLS, a health
+ * port and JSON logs at info level. Its output goes to a file rather than into this process's memory,
+ * since a soak logs hundreds of thousands of lines. Tests see only what a user sees: ports, the log,
+ * /readyz, /metrics, its exit status and its memory.
+ */
+export interface BouncerUnderTest {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly healthPort: number;
+  readonly logPath: string;
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly running: () => boolean;
+  readonly log: () => string;
+  /** Resident memory of the process and every process it started (workers, in cluster mode). */
+  readonly rssBytes: () => number;
+  readonly metrics: () => Promise<Sample[]>;
+  readonly metric: (name: string, labels?: Record<string, string>) => Promise<number>;
+  readonly readyz: () => Promise<{ status: number; body: Record<string, unknown> }>;
+  /** SIGTERM, then the exit; SIGKILL if it has not exited after 20 s. */
+  readonly stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface BouncerOptions {
+  readonly pki: TestPki;
+  /** Defaults to the test PKI's server pair. */
+  readonly certificate?: { readonly certPath: string; readonly keyPath: string };
+  /** Require client certificates from the test CA (the default, as the apiserver is configured). */
+  readonly mutualTls?: boolean;
+  readonly policyPath?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+/** GET on the plain-HTTP health port. */
+export function healthGet(port: number, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.setTimeout(10_000, () => request.destroy(new Error(`GET ${path} timed out`)));
+  });
+}
+
+/** Every descendant of `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const visit = (parent: number): void => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${parent}/task`);
+    } catch {
+      return;
+    }
+    for (const task of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const child of children.split(' ').filter(Boolean).map(Number)) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+function rssOf(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function startBouncer(options: BouncerOptions): Promise<BouncerUnderTest> {
+  const { pki } = options;
+  const [port, healthPort] = [await freePort(), await freePort()];
+  const logPath = join(mkdtempSync(join(tmpdir(), 'bouncer-robust-')), 'bouncer.log');
+  const logFd = openSync(logPath, 'a');
+  const args = [
+    BOUNCER_BIN,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--health-port',
+    String(healthPort),
+    '--cert',
+    options.certificate?.certPath ?? pki.paths.serverCert,
+    '--key',
+    options.certificate?.keyPath ?? pki.paths.serverKey,
+    ...(options.mutualTls === false ? [] : ['--client-ca', pki.paths.caCert]),
+    ...(options.policyPath ? ['--policy', options.policyPath] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')));
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+  const log = (): string => readFileSync(logPath, 'utf8');
+
+  const metrics = async (): Promise<Sample[]> => {
+    const { status, text } = await healthGet(healthPort, '/metrics');
+    if (status !== 200) throw new Error(`GET /metrics answered ${status}`);
+    return parsePrometheusText(text);
+  };
+  const bouncer: BouncerUnderTest = {
+    child,
+    port,
+    healthPort,
+    logPath,
+    exited,
+    running: () => !hasExited,
+    log,
+    rssBytes: () => [child.pid!, ...descendants(child.pid!)].reduce((sum, pid) => sum + rssOf(pid), 0),
+    metrics,
+    metric: async (name, labels = {}) => sampleValue(await metrics(), name, labels) ?? 0,
+    readyz: async () => {
+      const { status, text } = await healthGet(healthPort, '/readyz');
+      return { status, body: JSON.parse(text) as Record<string, unknown> };
+    },
+    stop: async () => {
+      if (!hasExited) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const result = await exited;
+      clearTimeout(killer);
+      return result;
+    },
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (hasExited) throw new Error(`the bouncer exited during start:\n${log()}`);
+    try {
+      if ((await healthGet(healthPort, '/readyz')).status === 200) return bouncer;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await bouncer.stop();
+      throw new Error(`the bouncer was not ready within 30 s:\n${log()}`);
+    }
+    await delay(100);
+  }
+}

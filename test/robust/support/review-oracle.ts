@@ -1,0 +1,98 @@
+/**
+ * What the webhook must decide, worked out from the review body and from what the generator knows
+ * about each image it put in, without the bouncer's parser, policy engine or pod-spec reader. The
+ * rules are those the README and KUBERNETES.md document for the default policy (deny `latest`):
+ * an image the generator made untagged, `:latest` or invalid must never be allowed; one it made with
+ * another tag or a digest must be.
+ */
+
+export type Verdict = 'allow' | 'deny';
+
+/** Every image a generator produced, with the verdict it built it to get. */
+export type ImageCatalog = ReadonlyMap<string, Verdict>;
+
+export const BREAK_GLASS_PREFIX = 'break-glass.image-policy.k8s.io/';
+
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `dig(body, 'response', 'status', 'code')`: the value at that path, or undefined. */
+export const dig = (root: unknown, ...path: readonly string[]): unknown =>
+  path.reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), root);
+
+/** Whether annotations may hold a break-glass ticket that has not expired (then a denial may be lifted). */
+export function mayHoldLiveTicket(annotations: unknown, now = Date.now()): boolean {
+  if (!isObject(annotations)) return false;
+  return Object.entries(annotations).some(
+    ([key, value]) =>
+      key.startsWith(BREAK_GLASS_PREFIX) && typeof value === 'string' && !(Date.parse(value) <= now),
+  );
+}
+
+/** Images of `containers`-like lists, read leniently: anything that looks like a container's image. */
+function imagesIn(lists: readonly unknown[]): string[] {
+  return lists.flatMap((list) =>
+    Array.isArray(list)
+      ? list.flatMap((c: unknown) => (isObject(c) && typeof c.image === 'string' ? [c.image] : []))
+      : [],
+  );
+}
+
+export interface Expectation {
+  /** Images the generator made to be denied, which the review asks about: an allow is wrong. */
+  readonly mustDeny: readonly string[];
+  /** Only for unmutated reviews: the one right decision. */
+  readonly exactly?: boolean;
+}
+
+/** ImageReview: `spec.containers[].image`, no exemptions in the default policy, break-glass from `spec.annotations`. */
+export function expectImageReview(body: unknown, catalog: ImageCatalog): Expectation {
+  const spec = isObject(body) ? body.spec : undefined;
+  if (!isObject(spec) || mayHoldLiveTicket(spec.annotations)) return { mustDeny: [] };
+  return { mustDeny: imagesIn([spec.containers]).filter((image) => catalog.get(image) === 'deny') };
+}
+
+/** Where each kind keeps its pod template, from the Kubernetes API (KUBERNETES.md), keyed `group/kind`. */
+const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
+  '/Pod': ['spec'],
+  '/PodTemplate': ['template', 'spec'],
+  '/ReplicationController': ['spec', 'template', 'spec'],
+  'apps/ReplicaSet': ['spec', 'template', 'spec'],
+  'apps/Deployment': ['spec', 'template', 'spec'],
+  'apps/StatefulSet': ['spec', 'template', 'spec'],
+  'apps/DaemonSet': ['spec', 'template', 'spec'],
+  'batch/Job': ['spec', 'template', 'spec'],
+  'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+const podImages = (object: unknown, specPath: readonly string[]): string[] => {
+  const spec = dig(object, ...specPath);
+  return isObject(spec) ? imagesIn([spec.containers, spec.initContainers, spec.ephemeralContainers]) : [];
+};
+
+/**
+ * AdmissionReview. Allowed unchecked, by design: DELETE and CONNECT, subresources other than
+ * ephemeralcontainers, kinds without a pod template. An UPDATE is judged on the images it introduces;
+ * those its oldObject already ran are grandfathered. Anything unreadable is denied, so reading
+ * leniently here can only make the oracle demand less, never wrongly demand a denial.
+ */
+export function expectAdmissionReview(body: unknown, catalog: ImageCatalog): Expectation {
+  const request = isObject(body) ? body.request : undefined;
+  if (!isObject(request)) return { mustDeny: [] };
+  const { operation, subResource, kind } = request;
+  if (operation === 'DELETE' || operation === 'CONNECT') return { mustDeny: [] };
+  if (typeof subResource === 'string' && subResource !== '' && subResource !== 'ephemeralcontainers')
+    return { mustDeny: [] };
+  if (!isObject(kind) || typeof kind.group !== 'string' || typeof kind.kind !== 'string')
+    return { mustDeny: [] };
+  const specPath = POD_SPEC_PATHS[`${kind.group}/${kind.kind}`];
+  if (!specPath) return { mustDeny: [] };
+  const metadata = dig(request.object, ...specPath.slice(0, -1), 'metadata');
+  if (isObject(metadata) && mayHoldLiveTicket(metadata.annotations)) return { mustDeny: [] };
+  const previous = new Set(operation === 'UPDATE' ? podImages(request.oldObject, specPath) : []);
+  return {
+    mustDeny: podImages(request.object, specPath).filter(
+      (image) => catalog.get(image) === 'deny' && !previous.has(image),
+    ),
+  };
+}
