@@ -25,6 +25,8 @@ export interface BouncerUnderTest {
   readonly log: () => string;
   /** Resident memory of the process and every process it started (workers, in cluster mode). */
   readonly rssBytes: () => number;
+  /** The same, by process id. */
+  readonly rssBytesByProcess: () => Map<number, number>;
   readonly metrics: () => Promise<Sample[]>;
   readonly metric: (name: string, labels?: Record<string, string>) => Promise<number>;
   readonly readyz: () => Promise<{ status: number; body: Record<string, unknown> }>;
@@ -129,6 +131,8 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     if (status !== 200) throw new Error(`GET /metrics answered ${status}`);
     return parsePrometheusText(text);
   };
+  const rssBytesByProcess = (): Map<number, number> =>
+    new Map([child.pid!, ...descendants(child.pid!)].map((pid) => [pid, rssOf(pid)]));
   const bouncer: BouncerUnderTest = {
     child,
     port,
@@ -137,7 +141,8 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     exited,
     running: () => !hasExited,
     log,
-    rssBytes: () => [child.pid!, ...descendants(child.pid!)].reduce((sum, pid) => sum + rssOf(pid), 0),
+    rssBytes: () => [...rssBytesByProcess().values()].reduce((sum, bytes) => sum + bytes, 0),
+    rssBytesByProcess,
     metrics,
     metric: async (name, labels = {}) => sampleValue(await metrics(), name, labels) ?? 0,
     readyz: async () => {
