@@ -13,7 +13,12 @@ export interface BarChart {
   }[];
   /** Dashed reference lines, e.g. a target. */
   readonly lines?: readonly { readonly label: string; readonly value: number }[];
+  /** `log` for values spanning several orders of magnitude; the axis is marked at powers of 10. */
+  readonly scale?: 'linear' | 'log';
 }
+
+/** Legend text width, roughly, at font size 11. */
+const textWidth = (text: string): number => text.length * 5.8;
 
 const escape = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -31,8 +36,20 @@ export function barChartSvg(chart: BarChart, width = 900, height = 360): string 
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const values = chart.series.flatMap((s) => s.values.filter(Number.isFinite));
-  const max = Math.max(...values, ...(chart.lines ?? []).map((l) => l.value), 1) * 1.12;
-  const y = (value: number): number => margin.top + plotHeight - (value / max) * plotHeight;
+  const lineValues = (chart.lines ?? []).map((l) => l.value);
+  const log = chart.scale === 'log';
+  const max = log
+    ? 10 ** Math.ceil(Math.log10(Math.max(...values, ...lineValues)) + 0.15)
+    : Math.max(...values, ...lineValues, 1) * 1.12;
+  const min = log ? 10 ** Math.floor(Math.log10(Math.min(...values, ...lineValues))) : 0;
+  const fraction = (value: number): number =>
+    log
+      ? (Math.log10(Math.max(value, min)) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))
+      : value / max;
+  const y = (value: number): number => margin.top + plotHeight - fraction(value) * plotHeight;
+  const ticks = log
+    ? Array.from({ length: Math.round(Math.log10(max / min)) + 1 }, (_, i) => min * 10 ** i)
+    : [0, 1, 2, 3, 4].map((i) => (max / 4) * i);
   const groupWidth = plotWidth / chart.categories.length;
   const barWidth = (groupWidth * 0.8) / chart.series.length;
 
@@ -41,8 +58,7 @@ export function barChartSvg(chart: BarChart, width = 900, height = 360): string 
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${margin.left}" y="22" font-size="15" font-weight="bold">${escape(chart.title)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const value = (max / 4) * i;
+  for (const value of ticks) {
     parts.push(
       `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(value)}" y2="${y(value)}" stroke="#e5e5e5"/>`,
       `<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end" fill="#555">${format(value)}</text>`,
@@ -69,17 +85,27 @@ export function barChartSvg(chart: BarChart, width = 900, height = 360): string 
   for (const line of chart.lines ?? []) {
     parts.push(
       `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(line.value)}" y2="${y(line.value)}" stroke="#c0392b" stroke-dasharray="5,4"/>`,
-      `<text x="${width - margin.right}" y="${y(line.value) - 4}" text-anchor="end" fill="#c0392b">${escape(line.label)}</text>`,
     );
   }
-  chart.series.forEach((series, s) => {
-    const x = margin.left + s * 190;
+  let legendX = margin.left;
+  chart.series.forEach((series) => {
+    const x = legendX;
+    legendX += 17 + textWidth(series.name) + 14;
     const legendY = height - 22;
     parts.push(
       `<rect x="${x}" y="${legendY - 9}" width="12" height="12" fill="${series.color}"/>`,
       `<text x="${x + 17}" y="${legendY + 1}">${escape(series.name)}</text>`,
     );
   });
+  // A reference line's label goes in the legend, where no bar label can cover it.
+  for (const line of chart.lines ?? []) {
+    const legendY = height - 22;
+    parts.push(
+      `<line x1="${legendX}" x2="${legendX + 14}" y1="${legendY - 3}" y2="${legendY - 3}" stroke="#c0392b" stroke-dasharray="4,3"/>`,
+      `<text x="${legendX + 19}" y="${legendY + 1}" fill="#c0392b">${escape(line.label)}</text>`,
+    );
+    legendX += 19 + textWidth(line.label) + 14;
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

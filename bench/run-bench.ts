@@ -6,13 +6,13 @@
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
-import { barChartSvg } from './chart';
+import { writeBenchCharts } from './bench-charts';
 import { measureDecisionCost } from './decision-cost';
 import { FixedRateResult, SaturationResult, atFixedRate, loadGenerator, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
@@ -28,7 +28,7 @@ interface RunningServer {
   readonly process: ChildProcess;
 }
 
-interface ServerFigures {
+export interface ServerFigures {
   readonly saturation: SaturationResult;
   readonly fixedRate: FixedRateResult;
   readonly rssMb: number;
@@ -38,24 +38,34 @@ const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
 
-async function start(name: string, args: string[], port: number, readyText: string): Promise<RunningServer> {
+/**
+ * Starts a server with its output going to a file, as journald or a container runtime takes it. A
+ * pipe read by this process would be drained by the same event loop that drives the fixed-rate
+ * load, so a busy client would hold up the server's log writes and show up as server latency.
+ */
+async function start(
+  name: string,
+  args: string[],
+  port: number,
+  readyText: string,
+  scratch: string,
+): Promise<RunningServer> {
+  const logPath = join(scratch, `${name.replace(/\W+/g, '-')}-${port}.log`);
+  const logFd = openSync(logPath, 'w');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', logFd, 'inherit'],
     env: { ...process.env, NO_COLOR: '1' },
   });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(readyText)) resolve();
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`${name} exited with ${code} before it was ready:\n${output}`)),
-    );
-  });
-  // From here on nobody reads the server's log lines; discard them as a log shipper would consume them.
-  child.stdout.resume();
+  closeSync(logFd);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 60_000;
+  while (!readFileSync(logPath, 'utf8').includes(readyText)) {
+    if (exited !== undefined || Date.now() > deadline)
+      throw new Error(`${name} was not ready (exit ${exited}):\n${readFileSync(logPath, 'utf8')}`);
+    await delay(50);
+  }
   return { name, port, process: child };
 }
 
@@ -133,7 +143,7 @@ async function main(): Promise<void> {
       '--workers',
       String(workers),
     ];
-    return start(name, args, port, 'kube-image-bouncer serving');
+    return start(name, args, port, 'kube-image-bouncer serving', scratch);
   };
   const reference = async (name: string, script: string): Promise<RunningServer> => {
     const port = await freePort();
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
       [join('.bench-build', 'bench', script), certPath, keyPath, String(port)],
       port,
       'ready',
+      scratch,
     );
   };
   const servers = [
@@ -207,40 +218,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 
-  const names = results.map((r) => r.payload.replace(' AdmissionReview', '').replace('ImageReview, ', 'IR '));
-  const series = (pick: (f: ServerFigures) => number) => [
-    {
-      name: 'baseline: node:https + JSON.parse',
-      color: '#95a5a6',
-      values: results.map((r) => pick(r.figures.baseline)),
-    },
-    { name: 'Express alone', color: '#f0b27a', values: results.map((r) => pick(r.figures.express)) },
-    { name: 'Nest on Express alone', color: '#af7ac5', values: results.map((r) => pick(r.figures.nest)) },
-    {
-      name: 'kube-image-bouncer, 1 worker',
-      color: '#2e86c1',
-      values: results.map((r) => pick(r.figures.bouncer)),
-    },
-  ];
-  writeFileSync(
-    join(ROOT, 'bench', 'throughput.svg'),
-    barChartSvg({
-      title: 'Throughput at saturation (keep-alive TLS, 16 connections)',
-      unit: 'requests per second',
-      categories: names,
-      series: series((f) => f.saturation.requestsPerSecond),
-    }),
-  );
-  writeFileSync(
-    join(ROOT, 'bench', 'latency.svg'),
-    barChartSvg({
-      title: `p99 latency at a fixed ${FIXED_RATE} requests per second`,
-      unit: 'milliseconds',
-      categories: names,
-      series: series((f) => f.fixedRate.p99Ms),
-      lines: [{ label: 'target for payloads 1-4: 2 ms', value: 2 }],
-    }),
-  );
+  writeBenchCharts(report.payloads, FIXED_RATE);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
