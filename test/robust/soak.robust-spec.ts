@@ -1,6 +1,5 @@
 import { setInterval } from 'node:timers';
-import { TestPki, createTestPki } from '../support/test-pki';
-import { BouncerUnderTest, startBouncer } from './support/bouncer-under-test';
+import { bouncerForSpec } from './support/bouncer-under-test';
 import { keepAliveAgent } from './support/review-client';
 import { LoadRun, describeFailures, failures, refusals, runLoad } from './support/review-load';
 import { defaultPolicyMix } from './support/review-mix';
@@ -18,18 +17,12 @@ const RSS_WINDOW = 5;
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 describe('soak: keep-alive TLS at 500 reviews/s', () => {
-  let pki: TestPki;
-  let bouncer: BouncerUnderTest;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    bouncer = await startBouncer({ pki });
-  });
-  afterAll(() => bouncer.stop());
+  const spec = bouncerForSpec();
 
   it(
     `answers every review of a mixed load rightly for ${SOAK_MS / 1000} s, and its memory does not grow`,
     async () => {
+      const { pki, bouncer } = spec;
       const agent = keepAliveAgent(pki, 16);
       const rss: { atMs: number; bytes: number }[] = [];
       const started = Date.now();

@@ -1,8 +1,7 @@
 import type { Agent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
-import { TestPki, createTestPki } from '../../support/test-pki';
-import { BouncerUnderTest, startBouncer } from '../support/bouncer-under-test';
+import { bouncerForSpec } from '../support/bouncer-under-test';
 import { keepAliveAgent, oneShotAgent } from '../support/review-client';
 import { runLoad } from '../support/review-load';
 import { admissionReviewCase, bulkyPodSpec, defaultPolicyMix } from '../support/review-mix';
@@ -98,18 +97,12 @@ function send(
  * server's memory must stay bounded by what is in flight, not grow with what was sent.
  */
 describe('fault: a flood of 7 MiB bodies', () => {
-  let pki: TestPki;
-  let bouncer: BouncerUnderTest;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    bouncer = await startBouncer({ pki });
-  });
-  afterAll(() => bouncer.stop());
+  const spec = bouncerForSpec();
 
   it(
     'refuses each oversized body with a 413, answers each review under the limit, and keeps its memory bounded',
     async () => {
+      const { pki, bouncer } = spec;
       const underLimit = justUnderTheLimit();
       const oversized = Buffer.alloc(LIMIT + 1, ' ');
       oversized.write('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x"}}');

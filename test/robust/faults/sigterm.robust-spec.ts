@@ -1,7 +1,6 @@
 import { connect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
-import { TestPki, createTestPki } from '../../support/test-pki';
-import { BouncerUnderTest, startBouncer } from '../support/bouncer-under-test';
+import { bouncerForSpec } from '../support/bouncer-under-test';
 import {
   Exchange,
   apiserverTls,
@@ -25,16 +24,10 @@ const LOAD_MS = SIGNAL_AT_MS + 3_000;
  * its handshake completed, is the expected way to say "not here any more": nothing was sent.
  */
 describe('fault: SIGTERM during load', () => {
-  let pki: TestPki;
-  let bouncer: BouncerUnderTest;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    bouncer = await startBouncer({ pki });
-  });
-  afterAll(() => bouncer.stop());
+  const spec = bouncerForSpec();
 
   it('finishes the reviews in flight, refuses new connections cleanly, and exits 0', async () => {
+    const { pki, bouncer } = spec;
     const agent = keepAliveAgent(pki, 16);
     const oneShot = oneShotAgent(pki);
     let signalledAtMs = Number.POSITIVE_INFINITY;

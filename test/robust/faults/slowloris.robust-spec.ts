@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TLSSocket, connect } from 'node:tls';
-import { TestPki, createTestPki } from '../../support/test-pki';
-import { BouncerUnderTest, startBouncer } from '../support/bouncer-under-test';
+import { TestPki } from '../../support/test-pki';
+import { bouncerForSpec } from '../support/bouncer-under-test';
 import { apiserverTls, keepAliveAgent, oneShotAgent } from '../support/review-client';
 import { describeFailures, failures, refusals, runLoad } from '../support/review-load';
 import { defaultPolicyMix } from '../support/review-mix';
@@ -64,18 +64,12 @@ const secondsSummary = (values: number[]): Record<string, number> => {
  * from being answered, and the server must close them itself.
  */
 describe('fault: a slowloris client holding 500 connections', () => {
-  let pki: TestPki;
-  let bouncer: BouncerUnderTest;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    bouncer = await startBouncer({ pki });
-  });
-  afterAll(() => bouncer.stop());
+  const spec = bouncerForSpec();
 
   it(
     'goes on answering reviews on old and new connections, and closes every slow one with a 408',
     async () => {
+      const { pki, bouncer } = spec;
       const slow: SlowClient[] = [];
       for (let i = 0; i < CONNECTIONS; i += 50) {
         slow.push(

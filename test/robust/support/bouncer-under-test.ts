@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BOUNCER_BIN, freePort } from '../../support/bouncer-process';
 import { Sample, parsePrometheusText, sampleValue } from '../../support/prometheus-text';
-import { TestPki } from '../../support/test-pki';
+import { TestPki, createTestPki } from '../../support/test-pki';
 
 /**
  * The built CLI as a process, the way it is deployed: `node dist/main.js` with mutual TLS, a health
@@ -172,4 +172,30 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     }
     await delay(100);
   }
+}
+
+/**
+ * For a spec with one bouncer: a fresh test PKI and a bouncer started before its tests and stopped
+ * after them. Read `pki` and `bouncer` inside a test, once beforeAll has run.
+ */
+export function bouncerForSpec(options: Omit<BouncerOptions, 'pki'> = {}): {
+  readonly pki: TestPki;
+  readonly bouncer: BouncerUnderTest;
+} {
+  const started: { pki?: TestPki; bouncer?: BouncerUnderTest } = {};
+  beforeAll(async () => {
+    started.pki = await createTestPki();
+    started.bouncer = await startBouncer({ ...options, pki: started.pki });
+  });
+  afterAll(() => started.bouncer?.stop());
+  return {
+    get pki() {
+      if (!started.pki) throw new Error('the test PKI is made in beforeAll');
+      return started.pki;
+    },
+    get bouncer() {
+      if (!started.bouncer) throw new Error('the bouncer is started in beforeAll');
+      return started.bouncer;
+    },
+  };
 }
