@@ -47,13 +47,30 @@ checked 1 pod spec in 4 documents from 1 file against policy default (revision 3
     });
 
     it('exits 0 when break-glass would let an enforced violation through, and says so', () => {
-      expect(runCli(['check', '-f', `${MANIFESTS}/break-glass.yaml`])).toEqual({
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      const manifest = readFileSync(`${MANIFESTS}/break-glass.yaml`, 'utf8').replace(
+        '"2999-01-01T00:00:00Z"',
+        `"${inAnHour}"`,
+      );
+      expect(runCli(['check', '-f', '-'], { input: manifest })).toEqual({
         status: 0,
         stderr: '',
-        stdout: `LOCATION                                     DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
-test/fixtures/manifests/break-glass.yaml:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (allowed by break-glass ticket INC-4711 until 2999-01-01T00:00:00.000Z)
+        stdout: `LOCATION    DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
+<stdin>:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (allowed by break-glass ticket INC-4711 until ${inAnHour})
 
 checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 0 denied, 1 allowed with warnings, 0 allowed
+`,
+      });
+    });
+
+    it('exits 1 when the break-glass ticket expires further ahead than the policy allows, and says why', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/break-glass.yaml`])).toEqual({
+        status: 1,
+        stderr: '',
+        stdout: `LOCATION                                     DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
+test/fixtures/manifests/break-glass.yaml:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (not let through: break-glass ticket INC-4711 expires at 2999-01-01T00:00:00.000Z, more than the 24 hours ahead that spec.breakGlassMaxHours allows)
+
+checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 0 allowed
 `,
       });
     });
@@ -115,6 +132,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
           message: 'uses the latest tag',
           description: 'container "redis" (containers): image redis uses the latest tag (rule no-latest)',
           breakGlass: null,
+          breakGlassRefused: null,
         },
       ],
     });

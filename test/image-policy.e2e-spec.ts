@@ -192,6 +192,17 @@ describe('declarative image policy, over both review types', () => {
         'break-glass ticket INC-4711 expired at',
       );
     });
+
+    it('refuses a ticket expiring further ahead than the policy allows (the example allows 8 hours)', async () => {
+      const inNineHours = new Date(Date.now() + 9 * 3_600_000).toISOString();
+      const refusal = `break-glass ticket INC-4711 expires at ${inNineHours}, more than the 8 hours ahead that spec.breakGlassMaxHours allows`;
+      const status = await imageReviewOf(['nginx'], 'default', { [ticket]: inNineHours });
+      expect(status.allowed).toBe(false);
+      expect(status.reason).toContain(refusal);
+      const admission = await admissionOf('nginx', 'default', { [ticket]: inNineHours });
+      expect(admission.allowed).toBe(false);
+      expect(admission.status?.message).toContain(refusal);
+    });
   });
 
   describe('hot reload', () => {

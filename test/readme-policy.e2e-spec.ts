@@ -33,7 +33,7 @@ describe("the README's policy section", () => {
   it('shows a break-glass annotation the bouncer reads as a valid ticket', () => {
     const block = yamlBlocks.find((b) => b.includes('break-glass.image-policy.k8s.io/'))!;
     const [, key, value] = /(break-glass\.image-policy\.k8s\.io\/[^:]+): "([^"]+)"/.exec(block)!;
-    const reading = readBreakGlass({ [key]: value }, new Date('2026-11-26T00:00:00Z'));
+    const reading = readBreakGlass({ [key]: value }, new Date('2026-11-27T12:00:00Z'));
     expect(reading.active).toEqual({ ticket: 'INC-4711', expires: new Date(value) });
   });
 

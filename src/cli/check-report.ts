@@ -27,10 +27,11 @@ export const resourceLabel = ({ object }: ManifestFinding): string =>
 const location = ({ object, line }: ManifestFinding): string =>
   `${object.document.file}:${line}${object.document.helmSource ? ` (${object.document.helmSource})` : ''}`;
 
-/** The finding's own words, plus the break-glass ticket that would let it through anyway. */
+/** The finding's own words, plus the break-glass ticket that lets it through anyway, or why not. */
 const message = (finding: ManifestFinding): string =>
   finding.violation.problem +
-  (finding.breakGlass ? ` (allowed by break-glass ticket ${finding.breakGlass})` : '');
+  (finding.breakGlass ? ` (allowed by break-glass ticket ${finding.breakGlass})` : '') +
+  (finding.breakGlassRefused ? ` (not let through: ${finding.breakGlassRefused})` : '');
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
@@ -110,6 +111,7 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       message: finding.violation.problem,
       description: describeViolation(finding),
       breakGlass: finding.breakGlass ?? null,
+      breakGlassRefused: finding.breakGlassRefused ?? null,
     })),
   };
 }

@@ -106,7 +106,8 @@ export function checkSarif(report: CheckReport): Log {
     message: {
       text:
         `${resourceLabel(finding)} in namespace ${finding.object.namespace}: ${describeViolation(finding)}` +
-        (finding.breakGlass ? `; allowed by break-glass ticket ${finding.breakGlass}` : ''),
+        (finding.breakGlass ? `; allowed by break-glass ticket ${finding.breakGlass}` : '') +
+        (finding.breakGlassRefused ? `; not let through: ${finding.breakGlassRefused}` : ''),
     },
     locations: [
       {

@@ -33,6 +33,8 @@ export interface ManifestFinding {
   readonly column: number;
   /** The break-glass ticket that lets the pod through despite an enforced violation. */
   readonly breakGlass?: string;
+  /** Why the pod's break-glass tickets do not let an enforced violation through. */
+  readonly breakGlassRefused?: string;
 }
 
 export interface ManifestCheck {
@@ -132,6 +134,11 @@ export function checkManifests(
               ? {
                   breakGlass: `${decision.breakGlass.ticket} until ${decision.breakGlass.expires.toISOString()}`,
                 }
+              : {}),
+            ...(!decision.allowed &&
+            violation.enforcement === 'enforce' &&
+            decision.breakGlassRefusals.length > 0
+              ? { breakGlassRefused: decision.breakGlassRefusals.join('; ') }
               : {}),
           });
         }

@@ -50,6 +50,30 @@ describe(readBreakGlass.name, () => {
     expect(reading.active?.ticket).toBe('long');
   });
 
+  it('refuses a ticket expiring more than 24 hours ahead by default, since any pod author can write one', () => {
+    expect(
+      readBreakGlass({ 'break-glass.image-policy.k8s.io/forever': '2999-01-01T00:00:00Z' }, now),
+    ).toEqual({
+      present: true,
+      active: undefined,
+      refusals: [
+        'break-glass ticket forever expires at 2999-01-01T00:00:00.000Z, more than the 24 hours ahead that spec.breakGlassMaxHours allows',
+      ],
+    });
+  });
+
+  it('honours a ticket exactly at the limit and refuses one a second past it', () => {
+    const tickets = {
+      'break-glass.image-policy.k8s.io/at': '2026-11-29T12:00:00Z',
+      'break-glass.image-policy.k8s.io/past': '2026-11-29T12:00:01Z',
+    };
+    const reading = readBreakGlass(tickets, now, 72);
+    expect(reading.active?.ticket).toBe('at');
+    expect(reading.refusals).toEqual([
+      'break-glass ticket past expires at 2026-11-29T12:00:01.000Z, more than the 72 hours ahead that spec.breakGlassMaxHours allows',
+    ]);
+  });
+
   it('ignores other image-policy annotations', () => {
     expect(readBreakGlass({ 'ticket.image-policy.k8s.io/x': '2030-01-01T00:00:00Z' }, now)).toEqual({
       present: false,

@@ -18,11 +18,24 @@ export interface BreakGlassReading {
   readonly present: boolean;
   /** The valid ticket that runs longest, if any. */
   readonly active?: BreakGlassTicket;
-  /** Why the other tickets were not honoured: expired, or no valid expiry. */
+  /** Why the other tickets were not honoured: expired, too far ahead, or no valid expiry. */
   readonly refusals: readonly string[];
 }
 
-export function readBreakGlass(annotations: Readonly<Record<string, string>>, now: Date): BreakGlassReading {
+/** How far ahead a ticket may expire when no policy says otherwise. */
+export const DEFAULT_BREAK_GLASS_MAX_HOURS = 24;
+
+/**
+ * Reads the tickets in a pod's annotations. A ticket whose expiry lies more than `maxHours` ahead is
+ * refused: anyone who can create a pod can write the annotation, so an unbounded expiry would be a
+ * permanent exemption rather than an emergency override.
+ */
+export function readBreakGlass(
+  annotations: Readonly<Record<string, string>>,
+  now: Date,
+  maxHours = DEFAULT_BREAK_GLASS_MAX_HOURS,
+): BreakGlassReading {
+  const latestAllowed = now.getTime() + maxHours * 3_600_000;
   const refusals: string[] = [];
   let active: BreakGlassTicket | undefined;
   let present = false;
@@ -37,6 +50,10 @@ export function readBreakGlass(annotations: Readonly<Record<string, string>>, no
       );
     } else if (expires.getTime() <= now.getTime()) {
       refusals.push(`break-glass ticket ${ticket} expired at ${expires.toISOString()}`);
+    } else if (expires.getTime() > latestAllowed) {
+      refusals.push(
+        `break-glass ticket ${ticket} expires at ${expires.toISOString()}, more than the ${maxHours} hours ahead that spec.breakGlassMaxHours allows`,
+      );
     } else if (!active || expires > active.expires) {
       active = { ticket, expires };
     }

@@ -124,7 +124,7 @@ export class ImagePolicyService {
     }
     if (violationsWith(decision, 'enforce').length === 0) return explained(decision, images);
 
-    const breakGlass = readBreakGlass(request.annotations ?? {}, new Date());
+    const breakGlass = readBreakGlass(request.annotations ?? {}, new Date(), policy.breakGlassMaxHours);
     if (!policy.breakGlass) {
       const refusals = breakGlass.present ? ['break-glass annotations are disabled by the policy'] : [];
       return explained({ ...decision, allowed: false, breakGlassRefusals: refusals }, images);

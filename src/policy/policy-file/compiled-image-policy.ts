@@ -24,6 +24,8 @@ export interface CompiledImagePolicy {
   readonly exemptNamespaces: readonly NamespaceGlob[];
   readonly exemptImages: readonly ImagePattern[];
   readonly breakGlass: boolean;
+  /** How far ahead a break-glass ticket may expire. */
+  readonly breakGlassMaxHours: number;
   readonly rules: readonly CompiledRule[];
 }
 

@@ -40,6 +40,7 @@ describe(ImagePolicyCompiler.name, () => {
       name: 'example',
       source: EXAMPLE,
       breakGlass: true,
+      breakGlassMaxHours: 8,
       revision: expect.stringMatching(/^[0-9a-f]{12}$/),
     });
     expect(compiled.exemptNamespaces.map((g) => g.source)).toEqual(['kube-system']);
@@ -65,6 +66,7 @@ describe(ImagePolicyCompiler.name, () => {
     expect(compiled.rules.map((r) => [r.name, r.rule.key, r.enforcement])).toEqual([
       ['no-latest', 'disallowedTags', 'enforce'],
     ]);
+    expect(compiled).toMatchObject({ breakGlass: true, breakGlassMaxHours: 24 });
   });
 
   it('accepts JSON', () => {
@@ -156,6 +158,11 @@ describe(ImagePolicyCompiler.name, () => {
         ["policy.yaml:5: spec.rules[0].name must be letters, digits, '-', '_' and '.' (got \"no latest\")"],
       ],
       ['no rules key', 'breakGlass: true', ['policy.yaml:4: spec must have the key "rules"']],
+      [
+        'a break-glass limit beyond 30 days',
+        'breakGlassMaxHours: 8760\nrules: []',
+        ['policy.yaml:4: spec.breakGlassMaxHours must be <= 720 (got 8760)'],
+      ],
     ])('%s', (_case, spec, expected) => {
       expect(problemsOf(policy(spec))).toEqual(expected);
     });

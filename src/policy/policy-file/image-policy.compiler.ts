@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
+import { DEFAULT_BREAK_GLASS_MAX_HOURS } from '../break-glass';
 import { NamespaceGlob } from '../patterns/glob';
 import { ImagePattern } from '../patterns/image-pattern';
 import { IMAGE_RULES, ImageRule, RuleValueError } from '../rules/image-rule';
@@ -17,6 +18,7 @@ interface ImagePolicyFile {
     exemptNamespaces?: string[];
     exemptImages?: string[];
     breakGlass?: boolean;
+    breakGlassMaxHours?: number;
     rules: (Record<string, unknown> & {
       name?: string;
       enforcement?: Enforcement;
@@ -121,6 +123,7 @@ export class ImagePolicyCompiler {
       exemptNamespaces: (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob)),
       exemptImages,
       breakGlass: file.spec.breakGlass ?? true,
+      breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
       rules,
     };
   }

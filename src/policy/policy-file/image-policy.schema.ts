@@ -1,3 +1,4 @@
+import { DEFAULT_BREAK_GLASS_MAX_HOURS } from '../break-glass';
 import type { ImageRule, JsonSchema } from '../rules/image-rule';
 
 export type JsonSchemaOf = JsonSchema;
@@ -51,6 +52,14 @@ export function buildImagePolicySchema(rules: readonly ImageRule[]): JsonSchema 
             default: true,
             description:
               'Honour `break-glass.image-policy.k8s.io/<ticket>: "<RFC 3339 expiry>"` pod annotations, which allow a denied pod until the expiry.',
+          },
+          breakGlassMaxHours: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 720,
+            default: DEFAULT_BREAK_GLASS_MAX_HOURS,
+            description:
+              'How far ahead a break-glass expiry may lie, in hours; a ticket expiring later is refused.',
           },
           rules: {
             type: 'array',
