@@ -80,21 +80,24 @@ export const deniedImage: fc.Arbitrary<CatalogImage> = fc.oneof(
 
 export const catalogImage = fc.oneof(allowedImage, deniedImage);
 
-/** Break-glass annotations: a live ticket lifts a denial; expired or malformed ones do not. */
+/**
+ * Break-glass annotations: a live ticket lifts a denial; expired, malformed or too far ahead (the
+ * default policy allows 24 hours) ones do not.
+ */
 export const ticketAnnotations = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ live: false, annotations: undefined }) },
   {
     weight: 2,
     arbitrary: fc
-      .constantFrom('2001-02-03T04:05:06Z', 'tomorrow', '2099-13-45T00:00:00Z', '')
+      .constantFrom('2001-02-03T04:05:06Z', 'tomorrow', '2099-13-45T00:00:00Z', '', '2099-01-01T00:00:00Z')
       .map((expiry) => ({ live: false, annotations: { [`${BREAK_GLASS_PREFIX}INC-1`]: expiry } })),
   },
   {
     weight: 1,
-    arbitrary: fc.constant({
+    arbitrary: fc.constant(null).map(() => ({
       live: true,
-      annotations: { [`${BREAK_GLASS_PREFIX}INC-2`]: '2099-01-01T00:00:00Z' },
-    }),
+      annotations: { [`${BREAK_GLASS_PREFIX}INC-2`]: new Date(Date.now() + 12 * 3_600_000).toISOString() },
+    })),
   },
   {
     weight: 1,

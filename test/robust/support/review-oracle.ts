@@ -20,13 +20,20 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
 export const dig = (root: unknown, ...path: readonly string[]): unknown =>
   path.reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), root);
 
-/** Whether annotations may hold a break-glass ticket that has not expired (then a denial may be lifted). */
+/** How far ahead the default policy lets a break-glass ticket expire (README: breakGlassMaxHours). */
+const BREAK_GLASS_MAX_MS = 24 * 3_600_000;
+
+/**
+ * Whether annotations may hold a live break-glass ticket, one that neither has expired nor expires
+ * more than 24 hours ahead (then a denial may be lifted). Lenient where Date.parse cannot tell.
+ */
 export function mayHoldLiveTicket(annotations: unknown, now = Date.now()): boolean {
   if (!isObject(annotations)) return false;
-  return Object.entries(annotations).some(
-    ([key, value]) =>
-      key.startsWith(BREAK_GLASS_PREFIX) && typeof value === 'string' && !(Date.parse(value) <= now),
-  );
+  return Object.entries(annotations).some(([key, value]) => {
+    if (!key.startsWith(BREAK_GLASS_PREFIX) || typeof value !== 'string') return false;
+    const expires = Date.parse(value);
+    return !(expires <= now) && !(expires > now + BREAK_GLASS_MAX_MS);
+  });
 }
 
 /** Images of `containers`-like lists, read leniently: anything that looks like a container's image. */
