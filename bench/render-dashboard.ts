@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate } from '../src/tls/certificate-issuer';
+import { loopbackListenerArgs } from '../test/support/bouncer-process';
 import { Sample, parsePrometheusText } from '../test/support/prometheus-text';
 import { SecretVolume } from '../test/support/secret-volume';
 import { LineSeries, linePanelSvg, statPanelSvg } from './chart';
@@ -61,12 +62,7 @@ async function main(): Promise<void> {
       'serve',
       '--workers',
       '2',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--health-port',
-      String(healthPort),
+      ...loopbackListenerArgs(port, healthPort),
       '--cert',
       volume.certPath,
       '--key',

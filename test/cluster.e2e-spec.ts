@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import request from 'supertest';
 import { issueCertificate } from '../src/tls/certificate-issuer';
-import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { BouncerProcess, freePort, loopbackListenerArgs, runBouncer } from './support/bouncer-process';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { imageReview } from './support/reviews';
 import { SecretVolume } from './support/secret-volume';
@@ -37,12 +37,7 @@ describe('cluster mode (--workers 2)', () => {
     bouncer = runBouncer([
       '--workers',
       '2',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--health-port',
-      String(healthPort),
+      ...loopbackListenerArgs(port, healthPort),
       '--cert',
       join(dir, 'tls.crt'),
       '--key',

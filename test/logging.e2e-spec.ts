@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { BouncerProcess, freePort, loopbackListenerArgs, runBouncer } from './support/bouncer-process';
 import { admissionReview, imageReview, web, WORKLOAD_KINDS } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
 
@@ -25,12 +25,7 @@ describe('logs', () => {
       pki.paths.serverCert,
       '--key',
       pki.paths.serverKey,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--health-port',
-      String(healthPort),
+      ...loopbackListenerArgs(port, healthPort),
       ...extra,
     ]);
     // Wait on readiness, not on the "serving" line: a higher log level leaves that line out.

@@ -13,6 +13,16 @@ export interface BouncerProcess {
   stop(): Promise<number | null>;
 }
 
+/** The options that put a bouncer's review and health listeners on loopback ports. */
+export const loopbackListenerArgs = (port: number, healthPort: number): string[] => [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+  '--health-port',
+  String(healthPort),
+];
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();

@@ -4,7 +4,7 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BOUNCER_BIN, freePort } from '../../support/bouncer-process';
+import { BOUNCER_BIN, freePort, loopbackListenerArgs } from '../../support/bouncer-process';
 import { Sample, parsePrometheusText, sampleValue } from '../../support/prometheus-text';
 import { TestPki, createTestPki } from '../../support/test-pki';
 
@@ -102,12 +102,7 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
   const logFd = openSync(logPath, 'a');
   const args = [
     BOUNCER_BIN,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--health-port',
-    String(healthPort),
+    ...loopbackListenerArgs(port, healthPort),
     '--cert',
     options.certificate?.certPath ?? pki.paths.serverCert,
     '--key',
