@@ -117,6 +117,16 @@ describe('cluster mode (--workers 2)', () => {
     expect((await health().get('/readyz').expect(200)).body.workers).toHaveLength(2);
   });
 
+  it("does not answer reviews on the primary's health port, with the 404 a single process gives", async () => {
+    const response = await health().post('/image_policy').send({});
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Cannot POST /image_policy on the health port; reviews are served over TLS',
+    });
+  });
+
   it('applies a policy edit in every worker', async () => {
     expect(await reviewOnNewConnection('nginx')).toBe(false);
     writeFileSync(join(dir, 'policy.yaml'), POLICY('dev'));

@@ -323,6 +323,9 @@ describe('ImageReview over HTTPS (ImagePolicyWebhook)', () => {
         .send(imageReview(['nginx:1.0']));
       expect(response.status).toBe(404);
       expect(response.body.status?.allowed).toBeUndefined();
+      expect(response.body.message).toBe(
+        'Cannot POST /policy on the health port; reviews are served over TLS',
+      );
     });
 
     it('refuses TLS 1.1 on the review port', async () => {

@@ -1,5 +1,6 @@
 import { Server, createServer } from 'node:http';
 import type { AggregatorRegistry, RegistryContentType } from 'prom-client';
+import { healthPortNotFoundBody } from '../server/health-listener';
 
 export interface ClusterHealth {
   /** Workers currently serving. */
@@ -8,10 +9,18 @@ export interface ClusterHealth {
   readiness(): Promise<{ pid: number | undefined; ready: boolean; body: unknown }[]>;
 }
 
-const json = (status: number, body: unknown): { status: number; type: string; text: string } => ({
+type Answer = { status: number; type: string; text: string };
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const json = (status: number, body: unknown): Answer => ({
   status,
-  type: 'application/json; charset=utf-8',
+  type: JSON_TYPE,
   text: JSON.stringify(body),
+});
+const notFound = (method: string | undefined, path: string): Answer => ({
+  status: 404,
+  type: JSON_TYPE,
+  text: healthPortNotFoundBody(method, path),
 });
 
 /**
@@ -22,12 +31,8 @@ export function createClusterHealthServer(
   health: ClusterHealth,
   metrics: AggregatorRegistry<RegistryContentType>,
 ): Server {
-  const answer = async (
-    method: string | undefined,
-    path: string,
-  ): Promise<{ status: number; type: string; text: string }> => {
-    if (method !== 'GET')
-      return json(404, { statusCode: 404, error: 'Not Found', message: `Cannot ${method} ${path}` });
+  const answer = async (method: string | undefined, path: string): Promise<Answer> => {
+    if (method !== 'GET') return notFound(method, path);
     switch (path) {
       case '/healthz':
       case '/livez': {
@@ -48,11 +53,7 @@ export function createClusterHealthServer(
       case '/metrics':
         return { status: 200, type: metrics.contentType, text: await metrics.clusterMetrics() };
       default:
-        return json(404, {
-          statusCode: 404,
-          error: 'Not Found',
-          message: `Cannot GET ${path} on the health port; reviews are served over TLS`,
-        });
+        return notFound(method, path);
     }
   };
   const server = createServer({ noDelay: true }, (request, response) => {

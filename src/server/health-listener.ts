@@ -2,6 +2,14 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
 
+/** The JSON body of a 404 on the health port, for anything but a probe or a scrape. */
+export const healthPortNotFoundBody = (method: string | undefined, path: string): string =>
+  JSON.stringify({
+    statusCode: 404,
+    error: 'Not Found',
+    message: `Cannot ${method} ${path} on the health port; reviews are served over TLS`,
+  });
+
 /**
  * The plain-HTTP health listener serves probes and metrics only. Reviews must never be answered
  * here: this port has neither TLS nor client-certificate checks.
@@ -14,11 +22,7 @@ export function healthOnly(app: RequestListener): RequestListener {
       return;
     }
     request.resume();
-    const body = JSON.stringify({
-      statusCode: 404,
-      error: 'Not Found',
-      message: `Cannot ${request.method} ${path} on the health port; reviews are served over TLS`,
-    });
+    const body = healthPortNotFoundBody(request.method, path);
     response.writeHead(404, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
