@@ -2,11 +2,18 @@ import { Server, createServer } from 'node:http';
 import type { AggregatorRegistry, RegistryContentType } from 'prom-client';
 import { healthPortNotFoundBody } from '../server/health-listener';
 
+export interface WorkerReadiness {
+  readonly pid: number | undefined;
+  readonly ready: boolean;
+  /** What the worker's own /readyz answered. */
+  readonly body: unknown;
+}
+
 export interface ClusterHealth {
   /** Workers currently serving. */
   listening(): number;
   /** Each worker's readiness, as its own /readyz would report it. */
-  readiness(): Promise<{ pid: number | undefined; ready: boolean; body: unknown }[]>;
+  readiness(): Promise<WorkerReadiness[]>;
 }
 
 type Answer = { status: number; type: string; text: string };

@@ -5,7 +5,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { AllConfigType } from '../config/bouncer-config';
 import { withPolicyEngine } from '../cli/policy-engine';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
-import { createClusterHealthServer } from './cluster-health-server';
+import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';
 import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -14,6 +14,28 @@ const RESPAWN_DELAY_MS = 1_000;
 /** A worker that failed before it ever served stops the cluster: its replacement would fail too. */
 export class WorkerStartError extends Error {
   override name = 'WorkerStartError';
+}
+
+/** A worker's own /readyz answer, asked over IPC; no answer in time counts as not ready. */
+function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      worker.off('message', listener);
+      resolve({ pid: worker.process.pid, ready: false, body: 'no answer' });
+    }, READINESS_TIMEOUT_MS);
+    const listener = (message: unknown): void => {
+      if (
+        !isMessage<Extract<WorkerMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz') ||
+        message.id !== id
+      )
+        return;
+      clearTimeout(timer);
+      worker.off('message', listener);
+      resolve({ pid: worker.process.pid, ready: message.ready, body: message.body });
+    };
+    worker.on('message', listener);
+    worker.send({ type: 'kib:readyz', id } satisfies PrimaryMessage);
+  });
 }
 
 /**
@@ -74,30 +96,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
           {
             listening: () => serving.size,
             readiness: () =>
-              Promise.all(
-                [...serving.values()].map(
-                  (worker) =>
-                    new Promise<{ pid: number | undefined; ready: boolean; body: unknown }>((resolve) => {
-                      const id = ++readinessRequest;
-                      const timer = setTimeout(() => {
-                        worker.off('message', listener);
-                        resolve({ pid: worker.process.pid, ready: false, body: 'no answer' });
-                      }, READINESS_TIMEOUT_MS);
-                      const listener = (message: unknown): void => {
-                        if (
-                          !isMessage<Extract<WorkerMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz') ||
-                          message.id !== id
-                        )
-                          return;
-                        clearTimeout(timer);
-                        worker.off('message', listener);
-                        resolve({ pid: worker.process.pid, ready: message.ready, body: message.body });
-                      };
-                      worker.on('message', listener);
-                      worker.send({ type: 'kib:readyz', id } satisfies PrimaryMessage);
-                    }),
-                ),
-              ),
+              Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
           },
           new AggregatorRegistry(),
         );
