@@ -25,6 +25,13 @@ const DURATION_BUCKETS = [
  * The bouncer's Prometheus metrics, in a registry of its own (so tests can run several servers in
  * one process), plus Node's default process metrics.
  */
+/** The value under `key`, made once on first use. */
+function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
 @Injectable()
 export class MetricsService implements OnApplicationBootstrap {
   readonly registry = new Registry();
@@ -138,19 +145,14 @@ export class MetricsService implements OnApplicationBootstrap {
       const started = process.hrtime.bigint();
       response.once('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        let duration = this.durationByEndpoint.get(endpoint);
-        if (!duration)
-          this.durationByEndpoint.set(endpoint, (duration = this.requestDuration.labels(endpoint)));
-        duration.observe(seconds);
-        const key = `${endpoint} ${response.statusCode}`;
-        let requests = this.requestsByEndpointAndCode.get(key);
-        if (!requests)
-          this.requestsByEndpointAndCode.set(
-            key,
-            (requests = this.requests.labels(endpoint, String(response.statusCode))),
-          );
-        requests.inc();
-        if (response.statusCode >= 400) this.reviewErrors.inc({ endpoint, reason: 'rejected' });
+        const code = response.statusCode;
+        cached(this.durationByEndpoint, endpoint, () => this.requestDuration.labels(endpoint)).observe(
+          seconds,
+        );
+        cached(this.requestsByEndpointAndCode, `${endpoint} ${code}`, () =>
+          this.requests.labels(endpoint, String(code)),
+        ).inc();
+        if (code >= 400) this.reviewErrors.inc({ endpoint, reason: 'rejected' });
       });
     }
     next();
