@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
+import { announceDraining, announceServing } from '../server/serving-announcement';
 import { startWebhookServer } from '../server/webhook-server';
 import { runClusterPrimary } from '../cluster/cluster-primary';
 
@@ -27,22 +28,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     return;
   }
   const server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
-  const { address, healthAddress } = server;
-  log.info(
-    {
-      address: `${address.address}:${address.port}`,
-      healthAddress: healthAddress && `${healthAddress.address}:${healthAddress.port}`,
-    },
-    `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address.address}:${address.port}` +
-      (healthAddress ? `, probes and metrics on http://${healthAddress.address}:${healthAddress.port}` : ''),
-  );
+  announceServing(log, server.address, server.healthAddress, 1);
 
   const exit = (code: number): void => log.flush(() => process.exit(code));
   const shutdown = (signal: NodeJS.Signals): void => {
     // close() stops listening synchronously; announcing only afterwards means anyone who reads
     // this line and connects is refused, not accepted and then reset.
     const closing = server.close();
-    log.info({ signal }, `${signal} received: stopped accepting connections, draining in-flight reviews`);
+    announceDraining(log, signal);
     closing.then(
       () => exit(0),
       (error: unknown) => {

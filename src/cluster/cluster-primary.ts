@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { AllConfigType } from '../config/bouncer-config';
 import { withPolicyEngine } from '../cli/policy-engine';
+import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
 import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';
 import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
@@ -116,11 +117,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
     });
     healthAddress = healthServer.address() as AddressInfo;
   }
-  log.info(
-    { workers: config.server.workers },
-    `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address!.address}:${address!.port} with ${config.server.workers} workers` +
-      (healthAddress ? `, probes and metrics on http://${healthAddress.address}:${healthAddress.port}` : ''),
-  );
+  announceServing(log, address!, healthAddress, config.server.workers);
 
   const shutdown = (signal: NodeJS.Signals): void => {
     if (shuttingDown) return;
@@ -137,9 +134,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       (worker) => new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code))),
     );
     workers.forEach((worker) => worker.send({ type: 'kib:shutdown' } satisfies PrimaryMessage));
-    void Promise.all(stoppedAccepting).then(() =>
-      log.info({ signal }, `${signal} received: stopped accepting connections, draining in-flight reviews`),
-    );
+    void Promise.all(stoppedAccepting).then(() => announceDraining(log, signal));
     void Promise.all(exited).then((codes) => {
       healthServer?.close();
       const clean = codes.every((code) => code === 0);

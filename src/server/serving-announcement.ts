@@ -1,0 +1,31 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+
+type Address = Pick<AddressInfo, 'address' | 'port'>;
+
+/**
+ * The line that says the bouncer is serving, in one process or as a cluster. Scripts and the
+ * conformance tier wait for its opening words.
+ */
+export function announceServing(
+  log: Logger,
+  address: Address,
+  healthAddress: Address | undefined,
+  workers: number,
+): void {
+  log.info(
+    {
+      address: `${address.address}:${address.port}`,
+      healthAddress: healthAddress && `${healthAddress.address}:${healthAddress.port}`,
+      workers,
+    },
+    `kube-image-bouncer serving ImageReview and AdmissionReview on https://${address.address}:${address.port}` +
+      (workers > 1 ? ` with ${workers} workers` : '') +
+      (healthAddress ? `, probes and metrics on http://${healthAddress.address}:${healthAddress.port}` : ''),
+  );
+}
+
+/** Logged once the listeners have stopped accepting, so whoever reads it and connects is refused. */
+export function announceDraining(log: Logger, signal: NodeJS.Signals): void {
+  log.info({ signal }, `${signal} received: stopped accepting connections, draining in-flight reviews`);
+}
