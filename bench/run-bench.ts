@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
+import { residentBytesOfTree } from '../test/support/process-memory';
 import { writeBenchCharts } from './bench-charts';
 import { measureDecisionCost } from './decision-cost';
 import { FixedRateResult, SaturationResult, atFixedRate, loadGenerator, saturate } from './load';
@@ -69,29 +70,6 @@ async function start(
   return { name, port, process: child };
 }
 
-/** Resident memory of a process and its children (cluster workers), in MB. */
-function rssMb(pid: number): number {
-  const rssOf = (p: number): number => {
-    try {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
-      return Number(kb ?? 0) / 1024;
-    } catch {
-      return 0;
-    }
-  };
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    children = [];
-  }
-  return rssOf(pid) + children.reduce((sum, child) => sum + rssOf(child), 0);
-}
-
 async function measure(
   server: RunningServer,
   payload: BenchPayload,
@@ -100,7 +78,7 @@ async function measure(
   await saturate(server.port, payload, WARMUP_SECONDS, scratch);
   const saturation = await saturate(server.port, payload, SECONDS, scratch);
   const fixedRate = await atFixedRate(server.port, payload, FIXED_RATE, SECONDS);
-  const figures = { saturation, fixedRate, rssMb: rssMb(server.process.pid!) };
+  const figures = { saturation, fixedRate, rssMb: residentBytesOfTree(server.process.pid!) / 2 ** 20 };
   log(
     `  ${server.name.padEnd(9)} ${saturation.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
       `  p50 ${fixedRate.p50Ms.toFixed(2)} ms  p99 ${fixedRate.p99Ms.toFixed(2)} ms at ${FIXED_RATE}/s` +

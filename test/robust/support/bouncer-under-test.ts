@@ -1,10 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BOUNCER_BIN, freePort, loopbackListenerArgs } from '../../support/bouncer-process';
+import { residentBytesByProcess, residentBytesOfTree } from '../../support/process-memory';
 import { Sample, parsePrometheusText, sampleValue } from '../../support/prometheus-text';
 import { TestPki, createTestPki } from '../../support/test-pki';
 
@@ -59,42 +60,6 @@ export function healthGet(port: number, path: string): Promise<{ status: number;
   });
 }
 
-/** Every descendant of `pid`, from /proc (Linux). */
-function descendants(pid: number): number[] {
-  const found: number[] = [];
-  const visit = (parent: number): void => {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${parent}/task`);
-    } catch {
-      return;
-    }
-    for (const task of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const child of children.split(' ').filter(Boolean).map(Number)) {
-        found.push(child);
-        visit(child);
-      }
-    }
-  };
-  visit(pid);
-  return found;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 export async function startBouncer(options: BouncerOptions): Promise<BouncerUnderTest> {
   const { pki } = options;
   const [port, healthPort] = [await freePort(), await freePort()];
@@ -126,8 +91,6 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     if (status !== 200) throw new Error(`GET /metrics answered ${status}`);
     return parsePrometheusText(text);
   };
-  const rssBytesByProcess = (): Map<number, number> =>
-    new Map([child.pid!, ...descendants(child.pid!)].map((pid) => [pid, rssOf(pid)]));
   const bouncer: BouncerUnderTest = {
     child,
     port,
@@ -136,8 +99,8 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     exited,
     running: () => !hasExited,
     log,
-    rssBytes: () => [...rssBytesByProcess().values()].reduce((sum, bytes) => sum + bytes, 0),
-    rssBytesByProcess,
+    rssBytes: () => residentBytesOfTree(child.pid!),
+    rssBytesByProcess: () => residentBytesByProcess(child.pid!),
     metrics,
     metric: async (name, labels = {}) => sampleValue(await metrics(), name, labels) ?? 0,
     readyz: async () => {
