@@ -45,12 +45,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bouncer-dashboard-'));
   const ca = await createCertificateAuthority({ commonName: 'dashboard CA' });
   const volume = new SecretVolume(dir);
-  const first = await issueCertificate(ca, {
-    commonName: 'bouncer',
-    usages: ['server'],
-    ipAddresses: ['127.0.0.1'],
-    validityDays: 90,
-  });
+  const servingCertificate = (validityDays: number) =>
+    issueCertificate(ca, {
+      commonName: 'bouncer',
+      usages: ['server'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays,
+    });
+  const first = await servingCertificate(90);
   volume.publish(first.certificatePem, first.privateKeyPem);
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, POLICY(''));
@@ -141,12 +143,7 @@ async function main(): Promise<void> {
       ),
     );
     at(90, async () => {
-      const rotated = await issueCertificate(ca, {
-        commonName: 'bouncer',
-        usages: ['server'],
-        ipAddresses: ['127.0.0.1'],
-        validityDays: 60,
-      });
+      const rotated = await servingCertificate(60);
       volume.publish(rotated.certificatePem, rotated.privateKeyPem);
     });
     at(100, () => volume.publish(first.certificatePem, 'not a key'));
