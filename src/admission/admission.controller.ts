@@ -1,14 +1,12 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
 import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
+import { REVIEW_ROUTES } from '../http/review-routes';
 import { AdmissionReviewFailureFilter } from './admission-review-failure.filter';
 import { AdmissionReviewResponse, toAdmissionReviewResponse } from './admission-review-response';
 import { AdmissionReviewService } from './admission-review.service';
 import { AdmissionRequestDto, AdmissionReviewDto } from './dto/admission-review.dto';
 
-/**
- * The ValidatingAdmissionWebhook backend for admission.k8s.io v1 and v1beta1. `/` is kept for the
- * original bouncer's users, whose webhook configurations point at the root path.
- */
+/** The ValidatingAdmissionWebhook backend for admission.k8s.io v1 and v1beta1. */
 @Controller()
 @UseFilters(AdmissionReviewFailureFilter)
 export class AdmissionController {
@@ -17,7 +15,7 @@ export class AdmissionController {
     private readonly audit: ReviewAuditService,
   ) {}
 
-  @Post(['validate', '/'])
+  @Post([...REVIEW_ROUTES.validate])
   @HttpCode(HttpStatus.OK)
   review(@Body() review: AdmissionReviewDto): AdmissionReviewResponse {
     const outcome = this.admissionReview.decide(review.request);

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { LIVENESS_ROUTES, READINESS_ROUTE } from '../http/review-routes';
 import { PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';
 
 /**
@@ -15,14 +16,14 @@ export class HealthController {
   ) {}
 
   /** The process is up and its event loop turns; nothing external is consulted. */
-  @Get(['healthz', 'livez'])
+  @Get([...LIVENESS_ROUTES])
   @HealthCheck()
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   /** Ready to answer reviews: TLS material and rules are loaded. */
-  @Get('readyz')
+  @Get(READINESS_ROUTE)
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.tls.check('tls'), () => this.policy.check('policy')]);

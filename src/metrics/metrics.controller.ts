@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { METRICS_ROUTE } from '../http/review-routes';
 import { MetricsService } from './metrics.service';
 
 /** Prometheus scrape endpoint; served beside the probes on the plain-HTTP health port. */
@@ -6,7 +7,7 @@ import { MetricsService } from './metrics.service';
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
-  @Get('metrics')
+  @Get(METRICS_ROUTE)
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();

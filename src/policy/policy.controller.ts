@@ -1,14 +1,12 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
 import { ReviewAuditService } from '../audit/review-audit.service';
+import { REVIEW_ROUTES } from '../http/review-routes';
 import { ImageReviewDto } from './dto/image-review.dto';
 import { ImagePolicyService } from './image-policy.service';
 import { ImageReviewResponse, toImageReviewResponse } from './image-review-response';
 import { ImageReviewFailureFilter } from './image-review-failure.filter';
 
-/**
- * The ImagePolicyWebhook backend. `/image_policy` is the original bouncer's path and `/policy`
- * the one its README configured; both stay so existing kubeconfigs keep working.
- */
+/** The ImagePolicyWebhook backend, on the original bouncer's paths so existing kubeconfigs keep working. */
 @Controller()
 @UseFilters(ImageReviewFailureFilter)
 export class PolicyController {
@@ -17,7 +15,7 @@ export class PolicyController {
     private readonly audit: ReviewAuditService,
   ) {}
 
-  @Post(['image_policy', 'policy'])
+  @Post([...REVIEW_ROUTES.image_policy])
   @HttpCode(HttpStatus.OK)
   review(@Body() review: ImageReviewDto): ImageReviewResponse {
     const decision = this.imagePolicy.evaluate({

@@ -1,6 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-
-const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
+import { HEALTH_PORT_ROUTES } from '../http/review-routes';
 
 /** The JSON body of a 404 on the health port, for anything but a probe or a scrape. */
 export const healthPortNotFoundBody = (method: string | undefined, path: string): string =>
@@ -17,7 +16,7 @@ export const healthPortNotFoundBody = (method: string | undefined, path: string)
 export function healthOnly(app: RequestListener): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
-    if (request.method === 'GET' && HEALTH_PATHS.has(path)) {
+    if (request.method === 'GET' && HEALTH_PORT_ROUTES.has(path)) {
       app(request, response);
       return;
     }
