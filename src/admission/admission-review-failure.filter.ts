@@ -1,10 +1,9 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
-import { HttpErrorFilter } from '../http/http-error.filter';
-import { httpExceptionMessage } from '../http/http-exception-message';
+import { respondWithHttpError } from '../http/http-error.filter';
+import { classifyFailure } from '../http/review-failure';
 import { toAdmissionReviewResponse } from './admission-review-response';
-import { MalformedPodSpecError } from './pod-spec';
 
 interface ReadableReview {
   apiVersion?: unknown;
@@ -19,8 +18,6 @@ interface ReadableReview {
  */
 @Catch()
 export class AdmissionReviewFailureFilter implements ExceptionFilter {
-  private readonly httpError = new HttpErrorFilter();
-
   constructor(private readonly audit: ReviewAuditService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -29,32 +26,18 @@ export class AdmissionReviewFailureFilter implements ExceptionFilter {
       typeof body?.request?.uid === 'string' && body.request.uid.length > 0 ? body.request.uid : undefined;
     const namespace = typeof body?.request?.namespace === 'string' ? body.request.namespace : undefined;
     const subject: ReviewSubject = { uid, namespace };
-    const readable =
-      exception instanceof MalformedPodSpecError ||
-      (exception instanceof HttpException && exception.getStatus() < 500);
-    const detail =
-      exception instanceof HttpException
-        ? httpExceptionMessage(exception)
-        : exception instanceof Error
-          ? readable
-            ? exception.message
-            : (exception.stack ?? exception.message)
-          : String(exception);
-    this.audit.recordFailure(
-      'validate',
-      subject,
-      readable ? 'malformed' : 'internal',
-      detail,
-      uid === undefined ? 'error-status' : 'denial',
-    );
+    const failure = classifyFailure(exception);
+    const answered = uid === undefined ? 'error-status' : 'denial';
+    this.audit.recordFailure('validate', subject, failure.reason, failure.detail, answered);
 
     if (uid === undefined) {
-      this.httpError.catch(exception, host);
+      respondWithHttpError(failure, host);
       return;
     }
-    const message = readable
-      ? `kube-image-bouncer could not read the AdmissionReview: ${detail}`
-      : 'kube-image-bouncer could not evaluate the image policy, so the request is denied; see its log';
+    const message =
+      failure.reason === 'malformed'
+        ? `kube-image-bouncer could not read the AdmissionReview: ${failure.message}`
+        : 'kube-image-bouncer could not evaluate the image policy, so the request is denied; see its log';
     const denial = toAdmissionReviewResponse(body?.apiVersion, uid, {
       allowed: false,
       message,

@@ -1,8 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ReviewAuditService } from '../audit/review-audit.service';
-import { HttpErrorFilter } from '../http/http-error.filter';
-import { httpExceptionMessage } from '../http/http-exception-message';
+import { respondWithHttpError } from '../http/http-error.filter';
+import { classifyFailure } from '../http/review-failure';
 import { IMAGE_REVIEW_API_VERSION, IMAGE_REVIEW_KIND } from './dto/image-review.dto';
 import { ImageReviewResponse } from './image-review-response';
 
@@ -24,27 +24,16 @@ const INTERNAL_ERROR_DENIAL: ImageReviewResponse = {
  */
 @Catch()
 export class ImageReviewFailureFilter implements ExceptionFilter {
-  private readonly httpError = new HttpErrorFilter();
-
   constructor(private readonly audit: ReviewAuditService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const body = host.switchToHttp().getRequest<Request>().body as
       { spec?: { namespace?: unknown } } | undefined;
     const namespace = typeof body?.spec?.namespace === 'string' ? body.spec.namespace : undefined;
-    if (exception instanceof HttpException && exception.getStatus() < 500) {
-      this.audit.recordFailure(
-        'image_policy',
-        { namespace },
-        'malformed',
-        httpExceptionMessage(exception),
-        'error-status',
-      );
-      this.httpError.catch(exception, host);
-      return;
-    }
-    const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-    this.audit.recordFailure('image_policy', { namespace }, 'internal', detail, 'denial');
-    host.switchToHttp().getResponse<Response>().status(200).json(INTERNAL_ERROR_DENIAL);
+    const failure = classifyFailure(exception);
+    const answered = failure.reason === 'malformed' ? 'error-status' : 'denial';
+    this.audit.recordFailure('image_policy', { namespace }, failure.reason, failure.detail, answered);
+    if (answered === 'error-status') respondWithHttpError(failure, host);
+    else host.switchToHttp().getResponse<Response>().status(200).json(INTERNAL_ERROR_DENIAL);
   }
 }
