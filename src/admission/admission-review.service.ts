@@ -9,13 +9,7 @@ import {
 } from '../policy/policy-decision';
 import { AdmissionOutcome } from './admission-review-response';
 import { AdmissionRequestDto } from './dto/admission-review.dto';
-import {
-  MalformedPodSpecError,
-  PodSpecLocation,
-  locatePodSpec,
-  readImagePolicyAnnotations,
-  readPodImages,
-} from './pod-spec';
+import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from './pod-spec';
 
 /** `kubectl debug` adds ephemeral containers through this subresource of a Pod. */
 const EPHEMERAL_CONTAINERS_SUBRESOURCE = 'ephemeralcontainers';
@@ -56,18 +50,18 @@ export class AdmissionReviewService {
       throw new MalformedPodSpecError(`request.object must be an object for ${request.operation}`);
     }
 
-    const images = readPodImages(request.object, location, 'request.object');
-    const previous =
-      request.operation === 'UPDATE' ? this.previousImages(request.oldObject, location) : new Set();
-    // Images the object already ran are not judged again, so an old workload can still be scaled,
-    // relabelled or rolled back after the policy tightens; only what the update introduces is.
-    const introduced = images.filter(({ image }) => !previous.has(image));
-
-    const decision = this.imagePolicy.evaluate({
-      images: introduced,
-      namespace: request.namespace,
-      annotations: readImagePolicyAnnotations(request.object, location),
-    });
+    const decision = this.imagePolicy.evaluate(
+      podSpecReviewRequest({
+        object: request.object,
+        location,
+        objectName: 'request.object',
+        namespace: request.namespace,
+        previous:
+          request.operation === 'UPDATE'
+            ? { object: request.oldObject, objectName: 'request.oldObject' }
+            : undefined,
+      }),
+    );
     return {
       allowed: decision.allowed,
       message: decision.allowed ? undefined : admissionDenialMessage(decision),
@@ -75,15 +69,5 @@ export class AdmissionReviewService {
       auditAnnotations: decisionAuditAnnotations(decision),
       decision,
     };
-  }
-
-  /** An unreadable oldObject grandfathers nothing: every image is then judged as new. */
-  private previousImages(oldObject: unknown, location: PodSpecLocation): Set<string> {
-    try {
-      return new Set(readPodImages(oldObject, location, 'request.oldObject').map(({ image }) => image));
-    } catch (error) {
-      if (error instanceof MalformedPodSpecError) return new Set();
-      throw error;
-    }
   }
 }

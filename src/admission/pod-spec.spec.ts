@@ -37,10 +37,10 @@ describe(readPodImages.name, () => {
       },
     };
     expect(readPodImages(object, pod, 'request.object')).toEqual([
-      { image: 'nginx', container: { name: 'web', list: 'containers' } },
-      { image: 'nameless:1', container: { name: '#1', list: 'containers' } },
-      { image: 'alpine:3', container: { name: 'init', list: 'initContainers' } },
-      { image: 'busybox', container: { name: 'debug', list: 'ephemeralContainers' } },
+      { image: 'nginx', container: { name: 'web', list: 'containers', index: 0 } },
+      { image: 'nameless:1', container: { name: '#1', list: 'containers', index: 1 } },
+      { image: 'alpine:3', container: { name: 'init', list: 'initContainers', index: 0 } },
+      { image: 'busybox', container: { name: 'debug', list: 'ephemeralContainers', index: 0 } },
     ]);
   });
 

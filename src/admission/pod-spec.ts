@@ -1,4 +1,5 @@
-import { ContainerList, ImageUnderReview } from '../policy/image-policy.types';
+import { UnreadableReviewError } from '../http/review-failure';
+import { ContainerList, ImagePolicyRequest, ImageUnderReview } from '../policy/image-policy.types';
 
 /**
  * Where each kind keeps the spec of the pods it creates. Kinds not listed have no pod spec and are
@@ -27,7 +28,7 @@ export const CONTAINER_LISTS: readonly ContainerList[] = [
 const IMAGE_POLICY_ANNOTATION = '.image-policy.k8s.io/';
 
 /** A container list or image that is not shaped as Kubernetes would send it. */
-export class MalformedPodSpecError extends Error {
+export class MalformedPodSpecError extends UnreadableReviewError {
   override name = 'MalformedPodSpecError';
 }
 
@@ -83,7 +84,7 @@ export function readPodImages(
       if (typeof container.image !== 'string')
         throw new MalformedPodSpecError(`${at}.image must be a string`);
       const name = typeof container.name === 'string' ? container.name : `#${index}`;
-      images.push({ image: container.image, container: { name, list } });
+      images.push({ image: container.image, container: { name, list, index } });
     });
   }
   return images;
@@ -102,4 +103,44 @@ export function readImagePolicyAnnotations(
         entry[0].includes(IMAGE_POLICY_ANNOTATION) && typeof entry[1] === 'string',
     ),
   );
+}
+
+/** What an object's pod spec asks of the engine, whoever holds the object: a webhook or `check`. */
+export interface PodSpecUnderReview {
+  readonly object: unknown;
+  readonly location: PodSpecLocation;
+  /** How messages name the object: `request.object`, `Deployment/web`. */
+  readonly objectName: string;
+  readonly namespace?: string;
+  /** On UPDATE, the object as it was: images it already ran are not judged again. */
+  readonly previous?: { readonly object: unknown; readonly objectName: string };
+}
+
+/**
+ * The one step from a pod spec to an engine request, behind AdmissionReview and `check` alike, so
+ * that `check` judges exactly as the webhook does by construction.
+ */
+export function podSpecReviewRequest(pod: PodSpecUnderReview): ImagePolicyRequest {
+  const images = readPodImages(pod.object, pod.location, pod.objectName);
+  const previous = pod.previous ? previousImages(pod.previous, pod.location) : new Set<string>();
+  return {
+    // Images the object already ran are not judged again, so an old workload can still be scaled,
+    // relabelled or rolled back after the policy tightens; only what the update introduces is.
+    images: previous.size === 0 ? images : images.filter(({ image }) => !previous.has(image)),
+    namespace: pod.namespace,
+    annotations: readImagePolicyAnnotations(pod.object, pod.location),
+  };
+}
+
+/** An unreadable old object grandfathers nothing: every image is then judged as new. */
+function previousImages(
+  previous: NonNullable<PodSpecUnderReview['previous']>,
+  location: PodSpecLocation,
+): Set<string> {
+  try {
+    return new Set(readPodImages(previous.object, location, previous.objectName).map(({ image }) => image));
+  } catch (error) {
+    if (error instanceof MalformedPodSpecError) return new Set();
+    throw error;
+  }
 }

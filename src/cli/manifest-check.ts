@@ -1,11 +1,8 @@
-import {
-  MalformedPodSpecError,
-  locatePodSpec,
-  readImagePolicyAnnotations,
-  readPodImages,
-} from '../admission/pod-spec';
+import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
-import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
+import { describeTicket } from '../policy/break-glass';
+import { ContainerList, ImageVerdict, RuleViolation } from '../policy/image-policy.types';
+import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestPath } from './manifest-source';
 
@@ -44,6 +41,12 @@ export interface ManifestCheck {
   readonly allowed: number;
   readonly findings: readonly ManifestFinding[];
 }
+
+const TALLIED: Record<ReviewOutcome, 'denied' | 'warned' | 'allowed'> = {
+  deny: 'denied',
+  warn: 'warned',
+  allow: 'allowed',
+};
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -98,29 +101,26 @@ export function checkManifests(
       const at = (path: ManifestPath) =>
         document.locate([...(item === undefined ? [] : ['items', item]), ...path]);
 
-      let images;
+      let request;
       try {
-        images = readPodImages(value, location, name ? `${kind}/${name}` : kind);
+        request = podSpecReviewRequest({
+          object: value,
+          location,
+          objectName: name ? `${kind}/${name}` : kind,
+          namespace: object.namespace,
+        });
       } catch (error) {
         if (!(error instanceof MalformedPodSpecError)) throw error;
         problems.push(`${document.file}:${at([]).line}: ${error.message}`);
         continue;
       }
-      const decision = engine.evaluate({
-        images,
-        namespace: object.namespace,
-        annotations: readImagePolicyAnnotations(value, location),
-      });
+      const decision = engine.evaluate(request);
       counts.podSpecs++;
-      tally(counts, decision);
+      counts[TALLIED[reviewOutcome(decision)]]++;
 
-      // readPodImages lists containers in order, list by list, so counting gives each one's index.
-      const seen = new Map<ContainerList, number>();
       const podFindings: ManifestFinding[] = [];
       decision.verdicts.forEach((verdict) => {
-        const { name: containerName, list } = verdict.subject.container!;
-        const index = seen.get(list) ?? 0;
-        seen.set(list, index + 1);
+        const { name: containerName, list, index } = verdict.subject.container!;
         const position = at([...location.specPath, list, index, 'image']);
         for (const violation of verdict.violations) {
           if (violation.enforcement === 'audit') continue;
@@ -132,7 +132,7 @@ export function checkManifests(
             ...position,
             ...(decision.breakGlass && violation.enforcement === 'enforce'
               ? {
-                  breakGlass: `${decision.breakGlass.ticket} until ${decision.breakGlass.expires.toISOString()}`,
+                  breakGlass: describeTicket(decision.breakGlass),
                 }
               : {}),
             ...(!decision.allowed &&
@@ -149,13 +149,4 @@ export function checkManifests(
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
   return { ...counts, findings };
-}
-
-function tally(counts: { denied: number; warned: number; allowed: number }, decision: PolicyDecision): void {
-  const flagged = decision.verdicts.some((v) =>
-    v.violations.some((x) => x.enforcement === 'warn' || x.enforcement === 'enforce'),
-  );
-  if (!decision.allowed) counts.denied++;
-  else if (flagged) counts.warned++;
-  else counts.allowed++;
 }

@@ -7,7 +7,8 @@ export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContaine
 /** An image to decide on, with the container it came from when the review names containers. */
 export interface ImageUnderReview {
   readonly image: string;
-  readonly container?: { readonly name: string; readonly list: ContainerList };
+  /** `index` is the container's position in its list, as a JSON Patch path names it. */
+  readonly container?: { readonly name: string; readonly list: ContainerList; readonly index: number };
 }
 
 export interface ImagePolicyRequest {
