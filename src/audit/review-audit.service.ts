@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { MetricsService, ReviewEndpoint } from '../metrics/metrics.service';
-import { PolicyDecision } from '../policy/image-policy.types';
+import { ReviewEndpoint } from '../http/review-routes';
+import { MetricsService } from '../metrics/metrics.service';
+import { PolicyDecision } from '../policy';
 
 /** What is known about the object under review; ImageReview carries only the namespace. */
 export interface ReviewSubject {

@@ -7,7 +7,13 @@ import {
   parseNormalizedReference,
 } from '../image-reference';
 import { PolicyExplanation, RuleSkip, RuleTrace } from '../policy/image-policy.service';
-import { decisionWarnings, describeViolation, violationsWith } from '../policy/policy-decision';
+import {
+  ReviewOutcome,
+  decisionWarnings,
+  describeViolation,
+  reviewOutcome,
+  violationsWith,
+} from '../policy/policy-decision';
 import { alignColumns } from './aligned-columns';
 
 /** `explain -o json`: every key is always present (null when it does not apply), so scripts can rely on it. */
@@ -104,6 +110,12 @@ function ruleVerdict({ skipped, violation }: RuleTrace): string {
   return violation ? `violated: ${violation.problem}` : 'passed';
 }
 
+const OUTCOME_TEXT: Record<ReviewOutcome, string> = {
+  deny: 'deny',
+  warn: 'allow, with a warning',
+  allow: 'allow',
+};
+
 function decisionLines(explanation: PolicyExplanation): string[] {
   const { decision } = explanation;
   if (decision.exemptNamespace)
@@ -112,7 +124,7 @@ function decisionLines(explanation: PolicyExplanation): string[] {
     ];
   const denials = violationsWith(decision, 'enforce').map(describeViolation);
   const warnings = decisionWarnings(decision);
-  const outcome = !decision.allowed ? 'deny' : warnings.length > 0 ? 'allow, with a warning' : 'allow';
+  const outcome = OUTCOME_TEXT[reviewOutcome(decision)];
   return [
     `decision   ${outcome}`,
     ...denials.map((text) => `  denied:  ${text}`),

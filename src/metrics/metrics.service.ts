@@ -2,29 +2,15 @@ import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PolicyDecision } from '../policy/image-policy.types';
-import { PolicyStore } from '../policy/policy-file/policy-store.service';
+import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
+import { PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { TlsMaterialService } from '../tls/tls-material.service';
-
-export type ReviewEndpoint = 'image_policy' | 'validate';
-
-/** Which endpoint label a request gets; other paths (probes, metrics) are not measured. */
-const ENDPOINT_BY_PATH: ReadonlyMap<string, ReviewEndpoint> = new Map([
-  ['/image_policy', 'image_policy'],
-  ['/policy', 'image_policy'],
-  ['/validate', 'validate'],
-  ['/', 'validate'],
-]);
 
 // From a cache-warm decision (~100 µs) to the apiserver's patience (seconds).
 const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 
-/**
- * The bouncer's Prometheus metrics, in a registry of its own (so tests can run several servers in
- * one process), plus Node's default process metrics.
- */
 /** The value under `key`, made once on first use. */
 function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);
@@ -32,6 +18,10 @@ function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
+/**
+ * The bouncer's Prometheus metrics, in a registry of its own (so tests can run several servers in
+ * one process), plus Node's default process metrics.
+ */
 @Injectable()
 export class MetricsService implements OnApplicationBootstrap {
   readonly registry = new Registry();
@@ -114,18 +104,14 @@ export class MetricsService implements OnApplicationBootstrap {
 
   recordDecision(endpoint: ReviewEndpoint, decision: PolicyDecision): void {
     if (decision.breakGlass) this.breakGlass.inc();
-    const rulesWith = (enforcement: 'enforce' | 'warn'): Set<string> =>
-      new Set(
-        decision.verdicts.flatMap((v) =>
-          v.violations.filter((x) => x.enforcement === enforcement).map((x) => x.rule),
-        ),
-      );
     if (!decision.allowed) {
-      for (const rule of rulesWith('enforce')) this.decisions.inc({ endpoint, decision: 'deny', rule });
+      for (const rule of rulesWith(decision, 'enforce'))
+        this.decisions.inc({ endpoint, decision: 'deny', rule });
       return;
     }
-    const warned = rulesWith('warn');
-    if (warned.size === 0) this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
+    // Labelled by the rules behind it: a break-glass override is counted apart, above.
+    const warned = rulesWith(decision, 'warn');
+    if (warned.length === 0) this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
     for (const rule of warned) this.decisions.inc({ endpoint, decision: 'warn', rule });
   }
 
@@ -140,7 +126,8 @@ export class MetricsService implements OnApplicationBootstrap {
 
   /** Express middleware timing every review request, including ones refused before Nest sees them. */
   readonly observeRequests = (request: Request, response: Response, next: NextFunction): void => {
-    const endpoint = request.method === 'POST' ? ENDPOINT_BY_PATH.get(request.url.split('?')[0]) : undefined;
+    const endpoint =
+      request.method === 'POST' ? REVIEW_ENDPOINT_BY_PATH.get(request.url.split('?')[0]) : undefined;
     if (endpoint !== undefined) {
       const started = process.hrtime.bigint();
       response.once('finish', () => {

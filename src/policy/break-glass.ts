@@ -13,6 +13,10 @@ export interface BreakGlassTicket {
   readonly expires: Date;
 }
 
+/** `INC-1 until 2026-12-01T10:00:00.000Z`, as warnings, audit annotations and `check` name a ticket. */
+export const describeTicket = ({ ticket, expires }: BreakGlassTicket): string =>
+  `${ticket} until ${expires.toISOString()}`;
+
 export interface BreakGlassReading {
   /** Whether any break-glass annotation is present at all. */
   readonly present: boolean;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { readBreakGlass } from './break-glass';
+import { describeTicket, readBreakGlass } from './break-glass';
 import {
   ImagePolicyRequest,
   ImageUnderReview,
@@ -131,7 +131,7 @@ export class ImagePolicyService {
     }
     if (breakGlass.active) {
       this.logger.warn(
-        `break-glass ticket ${breakGlass.active.ticket} (until ${breakGlass.active.expires.toISOString()}) allowed a denied review in ${namespace ?? 'no namespace'}`,
+        `break-glass ticket ${describeTicket(breakGlass.active)} allowed a denied review in ${namespace ?? 'no namespace'}`,
       );
       return explained(
         {

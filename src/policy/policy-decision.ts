@@ -1,5 +1,9 @@
+import { describeTicket } from './break-glass';
 import { Enforcement } from './policy-file/image-policy.schema';
 import { ImageVerdict, PolicyDecision, RuleViolation } from './image-policy.types';
+
+// How a decision is classified, said once: metrics, the audit line, `check`, `explain` and the
+// review responses all read these rather than walking the violations themselves.
 
 export interface LocatedViolation {
   readonly verdict: ImageVerdict;
@@ -12,6 +16,20 @@ export function violationsWith(decision: PolicyDecision, enforcement: Enforcemen
       .filter((v) => v.enforcement === enforcement)
       .map((violation) => ({ verdict, violation })),
   );
+}
+
+/** Each rule behind a violation of the given enforcement, once, in the order the review met them. */
+export function rulesWith(decision: PolicyDecision, enforcement: Enforcement): string[] {
+  return [...new Set(violationsWith(decision, enforcement).map(({ violation }) => violation.rule))];
+}
+
+/** What a review comes to: denied, allowed with something kubectl shows as a warning, or allowed. */
+export type ReviewOutcome = 'deny' | 'warn' | 'allow';
+
+/** A break-glass override counts as a warning: the user is told what it let through. */
+export function reviewOutcome(decision: PolicyDecision): ReviewOutcome {
+  if (!decision.allowed) return 'deny';
+  return decision.breakGlass || violationsWith(decision, 'warn').length > 0 ? 'warn' : 'allow';
 }
 
 /** An image as it appears in a message: as written, or quoted when it is not even a valid reference. */
@@ -31,19 +49,20 @@ export function decisionWarnings(decision: PolicyDecision): string[] {
   if (decision.breakGlass) {
     const overridden = violationsWith(decision, 'enforce').map(describeViolation).join('; ');
     warnings.unshift(
-      `allowed by break-glass ticket ${decision.breakGlass.ticket} until ${decision.breakGlass.expires.toISOString()}, despite: ${overridden}`,
+      `allowed by break-glass ticket ${describeTicket(decision.breakGlass)}, despite: ${overridden}`,
     );
   }
   return warnings;
 }
 
-function imageOutcome(verdict: ImageVerdict): string {
+/** One image's part in a decision: `exempt`, `deny:no-latest`, `warn:trusted-sources` or `allow`. */
+export function imageOutcome(verdict: ImageVerdict): string {
   if (verdict.exemptBy) return 'exempt';
-  const rulesWith = (enforcement: Enforcement): string[] =>
+  const rulesOf = (enforcement: Enforcement): string[] =>
     verdict.violations.filter((v) => v.enforcement === enforcement).map((v) => v.rule);
-  const denied = rulesWith('enforce');
+  const denied = rulesOf('enforce');
   if (denied.length > 0) return `deny:${denied.join(',')}`;
-  const warned = rulesWith('warn');
+  const warned = rulesOf('warn');
   return warned.length > 0 ? `warn:${warned.join(',')}` : 'allow';
 }
 
@@ -59,8 +78,6 @@ export function decisionAuditAnnotations(decision: PolicyDecision): Record<strin
     images: JSON.stringify(images),
     'policy-revision': decision.policy.revision,
     ...(decision.exemptNamespace ? { 'exempt-namespace': decision.exemptNamespace } : {}),
-    ...(decision.breakGlass
-      ? { 'break-glass': `${decision.breakGlass.ticket} until ${decision.breakGlass.expires.toISOString()}` }
-      : {}),
+    ...(decision.breakGlass ? { 'break-glass': describeTicket(decision.breakGlass) } : {}),
   };
 }
