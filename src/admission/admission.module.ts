@@ -1,11 +1,12 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
 import { PolicyModule } from '../policy/policy.module';
 import { AdmissionController } from './admission.controller';
 import { AdmissionReviewService } from './admission-review.service';
 
 @Module({
-  imports: [PolicyModule],
+  imports: [PolicyModule, AuditModule],
   controllers: [AdmissionController],
   providers: [AdmissionReviewService],
 })

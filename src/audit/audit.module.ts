@@ -1,6 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ReviewAuditService } from './review-audit.service';
 
-@Global()
-@Module({ providers: [ReviewAuditService], exports: [ReviewAuditService] })
+@Module({ imports: [MetricsModule], providers: [ReviewAuditService], exports: [ReviewAuditService] })
 export class AuditModule {}

@@ -6,7 +6,7 @@ import { checkJson, checkTable } from './check-report';
 import { checkSarif } from './check-sarif';
 import { DEFAULT_NAMESPACE, checkManifests } from './manifest-check';
 import { readManifests } from './manifest-source';
-import { withPolicyEngine } from './policy-engine';
+import { withPolicyEngine } from '../policy/policy-engine';
 
 /** Exit status when the webhook would deny at least one pod spec. */
 export const EXIT_DENIED = 1;

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { explanationJson, explanationText } from './image-explanation';
-import { withPolicyEngine } from './policy-engine';
+import { withPolicyEngine } from '../policy/policy-engine';
 
 interface ExplainFlags {
   namespace: string;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { AllConfigType } from '../config/bouncer-config';
-import { withPolicyEngine } from '../cli/policy-engine';
+import { withPolicyEngine } from '../policy/policy-engine';
 import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
 import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';

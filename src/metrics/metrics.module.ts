@@ -1,10 +1,10 @@
-import { Global, Module } from '@nestjs/common';
-import { PolicyModule } from '../policy/policy.module';
+import { Module } from '@nestjs/common';
+import { PolicyModule } from '../policy';
 import { TlsModule } from '../tls/tls.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
-@Global()
+/** Metrics observe the policy store and the TLS material through their reload events; nothing reports to them by import. */
 @Module({
   imports: [PolicyModule, TlsModule],
   controllers: [MetricsController],

@@ -1,11 +1,12 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
 import { PolicyController } from './policy.controller';
 import { PolicyModule } from './policy.module';
 
 /** The ImagePolicyWebhook endpoints over the policy engine. */
 @Module({
-  imports: [PolicyModule],
+  imports: [PolicyModule, AuditModule],
   controllers: [PolicyController],
 })
 export class ImageReviewModule implements NestModule {

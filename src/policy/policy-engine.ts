@@ -2,8 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { ImagePolicyService } from '../policy/image-policy.service';
-import { PolicyModule } from '../policy/policy.module';
+import { ImagePolicyService } from './image-policy.service';
+import { PolicyModule } from './policy.module';
 
 /** The webhook's decision engine and nothing else: no HTTP, no TLS. */
 @Module({})

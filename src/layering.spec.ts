@@ -1,0 +1,89 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, normalize, relative, sep } from 'node:path';
+
+/**
+ * The layers of the code, lowest first, and what each may import. An arrow that runs back up (the
+ * engine importing an adapter, a feature importing the CLI) fails here, naming the file and the
+ * import. The ImagePolicyWebhook adapter lives in src/policy, as the design card says, so it is
+ * told apart from the engine beside it by its files.
+ */
+const LAYERS: Record<string, readonly string[]> = {
+  'image-reference': [],
+  config: [],
+  'file-watch': [],
+  logging: ['config'],
+  http: [],
+  tls: ['config', 'file-watch'],
+  'policy engine': ['image-reference', 'config', 'file-watch'],
+  metrics: ['policy engine', 'tls', 'http', 'config'],
+  audit: ['metrics', 'policy engine', 'http'],
+  'image-review adapter': ['policy engine', 'audit', 'http'],
+  admission: ['policy engine', 'audit', 'http'],
+  health: ['policy engine', 'tls', 'http', 'config'],
+  app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review adapter', 'admission', 'health'],
+  server: ['app', 'config', 'http', 'logging', 'tls', 'metrics'],
+  cluster: ['server', 'config', 'logging', 'tls', 'policy engine', 'health'],
+  cli: ['cluster', 'server', 'config', 'logging', 'tls', 'policy engine', 'admission', 'image-reference'],
+  main: ['cli', 'cluster'],
+  testing: ['config', 'http'],
+};
+
+const SRC = __dirname;
+const IMAGE_REVIEW_ADAPTER =
+  /^policy\/(policy\.controller|image-review[-.][^/]*|dto\/image-review\.dto)\.ts$/;
+
+/** The layer a source file (path relative to src/) belongs to. */
+function layerOf(file: string): string {
+  if (file === 'app.module.ts') return 'app';
+  if (file === 'main.ts') return 'main';
+  if (IMAGE_REVIEW_ADAPTER.test(file)) return 'image-review adapter';
+  const feature = file.split('/')[0];
+  return feature === 'policy' ? 'policy engine' : feature;
+}
+
+function sourceFiles(directory: string): string[] {
+  return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [path] : [];
+  });
+}
+
+const posix = (path: string): string => path.split(sep).join('/');
+
+function importsOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((match) => {
+    const target = normalize(join(dirname(path), match[1]));
+    // A folder import reaches its index.
+    return posix(relative(SRC, existsSync(`${target}.ts`) ? `${target}.ts` : join(target, 'index.ts')));
+  });
+}
+
+describe('layering', () => {
+  const files = sourceFiles(SRC).map((path) => ({ path, file: posix(relative(SRC, path)) }));
+
+  it('knows the layer of every source folder', () => {
+    expect(files.map(({ file }) => layerOf(file)).filter((layer) => !(layer in LAYERS))).toEqual([]);
+  });
+
+  it('has no import that runs back up the layers', () => {
+    const violations = files.flatMap(({ path, file }) => {
+      const from = layerOf(file);
+      return importsOf(path).flatMap((target) => {
+        const to = layerOf(target);
+        return to === from || LAYERS[from].includes(to)
+          ? []
+          : [`${file} imports ${target}: ${from} may not depend on ${to}`];
+      });
+    });
+    expect(violations).toEqual([]);
+  });
+
+  it('catches an arrow back up, such as the cluster reaching into the CLI', () => {
+    expect(LAYERS.cluster).not.toContain('cli');
+    expect(layerOf('cli/check.command.ts')).toBe('cli');
+    expect(layerOf('policy/policy.controller.ts')).toBe('image-review adapter');
+    expect(layerOf('policy/image-policy.service.ts')).toBe('policy engine');
+  });
+});

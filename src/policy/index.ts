@@ -1,0 +1,12 @@
+// The policy feature as other features see it: the engine, the store whose reloads they observe,
+// and the decision they report. What lies behind (the compiler, the rules) stays inside.
+export { PolicyModule } from './policy.module';
+export { ImagePolicyService } from './image-policy.service';
+export type { PolicyExplanation, ImageTrace, RuleTrace, RuleSkip } from './image-policy.service';
+export { PolicyStore } from './policy-file/policy-store.service';
+export type { PolicyReloadResult } from './policy-file/policy-store.service';
+export type { CompiledImagePolicy } from './policy-file/compiled-image-policy';
+export type * from './image-policy.types';
+export * from './policy-decision';
+export { describeTicket } from './break-glass';
+export { withPolicyEngine } from './policy-engine';
