@@ -1,4 +1,4 @@
-import { ValidationArguments, registerDecorator } from 'class-validator';
+import { ValidationArguments, getMetadataStorage, registerDecorator } from 'class-validator';
 
 // The shape of a review envelope, declared on its DTO: which fields are read, which of them are
 // nested envelopes, and which are opaque JSON passed through untouched. class-validator states the
@@ -40,6 +40,62 @@ export function isEnvelope(type: unknown): type is EnvelopeClass {
   return typeof type === 'function' && SHAPES.has(type.prototype as object);
 }
 
+/** The properties class-validator checks on `type`, and which of them it validates as nested objects. */
+function validatedProperties(type: EnvelopeClass): { all: Set<string>; nested: Set<string> } {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(type, '', true, false);
+  return {
+    all: new Set(metadata.map((m) => m.propertyName)),
+    nested: new Set(metadata.filter((m) => m.type === 'nestedValidation').map((m) => m.propertyName)),
+  };
+}
+
+const READ_SHAPES = new WeakMap<object, readonly FieldShape[]>();
+
+/**
+ * What readEnvelope copies from `type`: every declared field, and every field class-validator
+ * validates even if nobody declared it, so that a validated field can never read `undefined`.
+ */
+function shapeToRead(type: EnvelopeClass): readonly FieldShape[] {
+  const known = READ_SHAPES.get(type.prototype as object);
+  if (known) return known;
+  const declared = SHAPES.get(type.prototype as object) ?? [];
+  const names = new Set(declared.map((field) => field.key));
+  const undeclared = [...validatedProperties(type).all]
+    .filter((key) => !names.has(key))
+    .map((key): FieldShape => ({ key, kind: 'value' }));
+  const shape = [...declared, ...undeclared];
+  READ_SHAPES.set(type.prototype as object, shape);
+  return shape;
+}
+
+/**
+ * Why `type` cannot be read as an envelope, one line per problem; empty when it can. A DTO must
+ * declare the shape of every field it validates, and validate nested envelopes as nested, or the
+ * pipe would pass a field through unchecked. Checked for every body DTO when the app boots.
+ */
+export function envelopeProblems(type: EnvelopeClass, seen = new Set<EnvelopeClass>()): string[] {
+  if (seen.has(type)) return [];
+  seen.add(type);
+  const shape = SHAPES.get(type.prototype as object);
+  if (shape === undefined)
+    return [`${type.name} declares no envelope fields (@EnvelopeField, @NestedEnvelope or @OpaqueJson)`];
+  const declared = new Map(shape.map((field) => [field.key, field]));
+  const { all, nested } = validatedProperties(type);
+  const problems: string[] = [];
+  for (const key of all) {
+    const field = declared.get(key);
+    if (field === undefined)
+      problems.push(
+        `${type.name}.${key} is validated but not declared (@EnvelopeField, @NestedEnvelope or @OpaqueJson)`,
+      );
+    else if (nested.has(key) && field.kind !== 'envelope')
+      problems.push(`${type.name}.${key} is validated as nested but not declared @NestedEnvelope`);
+  }
+  for (const field of declared.values())
+    if (field.kind === 'envelope') problems.push(...envelopeProblems(field.type(), seen));
+  return problems;
+}
+
 /**
  * An instance of `type` holding the declared fields of `json`. Values of the wrong type are kept
  * as they are, for class-validator to refuse with a message; nothing is dropped from `json`.
@@ -49,7 +105,7 @@ export function readEnvelope<T extends object>(
   json: Record<string, unknown>,
 ): T {
   const envelope = Object.create(type.prototype as object) as Record<string, unknown>;
-  for (const field of SHAPES.get(type.prototype as object) ?? []) {
+  for (const field of shapeToRead(type)) {
     const value = json[field.key];
     if (field.kind === 'value' || value === null || typeof value !== 'object') {
       envelope[field.key] = value;
