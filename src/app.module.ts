@@ -1,12 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdmissionModule } from './admission/admission.module';
 import { AuditModule } from './audit/audit.module';
 import { AllConfigType } from './config/bouncer-config';
 import { HealthModule } from './health/health.module';
-import { HttpErrorFilter } from './http/http-error.filter';
-import { ReviewEnvelopePipe } from './http/review-envelope.pipe';
+import { ReviewHttpModule } from './http/review-http.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ImageReviewModule } from './policy/image-review.module';
 import { TlsModule } from './tls/tls.module';
@@ -18,17 +16,15 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // Global by design: the configuration is validated once, before Nest starts, and read everywhere.
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
+        ReviewHttpModule,
         TlsModule,
         MetricsModule,
         AuditModule,
         ImageReviewModule,
         AdmissionModule,
         HealthModule,
-      ],
-      providers: [
-        { provide: APP_PIPE, useClass: ReviewEnvelopePipe },
-        { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };
   }

@@ -7,16 +7,13 @@ import { Server as HttpsServer, createServer as createHttpsServer } from 'node:h
 import { AddressInfo, Server as NetServer } from 'node:net';
 import { AppModule } from '../app.module';
 import { AllConfigType } from '../config/bouncer-config';
-import { JSON_CONTENT_TYPES } from '../http/json-content-type.middleware';
+import { prepareReviewExpress } from '../http/review-express';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
 import { ConnectionTracker } from './connection-tracker';
 import { healthOnly } from './health-listener';
-
-/** controller-runtime's cap: an object and its oldObject can each approach etcd's 3 MB limit. */
-export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
 
 // The apiserver's webhook client keeps idle connections for 90 s (Go's http.Transport
 // IdleConnTimeout, set by k8s.io/apimachinery/pkg/util/net). Holding them a little longer means
@@ -79,12 +76,7 @@ export async function startWebhookServer(
     abortOnError: false,
     logger: options.logger ?? new PinoNestLogger(createBouncerLogger(config.log)),
   });
-  const express = adapter.getInstance<import('express').Express>();
-  // First in the chain, so refusals by the body parser (413) are timed and counted too.
-  express.use(app.get(MetricsService).observeRequests);
-  app.useBodyParser('json', { limit: MAX_REVIEW_BYTES, type: JSON_CONTENT_TYPES });
-  express.disable('x-powered-by');
-  express.disable('etag');
+  const express = prepareReviewExpress(app, app.get(MetricsService).observeRequests);
 
   let draining = false;
   // Once draining, every response tells its client to reconnect elsewhere instead of reusing us.
