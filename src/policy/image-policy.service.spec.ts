@@ -7,20 +7,11 @@ import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 import { DEFAULT_POLICY_YAML } from './policy-file/default-policy';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
 import { PolicyStore } from './policy-file/policy-store.service';
-import { AllowedRepositoriesRule } from './rules/allowed-repositories.rule';
-import { DeniedRepositoriesRule } from './rules/denied-repositories.rule';
-import { DisallowedTagsRule } from './rules/disallowed-tags.rule';
-import { ImageRule } from './rules/image-rule';
-import { RequireDigestRule } from './rules/require-digest.rule';
+import { IMAGE_RULE_TYPES, ImageRule } from './rules';
 
 const DIGEST = `sha256:${'0'.repeat(64)}`;
 const EXAMPLE_POLICY = readFileSync(join(__dirname, '..', '..', 'examples', 'image-policy.yaml'), 'utf8');
-const RULES: ImageRule[] = [
-  new DisallowedTagsRule(),
-  new AllowedRepositoriesRule(),
-  new DeniedRepositoriesRule(),
-  new RequireDigestRule(),
-];
+const RULES: ImageRule[] = IMAGE_RULE_TYPES.map((Rule) => new Rule());
 
 function serviceWith(yaml: string, rules: ImageRule[] = RULES): ImagePolicyService {
   const policy: CompiledImagePolicy = new ImagePolicyCompiler(rules).compile(yaml, 'policy.yaml');

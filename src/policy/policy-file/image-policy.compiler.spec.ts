@@ -1,22 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AllowedRepositoriesRule } from '../rules/allowed-repositories.rule';
-import { DeniedRepositoriesRule } from '../rules/denied-repositories.rule';
-import { DisallowedTagsRule } from '../rules/disallowed-tags.rule';
-import { RequireDigestRule } from '../rules/require-digest.rule';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
 import { ImagePolicyCompiler } from './image-policy.compiler';
 import { InvalidPolicyError } from './invalid-policy.error';
+import { IMAGE_RULE_TYPES } from '../rules';
 
 const EXAMPLE = join(__dirname, '..', '..', '..', 'examples', 'image-policy.yaml');
 
 describe(ImagePolicyCompiler.name, () => {
-  const sut = new ImagePolicyCompiler([
-    new DisallowedTagsRule(),
-    new AllowedRepositoriesRule(),
-    new DeniedRepositoriesRule(),
-    new RequireDigestRule(),
-  ]);
+  const sut = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule()));
 
   /** The problems of a policy that must be refused, as "line: message" strings. */
   const problemsOf = (yaml: string): string[] => {

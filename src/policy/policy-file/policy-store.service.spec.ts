@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AllConfigType } from '../../config/bouncer-config';
-import { AllowedRepositoriesRule } from '../rules/allowed-repositories.rule';
-import { DeniedRepositoriesRule } from '../rules/denied-repositories.rule';
-import { DisallowedTagsRule } from '../rules/disallowed-tags.rule';
-import { RequireDigestRule } from '../rules/require-digest.rule';
+import { IMAGE_RULE_TYPES } from '../rules';
 import { ImagePolicyCompiler } from './image-policy.compiler';
 import { InvalidPolicyError } from './invalid-policy.error';
 import { PolicyReloadResult, PolicyStore } from './policy-store.service';
@@ -27,12 +24,7 @@ async function eventually(condition: () => boolean, withinMs = 2_000): Promise<v
 }
 
 describe(PolicyStore.name, () => {
-  const compiler = new ImagePolicyCompiler([
-    new DisallowedTagsRule(),
-    new AllowedRepositoriesRule(),
-    new DeniedRepositoriesRule(),
-    new RequireDigestRule(),
-  ]);
+  const compiler = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule()));
   const stores: PolicyStore[] = [];
   const storeFor = (path?: string): PolicyStore => {
     const config = { get: () => ({ path }) } as unknown as ConfigService<AllConfigType, true>;
