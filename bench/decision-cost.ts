@@ -24,7 +24,7 @@ export interface DecisionCost {
  * TLS: the same pipe, controller, service and engine objects the server wires, with the default
  * policy and logging filtered out as at --log-level warn.
  */
-export function measureDecisionCost(body: string, iterations = 20_000): DecisionCost {
+export async function measureDecisionCost(body: string, iterations = 20_000): Promise<DecisionCost> {
   Logger.overrideLogger(false);
   const policy = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule())).compile(
     DEFAULT_POLICY_YAML,
@@ -40,20 +40,24 @@ export function measureDecisionCost(body: string, iterations = 20_000): Decision
     new AdmissionReviewService(new ImagePolicyService(store)),
     new ReviewAuditService(metrics),
   );
-  const pipe = new ReviewEnvelopePipe();
+  // Per request the pipe reads no controllers; those are checked once, at boot.
+  const pipe = new ReviewEnvelopePipe(
+    { getControllers: () => [] } as never,
+    { getAllMethodNames: () => [] } as never,
+  );
   const metadata = { type: 'body' as const, metatype: AdmissionReviewDto };
 
-  const full = (): string =>
-    JSON.stringify(controller.review(pipe.transform(JSON.parse(body), metadata) as AdmissionReviewDto));
+  const full = async (): Promise<string> =>
+    JSON.stringify(await controller.review(pipe.transform(JSON.parse(body), metadata) as AdmissionReviewDto));
   const parsed: unknown = JSON.parse(body);
-  const decisionOnly = (): unknown =>
+  const decisionOnly = (): Promise<unknown> =>
     controller.review(pipe.transform(parsed, metadata) as AdmissionReviewDto);
 
-  const time = (run: () => unknown): number => {
-    for (let i = 0; i < iterations; i++) run();
+  const time = async (run: () => Promise<unknown>): Promise<number> => {
+    for (let i = 0; i < iterations; i++) await run();
     const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) run();
+    for (let i = 0; i < iterations; i++) await run();
     return Number(process.hrtime.bigint() - start) / 1e3 / iterations;
   };
-  return { perReviewUs: time(full), decisionOnlyUs: time(decisionOnly) };
+  return { perReviewUs: await time(full), decisionOnlyUs: await time(decisionOnly) };
 }

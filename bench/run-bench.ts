@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const decision = measureDecisionCost(payloads[2].body);
+  const decision = await measureDecisionCost(payloads[2].body);
   log(
     `decision cost, Pod AdmissionReview: ${decision.decisionOnlyUs.toFixed(1)} us (${decision.perReviewUs.toFixed(1)} us with JSON parse and reply)`,
   );

@@ -36,7 +36,7 @@ export function admissionDenialMessage(decision: PolicyDecision): string {
 export class AdmissionReviewService {
   constructor(private readonly imagePolicy: ImagePolicyService) {}
 
-  decide(request: AdmissionRequestDto): AdmissionOutcome {
+  async decide(request: AdmissionRequestDto): Promise<AdmissionOutcome> {
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
       return allowedUnchecked(`operation ${request.operation}`);
     }
@@ -50,7 +50,7 @@ export class AdmissionReviewService {
       throw new MalformedPodSpecError(`request.object must be an object for ${request.operation}`);
     }
 
-    const decision = this.imagePolicy.evaluate(
+    const decision = await this.imagePolicy.evaluate(
       podSpecReviewRequest({
         object: request.object,
         location,

@@ -17,8 +17,8 @@ export class AdmissionController {
 
   @Post([...REVIEW_ROUTES.validate])
   @HttpCode(HttpStatus.OK)
-  review(@Body() review: AdmissionReviewDto): AdmissionReviewResponse {
-    const outcome = this.admissionReview.decide(review.request);
+  async review(@Body() review: AdmissionReviewDto): Promise<AdmissionReviewResponse> {
+    const outcome = await this.admissionReview.decide(review.request);
     const subject = admissionSubject(review.request);
     if (outcome.decision) this.audit.recordDecision('validate', subject, outcome.decision);
     else this.audit.recordUnchecked('validate', subject, outcome.unchecked ?? 'no images');

@@ -23,9 +23,13 @@ async function check(flags: CheckFlags): Promise<void> {
     throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
   // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
   const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
-  const report = await withPolicyEngine(flags.policy, (engine) => {
+  const report = await withPolicyEngine(flags.policy, async (engine) => {
     const input = readManifests(flags.filename, () => stdin);
-    return { policy: engine.policy, input, check: checkManifests(engine, input.documents, flags.namespace) };
+    return {
+      policy: engine.policy,
+      input,
+      check: await checkManifests(engine, input.documents, flags.namespace),
+    };
   });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   process.stdout.write(

@@ -27,7 +27,7 @@ describe(checkManifests.name, () => {
     Logger.overrideLogger(false);
   });
 
-  const check = (yaml: string, namespace = 'default'): ManifestCheck =>
+  const check = (yaml: string, namespace = 'default'): Promise<ManifestCheck> =>
     checkManifests(engine, readManifests(['-'], () => yaml).documents, namespace);
   /** Each finding as `Kind/name@namespace container image rule:enforcement line`. */
   const findings = (result: ManifestCheck): string[] =>
@@ -38,8 +38,8 @@ describe(checkManifests.name, () => {
   const pod = (name: string, image: string, extra = ''): string =>
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  containers:\n    - name: c\n      image: ${image}\n`;
 
-  it("takes each object's namespace, else the one given, and applies namespaced rules by it", () => {
-    const result = check(
+  it("takes each object's namespace, else the one given, and applies namespaced rules by it", async () => {
+    const result = await check(
       `${pod('a', 'registry.example.com/a:1', '  namespace: prod\n')}---\n${pod('b', 'registry.example.com/b:1')}`,
       'prod',
     );
@@ -47,11 +47,11 @@ describe(checkManifests.name, () => {
       'Pod/a@prod containers[0] registry.example.com/a:1 pinned-in-prod:enforce 9',
       'Pod/b@prod containers[0] registry.example.com/b:1 pinned-in-prod:enforce 18',
     ]);
-    expect(findings(check(pod('b', 'registry.example.com/b:1'), 'dev'))).toEqual([]);
+    expect(findings(await check(pod('b', 'registry.example.com/b:1'), 'dev'))).toEqual([]);
   });
 
-  it('reports enforced and warn-mode violations, never audit-mode ones, and counts decisions per pod spec', () => {
-    const result = check(
+  it('reports enforced and warn-mode violations, never audit-mode ones, and counts decisions per pod spec', async () => {
+    const result = await check(
       [
         pod('denied', 'nginx'),
         pod('warned', 'ghcr.io/x/y:1'),
@@ -66,7 +66,7 @@ describe(checkManifests.name, () => {
     expect(result).toMatchObject({ podSpecs: 3, denied: 1, warned: 1, allowed: 1 });
   });
 
-  it('finds pod specs in List items, init and ephemeral containers, at their lines, in file order', () => {
+  it('finds pod specs in List items, init and ephemeral containers, at their lines, in file order', async () => {
     const list = `apiVersion: v1
 kind: List
 items:
@@ -84,7 +84,7 @@ items:
           ephemeralContainers:
             - {name: debug, image: "registry.example.com/d"}
 `;
-    const result = check(list);
+    const result = await check(list);
     expect(findings(result)).toEqual([
       'Job/migrate@default initContainers[1] registry.example.com/i no-latest:enforce 14',
       'Job/migrate@default ephemeralContainers[0] registry.example.com/d no-latest:enforce 16',
@@ -92,10 +92,10 @@ items:
     expect(result.findings[0].object.item).toBe(0);
   });
 
-  it('reads kinds by API group, as the webhook does, and skips what is not a Kubernetes object', () => {
+  it('reads kinds by API group, as the webhook does, and skips what is not a Kubernetes object', async () => {
     const deployment = (apiVersion: string): string =>
       `apiVersion: ${apiVersion}\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n`;
-    const result = check(
+    const result = await check(
       [
         deployment('apps/v1'),
         deployment('extensions/v1beta1'),
@@ -111,9 +111,9 @@ items:
     expect(result.podSpecs).toBe(1);
   });
 
-  it('lets an active break-glass ticket through, as the webhook would, and says so', () => {
+  it('lets an active break-glass ticket through, as the webhook would, and says so', async () => {
     const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
-    const result = check(
+    const result = await check(
       pod(
         'hotfix',
         'registry.example.com/a',
@@ -124,8 +124,8 @@ items:
     expect(result.findings[0].breakGlass).toBe(`INC-1 until ${inAnHour}`);
   });
 
-  it('denies a pod spec whose break-glass ticket expires further ahead than the policy allows, as the webhook would', () => {
-    const result = check(
+  it('denies a pod spec whose break-glass ticket expires further ahead than the policy allows, as the webhook would', async () => {
+    const result = await check(
       pod(
         'hotfix',
         'registry.example.com/a',
@@ -136,9 +136,9 @@ items:
     expect(result.findings[0].breakGlass).toBeUndefined();
   });
 
-  it('refuses a pod spec Kubernetes would not accept, naming the file and line', () => {
+  it('refuses a pod spec Kubernetes would not accept, naming the file and line', async () => {
     const broken = `kind: Namespace\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {name: c}\n`;
-    expect(() => check(broken)).toThrow(CommandInputError);
-    expect(() => check(broken)).toThrow('<stdin>:3: Pod/p.spec.containers must be an array');
+    await expect(check(broken)).rejects.toThrow(CommandInputError);
+    await expect(check(broken)).rejects.toThrow('<stdin>:3: Pod/p.spec.containers must be an array');
   });
 });

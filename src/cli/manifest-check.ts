@@ -70,11 +70,11 @@ function objectsOf(document: ManifestDocument): { value: Record<string, unknown>
  * asks the engine about each one as one review, with the pod's break-glass annotations. Audit-mode
  * violations are left out, as they are at admission.
  */
-export function checkManifests(
+export async function checkManifests(
   engine: ImagePolicyService,
   documents: readonly ManifestDocument[],
   fallbackNamespace: string,
-): ManifestCheck {
+): Promise<ManifestCheck> {
   const findings: ManifestFinding[] = [];
   const problems: string[] = [];
   const counts = { podSpecs: 0, denied: 0, warned: 0, allowed: 0 };
@@ -114,7 +114,7 @@ export function checkManifests(
         problems.push(`${document.file}:${at([]).line}: ${error.message}`);
         continue;
       }
-      const decision = engine.evaluate(request);
+      const decision = await engine.evaluate(request);
       counts.podSpecs++;
       counts[TALLIED[reviewOutcome(decision)]]++;
 

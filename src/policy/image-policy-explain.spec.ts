@@ -21,16 +21,16 @@ describe(`${ImagePolicyService.name}.explain`, () => {
   });
 
   /** Each rule's part for the first image: `name: skipped <why>`, `name: violated`, or `name: passed`. */
-  const rulesFor = (namespace: string, image: string): [string, string | RuleSkip][] =>
-    sut
-      .explain({ namespace, images: [{ image }] })
-      .images[0].rules.map(({ rule, skipped, violation }) => [
+  const rulesFor = async (namespace: string, image: string): Promise<[string, string | RuleSkip][]> =>
+    (await sut.explain({ namespace, images: [{ image }] })).images[0].rules.map(
+      ({ rule, skipped, violation }) => [
         rule.name,
         skipped ?? (violation ? `violated: ${violation.problem}` : 'passed'),
-      ]);
+      ],
+    );
 
-  it('traces every rule for an image it checks, including the ones scoped elsewhere', () => {
-    expect(rulesFor('default', 'nginx')).toEqual([
+  it('traces every rule for an image it checks, including the ones scoped elsewhere', async () => {
+    expect(await rulesFor('default', 'nginx')).toEqual([
       ['no-latest', 'violated: uses the latest tag'],
       ['trusted-sources', 'passed'],
       ['no-unknown-hub', 'passed'],
@@ -38,8 +38,8 @@ describe(`${ImagePolicyService.name}.explain`, () => {
     ]);
   });
 
-  it("names a rule's own exemption", () => {
-    expect(rulesFor('prod-eu', 'busybox:1.36')).toContainEqual([
+  it("names a rule's own exemption", async () => {
+    expect(await rulesFor('prod-eu', 'busybox:1.36')).toContainEqual([
       'pinned-in-prod',
       { because: 'rule-exempt-image', pattern: 'docker.io/library/busybox' },
     ]);
@@ -49,8 +49,8 @@ describe(`${ImagePolicyService.name}.explain`, () => {
     ['kube-system', 'randomuser/miner', { because: 'exempt-namespace', pattern: 'kube-system' }],
     ['default', 'registry.k8s.io/pause:3.10', { because: 'exempt-image', pattern: 'registry.k8s.io/**' }],
     ['default', 'Not:Valid', { because: 'invalid-reference' }],
-  ])('skips every rule in %s for %s', (namespace, image, why) => {
-    expect(rulesFor(namespace, image)).toEqual(policy.rules.map((rule) => [rule.name, why]));
+  ])('skips every rule in %s for %s', async (namespace, image, why) => {
+    expect(await rulesFor(namespace, image)).toEqual(policy.rules.map((rule) => [rule.name, why]));
   });
 
   const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
@@ -68,9 +68,9 @@ describe(`${ImagePolicyService.name}.explain`, () => {
         annotations: { 'break-glass.image-policy.k8s.io/INC-1': inAnHour },
       },
     ],
-  ])('reaches the very decision evaluate reaches: %s', (_case, request) => {
-    const explanation = sut.explain(request);
-    expect(explanation.decision).toEqual(sut.evaluate(request));
+  ])('reaches the very decision evaluate reaches: %s', async (_case, request) => {
+    const explanation = await sut.explain(request);
+    expect(explanation.decision).toEqual(await sut.evaluate(request));
     expect(explanation.images.map((image) => image.verdict)).toEqual(explanation.decision.verdicts);
   });
 });

@@ -33,13 +33,13 @@ describe(ImagePolicyService.name, () => {
   describe('with the built-in default policy', () => {
     const sut = serviceWith(DEFAULT_POLICY_YAML);
 
-    it('allows when every image passes', () => {
-      const decision = sut.evaluate({ images: images('nginx:1.13.8', `redis@${DIGEST}`) });
+    it('allows when every image passes', async () => {
+      const decision = await sut.evaluate({ images: images('nginx:1.13.8', `redis@${DIGEST}`) });
       expect(decision).toMatchObject({ allowed: true, policy: { name: 'default' }, breakGlassRefusals: [] });
     });
 
-    it('denies when any image violates, saying which image and why', () => {
-      const decision = sut.evaluate({ images: images('nginx:1.13.8', 'nginx') });
+    it('denies when any image violates, saying which image and why', async () => {
+      const decision = await sut.evaluate({ images: images('nginx:1.13.8', 'nginx') });
       expect(decision.allowed).toBe(false);
       expect(decision.verdicts[1]).toEqual({
         subject: { image: 'nginx' },
@@ -55,8 +55,8 @@ describe(ImagePolicyService.name, () => {
       });
     });
 
-    it('denies an invalid reference whatever the rules, with the parser message as detail', () => {
-      const decision = sut.evaluate({ images: images('Nginx:1.0') });
+    it('denies an invalid reference whatever the rules, with the parser message as detail', async () => {
+      const decision = await sut.evaluate({ images: images('Nginx:1.0') });
       expect(decision.allowed).toBe(false);
       expect(decision.verdicts[0].violations).toEqual([
         expect.objectContaining({
@@ -73,8 +73,8 @@ describe(ImagePolicyService.name, () => {
     const decide = (namespace: string, ...list: string[]) =>
       sut.evaluate({ namespace, images: images(...list) });
 
-    it('allows everything in an exempt namespace, unchecked', () => {
-      const decision = decide('kube-system', 'nginx', 'Not:Valid');
+    it('allows everything in an exempt namespace, unchecked', async () => {
+      const decision = await decide('kube-system', 'nginx', 'Not:Valid');
       expect(decision).toMatchObject({ allowed: true, exemptNamespace: 'kube-system' });
       expect(outcome(decision)).toEqual([
         ['nginx', 'namespace kube-system'],
@@ -82,48 +82,52 @@ describe(ImagePolicyService.name, () => {
       ]);
     });
 
-    it('skips every rule for an exempt image', () => {
-      const decision = decide('prod-eu', 'registry.k8s.io/pause');
+    it('skips every rule for an exempt image', async () => {
+      const decision = await decide('prod-eu', 'registry.k8s.io/pause');
       expect(decision.allowed).toBe(true);
       expect(outcome(decision)).toEqual([['registry.k8s.io/pause', 'image pattern registry.k8s.io/**']]);
     });
 
-    it('allows a warn-mode violation and records it', () => {
-      const decision = decide('default', 'ghcr.io/someone/tool:1');
+    it('allows a warn-mode violation and records it', async () => {
+      const decision = await decide('default', 'ghcr.io/someone/tool:1');
       expect(decision.allowed).toBe(true);
       expect(outcome(decision)).toEqual([['ghcr.io/someone/tool:1', 'warn:trusted-sources']]);
     });
 
-    it('denies by an enforced rule beside a warning', () => {
-      const decision = decide('default', 'randomuser/miner:1');
+    it('denies by an enforced rule beside a warning', async () => {
+      const decision = await decide('default', 'randomuser/miner:1');
       expect(decision.allowed).toBe(false);
       expect(outcome(decision)).toEqual([
         ['randomuser/miner:1', 'warn:trusted-sources enforce:no-unknown-hub'],
       ]);
     });
 
-    it('applies a scoped rule only in its namespaces', () => {
-      expect(decide('dev', 'nginx:1.25').allowed).toBe(true);
-      expect(outcome(decide('prod-eu', 'nginx:1.25'))).toEqual([['nginx:1.25', 'enforce:pinned-in-prod']]);
-      expect(decide('prod-eu', `nginx@${DIGEST}`).allowed).toBe(true);
+    it('applies a scoped rule only in its namespaces', async () => {
+      expect((await decide('dev', 'nginx:1.25')).allowed).toBe(true);
+      expect(outcome(await decide('prod-eu', 'nginx:1.25'))).toEqual([
+        ['nginx:1.25', 'enforce:pinned-in-prod'],
+      ]);
+      expect((await decide('prod-eu', `nginx@${DIGEST}`)).allowed).toBe(true);
     });
 
-    it("honours a rule's own exempt images", () => {
-      expect(outcome(decide('prod-eu', 'busybox:1.36'))).toEqual([['busybox:1.36', 'warn:trusted-sources']]);
+    it("honours a rule's own exempt images", async () => {
+      expect(outcome(await decide('prod-eu', 'busybox:1.36'))).toEqual([
+        ['busybox:1.36', 'warn:trusted-sources'],
+      ]);
     });
 
-    it('applies scoped rules when the namespace is unknown', () => {
-      expect(outcome(sut.evaluate({ images: images('nginx:1.25') }))).toEqual([
+    it('applies scoped rules when the namespace is unknown', async () => {
+      expect(outcome(await sut.evaluate({ images: images('nginx:1.25') }))).toEqual([
         ['nginx:1.25', 'enforce:pinned-in-prod'],
       ]);
     });
   });
 
-  it('logs an audit-mode violation but allows', () => {
+  it('logs an audit-mode violation but allows', async () => {
     const sut = serviceWith(
       'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
     );
-    const decision = sut.evaluate({ images: images('nginx:1.25') });
+    const decision = await sut.evaluate({ images: images('nginx:1.25') });
     expect(decision.allowed).toBe(true);
     expect(outcome(decision)).toEqual([['nginx:1.25', 'audit:digests']]);
   });
@@ -136,8 +140,8 @@ describe(ImagePolicyService.name, () => {
       annotations,
     });
 
-    it('allows a denied review until the ticket expires', () => {
-      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate(
+    it('allows a denied review until the ticket expires', async () => {
+      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate(
         request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }),
       );
       expect(decision).toMatchObject({
@@ -147,8 +151,8 @@ describe(ImagePolicyService.name, () => {
       expect(outcome(decision)).toEqual([['nginx', 'enforce:no-latest']]);
     });
 
-    it('refuses an expired ticket and says so', () => {
-      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate(
+    it('refuses an expired ticket and says so', async () => {
+      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate(
         request({ 'break-glass.image-policy.k8s.io/INC-7': anHourAgo }),
       );
       expect(decision).toMatchObject({
@@ -157,11 +161,11 @@ describe(ImagePolicyService.name, () => {
       });
     });
 
-    it('is ignored when the policy disables it', () => {
+    it('is ignored when the policy disables it', async () => {
       const sut = serviceWith(
         'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  breakGlass: false\n  rules:\n    - disallowedTags: [latest]\n',
       );
-      const decision = sut.evaluate(request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }));
+      const decision = await sut.evaluate(request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }));
       expect(decision).toMatchObject({
         allowed: false,
         breakGlassRefusals: ['break-glass annotations are disabled by the policy'],
@@ -169,8 +173,8 @@ describe(ImagePolicyService.name, () => {
       expect(decision.breakGlass).toBeUndefined();
     });
 
-    it('is not consulted for an allowed review', () => {
-      const decision = serviceWith(DEFAULT_POLICY_YAML).evaluate({
+    it('is not consulted for an allowed review', async () => {
+      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate({
         images: images('nginx:1'),
         annotations: { 'break-glass.image-policy.k8s.io/x': anHourAgo },
       });
@@ -179,7 +183,7 @@ describe(ImagePolicyService.name, () => {
     });
   });
 
-  it('denies, rather than allows, when a rule throws, even in warn mode', () => {
+  it('denies, rather than allows, when a rule throws, even in warn mode', async () => {
     const broken: ImageRule = {
       key: 'disallowedTags',
       valueSchema: { type: 'array' },
@@ -192,7 +196,7 @@ describe(ImagePolicyService.name, () => {
       'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: broken, disallowedTags: [x], enforcement: warn}\n',
       [broken],
     );
-    const decision = sut.evaluate({ images: images('nginx:1.0') });
+    const decision = await sut.evaluate({ images: images('nginx:1.0') });
     expect(decision.allowed).toBe(false);
     expect(decision.verdicts[0].violations).toEqual([
       expect.objectContaining({
@@ -203,7 +207,7 @@ describe(ImagePolicyService.name, () => {
     ]);
   });
 
-  it('allows an empty list of images', () => {
-    expect(serviceWith(DEFAULT_POLICY_YAML).evaluate({ images: [] }).allowed).toBe(true);
+  it('allows an empty list of images', async () => {
+    expect((await serviceWith(DEFAULT_POLICY_YAML).evaluate({ images: [] })).allowed).toBe(true);
   });
 });

@@ -72,17 +72,18 @@ export class ImagePolicyService {
     return this.store.current;
   }
 
-  evaluate(request: ImagePolicyRequest): PolicyDecision {
-    return this.decide(request).decision;
+  async evaluate(request: ImagePolicyRequest): Promise<PolicyDecision> {
+    return (await this.decide(request)).decision;
   }
 
   /** The decision `evaluate` makes, with every rule's part in it, for `kube-image-bouncer explain`. */
-  explain(request: ImagePolicyRequest): PolicyExplanation {
+  explain(request: ImagePolicyRequest): Promise<PolicyExplanation> {
     return this.decide(request);
   }
 
   // The one code path behind evaluate and explain, so an explanation can never disagree with a decision.
-  private decide(request: ImagePolicyRequest): PolicyExplanation {
+  // eslint-disable-next-line @typescript-eslint/require-await -- registry facts will be gathered here
+  private async decide(request: ImagePolicyRequest): Promise<PolicyExplanation> {
     const policy = this.store.current;
     const namespace = request.namespace || undefined;
     const decided = { policy: { name: policy.name, revision: policy.revision }, breakGlassRefusals: [] };

@@ -17,8 +17,8 @@ export class PolicyController {
 
   @Post([...REVIEW_ROUTES.image_policy])
   @HttpCode(HttpStatus.OK)
-  review(@Body() review: ImageReviewDto): ImageReviewResponse {
-    const decision = this.imagePolicy.evaluate({
+  async review(@Body() review: ImageReviewDto): Promise<ImageReviewResponse> {
+    const decision = await this.imagePolicy.evaluate({
       images: review.spec.containers.map(({ image }) => ({ image })),
       namespace: review.spec.namespace,
       annotations: review.spec.annotations,
