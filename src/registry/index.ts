@@ -1,0 +1,9 @@
+// The registry feature as others see it: one client for the distribution API, how the policy says
+// registries are reached, and how their failures are named.
+export * from './docker-config';
+export * from './registry-failure';
+export * from './registry-settings';
+export * from './registry-client';
+export { RegistryModule } from './registry.module';
+export { DigestResolver } from './digest-resolver';
+export type { DigestResolution } from './digest-resolver';

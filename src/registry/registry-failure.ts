@@ -1,0 +1,26 @@
+/**
+ * Why a registry could not answer, in the words a denial or a warning uses. The set is small on
+ * purpose: each is something a user can act on (push the tag, fix the credentials, wait, ask the
+ * registry's owner), and metrics label by it.
+ */
+export const REGISTRY_FAILURE_REASONS = [
+  'not found',
+  'unauthorized',
+  'timed out',
+  'rate limited',
+  'unreachable',
+  'invalid response',
+] as const;
+export type RegistryFailureReason = (typeof REGISTRY_FAILURE_REASONS)[number];
+
+export class RegistryFailure extends Error {
+  override name = 'RegistryFailure';
+
+  constructor(
+    readonly reason: RegistryFailureReason,
+    /** What happened, for logs and `explain`: `HTTP 404 for HEAD …/manifests/v9`. Never a credential. */
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
