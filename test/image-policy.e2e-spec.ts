@@ -111,7 +111,7 @@ describe('declarative image policy, over both review types', () => {
       const auditPolicy = join(mkdtempSync(join(tmpdir(), 'policy-audit-')), 'policy.yaml');
       writeFileSync(
         auditPolicy,
-        'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
+        'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  allowPermissive: true\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
       );
       const auditing = await startTestServer(pki, { policyPath: auditPolicy });
       try {

@@ -43,12 +43,14 @@ export class PolicyHealthIndicator {
   check(key: string): HealthIndicatorResult {
     const indicator = this.health.check(key);
     if (!this.store.loaded) return indicator.down({ message: 'no policy loaded' });
-    const { name, source, revision, rules } = this.store.current;
+    const { name, source, revision, rules, permissive } = this.store.current;
     return indicator.up({
       name,
       source,
       revision,
       rules: rules.map((rule) => rule.name),
+      // Still ready, since the policy says so, but nobody should miss that it denies nothing.
+      ...(permissive ? { deniesNothing: permissive } : {}),
       ...(this.store.lastRefusal
         ? {
             lastReloadRefused: {

@@ -125,7 +125,7 @@ describe(ImagePolicyService.name, () => {
 
   it('logs an audit-mode violation but allows', async () => {
     const sut = serviceWith(
-      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  allowPermissive: true\n  rules:\n    - {name: digests, requireDigest: true, enforcement: audit}\n',
     );
     const decision = await sut.evaluate({ images: images('nginx:1.25') });
     expect(decision.allowed).toBe(true);
@@ -193,7 +193,7 @@ describe(ImagePolicyService.name, () => {
       },
     };
     const sut = serviceWith(
-      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - {name: broken, disallowedTags: [x], enforcement: warn}\n',
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  allowPermissive: true\n  rules:\n    - {name: broken, disallowedTags: [x], enforcement: warn}\n',
       [broken],
     );
     const decision = await sut.evaluate({ images: images('nginx:1.0') });

@@ -2,6 +2,8 @@
 // and the decision they report. What lies behind (the compiler, the rules) stays inside.
 export { PolicyModule } from './policy.module';
 export { ImagePolicyService } from './image-policy.service';
+export { DigestPinningService, pinnedImage } from './digest-pinning.service';
+export type { ImagePin, PinOutcome, PinningDecision } from './digest-pinning.service';
 export type { PolicyExplanation, ImageTrace, RuleTrace, RuleSkip } from './image-policy.service';
 export { PolicyStore } from './policy-file/policy-store.service';
 export type { PolicyReloadResult } from './policy-file/policy-store.service';

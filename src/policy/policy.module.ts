@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { RegistryModule } from '../registry';
+import { DigestPinningService } from './digest-pinning.service';
 import { ImagePolicyService } from './image-policy.service';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
 import { PolicyStore } from './policy-file/policy-store.service';
@@ -9,7 +11,15 @@ import { IMAGE_RULE_TYPES, imageRulesProvider } from './rules';
  * The webhook endpoints and the CLI both import it, so they share one engine.
  */
 @Module({
-  providers: [...IMAGE_RULE_TYPES, imageRulesProvider, ImagePolicyCompiler, PolicyStore, ImagePolicyService],
-  exports: [ImagePolicyService, PolicyStore, ImagePolicyCompiler],
+  imports: [RegistryModule],
+  providers: [
+    ...IMAGE_RULE_TYPES,
+    imageRulesProvider,
+    ImagePolicyCompiler,
+    PolicyStore,
+    ImagePolicyService,
+    DigestPinningService,
+  ],
+  exports: [ImagePolicyService, DigestPinningService, PolicyStore, ImagePolicyCompiler],
 })
 export class PolicyModule {}

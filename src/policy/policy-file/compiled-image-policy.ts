@@ -1,7 +1,17 @@
 import type { ImagePattern } from '../patterns/image-pattern';
 import type { NamespaceGlob } from '../patterns/glob';
 import type { ImageRule } from '../rules/image-rule';
+import type { RegistrySettings } from '../../registry';
 import type { Enforcement } from './image-policy.schema';
+
+/** Where /mutate pins images to digests. */
+export interface PinScope {
+  /** Absent means every namespace. */
+  readonly namespaces?: readonly NamespaceGlob[];
+  readonly exemptImages: readonly ImagePattern[];
+  /** Pin the pod templates of controllers too, not only Pods. */
+  readonly podControllers: boolean;
+}
 
 /** A policy rule ready to run: its kind, its settings compiled once, and where it applies. */
 export interface CompiledRule {
@@ -27,6 +37,16 @@ export interface CompiledImagePolicy {
   /** How far ahead a break-glass ticket may expire. */
   readonly breakGlassMaxHours: number;
   readonly rules: readonly CompiledRule[];
+  /** Every file the policy names, by absolute path: watched with it, and part of its revision. */
+  readonly referencedFiles: ReadonlyMap<string, string>;
+  readonly registries: RegistrySettings;
+  /** The whole review's budget for registry work. */
+  readonly registryTimeoutMs: number;
+  readonly tagTtlMs: number;
+  /** Why this policy can deny nothing, when it can't; it was accepted only because it says allowPermissive. */
+  readonly permissive?: string;
+  /** Absent when the policy does not pin. */
+  readonly pinDigests?: PinScope;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
 import { ImagePolicyCompiler } from './image-policy.compiler';
@@ -79,6 +80,98 @@ describe(ImagePolicyCompiler.name, () => {
       'p',
     );
     expect(compiled.rules.map((r) => r.name)).toEqual(['disallowedTags-1', 'requireDigest-2']);
+  });
+
+  describe('refuses a policy that can never deny an image, unless it says so', () => {
+    it.each([
+      ['no rules', 'rules: []', 'it has no rules'],
+      [
+        'every rule in audit or warn',
+        'rules:\n  - {name: a, requireDigest: true, enforcement: audit}\n  - {name: w, disallowedTags: [latest], enforcement: warn}',
+        'no rule is enforced (a: audit, w: warn)',
+      ],
+      [
+        'every namespace exempt',
+        'exemptNamespaces: ["*"]\nrules:\n  - disallowedTags: [latest]',
+        'spec.exemptNamespaces "*" exempts every namespace',
+      ],
+    ])('%s', (_case, spec, why) => {
+      expect(problemsOf(policy(spec))).toEqual([
+        `policy.yaml:4: spec can never deny an image: ${why}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
+      ]);
+      expect(sut.compile(policy(`allowPermissive: true\n${spec}`), 'p').permissive).toBe(why);
+    });
+
+    it('takes a policy that can deny something as it is', () => {
+      expect(sut.compile(policy('rules:\n  - disallowedTags: [latest]'), 'p').permissive).toBeUndefined();
+    });
+  });
+
+  describe('registries and pinning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compiler-registries-'));
+    const at = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+
+    it('defaults to a 3 s registry budget, a 30 s tag cache and no pinning', () => {
+      const compiled = sut.compile(DEFAULT_POLICY_YAML, DEFAULT_POLICY_SOURCE);
+      expect(compiled).toMatchObject({ registryTimeoutMs: 3_000, tagTtlMs: 30_000, pinDigests: undefined });
+      expect(compiled.registries.accessFor('docker.io')).toMatchObject({
+        baseUrl: 'https://registry-1.docker.io',
+        insecure: false,
+        credential: undefined,
+      });
+    });
+
+    it('reads credentials and CA files relative to the policy, and hashes them into the revision', () => {
+      const ca = at('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const config = at(
+        'config.json',
+        JSON.stringify({
+          auths: { 'https://reg.example.com/v1/': { auth: Buffer.from('u:p').toString('base64') } },
+        }),
+      );
+      const source = join(dir, 'policy.yaml');
+      const text = policy(
+        'registries:\n  - {host: "*.example.com", caFile: ca.pem, credentialsFile: config.json}\n  - {host: "127.0.0.1:5000", insecure: true}\npinDigests: {namespaces: [prod], podControllers: true}\nregistryTimeoutSeconds: 1.5\nregistryCache: {tagTtlSeconds: 0}\nrules: [{disallowedTags: [latest]}]',
+      );
+      const compiled = sut.compile(text, source);
+      expect([...compiled.referencedFiles.keys()]).toEqual([ca, config]);
+      expect(compiled).toMatchObject({
+        registryTimeoutMs: 1_500,
+        tagTtlMs: 0,
+        pinDigests: { podControllers: true },
+      });
+      expect(compiled.registries.accessFor('reg.example.com')).toMatchObject({
+        baseUrl: 'https://reg.example.com',
+        credential: { username: 'u', password: 'p' },
+      });
+      expect(compiled.registries.accessFor('127.0.0.1:5000')).toMatchObject({
+        baseUrl: 'http://127.0.0.1:5000',
+      });
+      expect(compiled.registries.accessFor('other.io').baseUrl).toBe('https://other.io');
+
+      const rotated = new Map(compiled.referencedFiles).set(config, JSON.stringify({ auths: {} }));
+      expect(sut.compile(text, source, rotated).revision).not.toBe(compiled.revision);
+      expect(sut.compile(text, source).revision).toBe(compiled.revision);
+    });
+
+    it('refuses unreadable or malformed registry files at their line', () => {
+      at('not-json', 'nope');
+      expect(
+        problemsOf(
+          policy(
+            'registries:\n  - host: a.io\n    caFile: /nonexistent/ca.pem\n  - host: b.io\n    credentialsFile: not-json\nrules: [{disallowedTags: [latest]}]',
+          ).replace(/^/, ''),
+        ).map((p) => p.replace(dir, '<dir>')),
+      ).toEqual([
+        'policy.yaml:6: spec.registries[0].caFile cannot read file "/nonexistent/ca.pem": ENOENT',
+        expect.stringMatching(
+          /^policy\.yaml:8: spec\.registries\[1\]\.credentialsFile cannot read file "not-json"/,
+        ),
+      ]);
+    });
   });
 
   describe('refuses a bad policy, naming file, line and key path', () => {

@@ -6,10 +6,12 @@ import { NamespaceGlob } from '../patterns/glob';
 import { ImagePattern } from '../patterns/image-pattern';
 import { IMAGE_RULES, ImageRule, RuleValueError } from '../rules/image-rule';
 import { compileImagePatterns } from '../rules/rule-values';
-import { CompiledImagePolicy, CompiledRule } from './compiled-image-policy';
+import { DockerConfigError, RegistryHostSettings, RegistrySettings, parseDockerConfig } from '../../registry';
+import { CompiledImagePolicy, CompiledRule, PinScope } from './compiled-image-policy';
 import { Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
 import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument } from './policy-document';
+import { ReferencedFiles } from './referenced-files';
 
 /** A policy file's shape once its schema has accepted it. */
 interface ImagePolicyFile {
@@ -19,6 +21,11 @@ interface ImagePolicyFile {
     exemptImages?: string[];
     breakGlass?: boolean;
     breakGlassMaxHours?: number;
+    registries?: { host: string; caFile?: string; credentialsFile?: string; insecure?: boolean }[];
+    registryTimeoutSeconds?: number;
+    pinDigests?: boolean | { namespaces?: string[]; exemptImages?: string[]; podControllers?: boolean };
+    registryCache?: { tagTtlSeconds?: number };
+    allowPermissive?: boolean;
     rules: (Record<string, unknown> & {
       name?: string;
       enforcement?: Enforcement;
@@ -45,6 +52,83 @@ function valueAt(root: unknown, path: PolicyPath): unknown {
   );
 }
 
+/** The whole review's budget for registry work; the kits' webhook timeout is 5 s. */
+export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 3;
+/** A tag moves; a digest it resolved to is reused this long. */
+export const DEFAULT_TAG_TTL_SECONDS = 30;
+
+/**
+ * The first 12 hex digits of a SHA-256 over the policy text and every file it names, so that
+ * editing a referenced key or CA bundle is a new revision too. A policy naming no files keeps the
+ * hash of its text alone.
+ */
+function policyRevision(text: string, files: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256').update(text);
+  for (const [path, contents] of [...files].sort(([a], [b]) => (a < b ? -1 : 1)))
+    hash.update('\0').update(path).update('\0').update(contents);
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * Why a policy can deny nothing at all, or undefined when it can deny something: no rule, no rule
+ * enforced, or a `*` namespace exemption that covers every review.
+ */
+function whyNothingIsDenied(
+  rules: readonly CompiledRule[],
+  exemptNamespaces: readonly NamespaceGlob[],
+): string | undefined {
+  const everyNamespace = exemptNamespaces.find((glob) => glob.source.replace(/\*+/g, '*') === '*');
+  if (everyNamespace)
+    return `spec.exemptNamespaces ${JSON.stringify(everyNamespace.source)} exempts every namespace`;
+  if (rules.length === 0) return 'it has no rules';
+  if (!rules.some((rule) => rule.enforcement === 'enforce'))
+    return `no rule is enforced (${rules.map((r) => `${r.name}: ${r.enforcement}`).join(', ')})`;
+  return undefined;
+}
+
+/** `spec.registries`, with each CA bundle and credentials file read and checked now, not at admission. */
+function compileRegistrySettings(
+  entries: NonNullable<ImagePolicyFile['spec']['registries']>,
+  files: ReferencedFiles,
+  problem: (path: PolicyPath, message: string) => void,
+): RegistrySettings {
+  const compiled = entries.map((entry, index): RegistryHostSettings => {
+    const at = (key: string): PolicyPath => ['spec', 'registries', index, key];
+    const read = (key: 'caFile' | 'credentialsFile'): string | undefined => {
+      const path = entry[key];
+      if (path === undefined) return undefined;
+      try {
+        return files.text(path);
+      } catch (error) {
+        problem(at(key), (error as Error).message);
+        return undefined;
+      }
+    };
+    const caPem = read('caFile');
+    if (caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(caPem))
+      problem(at('caFile'), `${JSON.stringify(entry.caFile)} holds no PEM certificate`);
+    const credentialsText = read('credentialsFile');
+    let credentials;
+    if (credentialsText !== undefined) {
+      try {
+        credentials = parseDockerConfig(credentialsText, JSON.stringify(entry.credentialsFile));
+      } catch (error) {
+        if (!(error instanceof DockerConfigError)) throw error;
+        problem(at('credentialsFile'), error.message);
+      }
+    }
+    return {
+      host: entry.host,
+      insecure: entry.insecure ?? false,
+      caFile: entry.caFile,
+      caPem,
+      credentialsFile: entry.credentialsFile,
+      credentials,
+    };
+  });
+  return new RegistrySettings(compiled);
+}
+
 const got = (value: unknown): string =>
   value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80) ?? typeof value})`;
 
@@ -65,7 +149,8 @@ export class ImagePolicyCompiler {
     this.validate = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(this.schema);
   }
 
-  compile(text: string, source: string): CompiledImagePolicy {
+  /** `known` holds texts of referenced files already read by whoever watches them. */
+  compile(text: string, source: string, known?: ReadonlyMap<string, string>): CompiledImagePolicy {
     const document = parsePolicyDocument(text, source);
     if (!this.validate(document.value)) {
       throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
@@ -114,13 +199,39 @@ export class ImagePolicyCompiler {
       ];
     });
     const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
+    const files = new ReferencedFiles(source, known);
+    const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
+    const pinDigests = file.spec.pinDigests;
+    const pinScope: PinScope | undefined =
+      pinDigests === true
+        ? { exemptImages: [], podControllers: false }
+        : typeof pinDigests === 'object'
+          ? {
+              namespaces: pinDigests.namespaces?.map((glob) => new NamespaceGlob(glob)),
+              exemptImages: patterns(pinDigests.exemptImages, ['spec', 'pinDigests', 'exemptImages']),
+              podControllers: pinDigests.podControllers ?? false,
+            }
+          : undefined;
+    const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
+    const permissive = whyNothingIsDenied(rules, exemptNamespaces);
+    if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
+      problem(
+        ['spec'],
+        `can never deny an image: ${permissive}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
+      );
     if (problems.length > 0) throw new InvalidPolicyError(source, problems);
 
     return {
+      permissive,
       name: file.metadata?.name ?? source,
       source,
-      revision: createHash('sha256').update(text).digest('hex').slice(0, 12),
-      exemptNamespaces: (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob)),
+      revision: policyRevision(text, files.contents),
+      referencedFiles: files.contents,
+      registries,
+      registryTimeoutMs: (file.spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
+      tagTtlMs: (file.spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
+      pinDigests: pinScope,
+      exemptNamespaces,
       exemptImages,
       breakGlass: file.spec.breakGlass ?? true,
       breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,

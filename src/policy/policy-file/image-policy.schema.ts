@@ -14,6 +14,95 @@ const globList = (description: string): JsonSchema => ({
   items: { type: 'string', minLength: 1 },
 });
 
+const imagePatternList = (description: string): JsonSchema => ({
+  type: 'array',
+  description,
+  items: { type: 'string', minLength: 1 },
+});
+
+/** How to reach registries, shared by digest pinning and every registry-aware rule. */
+const registrySchemas: Record<string, JsonSchema> = {
+  registries: {
+    type: 'array',
+    description:
+      'How to reach registries. An unlisted registry is reached over HTTPS with the system CAs and no credentials.',
+    items: {
+      type: 'object',
+      required: ['host'],
+      additionalProperties: false,
+      properties: {
+        host: {
+          type: 'string',
+          minLength: 1,
+          pattern: '^[A-Za-z0-9*.\\[\\]:-]+$',
+          description:
+            'host[:port], exact, or a glob such as `*.example.com` (`*` stays within one DNS label).',
+        },
+        caFile: {
+          type: 'string',
+          minLength: 1,
+          description: "Extra CA certificates (PEM) for this registry's TLS.",
+        },
+        credentialsFile: {
+          type: 'string',
+          minLength: 1,
+          description: 'A Docker config.json ("auths"), as a kubernetes.io/dockerconfigjson Secret holds.',
+        },
+        insecure: {
+          type: 'boolean',
+          default: false,
+          description: 'Plain HTTP. Allowed only when set for that host.',
+        },
+      },
+    },
+  },
+  registryTimeoutSeconds: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    maximum: 30,
+    default: 3,
+    description:
+      "The whole review's budget for registry work, in seconds; keep it below the webhook's timeoutSeconds.",
+  },
+  pinDigests: {
+    description:
+      'Pin images to the digest their tag resolves to, through /mutate: `repo:tag` becomes `repo:tag@sha256:…`.',
+    oneOf: [
+      { type: 'boolean' },
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          namespaces: globList(
+            'Namespaces (`*` wildcard) whose pods are pinned; every namespace when absent.',
+          ),
+          exemptImages: imagePatternList('Image patterns that are never pinned.'),
+          podControllers: {
+            type: 'boolean',
+            default: false,
+            description:
+              "Also pin the pod templates of Deployments, CronJobs and the other controllers; off because rewriting a controller's spec fights GitOps tools.",
+          },
+        },
+      },
+    ],
+  },
+  registryCache: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'How long registry answers are reused.',
+    properties: {
+      tagTtlSeconds: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 3600,
+        default: 30,
+        description: 'How long a tag is taken to point at the digest it resolved to; 0 resolves every time.',
+      },
+    },
+  },
+};
+
 /**
  * The JSON Schema of a policy file, built from the registered rules so that a new rule's key is in
  * it without a second edit. `schema/image-policy.schema.json` is this, written out for editors.
@@ -61,6 +150,13 @@ export function buildImagePolicySchema(rules: readonly ImageRule[]): JsonSchema 
             description:
               'How far ahead a break-glass expiry may lie, in hours; a ticket expiring later is refused.',
           },
+          allowPermissive: {
+            type: 'boolean',
+            default: false,
+            description:
+              'A policy that can never deny an image (no enforced rule, or every namespace or image exempt) is refused unless this says it is meant.',
+          },
+          ...registrySchemas,
           rules: {
             type: 'array',
             items: {

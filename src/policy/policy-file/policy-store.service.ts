@@ -18,7 +18,7 @@ export type PolicyReloadResult = 'applied' | 'refused';
 export class PolicyStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(PolicyStore.name);
   private readonly path?: string;
-  private readonly file?: WatchedFiles;
+  private file?: WatchedFiles;
   private policy?: CompiledImagePolicy;
   private readonly reloadListeners: ((result: PolicyReloadResult, error?: InvalidPolicyError) => void)[] = [];
   lastRefusal?: { at: Date; message: string };
@@ -28,14 +28,31 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     private readonly compiler: ImagePolicyCompiler,
   ) {
     this.path = config.get('policy', { infer: true }).path;
-    if (this.path !== undefined) {
-      this.file = new WatchedFiles(
-        [this.path],
-        (contents) => this.apply(contents),
-        (message) => this.logger.warn(`policy: ${message}; keeping the policy in force`),
-      );
-    }
+    if (this.path !== undefined) this.file = this.watcherFor([]);
   }
+
+  /** The policy file and every file it names (keys, CA bundles, credentials) change together. */
+  private watcherFor(referenced: readonly string[]): WatchedFiles {
+    return new WatchedFiles(
+      [this.path!, ...referenced],
+      (contents) => this.apply(contents),
+      (message) => this.logger.warn(`policy: ${message}; keeping the policy in force`),
+    );
+  }
+
+  /** Watches what the policy in force names; a policy that names other files gets a new watcher. */
+  private watch(contents: FileContents): void {
+    const referenced = [...this.policy!.referencedFiles.keys()];
+    const watched = [...contents.keys()];
+    const same = watched.length === referenced.length + 1 && referenced.every((p) => contents.has(p));
+    if (same && this.started) return;
+    this.file?.stop();
+    this.file = this.watcherFor(referenced);
+    this.file.start(new Map([[this.path!, contents.get(this.path!)!], ...this.policy!.referencedFiles]));
+    this.started = true;
+  }
+
+  private started = false;
 
   get current(): CompiledImagePolicy {
     if (!this.policy) throw new Error('policy requested before it was loaded');
@@ -61,7 +78,8 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     const contents = await this.file.read();
     this.policy = this.compiler.compile(contents.get(this.path)!, this.path);
     this.logger.log(`policy: ${this.describe(this.policy)}`);
-    this.file.start(contents);
+    this.warnIfPermissive(this.policy);
+    this.watch(contents);
   }
 
   onModuleDestroy(): void {
@@ -76,7 +94,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
   private apply(contents: FileContents): void {
     const path = this.path!;
     try {
-      this.policy = this.compiler.compile(contents.get(path)!, path);
+      this.policy = this.compiler.compile(contents.get(path)!, path, contents);
     } catch (error) {
       // Whatever failed, the last good policy stays: an unexpected error is a bug to log, not a
       // reason to stop answering reviews, nor to answer them without the intended rules.
@@ -90,12 +108,21 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.lastRefusal = undefined;
+    this.watch(contents);
     this.logger.log(`policy reloaded: ${this.describe(this.policy)}`);
+    this.warnIfPermissive(this.policy);
     this.notify('applied');
   }
 
   private notify(result: PolicyReloadResult, error?: InvalidPolicyError): void {
     for (const listener of this.reloadListeners) listener(result, error);
+  }
+
+  private warnIfPermissive(policy: CompiledImagePolicy): void {
+    if (policy.permissive)
+      this.logger.warn(
+        `policy ${policy.name} denies nothing: ${policy.permissive}; every image is let through (spec.allowPermissive: true)`,
+      );
   }
 
   private describe(policy: CompiledImagePolicy): string {

@@ -1,0 +1,125 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { DigestResolution, DigestResolver, RegistryFailureReason } from '../registry';
+import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
+import { matchesAny } from './patterns/image-pattern';
+import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
+import { PolicyStore } from './policy-file/policy-store.service';
+import { ReferenceCache } from './reference-cache';
+
+/** What pinning did with one image. */
+export type PinOutcome =
+  | { readonly pinned: string; readonly resolution: DigestResolution }
+  | { readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' }
+  | {
+      readonly unresolved: RegistryFailureReason;
+      readonly detail: string;
+      readonly resolution: DigestResolution;
+    };
+
+export interface ImagePin {
+  readonly subject: ImageUnderReview;
+  readonly outcome: PinOutcome;
+}
+
+export interface PinningDecision {
+  readonly policy: { readonly name: string; readonly revision: string };
+  /** Why nothing was looked at, when nothing was: pinning off, a namespace out of scope or exempt. */
+  readonly skipped?: string;
+  readonly pins: readonly ImagePin[];
+}
+
+/** The tag a reference is pulled with: its own, or `latest` when it names none. */
+const pulledTag = (reference: ImageReference): string => reference.tag ?? 'latest';
+
+/**
+ * `repo:tag` becomes `repo:tag@sha256:…`, and an untagged `repo` becomes `repo:latest@sha256:…`: what
+ * the user wrote is kept and the digest appended, so pinning never changes what a rule that reads
+ * the tag decides (no-latest still sees `latest`). Only the last path segment can carry a tag, so
+ * appending to the string as written is exact.
+ */
+export const pinnedImage = (image: string, reference: ImageReference, digest: string): string =>
+  `${image}${reference.tag === undefined ? ':latest' : ''}@${digest}`;
+
+/**
+ * Digest pinning for /mutate, `check --online` and `explain`: which images of a review the policy
+ * pins, and the digest each tag resolves to now, all images at once under the policy's one
+ * registry deadline. It never denies: an image it cannot resolve is left as written, with the
+ * reason, and the validating phase (requireDigest) decides what that means.
+ */
+@Injectable()
+export class DigestPinningService {
+  private readonly logger = new Logger(DigestPinningService.name);
+  private readonly references = new ReferenceCache();
+
+  constructor(
+    private readonly store: PolicyStore,
+    private readonly resolver: DigestResolver,
+  ) {}
+
+  /** Whether pinning may apply to objects of this kind: Pods always, controllers when the policy says. */
+  pinsKind(kind: 'pod' | 'pod-controller'): boolean {
+    const scope = this.store.current.pinDigests;
+    return scope !== undefined && (kind === 'pod' || scope.podControllers);
+  }
+
+  async pin(request: ImagePolicyRequest): Promise<PinningDecision> {
+    const policy = this.store.current;
+    const decided = { policy: { name: policy.name, revision: policy.revision } };
+    const skipped = this.skipReason(policy, request.namespace || undefined);
+    if (skipped !== undefined) return { ...decided, skipped, pins: [] };
+
+    const deadlineAt = Date.now() + policy.registryTimeoutMs;
+    const deadline = { signal: AbortSignal.timeout(policy.registryTimeoutMs), deadlineAt };
+    const pins = await Promise.all(
+      request.images.map(async (subject): Promise<ImagePin> => {
+        let reference: ImageReference;
+        try {
+          reference = this.references.parse(subject.image);
+        } catch (error) {
+          if (!(error instanceof InvalidImageReferenceError)) throw error;
+          return { subject, outcome: { unchanged: 'not a valid reference' } };
+        }
+        if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
+        if (matchesAny(policy.pinDigests!.exemptImages, reference))
+          return { subject, outcome: { unchanged: 'exempt' } };
+        const resolution = await this.resolver.resolve(
+          reference.domain,
+          reference.path,
+          pulledTag(reference),
+          policy.registries,
+          policy.tagTtlMs,
+          deadline,
+        );
+        if (resolution.digest === undefined) {
+          this.logger.warn(
+            `could not pin ${subject.image}: ${resolution.failure!.reason} (${resolution.failure!.detail})`,
+          );
+          return {
+            subject,
+            outcome: {
+              unresolved: resolution.failure!.reason,
+              detail: resolution.failure!.detail,
+              resolution,
+            },
+          };
+        }
+        return {
+          subject,
+          outcome: { pinned: pinnedImage(subject.image, reference, resolution.digest), resolution },
+        };
+      }),
+    );
+    return { ...decided, pins };
+  }
+
+  private skipReason(policy: CompiledImagePolicy, namespace: string | undefined): string | undefined {
+    const scope = policy.pinDigests;
+    if (scope === undefined) return 'the policy does not pin digests';
+    const exempt = namespace && policy.exemptNamespaces.find((glob) => glob.matches(namespace));
+    if (exempt) return `namespace ${namespace} is exempt (${exempt.source})`;
+    if (namespace && scope.namespaces && !scope.namespaces.some((glob) => glob.matches(namespace)))
+      return `namespace ${namespace} is outside spec.pinDigests.namespaces`;
+    return undefined;
+  }
+}
