@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
 import { respondWithHttpError } from '../http/http-error.filter';
+import { REVIEW_ENDPOINT_BY_PATH } from '../http/review-routes';
 import { classifyFailure } from '../http/review-failure';
 import { toAdmissionReviewResponse } from './admission-review-response';
 
@@ -21,14 +22,17 @@ export class AdmissionReviewFailureFilter implements ExceptionFilter {
   constructor(private readonly audit: ReviewAuditService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const body = host.switchToHttp().getRequest<Request>().body as ReadableReview | undefined;
+    const request = host.switchToHttp().getRequest<Request>();
+    const body = request.body as ReadableReview | undefined;
+    // /validate and /mutate answer alike; the record says which one was asked.
+    const endpoint = REVIEW_ENDPOINT_BY_PATH.get(request.path) ?? 'validate';
     const uid =
       typeof body?.request?.uid === 'string' && body.request.uid.length > 0 ? body.request.uid : undefined;
     const namespace = typeof body?.request?.namespace === 'string' ? body.request.namespace : undefined;
     const subject: ReviewSubject = { uid, namespace };
     const failure = classifyFailure(exception);
     const answered = uid === undefined ? 'error-status' : 'denial';
-    this.audit.recordFailure('validate', subject, failure.reason, failure.detail, answered);
+    this.audit.recordFailure(endpoint, subject, failure.reason, failure.detail, answered);
 
     if (uid === undefined) {
       respondWithHttpError(failure, host);

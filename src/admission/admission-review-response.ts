@@ -1,4 +1,4 @@
-import type { PolicyDecision } from '../policy/image-policy.types';
+import type { PinningDecision, PolicyDecision } from '../policy';
 import { ADMISSION_API_VERSIONS, ADMISSION_REVIEW_KIND } from './dto/admission-review.dto';
 
 /** What the review service decided, before it is wrapped for the wire. */
@@ -11,7 +11,18 @@ export interface AdmissionOutcome {
   readonly auditAnnotations: Readonly<Record<string, string>>;
   /** The policy decision behind the outcome, or why none was needed. */
   readonly decision?: PolicyDecision;
+  /** What /mutate pinned, and what it could not. */
+  readonly pinning?: PinningDecision;
+  /** JSON Patch operations for /mutate; none means the object is left as sent. */
+  readonly patch?: readonly JsonPatchOperation[];
   readonly unchecked?: string;
+}
+
+/** The only operation /mutate emits: one container's image, replaced by its pinned form. */
+export interface JsonPatchOperation {
+  readonly op: 'replace';
+  readonly path: string;
+  readonly value: string;
 }
 
 export interface AdmissionReviewResponse {
@@ -23,6 +34,8 @@ export interface AdmissionReviewResponse {
     status?: { code: number; status: 'Failure'; reason: 'Forbidden'; message: string };
     warnings?: string[];
     auditAnnotations: Record<string, string>;
+    patchType?: 'JSONPatch';
+    patch?: string;
   };
 }
 
@@ -55,6 +68,13 @@ export function toAdmissionReviewResponse(
           }),
       ...(outcome.warnings && outcome.warnings.length > 0 ? { warnings: [...outcome.warnings] } : {}),
       auditAnnotations: { ...outcome.auditAnnotations },
+      // The apiserver takes the patch as base64 of the JSON Patch document (RFC 6902).
+      ...(outcome.patch && outcome.patch.length > 0
+        ? {
+            patchType: 'JSONPatch' as const,
+            patch: Buffer.from(JSON.stringify(outcome.patch)).toString('base64'),
+          }
+        : {}),
     },
   };
 }

@@ -9,12 +9,10 @@ import {
 } from '../policy/policy-decision';
 import { AdmissionOutcome } from './admission-review-response';
 import { AdmissionRequestDto } from './dto/admission-review.dto';
-import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from './pod-spec';
+import { admissionPodSpec } from './admission-pod-spec';
+import { podSpecReviewRequest } from './pod-spec';
 
-/** `kubectl debug` adds ephemeral containers through this subresource of a Pod. */
-const EPHEMERAL_CONTAINERS_SUBRESOURCE = 'ephemeralcontainers';
-
-const allowedUnchecked = (why: string): AdmissionOutcome => ({
+export const allowedUnchecked = (why: string): AdmissionOutcome => ({
   allowed: true,
   auditAnnotations: { decision: 'allow', unchecked: why },
   unchecked: why,
@@ -37,31 +35,9 @@ export class AdmissionReviewService {
   constructor(private readonly imagePolicy: ImagePolicyService) {}
 
   async decide(request: AdmissionRequestDto): Promise<AdmissionOutcome> {
-    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
-      return allowedUnchecked(`operation ${request.operation}`);
-    }
-    if (request.subResource && request.subResource !== EPHEMERAL_CONTAINERS_SUBRESOURCE) {
-      return allowedUnchecked(`subresource ${request.subResource}`);
-    }
-    const location = locatePodSpec(request.kind.group, request.kind.kind);
-    if (!location)
-      return allowedUnchecked(`kind ${request.kind.group || 'core'}/${request.kind.kind} has no pod spec`);
-    if (typeof request.object !== 'object' || request.object === null) {
-      throw new MalformedPodSpecError(`request.object must be an object for ${request.operation}`);
-    }
-
-    const decision = await this.imagePolicy.evaluate(
-      podSpecReviewRequest({
-        object: request.object,
-        location,
-        objectName: 'request.object',
-        namespace: request.namespace,
-        previous:
-          request.operation === 'UPDATE'
-            ? { object: request.oldObject, objectName: 'request.oldObject' }
-            : undefined,
-      }),
-    );
+    const reviewed = admissionPodSpec(request);
+    if ('unchecked' in reviewed) return allowedUnchecked(reviewed.unchecked);
+    const decision = await this.imagePolicy.evaluate(podSpecReviewRequest(reviewed.pod));
     return {
       allowed: decision.allowed,
       message: decision.allowed ? undefined : admissionDenialMessage(decision),

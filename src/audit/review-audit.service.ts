@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ReviewEndpoint } from '../http/review-routes';
 import { MetricsService } from '../metrics/metrics.service';
-import { PolicyDecision } from '../policy';
+import { PinningDecision, PolicyDecision } from '../policy';
 
 /** What is known about the object under review; ImageReview carries only the namespace. */
 export interface ReviewSubject {
@@ -42,6 +42,33 @@ export class ReviewAuditService {
       ...(decision.breakGlassRefusals.length > 0 ? { breakGlassRefusals: decision.breakGlassRefusals } : {}),
     };
     if (decision.breakGlass) this.logger.warn(entry);
+    else this.logger.log(entry);
+  }
+
+  /** A /mutate review: which images were pinned to which digest, and which could not be, and why. */
+  recordPinning(subject: ReviewSubject, pinning: PinningDecision): void {
+    this.metrics.recordPinning(pinning);
+    const entry = {
+      msg: 'review pinned',
+      endpoint: 'mutate',
+      ...subject,
+      decision: 'allow',
+      policyRevision: pinning.policy.revision,
+      ...(pinning.skipped ? { unchecked: pinning.skipped } : {}),
+      pins: pinning.pins.map(({ subject: { image }, outcome }) =>
+        'pinned' in outcome
+          ? { image, pinned: outcome.pinned, cache: outcome.resolution.cache, ms: outcome.resolution.ms }
+          : 'unchanged' in outcome
+            ? { image, unchanged: outcome.unchanged }
+            : {
+                image,
+                unresolved: outcome.unresolved,
+                detail: outcome.detail,
+                registry: outcome.resolution.registry,
+              },
+      ),
+    };
+    if (pinning.pins.some((pin) => 'unresolved' in pin.outcome)) this.logger.warn(entry);
     else this.logger.log(entry);
   }
 

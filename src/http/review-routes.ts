@@ -8,6 +8,7 @@ export const REVIEW_ROUTES = {
   image_policy: ['/image_policy', '/policy'],
   // `/` is kept for the original bouncer's users, whose webhook configurations point at the root.
   validate: ['/validate', '/'],
+  mutate: ['/mutate'],
 } as const;
 
 /** A review endpoint, as metrics, audit lines and failure records label it. */

@@ -3,8 +3,12 @@ import type { NextFunction, Request, Response } from 'express';
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
-import { PolicyDecision, PolicyStore, rulesWith } from '../policy';
+import { PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
+import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls/tls-material.service';
+
+// A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.
+const REGISTRY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 // From a cache-warm decision (~100 µs) to the apiserver's patience (seconds).
 const DURATION_BUCKETS = [
@@ -79,9 +83,50 @@ export class MetricsService implements OnApplicationBootstrap {
     registers: [this.registry],
   });
 
+  readonly policyDeniesNothing: Gauge = new Gauge({
+    name: 'kube_image_bouncer_policy_denies_nothing',
+    help: '1 while the policy in force can deny no image (accepted only with spec.allowPermissive: true).',
+    registers: [this.registry],
+    aggregator: 'max',
+    collect: (): void => this.policyDeniesNothing.set(this.policyStore.current.permissive ? 1 : 0),
+  });
+  readonly imagePins = new Counter({
+    name: 'kube_image_bouncer_image_pins_total',
+    help: 'Images /mutate looked at, by result: pinned, unchanged (a digest already, exempt, invalid) or why it could not pin.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly registryRequests = new Counter({
+    name: 'kube_image_bouncer_registry_requests_total',
+    help: 'HTTP exchanges with registries and their token servers, by registry, operation and outcome.',
+    labelNames: ['registry', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly registryRequestDuration = new Histogram({
+    name: 'kube_image_bouncer_registry_request_duration_seconds',
+    help: 'Time of one HTTP exchange with a registry or its token server, by registry and operation.',
+    labelNames: ['registry', 'operation'] as const,
+    buckets: REGISTRY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly registryLookupsInFlight: Gauge = new Gauge({
+    name: 'kube_image_bouncer_registry_lookups_in_flight',
+    help: 'Tag lookups under way now; concurrent asks of one tag share one.',
+    registers: [this.registry],
+    collect: (): void => this.registryLookupsInFlight.set(this.digests.inFlight),
+  });
+  readonly cacheEvents = new Counter({
+    name: 'kube_image_bouncer_cache_events_total',
+    help: 'Registry caches (tag-digest, token, and the verification caches): hits, misses and evictions.',
+    labelNames: ['cache', 'event'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly policyStore: PolicyStore,
     private readonly tls: TlsMaterialService,
+    private readonly registryClient: RegistryClient,
+    private readonly digests: DigestResolver,
   ) {
     collectDefaultMetrics({ register: this.registry });
     // In a cluster the primary serves /metrics, summing what each worker's registry reports.
@@ -95,6 +140,14 @@ export class MetricsService implements OnApplicationBootstrap {
   /** After every module's init, when the policy and TLS material have loaded. */
   onApplicationBootstrap(): void {
     this.policyStore.onReload((result) => this.policyReloads.inc({ result }));
+    // Credentials never reach a label: the registry is named by its host, as images name it.
+    this.registryClient.observe({
+      request: ({ registry, operation, outcome, seconds }) => {
+        this.registryRequests.inc({ registry, operation, outcome });
+        this.registryRequestDuration.observe({ registry, operation }, seconds);
+      },
+      cache: (cache, event) => this.cacheEvents.inc({ cache, event }),
+    });
     this.certificateExpiry.set(this.tls.current.notAfter.getTime() / 1000);
     this.tls.onRotation((result, material) => {
       this.certificateRotations.inc({ result });
@@ -113,6 +166,13 @@ export class MetricsService implements OnApplicationBootstrap {
     const warned = rulesWith(decision, 'warn');
     if (warned.length === 0) this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
     for (const rule of warned) this.decisions.inc({ endpoint, decision: 'warn', rule });
+  }
+
+  recordPinning(pinning: PinningDecision): void {
+    for (const { outcome } of pinning.pins)
+      this.imagePins.inc({
+        result: 'pinned' in outcome ? 'pinned' : 'unchanged' in outcome ? 'unchanged' : outcome.unresolved,
+      });
   }
 
   /** A review allowed without consulting the policy (DELETE, a kind with no pod spec). */
