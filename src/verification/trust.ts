@@ -1,0 +1,150 @@
+import { KeyObject, X509Certificate, createHash, createPublicKey } from 'node:crypto';
+
+/** A public key a rule trusts, with how explanations name it. */
+export interface TrustedKey {
+  readonly key: KeyObject;
+  /** `sha256:3f2a…` of the key's SubjectPublicKeyInfo, the first 16 hex digits. */
+  readonly fingerprint: string;
+  /** The file it came from, or `inline`. */
+  readonly source: string;
+}
+
+/**
+ * Who may have signed a keyless signature: the SAN of the signing certificate (an email, or a URI
+ * such as a CI workflow) and the OIDC issuer Fulcio wrote into it. Exact values or regular
+ * expressions, as cosign's `--certificate-identity(-regexp)` and `--certificate-oidc-issuer(-regexp)`.
+ */
+export interface TrustedIdentity {
+  readonly issuer?: string;
+  readonly issuerRegExp?: RegExp;
+  readonly subject?: string;
+  readonly subjectRegExp?: RegExp;
+}
+
+/** A sigstore transparency log's key, for checking inclusion proofs offline. */
+export interface TrustedLog {
+  /** SHA-256 of the log's public key, as entries name their log. */
+  readonly logId: string;
+  readonly key: KeyObject;
+}
+
+export interface CertificateTrust {
+  /** The roots and intermediates a signing certificate must chain to. */
+  readonly authorities: readonly X509Certificate[];
+  readonly identities: readonly TrustedIdentity[];
+  /** When set, a signature counts only with a transparency-log inclusion proof that verifies offline. */
+  readonly requireTransparencyLog: boolean;
+  readonly logs: readonly TrustedLog[];
+}
+
+/**
+ * The trust material of one rule: keys, or certificate authorities with identities. Compiled once
+ * when the policy loads, from files only: nothing is fetched at admission time (no TUF, no log
+ * lookups). `hash` names the material in verification cache keys, so a changed key never reuses a
+ * verdict reached with the old one.
+ */
+export interface SignatureTrust {
+  readonly keys: readonly TrustedKey[];
+  readonly certificates?: CertificateTrust;
+  readonly hash: string;
+}
+
+export class TrustMaterialError extends Error {
+  override name = 'TrustMaterialError';
+}
+
+const spkiFingerprint = (key: KeyObject): string =>
+  `sha256:${createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16)}`;
+
+export function trustedKey(pem: string, source: string): TrustedKey {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    throw new TrustMaterialError(`${source} is not a PEM public key: ${(error as Error).message}`);
+  }
+  return { key, fingerprint: spkiFingerprint(key), source };
+}
+
+/** Every certificate in a PEM bundle. */
+export function certificatesIn(pem: string, source: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TrustMaterialError(`${source} holds no PEM certificate`);
+  return blocks.map((block) => {
+    try {
+      return new X509Certificate(block);
+    } catch (error) {
+      throw new TrustMaterialError(
+        `${source} holds a certificate that cannot be read: ${(error as Error).message}`,
+      );
+    }
+  });
+}
+
+/**
+ * The certificate authorities and transparency logs of a sigstore TrustedRoot document
+ * (`application/vnd.dev.sigstore.trustedroot+json`), as `cosign trusted-root create` writes it
+ * and as TUF would deliver it; here it is a file the operator mounts.
+ * https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_trustroot.proto
+ */
+export function readTrustedRoot(
+  text: string,
+  source: string,
+): { authorities: X509Certificate[]; logs: TrustedLog[] } {
+  let root: {
+    certificateAuthorities?: { certChain?: { certificates?: { rawBytes?: string }[] } }[];
+    tlogs?: { publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }[];
+  };
+  try {
+    root = JSON.parse(text) as typeof root;
+  } catch (error) {
+    throw new TrustMaterialError(`${source} is not JSON: ${(error as Error).message}`);
+  }
+  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) =>
+    (ca.certChain?.certificates ?? []).flatMap((cert) => {
+      if (typeof cert.rawBytes !== 'string') return [];
+      try {
+        return [new X509Certificate(Buffer.from(cert.rawBytes, 'base64'))];
+      } catch {
+        throw new TrustMaterialError(`${source} has a certificate authority that cannot be read`);
+      }
+    }),
+  );
+  const logs = (root.tlogs ?? []).flatMap((log) => {
+    if (typeof log.publicKey?.rawBytes !== 'string') return [];
+    const der = Buffer.from(log.publicKey.rawBytes, 'base64');
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    } catch {
+      throw new TrustMaterialError(`${source} has a transparency log key that cannot be read`);
+    }
+    return [{ logId: createHash('sha256').update(der).digest('hex'), key }];
+  });
+  return { authorities, logs };
+}
+
+/** The hash that names a rule's trust material in cache keys. */
+export function trustHash(keys: readonly TrustedKey[], certificates: CertificateTrust | undefined): string {
+  const hash = createHash('sha256');
+  for (const { key } of keys) hash.update(key.export({ type: 'spki', format: 'der' })).update('\0');
+  if (certificates) {
+    for (const authority of certificates.authorities) hash.update(authority.raw).update('\0');
+    for (const log of certificates.logs) hash.update(log.logId).update('\0');
+    hash.update(
+      JSON.stringify(
+        certificates.identities.map((i) => [
+          i.issuer,
+          i.issuerRegExp?.source,
+          i.subject,
+          i.subjectRegExp?.source,
+        ]),
+      ),
+    );
+    hash.update(String(certificates.requireTransparencyLog));
+  }
+  return hash.digest('hex');
+}
