@@ -4,8 +4,9 @@ import { AdmissionReviewService } from '../src/admission/admission-review.servic
 import { AdmissionReviewDto } from '../src/admission/dto/admission-review.dto';
 import { ReviewAuditService } from '../src/audit/review-audit.service';
 import { ReviewEnvelopePipe } from '../src/http/review-envelope.pipe';
+import { DigestResolver, RegistryClient } from '../src/registry';
+import { engineFor } from '../src/testing/policy-engine';
 import { MetricsService } from '../src/metrics/metrics.service';
-import { ImagePolicyService } from '../src/policy/image-policy.service';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from '../src/policy/policy-file/default-policy';
 import { ImagePolicyCompiler } from '../src/policy/policy-file/image-policy.compiler';
 import { PolicyStore } from '../src/policy/policy-file/policy-store.service';
@@ -35,9 +36,10 @@ export async function measureDecisionCost(body: string, iterations = 20_000): Pr
     current: { notAfter: new Date() },
     onRotation: () => undefined,
   } as unknown as TlsMaterialService;
-  const metrics = new MetricsService(store, tls);
+  const registryClient = new RegistryClient();
+  const metrics = new MetricsService(store, tls, registryClient, new DigestResolver(registryClient));
   const controller = new AdmissionController(
-    new AdmissionReviewService(new ImagePolicyService(store)),
+    new AdmissionReviewService(engineFor(policy, registryClient)),
     new ReviewAuditService(metrics),
   );
   // Per request the pipe reads no controllers; those are checked once, at boot.

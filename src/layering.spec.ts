@@ -16,7 +16,8 @@ const LAYERS: Record<string, readonly string[]> = {
   cache: [],
   tls: ['config', 'file-watch'],
   registry: ['cache', 'image-reference'],
-  'policy engine': ['image-reference', 'config', 'file-watch', 'registry', 'cache'],
+  verification: ['registry', 'cache'],
+  'policy engine': ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
   metrics: ['policy engine', 'registry', 'tls', 'http', 'config'],
   audit: ['metrics', 'policy engine', 'http'],
   'image-review adapter': ['policy engine', 'audit', 'http'],
@@ -27,7 +28,7 @@ const LAYERS: Record<string, readonly string[]> = {
   cluster: ['server', 'config', 'logging', 'tls', 'policy engine', 'health'],
   cli: ['cluster', 'server', 'config', 'logging', 'tls', 'policy engine', 'admission', 'image-reference'],
   main: ['cli', 'cluster'],
-  testing: ['config', 'http'],
+  testing: ['config', 'http', 'policy engine', 'registry', 'verification'],
 };
 
 const SRC = __dirname;

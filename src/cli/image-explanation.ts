@@ -75,6 +75,10 @@ function skipReason(skipped: RuleSkip): string {
       return `applies only in namespaces ${skipped.namespaces.join(', ')}`;
     case 'invalid-reference':
       return 'image is not a valid reference';
+    case 'exception':
+      return `image excepted by spec.exceptions ticket ${skipped.ticket} until ${skipped.expires.toISOString()}`;
+    case 'needs-registry':
+      return 'needs the registry (run online)';
   }
 }
 

@@ -1,15 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { ImagePolicyService } from '../policy/image-policy.service';
 import { ImagePolicyCompiler } from '../policy/policy-file/image-policy.compiler';
-import { PolicyStore } from '../policy/policy-file/policy-store.service';
 import { IMAGE_RULE_TYPES } from '../policy/rules';
 import { CommandInputError } from './command-input.error';
 import { ManifestCheck, checkManifests } from './manifest-check';
 import { readManifests } from './manifest-source';
+import { engineFor } from '../testing/policy-engine';
 
 const POLICY = `apiVersion: kube-image-bouncer.io/v1alpha1
 kind: ImagePolicy
 spec:
+  breakGlass: true
   rules:
     - {name: no-latest, disallowedTags: [latest]}
     - {name: trusted, allowedRepositories: ["registry.example.com/**"], enforcement: warn}
@@ -22,7 +22,7 @@ describe(checkManifests.name, () => {
     POLICY,
     'p.yaml',
   );
-  const engine = new ImagePolicyService({ current: policy } as PolicyStore);
+  const engine = engineFor(policy);
   beforeAll(() => {
     Logger.overrideLogger(false);
   });

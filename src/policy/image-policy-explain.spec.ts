@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { ImagePolicyService, RuleSkip } from './image-policy.service';
 import { ImagePolicyRequest } from './image-policy.types';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
-import { PolicyStore } from './policy-file/policy-store.service';
 import { IMAGE_RULE_TYPES } from './rules';
+import { engineFor } from '../testing/policy-engine';
 
 const EXAMPLE_POLICY = readFileSync(join(__dirname, '..', '..', 'examples', 'image-policy.yaml'), 'utf8');
 const DIGEST = `sha256:${'0'.repeat(64)}`;
@@ -15,7 +15,7 @@ describe(`${ImagePolicyService.name}.explain`, () => {
     EXAMPLE_POLICY,
     'policy.yaml',
   );
-  const sut = new ImagePolicyService({ current: policy } as PolicyStore);
+  const sut = engineFor(policy);
   beforeAll(() => {
     Logger.overrideLogger(false);
   });

@@ -6,8 +6,8 @@ import { ImagePolicyRequest, PolicyDecision } from './image-policy.types';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 import { DEFAULT_POLICY_YAML } from './policy-file/default-policy';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
-import { PolicyStore } from './policy-file/policy-store.service';
 import { IMAGE_RULE_TYPES, ImageRule } from './rules';
+import { engineFor } from '../testing/policy-engine';
 
 const DIGEST = `sha256:${'0'.repeat(64)}`;
 const EXAMPLE_POLICY = readFileSync(join(__dirname, '..', '..', 'examples', 'image-policy.yaml'), 'utf8');
@@ -15,7 +15,7 @@ const RULES: ImageRule[] = IMAGE_RULE_TYPES.map((Rule) => new Rule());
 
 function serviceWith(yaml: string, rules: ImageRule[] = RULES): ImagePolicyService {
   const policy: CompiledImagePolicy = new ImagePolicyCompiler(rules).compile(yaml, 'policy.yaml');
-  return new ImagePolicyService({ current: policy } as PolicyStore);
+  return engineFor(policy);
 }
 
 const images = (...list: string[]): ImagePolicyRequest['images'] => list.map((image) => ({ image }));
@@ -133,6 +133,8 @@ describe(ImagePolicyService.name, () => {
   });
 
   describe('break-glass', () => {
+    const BREAK_GLASS_POLICY =
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  breakGlass: true\n  rules:\n    - {name: no-latest, disallowedTags: [latest]}\n';
     const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
     const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
     const request = (annotations: Record<string, string>): ImagePolicyRequest => ({
@@ -141,7 +143,7 @@ describe(ImagePolicyService.name, () => {
     });
 
     it('allows a denied review until the ticket expires', async () => {
-      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate(
+      const decision = await serviceWith(BREAK_GLASS_POLICY).evaluate(
         request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }),
       );
       expect(decision).toMatchObject({
@@ -152,12 +154,22 @@ describe(ImagePolicyService.name, () => {
     });
 
     it('refuses an expired ticket and says so', async () => {
-      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate(
+      const decision = await serviceWith(BREAK_GLASS_POLICY).evaluate(
         request({ 'break-glass.image-policy.k8s.io/INC-7': anHourAgo }),
       );
       expect(decision).toMatchObject({
         allowed: false,
         breakGlassRefusals: [`break-glass ticket INC-7 expired at ${new Date(anHourAgo).toISOString()}`],
+      });
+    });
+
+    it('is off unless the policy turns it on, since any pod creator can write the annotation', async () => {
+      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate(
+        request({ 'break-glass.image-policy.k8s.io/INC-7': inAnHour }),
+      );
+      expect(decision).toMatchObject({
+        allowed: false,
+        breakGlassRefusals: ['break-glass annotations are disabled by the policy'],
       });
     });
 
@@ -174,7 +186,7 @@ describe(ImagePolicyService.name, () => {
     });
 
     it('is not consulted for an allowed review', async () => {
-      const decision = await serviceWith(DEFAULT_POLICY_YAML).evaluate({
+      const decision = await serviceWith(BREAK_GLASS_POLICY).evaluate({
         images: images('nginx:1'),
         annotations: { 'break-glass.image-policy.k8s.io/x': anHourAgo },
       });

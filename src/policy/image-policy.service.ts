@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { DigestResolution, DigestResolver, RegistryDeadline } from '../registry';
+import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
 import { describeTicket, readBreakGlass } from './break-glass';
 import {
   ImagePolicyRequest,
@@ -33,19 +35,36 @@ export type RuleSkip =
   | { readonly because: 'invalid-reference' }
   | { readonly because: 'exempt-image'; readonly pattern: string }
   | { readonly because: 'rule-exempt-image'; readonly pattern: string }
-  | { readonly because: 'out-of-scope'; readonly namespaces: readonly string[] };
+  | { readonly because: 'out-of-scope'; readonly namespaces: readonly string[] }
+  | { readonly because: 'exception'; readonly ticket: string; readonly expires: Date }
+  | { readonly because: 'needs-registry' };
 
 /** One rule meeting one image: skipped (and why), or applied, with what it found. */
 export interface RuleTrace {
   readonly rule: CompiledRule;
   readonly skipped?: RuleSkip;
   readonly violation?: RuleViolation;
+  /** What the registry said, for a rule that asked it. */
+  readonly verification?: VerificationResult;
 }
 
 export interface ImageTrace {
   readonly verdict: ImageVerdict;
+  /** The tag's digest, when a registry-aware rule needed it and the image named none. */
+  readonly resolution?: DigestResolution;
   /** Every rule of the policy, in policy order. */
   readonly rules: readonly RuleTrace[];
+}
+
+/** Whether registry-aware rules ask the registry, or are skipped (`check` without `--online`). */
+export interface DecideOptions {
+  readonly registry: 'online' | 'offline';
+}
+
+/** A rule that needs the registry, waiting for what it will say. */
+interface PendingCheck {
+  readonly image: number;
+  readonly rule: number;
 }
 
 /** A decision together with how it was reached. */
@@ -58,32 +77,45 @@ export interface PolicyExplanation {
 
 /**
  * The one decision engine behind both review types and the CLI: parse each image, apply the policy
- * in force (exemptions, scopes, rules, enforcement), then break-glass. Rule logic lives only in the
- * rule classes; this service decides which rules apply and what their findings mean.
+ * in force (exemptions, exceptions, scopes, rules, enforcement), then break-glass. Pure rules run
+ * first and synchronously; what registry-aware rules need (a tag's digest, the verification of its
+ * signatures) is gathered once per review, for all images at once, under the policy's one registry
+ * deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
  */
 @Injectable()
 export class ImagePolicyService {
   private readonly logger = new Logger(ImagePolicyService.name);
   private readonly references = new ReferenceCache();
 
-  constructor(private readonly store: PolicyStore) {}
+  constructor(
+    private readonly store: PolicyStore,
+    private readonly resolver: DigestResolver,
+    private readonly verifier: ImageVerifier,
+  ) {}
 
   get policy(): CompiledImagePolicy {
     return this.store.current;
   }
 
-  async evaluate(request: ImagePolicyRequest): Promise<PolicyDecision> {
-    return (await this.decide(request)).decision;
+  async evaluate(request: ImagePolicyRequest, options?: DecideOptions): Promise<PolicyDecision> {
+    return (await this.decide(request, options)).decision;
   }
 
   /** The decision `evaluate` makes, with every rule's part in it, for `kube-image-bouncer explain`. */
-  explain(request: ImagePolicyRequest): Promise<PolicyExplanation> {
-    return this.decide(request);
+  explain(request: ImagePolicyRequest, options?: DecideOptions): Promise<PolicyExplanation> {
+    return this.decide(request, options);
+  }
+
+  /** Whether the policy has rules that ask registries, which `check` skips unless it is online. */
+  get usesRegistry(): boolean {
+    return this.store.current.rules.some((rule) => rule.rule.verification !== undefined);
   }
 
   // The one code path behind evaluate and explain, so an explanation can never disagree with a decision.
-  // eslint-disable-next-line @typescript-eslint/require-await -- registry facts will be gathered here
-  private async decide(request: ImagePolicyRequest): Promise<PolicyExplanation> {
+  private async decide(
+    request: ImagePolicyRequest,
+    options: DecideOptions = { registry: 'online' },
+  ): Promise<PolicyExplanation> {
     const policy = this.store.current;
     const namespace = request.namespace || undefined;
     const decided = { policy: { name: policy.name, revision: policy.revision }, breakGlassRefusals: [] };
@@ -116,7 +148,18 @@ export class ImagePolicyService {
       );
     }
 
-    const images = request.images.map((subject) => this.judge(subject, policy, namespace));
+    const now = new Date();
+    const judged = request.images.map((subject) => this.judge(subject, policy, namespace, now));
+    const pending = judged.flatMap(({ rules }, image) =>
+      rules.flatMap((trace, rule) => (trace.pending ? [{ image, rule }] : [])),
+    );
+    const images =
+      pending.length === 0
+        ? judged.map((trace) => finishedTrace(trace))
+        : options.registry === 'offline'
+          ? judged.map((trace) => finishedTrace(trace, () => ({ because: 'needs-registry' })))
+          : await this.gatherAndCheck(judged, pending, policy);
+
     const decision: PolicyDecision = { ...decided, allowed: true, verdicts: images.map((i) => i.verdict) };
     for (const { verdict, violation } of violationsWith(decision, 'audit')) {
       this.logger.log(
@@ -125,7 +168,7 @@ export class ImagePolicyService {
     }
     if (violationsWith(decision, 'enforce').length === 0) return explained(decision, images);
 
-    const breakGlass = readBreakGlass(request.annotations ?? {}, new Date(), policy.breakGlassMaxHours);
+    const breakGlass = readBreakGlass(request.annotations ?? {}, now, policy.breakGlassMaxHours);
     if (!policy.breakGlass) {
       const refusals = breakGlass.present ? ['break-glass annotations are disabled by the policy'] : [];
       return explained({ ...decision, allowed: false, breakGlassRefusals: refusals }, images);
@@ -147,11 +190,98 @@ export class ImagePolicyService {
     return explained({ ...decision, allowed: false, breakGlassRefusals: breakGlass.refusals }, images);
   }
 
+  /**
+   * The registry phase: each image's digest (its own, or its tag's now), then every pending
+   * rule's verification, all in parallel under one deadline. Whatever fails or runs out of time
+   * reaches the rule as a failed verification, so under enforce it denies.
+   */
+  private async gatherAndCheck(
+    judged: readonly JudgedImage[],
+    pending: readonly PendingCheck[],
+    policy: CompiledImagePolicy,
+  ): Promise<ImageTrace[]> {
+    const deadline: RegistryDeadline = {
+      signal: AbortSignal.timeout(policy.registryTimeoutMs),
+      deadlineAt: Date.now() + policy.registryTimeoutMs,
+    };
+    const digests = new Map<number, Promise<{ digest?: string; resolution?: DigestResolution }>>();
+    const digestOf = (image: number): Promise<{ digest?: string; resolution?: DigestResolution }> => {
+      let found = digests.get(image);
+      if (!found) {
+        const reference = judged[image].reference!;
+        found =
+          reference.digest !== undefined
+            ? Promise.resolve({ digest: reference.digest })
+            : this.resolver
+                .resolve(
+                  reference.domain,
+                  reference.path,
+                  reference.tag ?? 'latest',
+                  policy.registries,
+                  policy.tagTtlMs,
+                  deadline,
+                )
+                .then((resolution) => ({ digest: resolution.digest, resolution }));
+        digests.set(image, found);
+      }
+      return found;
+    };
+    const verified = await Promise.all(
+      pending.map(async ({ image, rule }) => {
+        const { reference } = judged[image];
+        const compiled = judged[image].rules[rule].rule;
+        const { digest, resolution } = await digestOf(image);
+        if (digest === undefined) {
+          const failure = resolution!.failure!;
+          return {
+            verified: false,
+            reason: registryFailureReason(failure.reason),
+            detail: failure.detail,
+            digest: '',
+            evidence: [],
+            cache: 'miss',
+            ms: resolution!.ms,
+            registryFailure: failure.reason,
+          } satisfies VerificationResult;
+        }
+        return this.verifier.verify(
+          {
+            access: policy.registries.accessFor(reference!.domain),
+            repository: reference!.path,
+            digest,
+            policyRevision: policy.revision,
+            successTtlMs: policy.verificationTtlMs,
+            failureTtlMs: policy.verificationFailureTtlMs,
+          },
+          compiled.rule.verification!(compiled.settings),
+          deadline,
+        );
+      }),
+    );
+    const results = new Map(pending.map(({ image, rule }, i) => [`${image}/${rule}`, verified[i]]));
+    const resolutions = await Promise.all(
+      [...digests].map(async ([image, found]) => [image, (await found).resolution] as const),
+    );
+    const resolutionOf = new Map(resolutions);
+    return judged.map((trace, image) => {
+      const rules = trace.rules.map((ruleTrace, rule): RuleTrace => {
+        if (!ruleTrace.pending) return ruleTrace;
+        const verification = results.get(`${image}/${rule}`)!;
+        const violation = this.check(ruleTrace.rule, trace.subject.image, trace.reference!, verification);
+        return violation
+          ? { rule: ruleTrace.rule, violation, verification }
+          : { rule: ruleTrace.rule, verification };
+      });
+      return finishedTrace({ ...trace, rules }, undefined, resolutionOf.get(image));
+    });
+  }
+
   private judge(
     subject: ImageUnderReview,
     policy: CompiledImagePolicy,
     namespace: string | undefined,
-  ): ImageTrace {
+    now: Date,
+  ): JudgedImage {
     const skipAll = (skipped: RuleSkip) => policy.rules.map((rule) => ({ rule, skipped }));
     let reference: ImageReference;
     try {
@@ -159,20 +289,38 @@ export class ImagePolicyService {
     } catch (error) {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
       return {
-        verdict: { subject, violations: [invalidReference(error)] },
+        subject,
+        violations: [invalidReference(error)],
         rules: skipAll({ because: 'invalid-reference' }),
       };
     }
     const exemptPattern = matchesAny(policy.exemptImages, reference);
     if (exemptPattern)
       return {
-        verdict: { subject, reference, violations: [], exemptBy: `image pattern ${exemptPattern.source}` },
+        subject,
+        reference,
+        violations: [],
+        exemptBy: `image pattern ${exemptPattern.source}`,
         rules: skipAll({ because: 'exempt-image', pattern: exemptPattern.source }),
       };
+    const exception = policy.exceptions.find((e) => e.covers(reference, namespace, now));
+    if (exception) {
+      this.logger.warn(
+        `exception ${describeTicket(exception)} lets image ${subject.image} in ${namespace ?? 'no namespace'} through every rule`,
+      );
+      return {
+        subject,
+        reference,
+        violations: [],
+        exemptBy: `exception ${describeTicket(exception)}`,
+        exception: { ticket: exception.ticket, expires: exception.expires },
+        rules: skipAll({ because: 'exception', ticket: exception.ticket, expires: exception.expires }),
+      };
+    }
 
     const rules = policy.rules.map((rule) => this.apply(rule, subject.image, reference, namespace));
     const violations = rules.flatMap((traced) => (traced.violation ? [traced.violation] : []));
-    return { verdict: { subject, reference, violations }, rules };
+    return { subject, reference, violations, rules };
   }
 
   private apply(
@@ -180,7 +328,7 @@ export class ImagePolicyService {
     image: string,
     reference: ImageReference,
     namespace: string | undefined,
-  ): RuleTrace {
+  ): RuleTrace & { pending?: true } {
     if (!ruleAppliesIn(rule, namespace))
       return {
         rule,
@@ -189,14 +337,20 @@ export class ImagePolicyService {
     const exemptPattern = matchesAny(rule.exemptImages, reference);
     if (exemptPattern)
       return { rule, skipped: { because: 'rule-exempt-image', pattern: exemptPattern.source } };
+    if (rule.rule.verification !== undefined) return { rule, pending: true };
     const violation = this.check(rule, image, reference);
     return violation ? { rule, violation } : { rule };
   }
 
   /** A rule that throws denies the image, whatever its enforcement: a bug must never become an allow. */
-  private check(rule: CompiledRule, image: string, reference: ImageReference): RuleViolation | undefined {
+  private check(
+    rule: CompiledRule,
+    image: string,
+    reference: ImageReference,
+    verification?: VerificationResult,
+  ): RuleViolation | undefined {
     try {
-      const finding = rule.rule.check(reference, rule.settings);
+      const finding = rule.rule.check(reference, rule.settings, verification);
       return finding && { rule: rule.name, enforcement: rule.enforcement, ...finding };
     } catch (error) {
       this.logger.error(`rule ${rule.name} failed on image ${JSON.stringify(image)}: ${String(error)}`);
@@ -208,4 +362,40 @@ export class ImagePolicyService {
       };
     }
   }
+}
+
+/** An image after the pure rules, with the registry-aware ones still pending. */
+interface JudgedImage {
+  readonly subject: ImageUnderReview;
+  readonly reference?: ImageReference;
+  readonly violations: readonly RuleViolation[];
+  readonly exemptBy?: string;
+  readonly exception?: { readonly ticket: string; readonly expires: Date };
+  readonly rules: readonly (RuleTrace & { readonly pending?: true })[];
+}
+
+/** The image's trace once every rule has spoken; a rule still pending is skipped with `skipPending`. */
+function finishedTrace(
+  judged: JudgedImage,
+  skipPending?: () => RuleSkip,
+  resolution?: DigestResolution,
+): ImageTrace {
+  const rules: RuleTrace[] = judged.rules.map(({ pending, ...trace }) =>
+    pending && skipPending ? { ...trace, skipped: skipPending() } : trace,
+  );
+  const violations = [
+    ...judged.violations.filter((v) => v.rule === INVALID_REFERENCE_RULE),
+    ...rules.flatMap((trace) => (trace.violation ? [trace.violation] : [])),
+  ];
+  return {
+    verdict: {
+      subject: judged.subject,
+      ...(judged.reference ? { reference: judged.reference } : {}),
+      violations,
+      ...(judged.exemptBy ? { exemptBy: judged.exemptBy } : {}),
+      ...(judged.exception ? { exception: judged.exception } : {}),
+    },
+    rules,
+    ...(resolution ? { resolution } : {}),
+  };
 }

@@ -35,6 +35,8 @@ export interface ImageVerdict {
   readonly violations: readonly RuleViolation[];
   /** What exempted the image from every rule, e.g. "image pattern registry.k8s.io/**". */
   readonly exemptBy?: string;
+  /** The policy exception (spec.exceptions) that let the image through, until it lapses. */
+  readonly exception?: { readonly ticket: string; readonly expires: Date };
 }
 
 export interface PolicyDecision {

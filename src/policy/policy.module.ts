@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '../registry';
+import { VerificationModule } from '../verification';
 import { DigestPinningService } from './digest-pinning.service';
 import { ImagePolicyService } from './image-policy.service';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
@@ -11,7 +12,7 @@ import { IMAGE_RULE_TYPES, imageRulesProvider } from './rules';
  * The webhook endpoints and the CLI both import it, so they share one engine.
  */
 @Module({
-  imports: [RegistryModule],
+  imports: [RegistryModule, VerificationModule],
   providers: [
     ...IMAGE_RULE_TYPES,
     imageRulesProvider,

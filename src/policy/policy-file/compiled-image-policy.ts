@@ -1,8 +1,31 @@
+import type { ImageReference } from '../../image-reference';
 import type { ImagePattern } from '../patterns/image-pattern';
 import type { NamespaceGlob } from '../patterns/glob';
 import type { ImageRule } from '../rules/image-rule';
 import type { RegistrySettings } from '../../registry';
 import type { Enforcement } from './image-policy.schema';
+
+/**
+ * `spec.exceptions[]`: images (and namespaces) exempt from every rule until an expiry, with the
+ * ticket that justifies it. Unlike a break-glass annotation, which any pod creator can write, an
+ * exception is written by whoever controls the policy file.
+ */
+export class PolicyException {
+  constructor(
+    readonly ticket: string,
+    readonly expires: Date,
+    private readonly images: readonly ImagePattern[],
+    private readonly namespaces: readonly NamespaceGlob[] | undefined,
+  ) {}
+
+  /** It lapses on its own: at `now` past the expiry it covers nothing. */
+  covers(reference: ImageReference, namespace: string | undefined, now: Date): boolean {
+    if (now >= this.expires) return false;
+    if (this.namespaces && !(namespace && this.namespaces.some((glob) => glob.matches(namespace))))
+      return false;
+    return this.images.some((pattern) => pattern.matches(reference));
+  }
+}
 
 /** Where /mutate pins images to digests. */
 export interface PinScope {
@@ -45,6 +68,11 @@ export interface CompiledImagePolicy {
   readonly tagTtlMs: number;
   /** Why this policy can deny nothing, when it can't; it was accepted only because it says allowPermissive. */
   readonly permissive?: string;
+  /** Time-boxed exemptions only whoever controls the policy can write. */
+  readonly exceptions: readonly PolicyException[];
+  /** How long a verified signature or attestation is reused, and a definite failure. */
+  readonly verificationTtlMs: number;
+  readonly verificationFailureTtlMs: number;
   /** Absent when the policy does not pin. */
   readonly pinDigests?: PinScope;
 }

@@ -59,7 +59,7 @@ describe(ImagePolicyCompiler.name, () => {
     expect(compiled.rules.map((r) => [r.name, r.rule.key, r.enforcement])).toEqual([
       ['no-latest', 'disallowedTags', 'enforce'],
     ]);
-    expect(compiled).toMatchObject({ breakGlass: true, breakGlassMaxHours: 24 });
+    expect(compiled).toMatchObject({ breakGlass: false, breakGlassMaxHours: 24 });
   });
 
   it('accepts JSON', () => {
@@ -187,7 +187,7 @@ describe(ImagePolicyCompiler.name, () => {
         'an unknown rule key',
         'rules:\n  - name: a\n    disalowedTags: [latest]',
         [
-          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest (has none)',
+          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest, verifySignatures, verifyAttestations (has none)',
           'policy.yaml:6: spec.rules[0].disalowedTags is not a known key',
         ],
       ],
@@ -195,7 +195,7 @@ describe(ImagePolicyCompiler.name, () => {
         'two check keys in one rule',
         'rules:\n  - requireDigest: true\n    disallowedTags: [latest]',
         [
-          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest (has disallowedTags, requireDigest)',
+          'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest, verifySignatures, verifyAttestations (has disallowedTags, requireDigest)',
         ],
       ],
       [

@@ -7,7 +7,7 @@ import { ImagePattern } from '../patterns/image-pattern';
 import { IMAGE_RULES, ImageRule, RuleValueError } from '../rules/image-rule';
 import { compileImagePatterns } from '../rules/rule-values';
 import { DockerConfigError, RegistryHostSettings, RegistrySettings, parseDockerConfig } from '../../registry';
-import { CompiledImagePolicy, CompiledRule, PinScope } from './compiled-image-policy';
+import { CompiledImagePolicy, CompiledRule, PinScope, PolicyException } from './compiled-image-policy';
 import { Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
 import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument } from './policy-document';
@@ -24,7 +24,12 @@ interface ImagePolicyFile {
     registries?: { host: string; caFile?: string; credentialsFile?: string; insecure?: boolean }[];
     registryTimeoutSeconds?: number;
     pinDigests?: boolean | { namespaces?: string[]; exemptImages?: string[]; podControllers?: boolean };
-    registryCache?: { tagTtlSeconds?: number };
+    registryCache?: {
+      tagTtlSeconds?: number;
+      verificationTtlSeconds?: number;
+      verificationFailureTtlSeconds?: number;
+    };
+    exceptions?: { images: string[]; namespaces?: string[]; expires: string; ticket: string }[];
     allowPermissive?: boolean;
     rules: (Record<string, unknown> & {
       name?: string;
@@ -56,6 +61,12 @@ function valueAt(root: unknown, path: PolicyPath): unknown {
 export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 3;
 /** A tag moves; a digest it resolved to is reused this long. */
 export const DEFAULT_TAG_TTL_SECONDS = 30;
+/** A digest's verified signature holds while the trust material and policy do. */
+export const DEFAULT_VERIFICATION_TTL_SECONDS = 600;
+/** Long enough to spare the registry a controller's retry loop, short enough for a fresh signature. */
+export const DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS = 5;
+// RFC 3339 date-time, as Kubernetes writes metav1.Time.
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
  * The first 12 hex digits of a SHA-256 over the policy text and every file it names, so that
@@ -170,6 +181,7 @@ export class ImagePolicyCompiler {
       }
     };
 
+    const files = new ReferencedFiles(source, known);
     const names = new Set<string>();
     const rules: CompiledRule[] = file.spec.rules.flatMap((entry, index) => {
       const at: PolicyPath = ['spec', 'rules', index];
@@ -181,7 +193,7 @@ export class ImagePolicyCompiler {
       names.add(name);
       let settings: unknown;
       try {
-        settings = rule.compile(entry[key]);
+        settings = rule.compile(entry[key], { readFile: (path) => files.text(path) });
       } catch (error) {
         if (!(error instanceof RuleValueError)) throw error;
         problem([...at, key, ...error.path], error.message);
@@ -199,7 +211,25 @@ export class ImagePolicyCompiler {
       ];
     });
     const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
-    const files = new ReferencedFiles(source, known);
+    const exceptions = (file.spec.exceptions ?? []).flatMap((entry, index) => {
+      const at: PolicyPath = ['spec', 'exceptions', index];
+      const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
+      if (expires === undefined || Number.isNaN(expires.getTime())) {
+        problem(
+          [...at, 'expires'],
+          `must be an RFC 3339 time such as 2026-12-31T23:59:59Z${got(entry.expires)}`,
+        );
+        return [];
+      }
+      return [
+        new PolicyException(
+          entry.ticket,
+          expires,
+          patterns(entry.images, [...at, 'images']),
+          entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
+        ),
+      ];
+    });
     const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
     const pinDigests = file.spec.pinDigests;
     const pinScope: PinScope | undefined =
@@ -230,10 +260,17 @@ export class ImagePolicyCompiler {
       registries,
       registryTimeoutMs: (file.spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
       tagTtlMs: (file.spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
+      verificationTtlMs:
+        (file.spec.registryCache?.verificationTtlSeconds ?? DEFAULT_VERIFICATION_TTL_SECONDS) * 1000,
+      verificationFailureTtlMs:
+        (file.spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) *
+        1000,
+      exceptions,
       pinDigests: pinScope,
       exemptNamespaces,
       exemptImages,
-      breakGlass: file.spec.breakGlass ?? true,
+      // Off unless asked: any pod creator can write the annotation (see SECURITY.md).
+      breakGlass: file.spec.breakGlass ?? false,
       breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
       rules,
     };

@@ -22,6 +22,8 @@ describe(buildImagePolicySchema.name, () => {
       'allowedRepositories',
       'deniedRepositories',
       'requireDigest',
+      'verifySignatures',
+      'verifyAttestations',
     ]);
   });
 });

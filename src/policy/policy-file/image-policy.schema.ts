@@ -99,6 +99,42 @@ const registrySchemas: Record<string, JsonSchema> = {
         default: 30,
         description: 'How long a tag is taken to point at the digest it resolved to; 0 resolves every time.',
       },
+      verificationTtlSeconds: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 86400,
+        default: 600,
+        description:
+          'How long a verified signature or attestation of a digest is reused, for the same trust material and policy revision.',
+      },
+      verificationFailureTtlSeconds: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 300,
+        default: 5,
+        description:
+          'How long a definite verification failure (no signature, untrusted signer) is reused; registry failures never are.',
+      },
+    },
+  },
+  exceptions: {
+    type: 'array',
+    description:
+      'Time-boxed exemptions from every rule, which only whoever controls this file can write. Each lapses at its expiry, and each use is logged.',
+    items: {
+      type: 'object',
+      required: ['images', 'expires', 'ticket'],
+      additionalProperties: false,
+      properties: {
+        images: { ...imagePatternList('Image patterns the exception covers.'), minItems: 1 },
+        namespaces: globList('Namespaces (`*` wildcard) it covers; every namespace when absent.'),
+        expires: { type: 'string', minLength: 1, description: 'RFC 3339 time at which it lapses.' },
+        ticket: {
+          type: 'string',
+          minLength: 1,
+          description: 'The change or incident ticket that justifies it, named in the audit log.',
+        },
+      },
     },
   },
 };
@@ -138,7 +174,7 @@ export function buildImagePolicySchema(rules: readonly ImageRule[]): JsonSchema 
           exemptImages: globList('Image patterns no rule applies to, e.g. `registry.k8s.io/**`.'),
           breakGlass: {
             type: 'boolean',
-            default: true,
+            default: false,
             description:
               'Honour `break-glass.image-policy.k8s.io/<ticket>: "<RFC 3339 expiry>"` pod annotations, which allow a denied pod until the expiry.',
           },

@@ -1,4 +1,5 @@
 import type { ImageReference } from '../../image-reference';
+import type { VerificationRequest, VerificationResult } from '../../verification';
 
 /** DI token under which every rule kind is registered, as one array (see rules/index.ts). */
 export const IMAGE_RULES = Symbol('IMAGE_RULES');
@@ -11,6 +12,8 @@ export interface RuleFinding {
   readonly summary: string;
   /** A predicate of the image: "uses the latest tag". */
   readonly problem: string;
+  /** Shown after the image where images are listed: the reason a signature did not verify. */
+  readonly detail?: string;
 }
 
 /** A policy value a rule could not compile; `path` is relative to the rule's key. */
@@ -24,16 +27,29 @@ export class RuleValueError extends Error {
   }
 }
 
+/** What compiling a rule may use: the files its value names, read once and watched with the policy. */
+export interface RuleCompileContext {
+  /** The file's text (a path relative to the policy file is relative to it); throws saying why not. */
+  readFile(path: string): string;
+}
+
 /**
  * One kind of check, named by its key in the policy file (`disallowedTags: [latest]`).
  * Implementations are small pure classes: `compile` runs once per policy load and pre-builds
  * whatever matching needs; `check` runs for every image of every admission and does no I/O.
+ * A rule that needs the image's registry says what to verify in `verification`; the engine gathers
+ * that once per review, under one deadline, and hands the result to `check`.
  */
 export interface ImageRule<Settings = unknown> {
   readonly key: string;
   /** JSON Schema of the key's value, for the policy schema editors and the loader use. */
   readonly valueSchema: JsonSchema;
   /** Receives a value the schema already accepted. Throws RuleValueError for what a schema cannot say. */
-  compile(value: unknown): Settings;
-  check(reference: ImageReference, settings: Settings): RuleFinding | undefined;
+  compile(value: unknown, context: RuleCompileContext): Settings;
+  check(
+    reference: ImageReference,
+    settings: Settings,
+    verification?: VerificationResult,
+  ): RuleFinding | undefined;
+  verification?(settings: Settings): VerificationRequest;
 }

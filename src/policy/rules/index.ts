@@ -4,6 +4,8 @@ import { DeniedRepositoriesRule } from './denied-repositories.rule';
 import { DisallowedTagsRule } from './disallowed-tags.rule';
 import { IMAGE_RULES, ImageRule } from './image-rule';
 import { RequireDigestRule } from './require-digest.rule';
+import { VerifyAttestationsRule } from './verify-attestations.rule';
+import { VerifySignaturesRule } from './verify-signatures.rule';
 
 /**
  * Every rule kind a policy may use, by its key. Adding a rule is one class and one line here; its
@@ -14,6 +16,8 @@ export const IMAGE_RULE_TYPES: readonly Type<ImageRule>[] = [
   AllowedRepositoriesRule,
   DeniedRepositoriesRule,
   RequireDigestRule,
+  VerifySignaturesRule,
+  VerifyAttestationsRule,
 ];
 
 export const imageRulesProvider: Provider = {

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import type { ImageReference } from '../../image-reference';
+import type { SignatureTrust, VerificationRequest, VerificationResult } from '../../verification';
+import { ImageRule, RuleCompileContext, RuleFinding } from './image-rule';
+import {
+  SignatureTrustValue,
+  compileSignatureTrust,
+  signatureTrustOneOf,
+  signatureTrustProperties,
+} from './signature-trust-value';
+
+/**
+ * `verifySignatures: {keys: [cosign.pub]}` or `{certificates: {...}}`: the digest the image resolves
+ * to (the index, for a multi-arch tag) must carry a cosign signature by a trusted key or identity,
+ * over a payload naming that very digest.
+ */
+@Injectable()
+export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
+  readonly key = 'verifySignatures';
+  readonly valueSchema = {
+    type: 'object',
+    description:
+      "The image's digest must carry a cosign signature (classic .sig tag or sigstore bundle) by one of these keys or identities.",
+    additionalProperties: false,
+    properties: signatureTrustProperties,
+    oneOf: signatureTrustOneOf,
+  };
+
+  compile(value: unknown, context: RuleCompileContext): SignatureTrust {
+    return compileSignatureTrust(value as SignatureTrustValue, context);
+  }
+
+  verification(trust: SignatureTrust): VerificationRequest {
+    return { kind: 'signatures', trust };
+  }
+
+  check(
+    _reference: ImageReference,
+    _trust: SignatureTrust,
+    result?: VerificationResult,
+  ): RuleFinding | undefined {
+    // No result is a doubt, and a doubt denies.
+    if (result?.verified) return undefined;
+    const reason = result?.reason ?? 'not verified';
+    return {
+      summary: 'Images without a verified signature are not allowed',
+      problem: `has no verified signature: ${reason}`,
+      detail: reason,
+    };
+  }
+}
