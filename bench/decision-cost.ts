@@ -37,9 +37,10 @@ export async function measureDecisionCost(body: string, iterations = 20_000): Pr
     onRotation: () => undefined,
   } as unknown as TlsMaterialService;
   const registryClient = new RegistryClient();
-  const metrics = new MetricsService(store, tls, registryClient, new DigestResolver(registryClient));
+  const engine = engineFor(policy, registryClient);
+  const metrics = new MetricsService(store, tls, registryClient, new DigestResolver(registryClient), engine);
   const controller = new AdmissionController(
-    new AdmissionReviewService(engineFor(policy, registryClient)),
+    new AdmissionReviewService(engine),
     new ReviewAuditService(metrics),
   );
   // Per request the pipe reads no controllers; those are checked once, at boot.

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
-import { PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
+import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls/tls-material.service';
 
@@ -90,6 +90,19 @@ export class MetricsService implements OnApplicationBootstrap {
     aggregator: 'max',
     collect: (): void => this.policyDeniesNothing.set(this.policyStore.current.permissive ? 1 : 0),
   });
+  readonly verifications = new Counter({
+    name: 'kube_image_bouncer_verifications_total',
+    help: 'Signature and attestation verifications, by rule and outcome: verified, or the reason (no signature, registry timed out, …).',
+    labelNames: ['rule', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly verificationDuration = new Histogram({
+    name: 'kube_image_bouncer_verification_duration_seconds',
+    help: 'Time to verify one image for one rule, by rule and whether the verdict came from the cache.',
+    labelNames: ['rule', 'cache'] as const,
+    buckets: REGISTRY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly imagePins = new Counter({
     name: 'kube_image_bouncer_image_pins_total',
     help: 'Images /mutate looked at, by result: pinned, unchanged (a digest already, exempt, invalid) or why it could not pin.',
@@ -127,6 +140,7 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly tls: TlsMaterialService,
     private readonly registryClient: RegistryClient,
     private readonly digests: DigestResolver,
+    private readonly engine: ImagePolicyService,
   ) {
     collectDefaultMetrics({ register: this.registry });
     // In a cluster the primary serves /metrics, summing what each worker's registry reports.
@@ -140,6 +154,10 @@ export class MetricsService implements OnApplicationBootstrap {
   /** After every module's init, when the policy and TLS material have loaded. */
   onApplicationBootstrap(): void {
     this.policyStore.onReload((result) => this.policyReloads.inc({ result }));
+    this.engine.onVerification(({ rule, outcome, cache, seconds }) => {
+      this.verifications.inc({ rule, outcome });
+      this.verificationDuration.observe({ rule, cache }, seconds);
+    });
     // Credentials never reach a label: the registry is named by its host, as images name it.
     this.registryClient.observe({
       request: ({ registry, operation, outcome, seconds }) => {

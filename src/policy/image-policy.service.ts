@@ -67,6 +67,15 @@ interface PendingCheck {
   readonly rule: number;
 }
 
+/** One rule's verification of one image, as metrics count it. */
+export interface VerificationEvent {
+  readonly rule: string;
+  /** `verified`, or the reason it did not verify. */
+  readonly outcome: string;
+  readonly cache: 'hit' | 'miss';
+  readonly seconds: number;
+}
+
 /** A decision together with how it was reached. */
 export interface PolicyExplanation {
   readonly policy: CompiledImagePolicy;
@@ -86,6 +95,7 @@ export interface PolicyExplanation {
 export class ImagePolicyService {
   private readonly logger = new Logger(ImagePolicyService.name);
   private readonly references = new ReferenceCache();
+  private readonly verificationListeners: ((event: VerificationEvent) => void)[] = [];
 
   constructor(
     private readonly store: PolicyStore,
@@ -104,6 +114,11 @@ export class ImagePolicyService {
   /** The decision `evaluate` makes, with every rule's part in it, for `kube-image-bouncer explain`. */
   explain(request: ImagePolicyRequest, options?: DecideOptions): Promise<PolicyExplanation> {
     return this.decide(request, options);
+  }
+
+  /** Every verification a registry-aware rule gets; metrics count them here. */
+  onVerification(listener: (event: VerificationEvent) => void): void {
+    this.verificationListeners.push(listener);
   }
 
   /** Whether the policy has rules that ask registries, which `check` skips unless it is online. */
@@ -259,6 +274,15 @@ export class ImagePolicyService {
       }),
     );
     const results = new Map(pending.map(({ image, rule }, i) => [`${image}/${rule}`, verified[i]]));
+    pending.forEach(({ image, rule }, i) => {
+      const event: VerificationEvent = {
+        rule: judged[image].rules[rule].rule.name,
+        outcome: verified[i].verified ? 'verified' : (verified[i].reason ?? 'not verified'),
+        cache: verified[i].cache,
+        seconds: verified[i].ms / 1000,
+      };
+      for (const listener of this.verificationListeners) listener(event);
+    });
     const resolutions = await Promise.all(
       [...digests].map(async ([image, found]) => [image, (await found).resolution] as const),
     );

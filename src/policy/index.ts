@@ -4,7 +4,14 @@ export { PolicyModule } from './policy.module';
 export { ImagePolicyService } from './image-policy.service';
 export { DigestPinningService, pinnedImage } from './digest-pinning.service';
 export type { ImagePin, PinOutcome, PinningDecision } from './digest-pinning.service';
-export type { PolicyExplanation, ImageTrace, RuleTrace, RuleSkip } from './image-policy.service';
+export type {
+  DecideOptions,
+  PolicyExplanation,
+  ImageTrace,
+  RuleTrace,
+  RuleSkip,
+  VerificationEvent,
+} from './image-policy.service';
 export { PolicyStore } from './policy-file/policy-store.service';
 export type { PolicyReloadResult } from './policy-file/policy-store.service';
 export type { CompiledImagePolicy } from './policy-file/compiled-image-policy';
