@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ReviewEndpoint } from '../http/review-routes';
 import { MetricsService } from '../metrics/metrics.service';
-import { PinningDecision, PolicyDecision } from '../policy';
+import { PinningDecision, PolicyDecision, exceptionsUsed } from '../policy';
 
 /** What is known about the object under review; ImageReview carries only the namespace. */
 export interface ReviewSubject {
@@ -24,6 +24,7 @@ export class ReviewAuditService {
 
   recordDecision(endpoint: ReviewEndpoint, subject: ReviewSubject, decision: PolicyDecision): void {
     this.metrics.recordDecision(endpoint, decision);
+    const exceptions = exceptionsUsed(decision);
     const rules = [
       ...new Set(decision.verdicts.flatMap((v) => v.violations.map((x) => `${x.rule}:${x.enforcement}`))),
     ];
@@ -36,12 +37,13 @@ export class ReviewAuditService {
       rules,
       policyRevision: decision.policy.revision,
       ...(decision.exemptNamespace ? { exemptNamespace: decision.exemptNamespace } : {}),
+      ...(Object.keys(exceptions).length > 0 ? { exceptions } : {}),
       ...(decision.breakGlass
         ? { breakGlass: { ticket: decision.breakGlass.ticket, expires: decision.breakGlass.expires } }
         : {}),
       ...(decision.breakGlassRefusals.length > 0 ? { breakGlassRefusals: decision.breakGlassRefusals } : {}),
     };
-    if (decision.breakGlass) this.logger.warn(entry);
+    if (decision.breakGlass || Object.keys(exceptions).length > 0) this.logger.warn(entry);
     else this.logger.log(entry);
   }
 

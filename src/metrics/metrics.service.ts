@@ -68,6 +68,12 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Denied reviews allowed by a break-glass annotation.',
     registers: [this.registry],
   });
+  readonly exceptions = new Counter({
+    name: 'kube_image_bouncer_exceptions_total',
+    help: 'Images let through by a spec.exceptions entry, by its ticket.',
+    labelNames: ['ticket'] as const,
+    registers: [this.registry],
+  });
   readonly reviewErrors = new Counter({
     name: 'kube_image_bouncer_review_errors_total',
     help:
@@ -175,6 +181,8 @@ export class MetricsService implements OnApplicationBootstrap {
 
   recordDecision(endpoint: ReviewEndpoint, decision: PolicyDecision): void {
     if (decision.breakGlass) this.breakGlass.inc();
+    for (const verdict of decision.verdicts)
+      if (verdict.exception) this.exceptions.inc({ ticket: verdict.exception.ticket });
     if (!decision.allowed) {
       for (const rule of rulesWith(decision, 'enforce'))
         this.decisions.inc({ endpoint, decision: 'deny', rule });

@@ -55,6 +55,13 @@ export function decisionWarnings(decision: PolicyDecision): string[] {
   return warnings;
 }
 
+/** The spec.exceptions each image went through on: `{"nginx": "CHG-7 until 2026-12-31T00:00:00.000Z"}`. */
+export function exceptionsUsed(decision: PolicyDecision): Record<string, string> {
+  return Object.fromEntries(
+    decision.verdicts.flatMap((v) => (v.exception ? [[v.subject.image, describeTicket(v.exception)]] : [])),
+  );
+}
+
 /** One image's part in a decision: `exempt`, `deny:no-latest`, `warn:trusted-sources` or `allow`. */
 export function imageOutcome(verdict: ImageVerdict): string {
   if (verdict.exemptBy) return 'exempt';
@@ -78,6 +85,9 @@ export function decisionAuditAnnotations(decision: PolicyDecision): Record<strin
     images: JSON.stringify(images),
     'policy-revision': decision.policy.revision,
     ...(decision.exemptNamespace ? { 'exempt-namespace': decision.exemptNamespace } : {}),
+    ...(Object.keys(exceptionsUsed(decision)).length > 0
+      ? { exceptions: JSON.stringify(exceptionsUsed(decision)) }
+      : {}),
     ...(decision.breakGlass ? { 'break-glass': describeTicket(decision.breakGlass) } : {}),
   };
 }
