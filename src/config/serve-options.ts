@@ -12,7 +12,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { accessSync, constants, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { MAX_WORKERS } from '../cpu-quota/worker-count';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
 
 function isReadableFile(path: unknown): boolean {
@@ -75,11 +75,13 @@ export class ServeOptions {
   @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
   logFormat: LogFormat = 'json';
 
+  /** Absent means one per CPU the process may use (see src/cpu-quota). */
+  @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'must be an integer between 1 and 256' })
-  @Min(1, { message: 'must be an integer between 1 and 256' })
-  @Max(256, { message: 'must be an integer between 1 and 256' })
-  workers: number = availableParallelism();
+  @IsInt({ message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  @Min(1, { message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  @Max(MAX_WORKERS, { message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  workers?: number;
 
   @IsOptional()
   @Type(() => Number)
