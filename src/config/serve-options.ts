@@ -11,19 +11,9 @@ import {
   ValidationArguments,
   registerDecorator,
 } from 'class-validator';
-import { accessSync, constants, statSync } from 'node:fs';
 import { MAX_WORKERS } from '../cpu-quota/worker-count';
+import { unreadableFileProblem } from './readable-file';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
-
-function isReadableFile(path: unknown): boolean {
-  if (typeof path !== 'string' || path.length === 0) return false;
-  try {
-    accessSync(path, constants.R_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function IsReadableFile(): PropertyDecorator {
   return (target, propertyName) =>
@@ -32,8 +22,9 @@ function IsReadableFile(): PropertyDecorator {
       target: target.constructor,
       propertyName: propertyName as string,
       validator: {
-        validate: isReadableFile,
-        defaultMessage: ({ value }: ValidationArguments) => `cannot read file ${JSON.stringify(value)}`,
+        validate: (path: unknown) => unreadableFileProblem(path) === undefined,
+        defaultMessage: ({ value }: ValidationArguments) =>
+          unreadableFileProblem(value) ?? `cannot read file ${JSON.stringify(value)}`,
       },
     });
 }
