@@ -134,3 +134,11 @@ describe('deploy kits: workers and memory limits', () => {
     expect(resources.requests.memory).toBe(resources.limits.memory);
   });
 });
+
+describe('Dockerfile', () => {
+  it('pins every base image by digest, keeping its tag beside it', () => {
+    const bases = [...read('Dockerfile').matchAll(/^FROM\s+(\S+)/gm)].map(([, image]) => image);
+    expect(bases).toHaveLength(2);
+    for (const image of bases) expect(image).toMatch(/^[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
+  });
+});
