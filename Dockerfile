@@ -2,7 +2,16 @@
 # kube-image-bouncer: built with the same steps CI runs (npm ci, npm run build), shipped with
 # production dependencies only on a distroless Node 24 runtime, as a non-root user.
 
-FROM node:24-bookworm-slim AS build
+# Base images are pinned by digest, with the tag kept beside it for readers: a tag can be moved to
+# other contents, a digest cannot (an image-pinning product should pin its own). Each digest is the
+# tag's multi-platform index as published and as other public projects pinned it (node 24.18.0 for
+# the build image); there is no registry access where this was written, so refresh and check them
+# with crane, which test/tools/go-tool.sh builds:
+#   CRANE=$(bash test/tools/go-tool.sh crane | tail -1)
+#   $CRANE digest node:24-bookworm-slim
+#   $CRANE digest gcr.io/distroless/nodejs24-debian12:nonroot
+# and replace the part after @ on each FROM line.
+FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -11,7 +20,7 @@ COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 WORKDIR /app
 ENV NODE_ENV=production \
     BOUNCER_PORT=1323 \

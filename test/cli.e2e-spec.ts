@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { TLSSocket, connect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
+import { workersForThisProcess } from '../src/cpu-quota/worker-count';
 import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
 import { imageReview } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
@@ -129,6 +130,26 @@ describe('kube-image-bouncer CLI', () => {
       .expect(200);
     expect(answered.body.status.allowed).toBe(false);
   });
+
+  it('says how many workers serve and why: the CPUs its cgroup quota and affinity allow, or the flag', async () => {
+    const port = await freePort();
+    const { workers, reason } = workersForThisProcess();
+    const defaulted = start(['--port', String(port), '--host', '127.0.0.1']);
+    await defaulted.waitFor(SERVING);
+    const announced = defaulted.output().split('\n')[0];
+    expect(JSON.parse(announced)).toMatchObject({
+      workers,
+      reason,
+      msg: `${workers === 1 ? '1 worker (a single process)' : `${workers} workers and a primary`}: ${reason}`,
+    });
+    await defaulted.stop();
+
+    const given = start(['--port', String(port), '--host', '127.0.0.1'], { BOUNCER_WORKERS: '1' });
+    await given.waitFor(SERVING);
+    expect(given.output()).toContain(
+      '"msg":"1 worker (a single process): set by --workers or BOUNCER_WORKERS"',
+    );
+  }, 30_000);
 
   it('lets a flag override its environment variable', async () => {
     const port = await freePort();

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -150,6 +151,29 @@ next: read out/README.md
     });
   });
 
+  it('writes the in-cluster files with --in-cluster, and refuses the options that have no place there', () => {
+    expect(runCli(['setup', '--in-cluster', '--out', 'in-cluster'], { cwd: parent })).toEqual({
+      status: 0,
+      stderr: '',
+      stdout: `wrote 5 files to in-cluster for the Service kube-image-bouncer.kube-image-bouncer.svc (files with private keys mode 0600):
+  ca.crt                                 CA certificate: the caBundle the kube-apiserver trusts
+  ca.key                                 CA private key: keep it offline, it's only for issuing new certificates
+  tls-secret.yaml                        kubectl apply -f: the bouncer's TLS Secret (holds its private key)
+  validating-webhook-configuration.yaml  kubectl apply -f, once the bouncer is Ready: the webhook
+  README.md                              the install in stages, with the exact commands
+next: read in-cluster/README.md
+`,
+    });
+    expect(runCli(['setup', '--in-cluster', '--host', 'b.example'], { cwd: parent })).toMatchObject({
+      status: 2,
+      stderr: "error: option '--in-cluster' cannot be used with option '--host <name>'\n",
+    });
+    expect(runCli(['setup', '--host', 'b.example', '--namespace', 'x'], { cwd: parent })).toMatchObject({
+      status: 2,
+      stderr: "error: option '--namespace <name>' is only for --in-cluster\n",
+    });
+  });
+
   it('documents every option in --help', () => {
     const help = runCli(['setup', '--help']);
     expect(help.status).toBe(0);
@@ -161,7 +185,81 @@ next: read out/README.md
       '--apiserver-dir <dir>',
       '--days <days>',
       '--force',
+      '--group <gid>',
+      '--in-cluster',
+      '--namespace <name>',
+      '--service <name>',
     ])
       expect(help.stdout).toContain(option);
+  });
+});
+
+/**
+ * The server runs as a user that did not run setup: uid 65532 in the container image, a fresh uid
+ * under systemd's DynamicUser. `--group` is what lets it read its key. Only root can run a process
+ * as another user, and only a node that user may execute (not one under root's home, as the Node 24
+ * of scripts/node24.sh is), so elsewhere these are skipped; src/config/readable-file.spec.ts then
+ * checks the message as the user it runs as.
+ */
+const SERVER = { uid: 65532, gid: 65532 };
+const canRunAsServer =
+  process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', ''], SERVER).status === 0;
+(canRunAsServer ? describe : describe.skip)('a key for the user that runs the server (setup --group)', () => {
+  jest.setTimeout(30_000);
+  // Open to all, as /etc/kube-image-bouncer/tls is: only the key's own mode and group keep others out.
+  const parent = mkdtempSync(join(tmpdir(), 'bouncer-setup-group-'));
+  chmodSync(parent, 0o755);
+  let bouncer: BouncerProcess | undefined;
+  afterEach(async () => {
+    await bouncer?.stop();
+    bouncer = undefined;
+  });
+  const serveArgs = (out: string, port: number): string[] => [
+    'serve',
+    ...['--cert', join(out, 'server.crt'), '--key', join(out, 'server.key')],
+    ...['--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+  ];
+
+  it('without --group, the server says the key is closed to it, with its mode and owner', async () => {
+    const out = join(parent, 'owner-only');
+    expect(runCli(['setup', '--host', '127.0.0.1', '--out', out]).status).toBe(0);
+    const run = runCli(serveArgs(out, await freePort()), { as: SERVER });
+    expect(run).toEqual({
+      status: 2,
+      stdout: '',
+      stderr:
+        'kube-image-bouncer: invalid configuration:\n' +
+        `  - --key cannot read file "${join(out, 'server.key')}": permission denied, it is mode 0600, owner uid 0 gid 0 and this is uid 65532 (gid 65532)\n`,
+    });
+    // A missing key still gets the plain message, so the two are told apart.
+    const missing = runCli(['serve', '--cert', join(out, 'server.crt'), '--key', join(out, 'nope.key')], {
+      as: SERVER,
+    });
+    expect(missing.stderr).toContain(`  - --key cannot read file "${join(out, 'nope.key')}"\n`);
+  });
+
+  it('with --group 65532, the server running as uid and gid 65532 reads it and serves', async () => {
+    const out = join(parent, 'group');
+    const setup = runCli(['setup', '--host', '127.0.0.1', '--group', '65532', '--out', out]);
+    expect(setup.stdout).toContain('(private keys mode 0600, but server.key 0640 for group 65532)');
+    const port = await freePort();
+    bouncer = runBouncer(serveArgs(out, port), {}, SERVER);
+    await bouncer.waitFor('kube-image-bouncer serving');
+    expect(statSync(join(out, 'ca.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('with the group as a supplementary one, as systemd gives it to a DynamicUser', () => {
+    const out = join(parent, 'supplementary');
+    expect(runCli(['setup', '--host', '127.0.0.1', '--group', '65532', '--out', out]).status).toBe(0);
+    // A uid and primary group of its own, and 65532 among its groups, as SupplementaryGroups= does.
+    const { status, stderr } = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `process.setgroups([65532]); process.setgid(61000); process.setuid(61000); require('node:fs').readFileSync(${JSON.stringify(join(out, 'server.key'))});`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
   });
 });

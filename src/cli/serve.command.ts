@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
-import { availableParallelism } from 'node:os';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
-import { announceDraining, announceServing } from '../server/serving-announcement';
+import { announceDraining, announceServing, announceWorkers } from '../server/serving-announcement';
 import { startWebhookServer } from '../server/webhook-server';
 import { runClusterPrimary } from '../cluster/cluster-primary';
 
@@ -23,6 +22,7 @@ interface ServeFlags {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = resolveBouncerConfig(flags);
   const log = createBouncerLogger(config.log);
+  announceWorkers(log, config.server);
   if (config.server.workers > 1) {
     await runClusterPrimary(config, log);
     return;
@@ -81,9 +81,10 @@ export function serveCommand(): Command {
     )
     .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
     .addOption(
-      new Option('--workers <n>', 'server processes sharing the TLS port (1 runs in a single process)')
-        .env(ENV.workers)
-        .default(String(availableParallelism())),
+      new Option(
+        '--workers <n>',
+        'server processes sharing the TLS port, 1 running in a single process (default: one per CPU the cgroup CPU quota and the affinity mask allow)',
+      ).env(ENV.workers),
     )
     .addOption(
       new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)

@@ -206,6 +206,30 @@ describe(writeSetupFiles.name, () => {
     });
   });
 
+  it("gives server.key, and only it, to the server's group, mode 0640, with --group", async () => {
+    const asRoot = process.getuid?.() === 0;
+    const gid = asRoot ? 65532 : process.getgid!();
+    const result = await writeSetupFiles({ host: 'b.example', outDir: directory(), group: String(gid) });
+    expect(result.serverKeyGid).toBe(gid);
+    expect(statSync(result.files.serverKey)).toMatchObject({ gid, uid: process.getuid!() });
+    expect(mode(result.files.serverKey)).toBe(0o640);
+    for (const key of [result.files.caKey, result.files.clientKey]) {
+      expect(mode(key)).toBe(0o600);
+      expect(statSync(key).gid).toBe(process.getgid!());
+    }
+    expect(readFileSync(result.files.readme, 'utf8')).toContain(
+      `\`server.key\` belongs to group ${gid}, mode 0640`,
+    );
+  });
+
+  it('refuses a --group that names no group, writing nothing', async () => {
+    const out = directory();
+    await expect(
+      writeSetupFiles({ host: 'b.example', outDir: out, group: 'no-such-group-here' }),
+    ).rejects.toThrow('--group must be a group ID or a group name in /etc/group (got "no-such-group-here")');
+    expect(() => readdirSync(out)).toThrow(/ENOENT/);
+  });
+
   it('points the apiserver files at --apiserver-dir, resolved to an absolute path', async () => {
     const out = directory();
     const { files } = await writeSetupFiles({ host: 'b.example', outDir: out, apiserverDir: out });

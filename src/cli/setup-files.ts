@@ -1,4 +1,3 @@
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_PORT } from '../config/bouncer-config';
@@ -9,7 +8,14 @@ import {
   validatingWebhookConfiguration,
   webhookKubeconfig,
 } from './apiserver-files';
-import { CommandInputError } from './command-input.error';
+import {
+  GROUP_READABLE_MODE,
+  PRIVATE_MODE,
+  PUBLIC_MODE,
+  refuseToOverwrite,
+  resolveGroup,
+  writeSetupOutput,
+} from './setup-output';
 import { setupReadme } from './setup-readme';
 
 export const DEFAULT_SETUP_DIRECTORY = 'kube-image-bouncer-setup';
@@ -29,6 +35,11 @@ export interface SetupOptions {
   readonly validityDays?: number;
   /** Replace files that exist; without it, nothing is written if any does. */
   readonly force?: boolean;
+  /**
+   * The group the server runs as (a gid, or a name in /etc/group): `server.key` is given to it,
+   * mode 0640, so a server that is not root can read it. 65532 for the container image.
+   */
+  readonly group?: string | number;
 }
 
 /** The file names `setup` writes, by what they are. */
@@ -48,8 +59,6 @@ export const SETUP_FILE_NAMES = {
 
 export type SetupFile = keyof typeof SETUP_FILE_NAMES;
 const PRIVATE_KEYS: ReadonlySet<SetupFile> = new Set(['caKey', 'serverKey', 'clientKey']);
-const PRIVATE_MODE = 0o600;
-const PUBLIC_MODE = 0o644;
 
 /** What `writeSetupFiles` wrote: absolute paths, and how to reach and start the bouncer. */
 export interface SetupResult {
@@ -59,6 +68,8 @@ export interface SetupResult {
   readonly serverUrl: string;
   /** Arguments for `kube-image-bouncer` that serve with these files. */
   readonly serveArgs: readonly string[];
+  /** The group given `server.key`, with `--group`. */
+  readonly serverKeyGid?: number;
 }
 
 // RFC 1123 subdomain, as Kubernetes validates host names.
@@ -71,6 +82,7 @@ interface ResolvedSetup {
   readonly directory: string;
   readonly apiserverDir: string;
   readonly validityDays: number;
+  readonly serverKeyGid?: number;
 }
 
 function resolveOptions(options: SetupOptions): ResolvedSetup {
@@ -88,8 +100,11 @@ function resolveOptions(options: SetupOptions): ResolvedSetup {
   const validityDays = options.validityDays ?? DEFAULT_VALIDITY_DAYS;
   if (!Number.isInteger(validityDays) || validityDays < 1)
     problems.push(`--days must be a positive integer (got ${JSON.stringify(validityDays)})`);
+  const group = options.group === undefined ? undefined : resolveGroup(options.group);
+  if (group && 'problem' in group) problems.push(group.problem);
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return {
+    serverKeyGid: group && 'gid' in group ? group.gid : undefined,
     host,
     // A host given as an IP address must be an IP SAN: clients never match an address against a DNS SAN.
     ipAddresses: [...new Set([...(isIP(host) ? [host] : []), ...(options.ipAddresses ?? [])])],
@@ -110,21 +125,14 @@ const pathsIn = (directory: string): Record<SetupFile, string> =>
  * server certificate, the apiserver's client certificate, the apiserver's kubeconfigs and
  * AdmissionConfiguration, a ValidatingWebhookConfiguration, and a README saying where each goes.
  * Refuses, writing nothing, when any of the files exists and `force` is not set. Private keys are
- * written mode 0600.
+ * written mode 0600, but for `server.key` with a `group`: mode 0640, that group's.
  */
 export async function writeSetupFiles(options: SetupOptions): Promise<SetupResult> {
   const setup = resolveOptions(options);
   const { directory, host, port, validityDays } = setup;
   const files = pathsIn(directory);
 
-  if (existsSync(directory) && !statSync(directory).isDirectory())
-    throw new CommandInputError(`${directory} exists and is not a directory`);
-  const existing = Object.values(SETUP_FILE_NAMES).filter((name) => existsSync(join(directory, name)));
-  if (existing.length > 0 && !options.force)
-    throw new CommandInputError(
-      `refusing to overwrite ${existing.length === 1 ? 'a file' : `${existing.length} files`} in ${directory}; pass --force to replace them:`,
-      existing,
-    );
+  refuseToOverwrite(directory, Object.values(SETUP_FILE_NAMES), options.force);
 
   // Loaded here, not at the top: every other command, serve included, would pay its 14 MB.
   const { createCertificateAuthority, issueCertificate } = await import('../tls/certificate-issuer');
@@ -172,20 +180,22 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
       directory,
       apiserverDir: setup.apiserverDir,
       serveArgs,
+      serverKeyGid: setup.serverKeyGid,
       notAfter: ca.notAfter,
       sans: [...(isIP(host) ? [] : [`DNS:${host}`]), ...setup.ipAddresses.map((ip) => `IP:${ip}`)],
     }),
   };
 
-  mkdirSync(directory, { recursive: true });
-  for (const [file, path] of Object.entries(files) as [SetupFile, string][]) {
-    // Removing first, then creating exclusively, means a key never lands in a file that had a laxer
-    // mode, and a symlink planted at the path is not followed.
-    rmSync(path, { force: true });
-    writeFileSync(path, contents[file], {
-      mode: PRIVATE_KEYS.has(file) ? PRIVATE_MODE : PUBLIC_MODE,
-      flag: 'wx',
-    });
-  }
-  return { directory, files, serverUrl: `https://${hostPort}`, serveArgs };
+  const { serverKeyGid } = setup;
+  writeSetupOutput(
+    directory,
+    (Object.entries(files) as [SetupFile, string][]).map(([file, path]) => ({
+      path,
+      contents: contents[file],
+      ...(file === 'serverKey' && serverKeyGid !== undefined
+        ? { mode: GROUP_READABLE_MODE, gid: serverKeyGid }
+        : { mode: PRIVATE_KEYS.has(file) ? PRIVATE_MODE : PUBLIC_MODE }),
+    })),
+  );
+  return { directory, files, serverUrl: `https://${hostPort}`, serveArgs, serverKeyGid };
 }

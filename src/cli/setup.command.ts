@@ -2,6 +2,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
 import { DEFAULT_PORT } from '../config/bouncer-config';
 import { alignColumns } from './aligned-columns';
+import { DEFAULT_IN_CLUSTER_SERVICE } from './in-cluster-manifests';
+import {
+  IN_CLUSTER_FILE_NAMES,
+  InClusterSetupFile,
+  writeInClusterSetupFiles,
+} from './in-cluster-setup-files';
 import {
   DEFAULT_APISERVER_DIRECTORY,
   DEFAULT_SETUP_DIRECTORY,
@@ -12,7 +18,11 @@ import {
 } from './setup-files';
 
 interface SetupFlags {
-  host: string;
+  host?: string;
+  group?: string;
+  inCluster?: boolean;
+  namespace: string;
+  service: string;
   ip: string[];
   out: string;
   apiserverDir: string;
@@ -44,9 +54,51 @@ function integer(min: number, max: number): (value: string) => number {
   };
 }
 
-async function setup(flags: SetupFlags): Promise<void> {
+const IN_CLUSTER_WHAT: Record<InClusterSetupFile, string> = {
+  caCertificate: 'CA certificate: the caBundle the kube-apiserver trusts',
+  caKey: "CA private key: keep it offline, it's only for issuing new certificates",
+  tlsSecret: "kubectl apply -f: the bouncer's TLS Secret (holds its private key)",
+  validatingWebhookConfiguration: 'kubectl apply -f, once the bouncer is Ready: the webhook',
+  readme: 'the install in stages, with the exact commands',
+};
+
+const shownDirectory = (directory: string): string => relative(process.cwd(), directory) || '.';
+const nextStep = (shown: string): string => `next: read ${shown === '.' ? '' : `${shown}/`}README.md`;
+
+async function setupInCluster(flags: SetupFlags): Promise<void> {
+  const result = await writeInClusterSetupFiles({
+    namespace: flags.namespace,
+    service: flags.service,
+    outDir: flags.out,
+    validityDays: flags.days,
+    force: flags.force,
+  });
+  const shown = shownDirectory(result.directory);
+  const rows = (Object.keys(IN_CLUSTER_FILE_NAMES) as InClusterSetupFile[]).map((file) => [
+    IN_CLUSTER_FILE_NAMES[file],
+    IN_CLUSTER_WHAT[file],
+  ]);
+  const { namespace, service } = result.target;
+  process.stdout.write(
+    [
+      `wrote ${rows.length} files to ${shown} for the Service ${service}.${namespace}.svc (files with private keys mode 0600):`,
+      ...alignColumns(rows).map((row) => `  ${row}`),
+      nextStep(shown),
+      '',
+    ].join('\n'),
+  );
+}
+
+async function setup(flags: SetupFlags, command: Command): Promise<void> {
+  if (flags.inCluster) return setupInCluster(flags);
+  for (const option of ['namespace', 'service'])
+    if (command.getOptionValueSource(option) === 'cli')
+      command.error(`error: option '--${option} <name>' is only for --in-cluster`);
+  // Required unless --in-cluster, with the message commander gives a required option.
+  if (flags.host === undefined) command.error("error: required option '--host <name>' not specified");
   const result = await writeSetupFiles({
     host: flags.host,
+    group: flags.group,
     ipAddresses: flags.ip,
     port: flags.port,
     outDir: flags.out,
@@ -54,16 +106,20 @@ async function setup(flags: SetupFlags): Promise<void> {
     validityDays: flags.days,
     force: flags.force,
   });
-  const shown = relative(process.cwd(), result.directory) || '.';
+  const shown = shownDirectory(result.directory);
+  const keyModes =
+    result.serverKeyGid === undefined
+      ? 'private keys mode 0600'
+      : `private keys mode 0600, but server.key 0640 for group ${result.serverKeyGid}`;
   const rows = (Object.keys(SETUP_FILE_NAMES) as SetupFile[]).map((file) => [
     SETUP_FILE_NAMES[file],
     WHAT[file],
   ]);
   process.stdout.write(
     [
-      `wrote ${rows.length} files to ${shown} for a bouncer at ${result.serverUrl} (private keys mode 0600):`,
+      `wrote ${rows.length} files to ${shown} for a bouncer at ${result.serverUrl} (${keyModes}):`,
       ...alignColumns(rows).map((row) => `  ${row}`),
-      `next: read ${shown === '.' ? '' : `${shown}/`}README.md`,
+      nextStep(shown),
       '',
     ].join('\n'),
   );
@@ -74,7 +130,10 @@ export function setupCommand(): Command {
     .description(
       'make a CA, server and client certificates, and the kube-apiserver files for both webhooks, ready to copy',
     )
-    .requiredOption('--host <name>', 'DNS name or IP address the kube-apiserver uses to reach the bouncer')
+    .option(
+      '--host <name>',
+      'DNS name or IP address the kube-apiserver uses to reach the bouncer (required, but for --in-cluster)',
+    )
     .option(
       '--ip <address>',
       'another IP address for the server certificate; repeatable',
@@ -97,14 +156,35 @@ export function setupCommand(): Command {
         .argParser(integer(1, 36_500))
         .default(DEFAULT_VALIDITY_DAYS),
     )
+    .option(
+      '--group <gid>',
+      "give server.key to the server's group, mode 0640 (a gid, or a name in /etc/group): 65532 for the container image",
+    )
     .option('--force', 'replace files that exist (otherwise nothing is written if any does)')
+    .addOption(
+      new Option(
+        '--in-cluster',
+        'for a bouncer in the cluster without cert-manager: its TLS Secret manifest and the webhook configuration with its caBundle',
+      ).conflicts(['host', 'ip', 'port', 'apiserverDir', 'group']),
+    )
+    .option(
+      '--namespace <name>',
+      "with --in-cluster: the bouncer's namespace",
+      DEFAULT_IN_CLUSTER_SERVICE.namespace,
+    )
+    .option(
+      '--service <name>',
+      "with --in-cluster: the bouncer's Service",
+      DEFAULT_IN_CLUSTER_SERVICE.service,
+    )
     .addHelpText(
       'after',
       `
 Exit status: 0 when the files are written; 2 on a bad option, or when files exist without --force.
 
-Example:
-  kube-image-bouncer setup --host bouncer.example.com --ip 10.0.0.5 --out ./bouncer-pki`,
+Examples:
+  kube-image-bouncer setup --host bouncer.example.com --ip 10.0.0.5 --out ./bouncer-pki --group 65532
+  kube-image-bouncer setup --in-cluster --out ./bouncer-in-cluster`,
     )
     .action(setup);
 }

@@ -12,6 +12,8 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number;
   /** Server processes; more than one runs a cluster whose primary owns the health port. */
   readonly workers: number;
+  /** Why that many: the flag, or the CPU quota it was derived from; logged at start. */
+  readonly workersReason?: string;
 }
 
 export interface TlsConfig {

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { workersForThisProcess } from '../cpu-quota/worker-count';
 import { InvalidConfigError, resolveBouncerConfig } from './resolve-bouncer-config';
 
 describe(resolveBouncerConfig.name, () => {
@@ -13,17 +14,40 @@ describe(resolveBouncerConfig.name, () => {
   };
 
   it('defaults to 0.0.0.0:1323 with a self-signed certificate and no health port', () => {
-    expect(resolveBouncerConfig({})).toEqual({
+    const inOneCpu = { workers: () => ({ workers: 1, reason: 'a 1-CPU quota' }) };
+    expect(resolveBouncerConfig({}, inOneCpu)).toEqual({
       server: {
         host: '0.0.0.0',
         port: 1323,
         healthPort: undefined,
         shutdownGraceMs: 10_000,
-        workers: availableParallelism(),
+        workers: 1,
+        workersReason: 'a 1-CPU quota',
       },
       tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
       policy: { path: undefined },
       log: { level: 'info', format: 'json' },
+    });
+  });
+
+  it("defaults to this process's CPUs, no more than it may run on", () => {
+    const { server } = resolveBouncerConfig({});
+    expect(server).toMatchObject({
+      workers: workersForThisProcess().workers,
+      workersReason: workersForThisProcess().reason,
+    });
+    expect(server.workers).toBeLessThanOrEqual(availableParallelism());
+  });
+
+  it('takes --workers as given, without reading the cgroup', () => {
+    const unread = {
+      workers: () => {
+        throw new Error('read the cgroup');
+      },
+    };
+    expect(resolveBouncerConfig({ workers: '3' }, unread).server).toMatchObject({
+      workers: 3,
+      workersReason: 'set by --workers or BOUNCER_WORKERS',
     });
   });
 
@@ -46,6 +70,7 @@ describe(resolveBouncerConfig.name, () => {
     ],
     [{ logFormat: 'xml' }, '--log-format must be one of json, pretty (got "xml")'],
     [{ workers: '0' }, '--workers must be an integer between 1 and 256 (got "0")'],
+    [{ workers: '257' }, '--workers must be an integer between 1 and 256 (got "257")'],
     [{ key: __filename }, '--cert and --key must be given together'],
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
     [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
+import { WorkerCount, workersForThisProcess } from '../cpu-quota/worker-count';
 import { AllConfigType } from './bouncer-config';
 import { ServeOptions } from './serve-options';
 
@@ -25,11 +26,22 @@ function describe(error: ValidationError, raw: Record<string, unknown>): string[
   );
 }
 
+/** What a default depends on beyond the options; tests give their own. */
+export interface ConfigDefaults {
+  /** The worker count when `--workers` is not given: read from the cgroup only then. */
+  readonly workers: () => WorkerCount;
+}
+
+const THIS_PROCESS: ConfigDefaults = { workers: workersForThisProcess };
+
 /**
  * Validates raw `serve` options once, at boot, and maps them to the typed configuration.
  * Works outside Nest's DI, so the CLI and the container healthcheck share it.
  */
-export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unknown>>): AllConfigType {
+export function resolveBouncerConfig(
+  raw: Partial<Record<keyof ServeOptions, unknown>>,
+  defaults: ConfigDefaults = THIS_PROCESS,
+): AllConfigType {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined));
   const options = Object.assign(new ServeOptions(), plainToInstance(ServeOptions, defined));
   const problems = validateSync(options, { forbidUnknownValues: false, stopAtFirstError: true }).flatMap(
@@ -43,6 +55,10 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
     problems.push(`--health-port must differ from --port (both are ${options.port})`);
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
+  const workers: WorkerCount =
+    options.workers === undefined
+      ? defaults.workers()
+      : { workers: options.workers, reason: 'set by --workers or BOUNCER_WORKERS' };
 
   return {
     server: {
@@ -50,7 +66,8 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
       port: options.port,
       healthPort: options.healthPort,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
-      workers: options.workers,
+      workers: workers.workers,
+      workersReason: workers.reason,
     },
     tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
     policy: { path: options.policy },

@@ -11,19 +11,9 @@ import {
   ValidationArguments,
   registerDecorator,
 } from 'class-validator';
-import { accessSync, constants, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { MAX_WORKERS } from '../cpu-quota/worker-count';
+import { unreadableFileProblem } from './readable-file';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
-
-function isReadableFile(path: unknown): boolean {
-  if (typeof path !== 'string' || path.length === 0) return false;
-  try {
-    accessSync(path, constants.R_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function IsReadableFile(): PropertyDecorator {
   return (target, propertyName) =>
@@ -32,8 +22,9 @@ function IsReadableFile(): PropertyDecorator {
       target: target.constructor,
       propertyName: propertyName as string,
       validator: {
-        validate: isReadableFile,
-        defaultMessage: ({ value }: ValidationArguments) => `cannot read file ${JSON.stringify(value)}`,
+        validate: (path: unknown) => unreadableFileProblem(path) === undefined,
+        defaultMessage: ({ value }: ValidationArguments) =>
+          unreadableFileProblem(value) ?? `cannot read file ${JSON.stringify(value)}`,
       },
     });
 }
@@ -75,11 +66,13 @@ export class ServeOptions {
   @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
   logFormat: LogFormat = 'json';
 
+  /** Absent means one per CPU the process may use (see src/cpu-quota). */
+  @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'must be an integer between 1 and 256' })
-  @Min(1, { message: 'must be an integer between 1 and 256' })
-  @Max(256, { message: 'must be an integer between 1 and 256' })
-  workers: number = availableParallelism();
+  @IsInt({ message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  @Min(1, { message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  @Max(MAX_WORKERS, { message: `must be an integer between 1 and ${MAX_WORKERS}` })
+  workers?: number;
 
   @IsOptional()
   @Type(() => Number)

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { unreadableFileProblem } from '../config/readable-file';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { ImagePolicyService } from './image-policy.service';
 import { PolicyModule } from './policy.module';
@@ -40,7 +41,9 @@ export async function withPolicyEngine<T>(
     });
   } catch (error) {
     if (isFileSystemError(error) && error.syscall !== undefined)
-      throw new InvalidConfigError([`--policy cannot read file ${JSON.stringify(policyPath)}`]);
+      throw new InvalidConfigError([
+        `--policy ${unreadableFileProblem(policyPath) ?? `cannot read file ${JSON.stringify(policyPath)}`}`,
+      ]);
     throw error;
   }
   try {

@@ -1,7 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/bouncer-config';
 
 type Address = Pick<AddressInfo, 'address' | 'port'>;
+
+/**
+ * How many processes serve and why, before they start: a memory limit is sized by it, and a
+ * default read from the wrong CPU count is how a pod gets OOM-killed.
+ */
+export function announceWorkers(log: Logger, server: Pick<ServerConfig, 'workers' | 'workersReason'>): void {
+  const what =
+    server.workers === 1 ? '1 worker (a single process)' : `${server.workers} workers and a primary`;
+  log.info(
+    { workers: server.workers, reason: server.workersReason },
+    `${what}: ${server.workersReason ?? 'as configured'}`,
+  );
+}
 
 /**
  * The line that says the bouncer is serving, in one process or as a cluster. Scripts and the

@@ -1,12 +1,79 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { tmpdir } from 'node:os';
+import { parseAllDocuments, parseDocument } from 'yaml';
+import { kubernetesQuantityMb, requiredMemoryMb } from '../support/memory-sizing';
 import { DENY_TTL } from './support/bouncer-setup';
 import { ApiServer, KubectlResult } from './support/control-plane';
 import { WaitingIsPointless, eventually } from './support/eventually';
+import { runCli } from '../support/cli-run';
 import { ImageAdmissionCluster } from './support/image-admission-cluster';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
+
+const CHART = join(__dirname, '..', '..', 'charts', 'kube-image-bouncer');
+const CHART_VALUES = {
+  certManager: join(CHART, 'ci', 'cert-manager-values.yaml'),
+  secret: join(CHART, 'ci', 'secret-values.yaml'),
+};
+/** helm v4, built once from the Go module proxy: $KIB_HELM from run-conformance.sh, or test/tools/go-tool.sh. */
+const HELM =
+  process.env.KIB_HELM ??
+  execFileSync('bash', [join(__dirname, '..', 'tools', 'go-tool.sh'), 'helm'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
+const helm = (args: readonly string[]): { status: number | null; stdout: string; stderr: string } => {
+  const run = spawnSync(HELM, args, {
+    encoding: 'utf8',
+    env: { ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'kib-helm-cache') },
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+};
+
+/** The parts of rendered objects the scenarios look into. */
+interface RenderedWebhook {
+  name: string;
+  clientConfig: Record<string, unknown>;
+  namespaceSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  [field: string]: unknown;
+}
+interface RenderedObject {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown> & { secretName?: string };
+  webhooks?: RenderedWebhook[];
+}
+interface RenderedContainer {
+  image: string;
+  env: { name: string; value: string }[];
+  resources: { limits: { memory: string } };
+}
+/** `helm template` of the chart in scenario 9's namespace, as objects; fails the test on a render error. */
+function renderChart(args: readonly string[]): RenderedObject[] {
+  const run = helm(['template', 'kube-image-bouncer', CHART, '-n', 'kib-helm', ...args]);
+  if (run.status !== 0) throw new Error(`helm template failed: ${run.stderr}`);
+  return parseAllDocuments(run.stdout)
+    .map((document) => document.toJS() as RenderedObject | null)
+    .filter((object): object is RenderedObject => object !== null);
+}
+function deploymentOf(objects: readonly RenderedObject[]): {
+  container: RenderedContainer;
+  volumes: { name: string; secret?: { secretName: string } }[];
+} {
+  const { spec } = objects.find(({ kind }) => kind === 'Deployment')! as unknown as {
+    spec: {
+      template: {
+        spec: {
+          containers: RenderedContainer[];
+          volumes: { name: string; secret?: { secretName: string } }[];
+        };
+      };
+    };
+  };
+  return { container: spec.template.spec.containers[0], volumes: spec.template.spec.volumes };
+}
 
 const K8S_VERSION = readFileSync(join(__dirname, 'k8s-version'), 'utf8').trim();
 /** The shipped manifests, dry-run in scenario 8. */
@@ -87,9 +154,59 @@ const NGINX_AND_ACME_TYPO = imagePolicy('nginx, "docker.io/acme/**"', 'namespace
 const revisionOf = (policy: string): string => createHash('sha256').update(policy).digest('hex').slice(0, 12);
 
 /**
- * Just enough of the Prometheus Operator's CRD for `monitoring.coreos.com/v1` ServiceMonitor to be a known,
- * namespaced kind; its fields are not checked (the real schema is not available offline).
+ * Just enough of the Prometheus Operator's CRD for `monitoring.coreos.com/v1` ServiceMonitor, and of
+ * cert-manager's for `cert-manager.io/v1` Issuer and Certificate, for them to be known, namespaced kinds
+ * (the real CRDs are not available offline). A ServiceMonitor's fields are not checked; an Issuer must name one
+ * kind of issuer and a Certificate its Secret and its issuer, the fields cert-manager requires. The rest of what
+ * the kits and the chart give cert-manager is asserted on the manifests themselves (scenario 9 for the chart,
+ * src/cli/in-cluster-setup-files.spec.ts and the cert-manager overlay's own checks below).
  */
+const certManagerCrd = (kind: string, plural: string, spec: string): string => `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.cert-manager.io}
+spec:
+  group: cert-manager.io
+  scope: Namespaced
+  names: {kind: ${kind}, listKind: ${kind}List, plural: ${plural}, singular: ${kind.toLowerCase()}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+          required: [spec]
+          properties:
+            spec: ${spec}
+`;
+const CERT_MANAGER_CRDS = [
+  certManagerCrd(
+    'Issuer',
+    'issuers',
+    '{type: object, x-kubernetes-preserve-unknown-fields: true, minProperties: 1, maxProperties: 1}',
+  ),
+  certManagerCrd(
+    'Certificate',
+    'certificates',
+    `
+              type: object
+              x-kubernetes-preserve-unknown-fields: true
+              required: [secretName, issuerRef]
+              properties:
+                secretName: {type: string, minLength: 1}
+                dnsNames: {type: array, items: {type: string}}
+                isCA: {type: boolean}
+                issuerRef:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string, minLength: 1}
+                    kind: {type: string, enum: [Issuer, ClusterIssuer]}
+                    group: {type: string}`,
+  ),
+].join('---');
 const SERVICE_MONITOR_CRD = `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -133,8 +250,9 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
     cluster = await ImageAdmissionCluster.start();
     // For scenario 8, and this early because the apiserver holds every create of a custom resource for 2 s
     // while its CRD is less than 2 s established (apiextensions-apiserver customresource_handler.go, "justCreated").
-    const crd = await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
-    if (crd.code !== 0) throw new Error(`could not create the ServiceMonitor CRD: ${crd.stderr}`);
+    const crd = await kubectl(['apply', '-f', '-'], `${SERVICE_MONITOR_CRD}---${CERT_MANAGER_CRDS}`);
+    if (crd.code !== 0)
+      throw new Error(`could not create the ServiceMonitor and cert-manager CRDs: ${crd.stderr}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -483,36 +601,89 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       kubectl(['apply', '--dry-run=server', ...args], stdin);
     const created = (...objects: string[]): string =>
       objects.map((o) => `${o} created (server dry run)\n`).join('');
+    const KUBERNETES = join(DEPLOY, 'kubernetes');
+    /** Stage 1: the bouncer without any webhook (deploy/kubernetes/base), after the namespace. */
+    const BASE = [
+      'serviceaccount/kube-image-bouncer',
+      'configmap/kube-image-bouncer-policy',
+      'service/kube-image-bouncer',
+      'deployment.apps/kube-image-bouncer',
+      'poddisruptionbudget.policy/kube-image-bouncer',
+      'networkpolicy.networking.k8s.io/kube-image-bouncer',
+    ];
+    const VALIDATING = 'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer';
 
     beforeAll(async () => {
-      expect(await kubectl(['apply', '-f', join(DEPLOY, 'kubernetes', 'namespace.yaml')])).toEqual({
+      expect(await kubectl(['apply', '-f', join(KUBERNETES, 'base', 'namespace.yaml')])).toEqual({
         code: 0,
         stdout: 'namespace/kube-image-bouncer created\n',
         stderr: '',
       });
       const established = ['wait', '--for=condition=Established', '--timeout=30s'];
-      expect(await kubectl([...established, 'crd/servicemonitors.monitoring.coreos.com'])).toMatchObject({
-        code: 0,
-      });
+      for (const crd of [
+        'servicemonitors.monitoring.coreos.com',
+        'issuers.cert-manager.io',
+        'certificates.cert-manager.io',
+      ])
+        expect(await kubectl([...established, `crd/${crd}`])).toMatchObject({ code: 0 });
     }, 60_000);
 
-    it('accepts the in-cluster install (deploy/kubernetes, kubectl apply -k)', async () => {
-      expect(await dryRun(['-k', join(DEPLOY, 'kubernetes')])).toEqual({
+    it('accepts stage 1, the bouncer with no webhook (kubectl apply -k deploy/kubernetes/base)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'base')])).toEqual({
+        code: 0,
+        stdout: 'namespace/kube-image-bouncer unchanged (server dry run)\n' + created(...BASE),
+        // No warnings: the namespace enforces Pod Security "restricted", which warns about a pod template
+        // that would break it.
+        stderr: '',
+      });
+    });
+
+    it('accepts stage 1 with cert-manager: the bouncer, its CA and its certificate (deploy/kubernetes/cert-manager)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'cert-manager')])).toEqual({
         code: 0,
         stdout:
           'namespace/kube-image-bouncer unchanged (server dry run)\n' +
+          // kustomize's order: the kinds it knows, then the others by group and kind.
           created(
-            'serviceaccount/kube-image-bouncer',
-            'configmap/kube-image-bouncer-policy',
-            'service/kube-image-bouncer',
-            'deployment.apps/kube-image-bouncer',
-            'poddisruptionbudget.policy/kube-image-bouncer',
-            'servicemonitor.monitoring.coreos.com/kube-image-bouncer',
+            ...BASE.filter((object) => !object.startsWith('networkpolicy')),
+            'certificate.cert-manager.io/kube-image-bouncer',
+            'certificate.cert-manager.io/kube-image-bouncer-ca',
+            'issuer.cert-manager.io/kube-image-bouncer-ca',
+            'issuer.cert-manager.io/kube-image-bouncer-selfsigned',
             'networkpolicy.networking.k8s.io/kube-image-bouncer',
-            'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
           ),
-        // No warnings: the namespace enforces Pod Security "restricted", which warns about a pod template
-        // that would break it.
+        stderr: '',
+      });
+    });
+
+    it('accepts stage 2 with cert-manager, the webhook alone (deploy/kubernetes/cert-manager/webhooks)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'cert-manager', 'webhooks')])).toEqual({
+        code: 0,
+        stdout: created(VALIDATING),
+        stderr: '',
+      });
+    });
+
+    it('accepts the optional ServiceMonitor (deploy/kubernetes/monitoring)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'monitoring')])).toEqual({
+        code: 0,
+        stdout: created('servicemonitor.monitoring.coreos.com/kube-image-bouncer'),
+        stderr: '',
+      });
+    });
+
+    it('accepts the Secret and the webhook configuration setup --in-cluster wrote, as written', async () => {
+      const out = join(cluster.plane.dir, 'setup-in-cluster');
+      const setup = runCli(['setup', '--in-cluster', '--out', out]);
+      expect(setup).toMatchObject({ status: 0, stderr: '' });
+      expect(await dryRun(['-f', join(out, 'tls-secret.yaml')])).toEqual({
+        code: 0,
+        stdout: created('secret/kube-image-bouncer-tls'),
+        stderr: '',
+      });
+      expect(await dryRun(['-f', join(out, 'validating-webhook-configuration.yaml')])).toEqual({
+        code: 0,
+        stdout: created(VALIDATING),
         stderr: '',
       });
     });
@@ -535,6 +706,243 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       expect(await dryRun(['-f', cluster.setup.files.validatingWebhookConfiguration])).toEqual({
         code: 0,
         stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stderr: '',
+      });
+    });
+  });
+
+  describe('9. the Helm chart: lint, template, and a server-side dry run of what it renders', () => {
+    const release = 'kube-image-bouncer';
+    const namespace = 'kib-helm';
+    const dryRun = (manifests: string): Promise<KubectlResult> =>
+      kubectl(['apply', '--dry-run=server', '-n', namespace, '-f', '-'], manifests);
+    const created = (...objects: string[]): string =>
+      objects.map((o) => `${o} created (server dry run)\n`).join('');
+    let caPem: string;
+    let caFile: string;
+
+    beforeAll(async () => {
+      // Enforcing "restricted", so that a pod template breaking it shows as a warning on stderr.
+      const manifest = JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+      });
+      expect(await kubectl(['create', '-f', '-'], manifest)).toMatchObject({ code: 0 });
+      const out = join(cluster.plane.dir, 'setup-helm');
+      expect(runCli(['setup', '--in-cluster', '--namespace', namespace, '--out', out])).toMatchObject({
+        status: 0,
+      });
+      caFile = join(out, 'ca.crt');
+      caPem = readFileSync(caFile, 'utf8');
+    }, 60_000);
+
+    it.each([[[]], [['-f', CHART_VALUES.certManager]], [['-f', CHART_VALUES.secret]]])(
+      'passes helm lint --strict with %j',
+      (values) => {
+        expect(helm(['lint', '--strict', CHART, ...values])).toMatchObject({
+          status: 0,
+          stdout: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
+        });
+      },
+    );
+
+    it('refuses values the apiserver or the bouncer would refuse, naming them', () => {
+      for (const [set, problem] of [
+        ['workers=0', "at '/workers': minimum: got 0, want 1"],
+        [
+          'webhooks.validating.timeoutSeconds=31',
+          "at '/webhooks/validating/timeoutSeconds': maximum: got 31, want 30",
+        ],
+        ['webhooks.mutating.failurePolicy=Open', "at '/webhooks/mutating/failurePolicy'"],
+        ['tls.source=self', "at '/tls/source'"],
+        ['image.digest=latest', "at '/image/digest'"],
+      ])
+        expect(helm(['template', release, CHART, '--set', set]).stderr).toContain(problem);
+    });
+
+    it('registers no webhook by default: with no CA the apiserver could not trust the bouncer', async () => {
+      const objects = renderChart([]);
+      expect(objects.map(({ kind, metadata }) => `${kind}/${metadata.name}`)).toEqual([
+        'NetworkPolicy/kube-image-bouncer',
+        'PodDisruptionBudget/kube-image-bouncer',
+        'ServiceAccount/kube-image-bouncer',
+        'ConfigMap/kube-image-bouncer-policy',
+        'Service/kube-image-bouncer',
+        'Deployment/kube-image-bouncer',
+      ]);
+      const { container, volumes } = deploymentOf(objects);
+      expect(container.image).toBe('kube-image-bouncer:0.1.0');
+      expect(volumes.find(({ name }) => name === 'tls')?.secret?.secretName).toBe('kube-image-bouncer-tls');
+      // The values' workers and memory limit, which test/deploy-kits.e2e-spec.ts checks against each other.
+      expect(container.env.find(({ name }) => name === 'BOUNCER_WORKERS')?.value).toBe('2');
+      expect(kubernetesQuantityMb(container.resources.limits.memory)).toBeGreaterThanOrEqual(
+        requiredMemoryMb(2),
+      );
+      expect(await dryRun(helm(['template', release, CHART, '-n', namespace]).stdout)).toEqual({
+        code: 0,
+        stdout: created(
+          'networkpolicy.networking.k8s.io/kube-image-bouncer',
+          'poddisruptionbudget.policy/kube-image-bouncer',
+          'serviceaccount/kube-image-bouncer',
+          'configmap/kube-image-bouncer-policy',
+          'service/kube-image-bouncer',
+          'deployment.apps/kube-image-bouncer',
+        ),
+        stderr: '',
+      });
+    });
+
+    it("registers the validating webhook once given the Secret's CA, which setup --in-cluster wrote", async () => {
+      const args = ['--set-file', `tls.caBundle=${caFile}`];
+      const webhook = renderChart(args).find(({ kind }) => kind === 'ValidatingWebhookConfiguration')!;
+      const [validating] = webhook.webhooks!;
+      expect(validating.clientConfig).toEqual({
+        service: { name: release, namespace, path: '/validate', port: 443 },
+        caBundle: Buffer.from(caPem).toString('base64'),
+      });
+      expect(validating.namespaceSelector).toEqual({
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace, 'kube-system'] },
+          { key: 'kube-image-bouncer.io/exempt', operator: 'NotIn', values: ['true'] },
+        ],
+      });
+      expect(validating).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 5, sideEffects: 'None' });
+      expect(await dryRun(helm(['template', release, CHART, '-n', namespace, ...args]).stdout)).toMatchObject(
+        {
+          code: 0,
+          stdout: expect.stringContaining(
+            created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+          ),
+          stderr: '',
+        },
+      );
+    });
+
+    it('asks cert-manager for a CA and a serving certificate, and has the cainjector fill in the caBundle', async () => {
+      const objects = renderChart(['-f', CHART_VALUES.certManager]);
+      const named = (kind: string, name: string): RenderedObject => {
+        const object = objects.find((o) => o.kind === kind && o.metadata.name === name);
+        if (!object) throw new Error(`the chart rendered no ${kind} ${name}`);
+        return object;
+      };
+      const serving = named('Certificate', release);
+      const ca = named('Certificate', `${release}-ca`);
+      const caIssuer = named('Issuer', `${release}-ca`);
+      // The serving certificate is for the Service's names, lands in the Secret the Deployment mounts, and
+      // is signed by the CA Issuer, whose CA is the self-signed CA Certificate's.
+      expect(serving.spec).toMatchObject({
+        secretName: 'kube-image-bouncer-tls',
+        dnsNames: [`${release}.${namespace}.svc`, `${release}.${namespace}.svc.cluster.local`],
+        usages: ['server auth'],
+        issuerRef: { name: `${release}-ca`, kind: 'Issuer', group: 'cert-manager.io' },
+      });
+      expect(deploymentOf(objects).volumes.find(({ name }) => name === 'tls')?.secret?.secretName).toBe(
+        serving.spec!.secretName,
+      );
+      expect(caIssuer.spec).toEqual({ ca: { secretName: ca.spec!.secretName } });
+      expect(ca.spec).toMatchObject({
+        isCA: true,
+        issuerRef: { name: `${release}-selfsigned`, kind: 'Issuer' },
+      });
+      expect(named('Issuer', `${release}-selfsigned`).spec).toEqual({ selfSigned: {} });
+      const webhook = named('ValidatingWebhookConfiguration', release);
+      expect(webhook.metadata.annotations).toEqual({
+        'cert-manager.io/inject-ca-from': `${namespace}/${serving.metadata.name}`,
+      });
+      expect(webhook.webhooks![0].clientConfig).not.toHaveProperty('caBundle');
+      // cert-manager's kinds against the stand-in CRDs (see CERT_MANAGER_CRDS), everything else for real.
+      const rendered = helm([
+        'template',
+        release,
+        CHART,
+        '-n',
+        namespace,
+        '-f',
+        CHART_VALUES.certManager,
+      ]).stdout;
+      expect(await dryRun(rendered)).toEqual({
+        code: 0,
+        stdout: created(
+          'networkpolicy.networking.k8s.io/kube-image-bouncer',
+          'poddisruptionbudget.policy/kube-image-bouncer',
+          'serviceaccount/kube-image-bouncer',
+          'configmap/kube-image-bouncer-policy',
+          'service/kube-image-bouncer',
+          'deployment.apps/kube-image-bouncer',
+          'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          // helm's order: the kinds it knows, then the others by kind.
+          'certificate.cert-manager.io/kube-image-bouncer-ca',
+          'certificate.cert-manager.io/kube-image-bouncer',
+          'issuer.cert-manager.io/kube-image-bouncer-selfsigned',
+          'issuer.cert-manager.io/kube-image-bouncer-ca',
+        ),
+        stderr: '',
+      });
+    });
+
+    it('renders the mutating webhook, off by default, scoped like the validating one, and honours each value', async () => {
+      expect(renderChart(['--set-file', `tls.caBundle=${caFile}`]).map(({ kind }) => kind)).not.toContain(
+        'MutatingWebhookConfiguration',
+      );
+      const args = ['-f', CHART_VALUES.secret, '--set-file', `tls.caBundle=${caFile}`];
+      const objects = renderChart(args);
+      const [validating] = objects.find(({ kind }) => kind === 'ValidatingWebhookConfiguration')!.webhooks!;
+      const [mutating] = objects.find(({ kind }) => kind === 'MutatingWebhookConfiguration')!.webhooks!;
+      expect(mutating).toEqual({
+        name: 'digests.kube-image-bouncer.io',
+        clientConfig: {
+          service: { name: release, namespace, path: '/mutate', port: 443 },
+          caBundle: Buffer.from(caPem).toString('base64'),
+        },
+        rules: [
+          {
+            apiGroups: [''],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['pods', 'pods/ephemeralcontainers'],
+            scope: 'Namespaced',
+          },
+        ],
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace, 'kube-system'] },
+            { key: 'kube-image-bouncer.io/exempt', operator: 'NotIn', values: ['true'] },
+          ],
+        },
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        reinvocationPolicy: 'IfNeeded',
+        admissionReviewVersions: ['v1', 'v1beta1'],
+        timeoutSeconds: 10,
+        failurePolicy: 'Fail',
+      });
+      // The values' own selector is added to the exemptions, which always apply.
+      expect(validating).toMatchObject({
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 3,
+        namespaceSelector: {
+          matchLabels: { team: 'payments' },
+          matchExpressions: mutating.namespaceSelector!.matchExpressions,
+        },
+      });
+      const { container, volumes } = deploymentOf(objects);
+      expect(container.image).toBe(`kube-image-bouncer:0.1.0@sha256:${'0'.repeat(64)}`);
+      expect(volumes.find(({ name }) => name === 'tls')?.secret?.secretName).toBe('bouncer-tls');
+      expect(objects.map(({ kind }) => kind)).toEqual(expect.arrayContaining(['ServiceMonitor']));
+      expect(objects.map(({ kind }) => kind)).not.toContain('NetworkPolicy');
+      expect(await dryRun(helm(['template', release, CHART, '-n', namespace, ...args]).stdout)).toEqual({
+        code: 0,
+        stdout: created(
+          'poddisruptionbudget.policy/kube-image-bouncer',
+          'serviceaccount/kube-image-bouncer',
+          'configmap/kube-image-bouncer-policy',
+          'service/kube-image-bouncer',
+          'deployment.apps/kube-image-bouncer',
+          'mutatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          'servicemonitor.monitoring.coreos.com/kube-image-bouncer',
+        ),
         stderr: '',
       });
     });

@@ -35,9 +35,15 @@ export function freePort(): Promise<number> {
 }
 
 /** Runs the built CLI as a user would: `node dist/main.js <args>`, with a clean BOUNCER_* environment. */
-export function runBouncer(args: readonly string[], env: Record<string, string> = {}): BouncerProcess {
+export function runBouncer(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  /** Run as this user and group (the test must be root), as the container image or a systemd unit would. */
+  as?: { uid: number; gid: number },
+): BouncerProcess {
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')));
   const child = spawn(process.execPath, [BOUNCER_BIN, ...args], {
+    ...as,
     env: { ...cleanEnv, ...env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,11 +13,18 @@ export interface CliRun {
  */
 export function runCli(
   args: readonly string[],
-  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+  options: {
+    input?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    /** Run as this user and group (the test must be root), as a container or a systemd unit would. */
+    as?: { uid: number; gid: number };
+  } = {},
 ): CliRun {
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')));
   const result = spawnSync(process.execPath, [BOUNCER_BIN, ...args], {
     cwd: options.cwd,
+    ...options.as,
     input: options.input ?? '',
     env: { ...cleanEnv, ...options.env, NO_COLOR: '1' },
     encoding: 'utf8',
