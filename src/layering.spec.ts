@@ -9,7 +9,8 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
  */
 const LAYERS: Record<string, readonly string[]> = {
   'image-reference': [],
-  config: [],
+  'cpu-quota': [],
+  config: ['cpu-quota'],
   'file-watch': [],
   logging: ['config'],
   http: [],

@@ -117,7 +117,7 @@ next: read out/README.md
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      `kube-image-bouncer: refusing to overwrite 11 files in ${out}; pass --force to replace them:\n` +
+      `kube-image-bouncer: refusing to overwrite 12 files in ${out}; pass --force to replace them:\n` +
         [
           'ca.crt',
           'ca.key',
@@ -129,6 +129,7 @@ next: read out/README.md
           'webhook-kubeconfig.yaml',
           'admission-config.yaml',
           'validating-webhook-configuration.yaml',
+          'mutating-webhook-configuration.yaml',
           'README.md',
         ]
           .map((name) => `  ${name}\n`)

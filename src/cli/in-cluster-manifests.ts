@@ -1,4 +1,8 @@
 import {
+  MUTATE_PATH,
+  MUTATING_WEBHOOK_NAME,
+  MUTATING_WEBHOOK_RULES,
+  MUTATING_WEBHOOK_SETTINGS,
   VALIDATING_WEBHOOK_NAME,
   VALIDATE_PATH,
   VALIDATING_WEBHOOK_RULES,
@@ -66,18 +70,40 @@ export function tlsSecret(
  * the bouncer's own pods, and what they need, never wait on the bouncer.
  */
 export function inClusterWebhookConfigurationObject(target: InClusterService, caBundle?: string): object {
+  return webhookConfigurationObject(target, 'ValidatingWebhookConfiguration', caBundle);
+}
+
+/** The same scope for digest pinning, on /mutate. */
+export function inClusterMutatingWebhookConfigurationObject(
+  target: InClusterService,
+  caBundle?: string,
+): object {
+  return webhookConfigurationObject(target, 'MutatingWebhookConfiguration', caBundle);
+}
+
+function webhookConfigurationObject(
+  target: InClusterService,
+  kind: 'ValidatingWebhookConfiguration' | 'MutatingWebhookConfiguration',
+  caBundle: string | undefined,
+): object {
+  const mutating = kind === 'MutatingWebhookConfiguration';
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
+    kind,
     metadata: { name: 'kube-image-bouncer' },
     webhooks: [
       {
-        name: VALIDATING_WEBHOOK_NAME,
+        name: mutating ? MUTATING_WEBHOOK_NAME : VALIDATING_WEBHOOK_NAME,
         clientConfig: {
-          service: { name: target.service, namespace: target.namespace, path: VALIDATE_PATH, port: 443 },
+          service: {
+            name: target.service,
+            namespace: target.namespace,
+            path: mutating ? MUTATE_PATH : VALIDATE_PATH,
+            port: 443,
+          },
           ...(caBundle === undefined ? {} : { caBundle }),
         },
-        rules: VALIDATING_WEBHOOK_RULES,
+        rules: mutating ? MUTATING_WEBHOOK_RULES : VALIDATING_WEBHOOK_RULES,
         namespaceSelector: {
           matchExpressions: [
             {
@@ -88,10 +114,17 @@ export function inClusterWebhookConfigurationObject(target: InClusterService, ca
             { key: EXEMPT_NAMESPACE_LABEL, operator: 'NotIn', values: ['true'] },
           ],
         },
-        ...VALIDATING_WEBHOOK_SETTINGS,
+        ...(mutating ? MUTATING_WEBHOOK_SETTINGS : VALIDATING_WEBHOOK_SETTINGS),
       },
     ],
   };
+}
+
+export function inClusterMutatingWebhookConfiguration(target: InClusterService, caPem: string): string {
+  return yamlText(
+    'Apply once the bouncer is Ready, when the policy pins digests: kubectl apply -f mutating-webhook-configuration.yaml',
+    inClusterMutatingWebhookConfigurationObject(target, base64(caPem)),
+  );
 }
 
 export function inClusterValidatingWebhookConfiguration(target: InClusterService, caPem: string): string {

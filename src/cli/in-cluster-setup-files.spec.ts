@@ -21,6 +21,16 @@ const KIT_WEBHOOK_CONFIGURATION = join(
   'webhooks',
   'validating-webhook-configuration.yaml',
 );
+const KIT_MUTATING_WEBHOOK_CONFIGURATION = join(
+  __dirname,
+  '..',
+  '..',
+  'deploy',
+  'kubernetes',
+  'cert-manager',
+  'webhooks',
+  'mutating-webhook-configuration.yaml',
+);
 
 interface Secret {
   apiVersion: string;
@@ -86,6 +96,22 @@ describe(writeInClusterSetupFiles.name, () => {
         'cert-manager.io/inject-ca-from': 'kube-image-bouncer/kube-image-bouncer',
       });
       expect(generated.metadata.annotations).toBeUndefined();
+      expect(generated.webhooks[0].clientConfig.caBundle).toBe(
+        readFileSync(result.files.caCertificate).toString('base64'),
+      );
+      const withoutCa = ({ metadata: { annotations: _, ...metadata }, webhooks }: WebhookConfiguration) => ({
+        metadata,
+        webhooks: webhooks.map(({ clientConfig: { caBundle: __, ...clientConfig }, ...webhook }) => ({
+          ...webhook,
+          clientConfig,
+        })),
+      });
+      expect(withoutCa(generated)).toEqual(withoutCa(shipped));
+    });
+
+    it("writes deploy/kubernetes' mutating webhook configuration with the CA as its caBundle in place of cert-manager", () => {
+      const generated = yamlOf<WebhookConfiguration>(result.files.mutatingWebhookConfiguration);
+      const shipped = yamlOf<WebhookConfiguration>(KIT_MUTATING_WEBHOOK_CONFIGURATION);
       expect(generated.webhooks[0].clientConfig.caBundle).toBe(
         readFileSync(result.files.caCertificate).toString('base64'),
       );

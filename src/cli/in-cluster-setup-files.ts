@@ -3,6 +3,7 @@ import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import {
   DEFAULT_IN_CLUSTER_SERVICE,
   InClusterService,
+  inClusterMutatingWebhookConfiguration,
   inClusterValidatingWebhookConfiguration,
   serviceDnsNames,
   tlsSecret,
@@ -28,6 +29,7 @@ export const IN_CLUSTER_FILE_NAMES = {
   caKey: 'ca.key',
   tlsSecret: 'tls-secret.yaml',
   validatingWebhookConfiguration: 'validating-webhook-configuration.yaml',
+  mutatingWebhookConfiguration: 'mutating-webhook-configuration.yaml',
   readme: 'README.md',
 } as const;
 
@@ -94,6 +96,7 @@ export async function writeInClusterSetupFiles(
       ca: ca.certificatePem,
     }),
     validatingWebhookConfiguration: inClusterValidatingWebhookConfiguration(target, ca.certificatePem),
+    mutatingWebhookConfiguration: inClusterMutatingWebhookConfiguration(target, ca.certificatePem),
     readme: inClusterSetupReadme({
       target,
       secretName: tlsSecretName(target),

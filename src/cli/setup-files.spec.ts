@@ -19,6 +19,15 @@ const VM_WEBHOOK_CONFIGURATION = join(
   'apiserver',
   'validating-webhook-configuration.yaml',
 );
+const VM_MUTATING_WEBHOOK_CONFIGURATION = join(
+  __dirname,
+  '..',
+  '..',
+  'deploy',
+  'vm',
+  'apiserver',
+  'mutating-webhook-configuration.yaml',
+);
 
 const certificate = (path: string): X509Certificate => new X509Certificate(readFileSync(path));
 const yamlOf = <T = unknown>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
@@ -163,6 +172,14 @@ describe(writeSetupFiles.name, () => {
               kubeConfigFile: '/etc/kubernetes/image-policy/webhook-kubeconfig.yaml',
             },
           },
+          {
+            name: 'MutatingAdmissionWebhook',
+            configuration: {
+              apiVersion: 'apiserver.config.k8s.io/v1',
+              kind: 'WebhookAdmissionConfiguration',
+              kubeConfigFile: '/etc/kubernetes/image-policy/webhook-kubeconfig.yaml',
+            },
+          },
         ],
       });
     });
@@ -182,6 +199,21 @@ describe(writeSetupFiles.name, () => {
       expect(withoutClientConfig(generated)).toEqual(withoutClientConfig(shipped));
     });
 
+    it('writes the MutatingWebhookConfiguration of deploy/vm, with the URL and the CA filled in', () => {
+      const generated = yamlOf<WebhookConfiguration>(result.files.mutatingWebhookConfiguration);
+      const shipped = yamlOf<WebhookConfiguration>(VM_MUTATING_WEBHOOK_CONFIGURATION);
+      expect(generated.webhooks[0].clientConfig).toEqual({
+        url: 'https://bouncer.example.com:1323/mutate',
+        caBundle: readFileSync(result.files.caCertificate).toString('base64'),
+      });
+      const withoutClientConfig = (configuration: WebhookConfiguration) => ({
+        ...configuration,
+        webhooks: configuration.webhooks.map(({ clientConfig: _, ...rest }) => rest),
+      });
+      expect(withoutClientConfig(generated)).toEqual(withoutClientConfig(shipped));
+      expect(generated.webhooks[0]).toMatchObject({ reinvocationPolicy: 'IfNeeded' });
+    });
+
     it('writes a README with the serve command and the apiserver flags', () => {
       const readme = readFileSync(result.files.readme, 'utf8');
       const f = result.files;
@@ -191,7 +223,7 @@ describe(writeSetupFiles.name, () => {
       expect(readme).toContain(
         '--admission-control-config-file=/etc/kubernetes/image-policy/admission-config.yaml\n',
       );
-      expect(readme).toContain('ImagePolicyWebhook,ValidatingAdmissionWebhook');
+      expect(readme).toContain('ImagePolicyWebhook,MutatingAdmissionWebhook,ValidatingAdmissionWebhook');
       expect(result.serveArgs).toEqual([
         'serve',
         '--cert',
@@ -265,7 +297,7 @@ describe(writeSetupFiles.name, () => {
     const refused = writeSetupFiles({ host: 'b.example', outDir: out });
     await expect(refused).rejects.toThrow(CommandInputError);
     await expect(refused).rejects.toThrow(
-      `refusing to overwrite 11 files in ${out}; pass --force to replace them:\n  ca.crt\n  ca.key\n`,
+      `refusing to overwrite 12 files in ${out}; pass --force to replace them:\n  ca.crt\n  ca.key\n`,
     );
     expect(readFileSync(first.files.caCertificate, 'utf8')).toBe(caBefore);
     expect(readFileSync(first.files.serverKey, 'utf8')).toBe('mine');

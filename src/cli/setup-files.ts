@@ -5,6 +5,7 @@ import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import {
   admissionConfiguration,
   imagePolicyKubeconfig,
+  mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
   webhookKubeconfig,
 } from './apiserver-files';
@@ -54,6 +55,7 @@ export const SETUP_FILE_NAMES = {
   webhookKubeconfig: 'webhook-kubeconfig.yaml',
   admissionConfiguration: 'admission-config.yaml',
   validatingWebhookConfiguration: 'validating-webhook-configuration.yaml',
+  mutatingWebhookConfiguration: 'mutating-webhook-configuration.yaml',
   readme: 'README.md',
 } as const;
 
@@ -175,6 +177,7 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
     webhookKubeconfig: webhookKubeconfig(apiserver),
     admissionConfiguration: admissionConfiguration(apiserver),
     validatingWebhookConfiguration: validatingWebhookConfiguration(hostPort, ca.certificatePem),
+    mutatingWebhookConfiguration: mutatingWebhookConfiguration(hostPort, ca.certificatePem),
     readme: setupReadme({
       hostPort,
       directory,

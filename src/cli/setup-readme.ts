@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { IMAGE_POLICY_PATH, VALIDATE_PATH } from './apiserver-files';
+import { IMAGE_POLICY_PATH, MUTATE_PATH, VALIDATE_PATH } from './apiserver-files';
 
 export interface SetupReadmeOptions {
   readonly hostPort: string;
@@ -52,7 +52,7 @@ Copy these files to \`${apiserverDir}\`; the other files name them by those path
 
 | file | what it is |
 |---|---|
-| \`admission-config.yaml\` | the AdmissionConfiguration: ImagePolicyWebhook (fail closed) and ValidatingAdmissionWebhook |
+| \`admission-config.yaml\` | the AdmissionConfiguration: ImagePolicyWebhook (fail closed), ValidatingAdmissionWebhook and MutatingAdmissionWebhook |
 | \`kubeconfig.yaml\` | how ImagePolicyWebhook reaches \`https://${hostPort}${IMAGE_POLICY_PATH}\` |
 | \`webhook-kubeconfig.yaml\` | the client certificate for webhooks at \`${hostPort}\` |
 | \`ca.crt\` | the CA the bouncer's certificate is checked against |
@@ -61,7 +61,7 @@ Copy these files to \`${apiserverDir}\`; the other files name them by those path
 Add these kube-apiserver flags (keep the plugins already enabled, e.g. NodeRestriction, in the list):
 
 \`\`\`
---enable-admission-plugins=NodeRestriction,ImagePolicyWebhook,ValidatingAdmissionWebhook
+--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook,MutatingAdmissionWebhook,ValidatingAdmissionWebhook
 --admission-control-config-file=${inApiserverDir('admission-config.yaml')}
 \`\`\`
 
@@ -76,6 +76,15 @@ kubectl apply -f validating-webhook-configuration.yaml
 
 It sends Pods, their ephemeral containers and every pod controller to
 \`https://${hostPort}${VALIDATE_PATH}\`, except in kube-system.
+
+When the policy pins images to digests (\`pinDigests\`), also:
+
+\`\`\`sh
+kubectl apply -f mutating-webhook-configuration.yaml
+\`\`\`
+
+It sends Pods and their ephemeral containers to \`https://${hostPort}${MUTATE_PATH}\`, which
+rewrites \`repo:tag\` to \`repo:tag@sha256:…\`; the validating webhook then judges what it wrote.
 
 ## Check the connection
 

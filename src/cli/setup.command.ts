@@ -42,6 +42,8 @@ const WHAT: Record<SetupFile, string> = {
   webhookKubeconfig: 'kube-apiserver: client certificate for the validating webhook',
   admissionConfiguration: 'kube-apiserver: --admission-control-config-file',
   validatingWebhookConfiguration: 'kubectl apply -f: the ValidatingWebhookConfiguration',
+  mutatingWebhookConfiguration:
+    'kubectl apply -f, when the policy pins digests: the MutatingWebhookConfiguration',
   readme: 'where each file goes, and the exact commands and flags',
 };
 
@@ -59,6 +61,8 @@ const IN_CLUSTER_WHAT: Record<InClusterSetupFile, string> = {
   caKey: "CA private key: keep it offline, it's only for issuing new certificates",
   tlsSecret: "kubectl apply -f: the bouncer's TLS Secret (holds its private key)",
   validatingWebhookConfiguration: 'kubectl apply -f, once the bouncer is Ready: the webhook',
+  mutatingWebhookConfiguration:
+    'kubectl apply -f, once Ready and when the policy pins digests: digest pinning',
   readme: 'the install in stages, with the exact commands',
 };
 
