@@ -258,8 +258,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       expect(runCli(['check'])).toEqual({
         status: 2,
         stdout: '',
-        stderr:
-          'kube-image-bouncer: invalid configuration:\n  - check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
+        stderr: 'kube-image-bouncer: check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
       });
     });
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { WorkerStartError } from '../cluster/cluster-primary';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
+import { ListenError } from '../server/listen-error';
 import { TlsMaterialError } from '../tls/tls-material';
 import { checkCommand } from './check.command';
 import { closestCommand } from './command-suggestion';
@@ -80,7 +81,14 @@ export function namedCommandLine(args: readonly string[], program: Command): str
   throw new UnknownCommandError(first, commands);
 }
 
-const USAGE_ERRORS = [InvalidConfigError, TlsMaterialError, InvalidPolicyError, CommandInputError];
+/** Mistakes in what the user gave: flags, files, an address this machine cannot listen on. */
+const USAGE_ERRORS = [
+  InvalidConfigError,
+  TlsMaterialError,
+  InvalidPolicyError,
+  CommandInputError,
+  ListenError,
+];
 
 /** What the user is told, one line per problem, each starting with the program's name. */
 function errorLines(error: Error): string {
@@ -104,7 +112,7 @@ export async function runCli(argv: readonly string[]): Promise<void> {
       process.exitCode = EXIT_USAGE;
     } else if (error instanceof WorkerStartError) {
       process.stderr.write(`kube-image-bouncer: ${error.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = error.usage ? EXIT_USAGE : 1;
     } else {
       process.stderr.write(
         `kube-image-bouncer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
