@@ -16,7 +16,7 @@ describe('kube-image-bouncer commands', () => {
       [['verison'], 'error: unknown command "verison" (did you mean "version"?)\n'],
       [
         ['deploy', '--to', 'prod'],
-        'error: unknown command "deploy" (commands: serve, check, explain, setup, version, completion, help)\n',
+        'error: unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)\n',
       ],
     ])('%j', (args, stderr) => {
       expect(runCli(args)).toEqual({ status: 2, stdout: '', stderr });
@@ -88,10 +88,11 @@ image references  github.com/distribution/reference v0.6.0
     it('in bash, completes commands, their options, option values and files', () => {
       expect(complete('c')).toEqual(['check', 'completion']);
       expect(complete('check', '--po')).toEqual(['--policy']);
-      expect(complete('check', '-o', '')).toEqual(['table', 'json', 'sarif']);
+      expect(complete('check', '-o', '')).toEqual(['table', 'json', 'sarif', 'junit']);
       expect(complete('--cl')).toEqual(['--client-ca']);
-      expect(complete('check', '-f', 'examples/image-pol')).toEqual(['examples/image-policy.yaml']);
+      expect(complete('check', '-f', 'examples/image-policy.y')).toEqual(['examples/image-policy.yaml']);
       expect(complete('completion', '')).toEqual(['bash', 'zsh', 'fish']);
+      expect(complete('test', 'exam')).toEqual(['examples']);
     });
 
     it('refuses a shell it has no script for', () => {

@@ -38,7 +38,7 @@ describe(namedCommandLine.name, () => {
     ['verison', 'unknown command "verison" (did you mean "version"?)'],
     [
       'deploy',
-      'unknown command "deploy" (commands: serve, check, explain, setup, version, completion, help)',
+      'unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)',
     ],
   ])('refuses the unknown word %s', (word, message) => {
     expect(() => namedCommandLine([word, '-f', 'x'], program)).toThrow(message);

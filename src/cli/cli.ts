@@ -13,6 +13,7 @@ import { acceptGoStyleFlags } from './go-style-flags';
 import { packageVersion } from './package-version';
 import { serveCommand } from './serve.command';
 import { setupCommand } from './setup.command';
+import { testCommand } from './test.command';
 import { versionCommand } from './version.command';
 
 /** Exit status for a usage or configuration mistake, as distinct from a runtime failure (1). */
@@ -40,6 +41,7 @@ Without a command, kube-image-bouncer serves: \`kube-image-bouncer -cert server.
     checkCommand(),
     explainCommand(),
     setupCommand(),
+    testCommand(),
     versionCommand(),
     completionCommand(() => program),
   ];

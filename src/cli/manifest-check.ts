@@ -1,7 +1,7 @@
 import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { describeTicket } from '../policy/break-glass';
-import { ContainerList, ImageVerdict, RuleViolation } from '../policy/image-policy.types';
+import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
@@ -37,6 +37,8 @@ export interface ManifestFinding {
 /** One pod spec judged as one admission review. */
 export interface ManifestReview {
   readonly object: ManifestObject;
+  /** The engine's whole decision: every image's verdict, audit-mode violations included. */
+  readonly decision: PolicyDecision;
   readonly outcome: ReviewOutcome;
   /** Where the object starts. */
   readonly line: number;
@@ -175,7 +177,7 @@ export async function checkManifests(
       // The webhook lists containers before initContainers; a report reads best in file order.
       podFindings.sort((a, b) => a.line - b.line || a.column - b.column);
       findings.push(...podFindings);
-      reviews.push({ object, outcome, line: at([]).line, findings: podFindings });
+      reviews.push({ object, decision, outcome, line: at([]).line, findings: podFindings });
     }
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);

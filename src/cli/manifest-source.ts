@@ -33,8 +33,8 @@ export interface ManifestInput {
   readonly sources: readonly { readonly input: string; readonly files: number; readonly documents: number }[];
 }
 
-/** Files under a directory with a manifest extension, in a stable order, recursively. */
-function walk(directory: string): string[] {
+/** Files under a directory with a manifest extension (.yaml, .yml, .json), in a stable order, recursively. */
+export function walk(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .flatMap((entry) => {
