@@ -1,4 +1,4 @@
-import Ajv, { ErrorObject } from 'ajv';
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Document, LineCounter, isMap, isNode, parseDocument, type Node } from 'yaml';
@@ -49,9 +49,12 @@ interface SuiteFile {
   };
 }
 
-const validate = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<SuiteFile>(
-  buildImagePolicyTestSchema(),
-);
+// Compiled on first use, so that other commands do not pay for it at start.
+let compiled: ValidateFunction<SuiteFile> | undefined;
+const suiteValidator = (): ValidateFunction<SuiteFile> =>
+  (compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<SuiteFile>(
+    buildImagePolicyTestSchema(),
+  ));
 
 type Path = (string | number)[];
 
@@ -170,6 +173,7 @@ export function readPolicyTestSuite(file: string, text: string): PolicyTestSuite
   } catch (error) {
     throw invalid([`${file}:1: ${(error as Error).message}`]);
   }
+  const validate = suiteValidator();
   if (!validate(value))
     throw invalid((validate.errors ?? []).map((error) => schemaProblem(error, file, value, lineOf)));
 
