@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Log } from 'sarif';
 import { runCli } from './support/cli-run';
 
@@ -20,6 +22,7 @@ test/fixtures/manifests/app/list.yaml:15       1.items[0]  default    Pod/cache 
 test/fixtures/manifests/app/multi-doc.yaml:30  2           shop       Deployment/storefront   log-shipper     fluent/fluent-bit                          no-latest  enforce      uses the latest tag
 
 checked 5 pod specs in 7 documents from 4 files against policy default (revision 3e42b1e38d1b): 3 denied, 0 allowed with warnings, 2 allowed
+skipped 4 objects with no pod spec at a place the webhook knows: Service (2), Namespace (1), ConfigMap (1)
 `,
       });
     });
@@ -33,6 +36,20 @@ checked 5 pod specs in 7 documents from 4 files against policy default (revision
 <stdin>:49 (shop/templates/deployment.yaml)  4    default    Deployment/release-shop  wait-for-db (init)  busybox  no-latest  enforce      uses the latest tag
 
 checked 1 pod spec in 4 documents from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 0 allowed
+skipped 2 objects with no pod spec at a place the webhook knows: ServiceAccount (1), Service (1)
+`,
+      });
+    });
+
+    it('checks an Argo Rollout and a Knative Service, and lists the kinds it skipped', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/crds.yaml`])).toEqual({
+        status: 1,
+        stderr: '',
+        stdout: `LOCATION                              DOC  NAMESPACE  RESOURCE          CONTAINER  IMAGE                  RULE       ENFORCEMENT  MESSAGE
+test/fixtures/manifests/crds.yaml:18  1    shop       Rollout/checkout  checkout   ghcr.io/acme/checkout  no-latest  enforce      uses the latest tag
+
+checked 2 pod specs in 4 documents from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 1 allowed
+skipped 2 objects with no pod spec at a place the webhook knows: example.com/Widget (1), Service (1)
 `,
       });
     });
@@ -111,7 +128,15 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
     expect(run.status).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({
       policy: { name: 'default', source: 'built-in default policy', revision: '3e42b1e38d1b' },
-      summary: { files: 1, documents: 1, podSpecs: 2, denied: 1, allowedWithWarnings: 0, allowed: 1 },
+      summary: {
+        files: 1,
+        documents: 1,
+        podSpecs: 2,
+        denied: 1,
+        allowedWithWarnings: 0,
+        allowed: 1,
+        skipped: 1,
+      },
       findings: [
         {
           file: 'test/fixtures/manifests/app/list.yaml',
@@ -135,6 +160,76 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
           breakGlassRefused: null,
         },
       ],
+      skipped: [
+        {
+          file: 'test/fixtures/manifests/app/list.yaml',
+          line: 16,
+          document: 1,
+          item: 1,
+          apiVersion: 'v1',
+          kind: 'Service',
+          namespace: 'default',
+          name: 'cache',
+        },
+      ],
+    });
+  });
+
+  describe('--fail-on warn, like kyverno --warn-exit-code', () => {
+    const warnOnly = ['check', '-f', `${MANIFESTS}/warn-only.yaml`, '--policy', ROLLOUT_POLICY];
+
+    it('fails the run on a warning, with the same report', () => {
+      const passing = runCli(warnOnly);
+      expect(passing.status).toBe(0);
+      expect(runCli([...warnOnly, '--fail-on', 'warn'])).toEqual({ ...passing, status: 1 });
+    });
+
+    it('still passes a clean manifest', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/app/clean.json`, '--fail-on', 'warn']).status).toBe(0);
+    });
+  });
+
+  describe('-o junit, for CI systems that read JUnit XML', () => {
+    it('is one test case per pod spec, failed when denied, and one skipped per object of another kind', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/crds.yaml`, '-o', 'junit'])).toEqual({
+        status: 1,
+        stderr: '',
+        stdout: `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="kube-image-bouncer check" tests="4" failures="1" errors="0" skipped="2">
+  <testsuite name="test/fixtures/manifests/crds.yaml" tests="4" failures="1" errors="0" skipped="2">
+    <properties>
+      <property name="policy" value="default"/>
+      <property name="policy-revision" value="3e42b1e38d1b"/>
+    </properties>
+    <testcase classname="test/fixtures/manifests/crds.yaml" name="Rollout/checkout in shop (document 1)" file="test/fixtures/manifests/crds.yaml" line="2">
+      <failure message="Rollout/checkout would be denied" type="deny">container &quot;checkout&quot; (containers): image ghcr.io/acme/checkout uses the latest tag (rule no-latest)</failure>
+    </testcase>
+    <testcase classname="test/fixtures/manifests/crds.yaml" name="Service/hello in shop (document 2)" file="test/fixtures/manifests/crds.yaml" line="20"/>
+    <testcase classname="test/fixtures/manifests/crds.yaml" name="Widget/gadget in default (document 3)" file="test/fixtures/manifests/crds.yaml" line="34">
+      <skipped message="example.com/Widget has no pod spec at a place the webhook knows"/>
+    </testcase>
+    <testcase classname="test/fixtures/manifests/crds.yaml" name="Service/checkout in shop (document 4)" file="test/fixtures/manifests/crds.yaml" line="44">
+      <skipped message="Service has no pod spec at a place the webhook knows"/>
+    </testcase>
+  </testsuite>
+</testsuites>
+`,
+      });
+    });
+
+    it('reports warnings as output of a passing test case, and as failures with --fail-on warn', () => {
+      const args = ['check', '-f', `${MANIFESTS}/warn-only.yaml`, '--policy', ROLLOUT_POLICY, '-o', 'junit'];
+      const warning =
+        'container &quot;toolbox&quot; (containers): image ghcr.io/acme/toolbox:1.4.0 is not from an allowed repository (rule trusted-registries)';
+      const passing = runCli(args);
+      expect(passing.status).toBe(0);
+      expect(passing.stdout).toContain(`<system-out>warning: ${warning}</system-out>`);
+      expect(passing.stdout).toContain('failures="0"');
+      const failing = runCli([...args, '--fail-on', 'warn']);
+      expect(failing.status).toBe(1);
+      expect(failing.stdout).toContain(
+        `<failure message="Deployment/toolbox would be admitted with warnings" type="warn">${warning}</failure>`,
+      );
     });
   });
 
@@ -258,8 +353,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       expect(runCli(['check'])).toEqual({
         status: 2,
         stdout: '',
-        stderr:
-          'kube-image-bouncer: invalid configuration:\n  - check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
+        stderr: 'kube-image-bouncer: check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
       });
     });
 
@@ -267,7 +361,47 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       expect(runCli(['check', '-f', '-', '-o', 'yaml'])).toMatchObject({
         status: 2,
         stderr:
-          "error: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json, sarif.\n",
+          "error: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json, sarif, junit.\n",
+      });
+    });
+
+    describe('nothing to check, which must not pass', () => {
+      it('an empty directory', () => {
+        const empty = mkdtempSync(join(tmpdir(), 'check-empty-'));
+        expect(runCli(['check', '-f', empty])).toEqual({
+          status: 2,
+          stdout: '',
+          stderr: `kube-image-bouncer: nothing to check: no Kubernetes objects in -f ${empty} (no .yaml, .yml or .json files in it)\n`,
+        });
+      });
+
+      it.each([
+        ['an empty stdin, as a failed helm template leaves it', ''],
+        ['a stdin of empty documents', '---\n# nothing rendered\n---\n'],
+      ])('%s', (_case, input) => {
+        expect(runCli(['check', '-f', '-'], { input })).toEqual({
+          status: 2,
+          stdout: '',
+          stderr:
+            'kube-image-bouncer: nothing to check: no Kubernetes objects in -f - (stdin is empty: did the command piping into it fail?)\n',
+        });
+      });
+
+      it('files of documents that are not Kubernetes objects', () => {
+        expect(runCli(['check', '-f', '-'], { input: 'image: nginx\nreplicas: 3\n' })).toMatchObject({
+          status: 2,
+          stderr: 'kube-image-bouncer: nothing to check: no Kubernetes objects in -f -\n',
+        });
+      });
+    });
+
+    it('an unrendered Helm template, said clearly, without a Node warning from the YAML library', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/unrendered-chart`])).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `kube-image-bouncer: cannot read the manifests:
+  test/fixtures/manifests/unrendered-chart/templates/deployment.yaml:4: {{ .Release.Name }} is a template expression; this looks like an unrendered Helm template: check what \`helm template\` renders instead
+`,
       });
     });
   });
@@ -282,6 +416,9 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       '-n, --namespace',
       '-o, --output',
       'sarif',
+      'junit',
+      '--fail-on <outcome>',
+      'Argo Rollout, Knative Service',
       'Exit status: 0',
     ])
       expect(help.stdout).toContain(text);

@@ -1,11 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { Server, createServer } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket, connect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { workersForThisProcess } from '../src/cpu-quota/worker-count';
 import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { runCli } from './support/cli-run';
 import { imageReview } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
 
@@ -210,6 +212,70 @@ describe('kube-image-bouncer CLI', () => {
       expect(bouncer.output()).toContain(
         `${policy}:5: spec.rules[0].enforcement must be one of enforce, warn, audit (got "wran")`,
       );
+    });
+
+    describe('in one line on stderr, naming the flag and the value, in one process and from workers', () => {
+      let occupied: Server;
+      let busy: number;
+      beforeAll(async () => {
+        occupied = createServer();
+        await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+        busy = (occupied.address() as { port: number }).port;
+      });
+      afterAll(() => new Promise((resolve) => occupied.close(resolve)));
+
+      // BUSY is a port another server holds, FREE one nobody does, CERT the test certificate.
+      it.each([
+        [
+          'an address that is not one',
+          ['--host', '999.0.0.1'],
+          '--host must be an IP address or a host name (got "999.0.0.1")',
+        ],
+        [
+          'a host with spaces',
+          ['--host', 'not a host'],
+          '--host must be an IP address or a host name (got "not a host")',
+        ],
+        [
+          'a host name that does not resolve',
+          ['--host', 'no-such-host.invalid', '--workers', '1'],
+          'cannot listen on --host no-such-host.invalid --port 1323: the host name does not resolve to an address',
+        ],
+        [
+          '--cert alone',
+          ['--cert', 'CERT'],
+          '--cert and --key must be given together (got --cert "CERT" and no --key)',
+        ],
+        [
+          'a review port in use, one process',
+          ['--host', '127.0.0.1', '--port', 'BUSY', '--workers', '1'],
+          'cannot listen on --host 127.0.0.1 --port BUSY: the port is already in use',
+        ],
+        [
+          'a review port in use, two workers',
+          ['--host', '127.0.0.1', '--port', 'BUSY', '--workers', '2'],
+          'cannot listen on --host 127.0.0.1 --port BUSY: the port is already in use',
+        ],
+        [
+          'a health port in use, one process',
+          ['--host', '127.0.0.1', '--port', 'FREE', '--health-port', 'BUSY', '--workers', '1'],
+          'cannot listen on --host 127.0.0.1 --health-port BUSY: the port is already in use',
+        ],
+        [
+          'a health port in use, two workers',
+          ['--host', '127.0.0.1', '--port', 'FREE', '--health-port', 'BUSY', '--workers', '2'],
+          'cannot listen on --host 127.0.0.1 --health-port BUSY: the port is already in use',
+        ],
+      ])('%s', async (_case, args, line) => {
+        const tokens: Record<string, string> = {
+          BUSY: String(busy),
+          FREE: String(await freePort()),
+          CERT: pki.paths.serverCert,
+        };
+        const fill = (text: string): string => text.replace(/BUSY|FREE|CERT/g, (token) => tokens[token]);
+        const run = runCli(args.map(fill));
+        expect(run).toMatchObject({ status: 2, stderr: `kube-image-bouncer: ${fill(line)}\n` });
+      });
     });
 
     it('an unknown option', async () => {

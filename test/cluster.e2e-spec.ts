@@ -178,15 +178,17 @@ describe('cluster mode (--workers 2)', () => {
 });
 
 describe('cluster mode that cannot start', () => {
-  it('stops with exit status 1 and says why when workers cannot listen', async () => {
+  it('stops with exit status 2 and says why in one line when workers cannot listen', async () => {
     const occupied = createServer().listen(0, '127.0.0.1');
     await new Promise((resolve) => occupied.once('listening', resolve));
     const { port } = occupied.address() as { port: number };
     const bouncer = runBouncer(['--workers', '2', '--host', '127.0.0.1', '--port', String(port)]);
     try {
-      expect(await bouncer.exited).toBe(1);
-      expect(bouncer.output()).toMatch(/kube-image-bouncer: worker \d+ exited with \d+ before serving/);
-      expect(bouncer.output()).toContain('EADDRINUSE');
+      expect(await bouncer.exited).toBe(2);
+      expect(bouncer.output()).toContain(
+        `kube-image-bouncer: cannot listen on --host 127.0.0.1 --port ${port}: the port is already in use\n`,
+      );
+      expect(bouncer.output()).not.toMatch(/exited with|at .*\.js:\d+/);
     } finally {
       occupied.close();
     }

@@ -182,8 +182,7 @@ decision   allow, with a warning
       expect(runCli(['explain', 'nginx', '--policy', '/nonexistent/policy.yaml'])).toEqual({
         status: 2,
         stdout: '',
-        stderr:
-          'kube-image-bouncer: invalid configuration:\n  - --policy cannot read file "/nonexistent/policy.yaml"\n',
+        stderr: 'kube-image-bouncer: --policy cannot read file "/nonexistent/policy.yaml"\n',
       });
     });
 

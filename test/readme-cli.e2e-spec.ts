@@ -1,34 +1,71 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { podSpecKinds } from '../src/admission/pod-spec';
 import { runCli } from './support/cli-run';
-import { codeBlocks, readmeSection } from './support/readme';
+import { README_PATH, codeBlocks, codeSpans, readmeSection, tableAfter } from './support/readme';
 
-/** Revisions are hashes of policy files; the README shows them but need not follow every edit. */
-const maskRevisions = (text: string): string => text.replace(/revision [0-9a-f]{12}\b/g, 'revision <hash>');
+const README = readFileSync(README_PATH, 'utf8');
+const UPDATE = process.env.UPDATE_README === '1';
 
 /**
- * Every `console` block in the README's sections on the one-shot commands is a real run: the
- * command after `$`, then exactly what it prints (stdout and stderr).
+ * Every `console` block in the README is a real run: the command after `$`, then exactly what it
+ * prints (stdout and stderr), policy revisions included, so that no example drifts from the
+ * program. `UPDATE_README=1` writes what the commands print now into the README instead.
  */
-describe.each([
-  ['Generating the certificates and apiserver files (`setup`)'],
-  ['Checking manifests before they reach the cluster (`check`)'],
-  ['Explaining a decision (`explain`)'],
-])("the README's section %s", (heading) => {
-  const runs = codeBlocks(readmeSection(heading), 'console').map((block) => {
+describe("the README's console blocks", () => {
+  const runs = codeBlocks(README, 'console').map((block) => {
     const [command, ...output] = block.split('\n');
-    return { command, output: output.join('\n') };
+    return { block, command, output: output.join('\n') };
+  });
+  const updated: { block: string; actual: string }[] = [];
+
+  afterAll(() => {
+    if (!UPDATE) return;
+    let text = README;
+    for (const { block, actual } of updated) text = text.replace(block, actual);
+    writeFileSync(README_PATH, text);
   });
 
-  it('shows runs', () => expect(runs.length).toBeGreaterThan(0));
+  it('are many, each one command of the CLI', () => {
+    expect(runs.length).toBeGreaterThan(8);
+    for (const { command } of runs) expect(command).toMatch(/^\$ kube-image-bouncer /);
+  });
 
-  it.each(runs)('$command', ({ command, output }) => {
+  it.each(runs)('$command', ({ block, command, output }) => {
     const [, args, stdin] = /^\$ kube-image-bouncer (.+?)(?: < (\S+))?$/.exec(command)!;
     // setup writes files: run it where it cannot meet earlier output.
     const cwd = args.startsWith('setup') ? mkdtempSync(join(tmpdir(), 'readme-setup-')) : undefined;
     const input = stdin ? readFileSync(stdin, 'utf8') : undefined;
     const run = runCli(args.split(' '), { cwd, input });
-    expect(maskRevisions(run.stdout + run.stderr)).toBe(maskRevisions(output));
+    const actual = run.stdout + run.stderr;
+    if (UPDATE) updated.push({ block, actual: `${command}\n${actual}` });
+    else expect(actual).toBe(output);
+  });
+});
+
+describe("the README's policy test section", () => {
+  it('shows examples/image-policy.test.yaml verbatim', () => {
+    expect(codeBlocks(readmeSection('Testing a policy (`test`)'), 'yaml')[0]).toBe(
+      readFileSync(join(__dirname, '..', 'examples', 'image-policy.test.yaml'), 'utf8'),
+    );
+  });
+});
+
+describe("the README's table of where each kind keeps its pod spec", () => {
+  const section = readmeSection('Connecting the kube-apiserver (ValidatingAdmissionWebhook)');
+  const rows = tableAfter(section, 'What the webhook reads');
+
+  it('is the table the webhook, check and test read, row for row', () => {
+    const shown = rows.flatMap(([group, kinds, path]) =>
+      codeSpans(kinds)
+        .filter((kind) => /^[A-Z]/.test(kind))
+        .map((kind) => ({
+          group: group === 'core' ? '' : codeSpans(group)[0],
+          kind,
+          specPath: codeSpans(path)[0].split('.'),
+        })),
+    );
+    expect(shown).toEqual(podSpecKinds());
   });
 });

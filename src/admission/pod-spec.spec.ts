@@ -11,6 +11,8 @@ describe(locatePodSpec.name, () => {
       ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
       ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
     ],
+    ['argoproj.io', 'Rollout', ['spec', 'template', 'spec'], ['spec', 'template', 'metadata']],
+    ['serving.knative.dev', 'Service', ['spec', 'template', 'spec'], ['spec', 'template', 'metadata']],
   ])('finds the pod spec of %s/%s', (group, kind, specPath, metadataPath) => {
     expect(locatePodSpec(group, kind)).toEqual({ specPath, metadataPath });
   });
@@ -19,7 +21,9 @@ describe(locatePodSpec.name, () => {
     ['', 'ConfigMap'],
     ['', 'Deployment'],
     ['extensions', 'Deployment'],
-    ['argoproj.io', 'Rollout'],
+    ['', 'Service'],
+    ['argoproj.io', 'AnalysisTemplate'],
+    ['serving.knative.dev', 'Route'],
   ])('has none for %s/%s', (group, kind) => {
     expect(locatePodSpec(group, kind)).toBeUndefined();
   });

@@ -2,8 +2,10 @@ import { UnreadableReviewError } from '../http/review-failure';
 import { ContainerList, ImagePolicyRequest, ImageUnderReview } from '../policy/image-policy.types';
 
 /**
- * Where each kind keeps the spec of the pods it creates. Kinds not listed have no pod spec and are
- * allowed. Keyed by API group and kind, so a CRD that happens to be called "Deployment" is not read.
+ * Where each kind keeps the spec of the pods it creates: the one table the webhook and `check` both
+ * read (the README's "What the webhook reads" shows it, and a test holds the two together). Kinds
+ * not listed have no pod spec and are allowed. Keyed by API group and kind, so a CRD that happens to
+ * be called "Deployment" is not read.
  * https://kubernetes.io/docs/concepts/workloads/
  */
 const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
@@ -16,7 +18,21 @@ const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   ['apps/DaemonSet', ['spec', 'template', 'spec']],
   ['batch/Job', ['spec', 'template', 'spec']],
   ['batch/CronJob', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+  // A Deployment's template, in Argo Rollouts' own kind:
+  // https://argo-rollouts.readthedocs.io/en/stable/features/specification/
+  ['argoproj.io/Rollout', ['spec', 'template', 'spec']],
+  // A revision template whose spec is a PodSpec subset (containers, initContainers):
+  // https://knative.dev/docs/serving/reference/serving-api/#serving.knative.dev/v1.Service
+  ['serving.knative.dev/Service', ['spec', 'template', 'spec']],
 ]);
+
+/** Every kind with a pod spec, where it is: `{ group: 'apps', kind: 'Deployment', specPath: [...] }`. */
+export function podSpecKinds(): { group: string; kind: string; specPath: readonly string[] }[] {
+  return [...POD_SPEC_PATHS].map(([key, specPath]) => {
+    const [group, kind] = key.split('/');
+    return { group, kind, specPath };
+  });
+}
 
 export const CONTAINER_LISTS: readonly ContainerList[] = [
   'containers',

@@ -1,7 +1,7 @@
 import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
 import { describeViolation, displayImage } from '../policy/policy-decision';
 import { alignColumns } from './aligned-columns';
-import { ManifestCheck, ManifestFinding } from './manifest-check';
+import { ManifestCheck, ManifestFinding, SkippedObject, kindLabel } from './manifest-check';
 import { ManifestInput } from './manifest-source';
 
 /** What `check` read and what the engine decided, ready to print in any format. */
@@ -43,6 +43,20 @@ export function summaryLine({ policy, input, check }: CheckReport): string {
   );
 }
 
+/** `ConfigMap (2), networking.k8s.io/Ingress (1)`: what was not checked, by kind, in first-seen order. */
+export function skippedKinds(skipped: readonly SkippedObject[]): { kind: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const { object } of skipped) counts.set(kindLabel(object), (counts.get(kindLabel(object)) ?? 0) + 1);
+  return [...counts].map(([kind, count]) => ({ kind, count }));
+}
+
+/** The line naming the objects `check` did not look into, so that "0 denied" is never a silent pass. */
+export function skippedLine({ check }: CheckReport): string | undefined {
+  if (check.skipped.length === 0) return undefined;
+  const kinds = skippedKinds(check.skipped).map(({ kind, count }) => `${kind} (${count})`);
+  return `skipped ${plural(check.skipped.length, 'object')} with no pod spec at a place the webhook knows: ${kinds.join(', ')}`;
+}
+
 /** The default output: one aligned row per finding, as `kubectl get` prints, then the summary. */
 export function checkTable(report: CheckReport): string {
   const { findings } = report.check;
@@ -77,7 +91,8 @@ export function checkTable(report: CheckReport): string {
           ]),
           '',
         ];
-  return `${[...table, summaryLine(report)].join('\n')}\n`;
+  const skipped = skippedLine(report);
+  return `${[...table, summaryLine(report), ...(skipped ? [skipped] : [])].join('\n')}\n`;
 }
 
 /** `-o json`: a stable document; every key is always present, null when it does not apply. */
@@ -91,6 +106,7 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       denied: check.denied,
       allowedWithWarnings: check.warned,
       allowed: check.allowed,
+      skipped: check.skipped.length,
     },
     findings: check.findings.map((finding) => ({
       file: finding.object.document.file,
@@ -112,6 +128,16 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       description: describeViolation(finding),
       breakGlass: finding.breakGlass ?? null,
       breakGlassRefused: finding.breakGlassRefused ?? null,
+    })),
+    skipped: check.skipped.map(({ object, line }) => ({
+      file: object.document.file,
+      line,
+      document: object.document.index,
+      item: object.item ?? null,
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      namespace: object.namespace,
+      name: object.name,
     })),
   };
 }

@@ -2,9 +2,10 @@ import { Command, Option } from 'commander';
 import { text } from 'node:stream/consumers';
 import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { checkJson, checkTable } from './check-report';
+import { FailOn, checkJunit } from './check-junit';
+import { CheckReport, checkJson, checkTable } from './check-report';
 import { checkSarif } from './check-sarif';
-import { DEFAULT_NAMESPACE, checkManifests } from './manifest-check';
+import { DEFAULT_NAMESPACE, checkManifests, nothingToCheck } from './manifest-check';
 import { readManifests } from './manifest-source';
 import { withPolicyEngine } from '../policy/policy-engine';
 
@@ -15,7 +16,26 @@ interface CheckFlags {
   filename: string[];
   policy?: string;
   namespace: string;
-  output: 'table' | 'json' | 'sarif';
+  output: OutputFormat;
+  failOn: FailOn;
+}
+
+const OUTPUT_FORMATS = ['table', 'json', 'sarif', 'junit'] as const;
+type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+function formatted(report: CheckReport, flags: CheckFlags): string {
+  switch (flags.output) {
+    case 'json':
+      return json(checkJson(report));
+    case 'sarif':
+      return json(checkSarif(report));
+    case 'junit':
+      return checkJunit(report, flags.failOn);
+    case 'table':
+      return checkTable(report);
+  }
 }
 
 async function check(flags: CheckFlags): Promise<void> {
@@ -23,7 +43,7 @@ async function check(flags: CheckFlags): Promise<void> {
     throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
   // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
   const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
-  const report = await withPolicyEngine(flags.policy, async (engine) => {
+  const report: CheckReport = await withPolicyEngine(flags.policy, async (engine) => {
     const input = readManifests(flags.filename, () => stdin);
     return {
       policy: engine.policy,
@@ -31,15 +51,11 @@ async function check(flags: CheckFlags): Promise<void> {
       check: await checkManifests(engine, input.documents, flags.namespace),
     };
   });
-  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-  process.stdout.write(
-    flags.output === 'json'
-      ? json(checkJson(report))
-      : flags.output === 'sarif'
-        ? json(checkSarif(report))
-        : checkTable(report),
-  );
-  if (report.check.denied > 0) process.exitCode = EXIT_DENIED;
+  if (report.check.reviews.length === 0 && report.check.skipped.length === 0)
+    throw nothingToCheck(report.input);
+  process.stdout.write(formatted(report, flags));
+  if (report.check.denied > 0 || (flags.failOn === 'warn' && report.check.warned > 0))
+    process.exitCode = EXIT_DENIED;
 }
 
 export function checkCommand(): Command {
@@ -64,26 +80,30 @@ export function checkCommand(): Command {
       'namespace for objects whose metadata names none',
       DEFAULT_NAMESPACE,
     )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'json', 'sarif'])
-        .default('table'),
+      new Option('--fail-on <outcome>', 'what fails the run (exit status 1): deny, or warn for warnings too')
+        .choices(['deny', 'warn'])
+        .default('deny'),
     )
     .addHelpText(
       'after',
       `
 Every pod spec is found as the webhook finds it (Pod, PodTemplate, ReplicationController,
-Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob; also inside a kind: List), and
-judged as one admission review. Enforced and warn-mode violations are reported; audit-mode ones
-are not, as kubectl would not show them either.
+Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, Argo Rollout, Knative Service;
+also inside a kind: List), and judged as one admission review. Enforced and warn-mode violations
+are reported; audit-mode ones are not, as kubectl would not show them either. Objects of other
+kinds are listed as skipped.
 
-Exit status: 0 when every pod spec would be admitted (warnings included), 1 when the webhook
-would deny at least one, 2 when an input or the policy cannot be read.
+Exit status: 0 when every pod spec would be admitted (warnings included, unless --fail-on warn),
+1 when the webhook would deny at least one, 2 when an input or the policy cannot be read, or the
+inputs hold no Kubernetes object at all.
 
 Examples:
   kube-image-bouncer check -f deploy/
   helm template my-release ./chart | kube-image-bouncer check -f - --policy policy.yaml
-  kustomize build overlays/prod | kube-image-bouncer check -f - -n prod -o sarif > images.sarif`,
+  kustomize build overlays/prod | kube-image-bouncer check -f - -n prod -o sarif > images.sarif
+  kube-image-bouncer check -f deploy/ --fail-on warn -o junit > images.xml`,
     )
     .action(check);
 }

@@ -1,10 +1,10 @@
 import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { describeTicket } from '../policy/break-glass';
-import { ContainerList, ImageVerdict, RuleViolation } from '../policy/image-policy.types';
+import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
-import { ManifestDocument, ManifestPath } from './manifest-source';
+import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -34,12 +34,31 @@ export interface ManifestFinding {
   readonly breakGlassRefused?: string;
 }
 
+/** One pod spec judged as one admission review. */
+export interface ManifestReview {
+  readonly object: ManifestObject;
+  /** The engine's whole decision: every image's verdict, audit-mode violations included. */
+  readonly decision: PolicyDecision;
+  readonly outcome: ReviewOutcome;
+  /** Where the object starts. */
+  readonly line: number;
+  readonly findings: readonly ManifestFinding[];
+}
+
+/** An object whose kind has no pod spec at a place the webhook knows: nothing of it is checked. */
+export interface SkippedObject {
+  readonly object: ManifestObject;
+  readonly line: number;
+}
+
 export interface ManifestCheck {
   readonly podSpecs: number;
   readonly denied: number;
   readonly warned: number;
   readonly allowed: number;
   readonly findings: readonly ManifestFinding[];
+  readonly reviews: readonly ManifestReview[];
+  readonly skipped: readonly SkippedObject[];
 }
 
 const TALLIED: Record<ReviewOutcome, 'denied' | 'warned' | 'allowed'> = {
@@ -65,6 +84,12 @@ function objectsOf(document: ManifestDocument): { value: Record<string, unknown>
   return [{ value }];
 }
 
+/** The kind as a report names it: `ConfigMap` in the core group, `networking.k8s.io/Ingress` elsewhere. */
+export function kindLabel({ apiVersion, kind }: Pick<ManifestObject, 'apiVersion' | 'kind'>): string {
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return group === '' ? kind : `${group}/${kind}`;
+}
+
 /**
  * Finds every pod spec in the manifests exactly as the webhook finds them in AdmissionReviews, and
  * asks the engine about each one as one review, with the pod's break-glass annotations. Audit-mode
@@ -76,6 +101,8 @@ export async function checkManifests(
   fallbackNamespace: string,
 ): Promise<ManifestCheck> {
   const findings: ManifestFinding[] = [];
+  const reviews: ManifestReview[] = [];
+  const skipped: SkippedObject[] = [];
   const problems: string[] = [];
   const counts = { podSpecs: 0, denied: 0, warned: 0, allowed: 0 };
 
@@ -86,7 +113,6 @@ export async function checkManifests(
       if (apiVersion === undefined || kind === undefined) continue;
       const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
       const location = locatePodSpec(group, kind);
-      if (!location) continue;
 
       const metadata = isObject(value.metadata) ? value.metadata : {};
       const name = text(metadata.name) ?? text(metadata.generateName) ?? '';
@@ -100,6 +126,10 @@ export async function checkManifests(
       };
       const at = (path: ManifestPath) =>
         document.locate([...(item === undefined ? [] : ['items', item]), ...path]);
+      if (!location) {
+        skipped.push({ object, line: at([]).line });
+        continue;
+      }
 
       let request;
       try {
@@ -115,8 +145,9 @@ export async function checkManifests(
         continue;
       }
       const decision = await engine.evaluate(request);
+      const outcome = reviewOutcome(decision);
       counts.podSpecs++;
-      counts[TALLIED[reviewOutcome(decision)]]++;
+      counts[TALLIED[outcome]]++;
 
       const podFindings: ManifestFinding[] = [];
       decision.verdicts.forEach((verdict) => {
@@ -144,9 +175,25 @@ export async function checkManifests(
         }
       });
       // The webhook lists containers before initContainers; a report reads best in file order.
-      findings.push(...podFindings.sort((a, b) => a.line - b.line || a.column - b.column));
+      podFindings.sort((a, b) => a.line - b.line || a.column - b.column);
+      findings.push(...podFindings);
+      reviews.push({ object, decision, outcome, line: at([]).line, findings: podFindings });
     }
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
-  return { ...counts, findings };
+  return { ...counts, findings, reviews, skipped };
+}
+
+/**
+ * A check of nothing must not pass: a `helm template` that failed pipes an empty stdin, and a
+ * mistyped directory may hold no manifests. Says which input held none, and why when it can.
+ */
+export function nothingToCheck(input: ManifestInput): CommandInputError {
+  const described = input.sources.map(({ input: given, files, documents }) => {
+    if (given === '-')
+      return documents === 0 ? '-f - (stdin is empty: did the command piping into it fail?)' : '-f -';
+    if (files === 0) return `-f ${given} (no .yaml, .yml or .json files in it)`;
+    return documents === 0 ? `-f ${given} (no YAML or JSON documents)` : `-f ${given}`;
+  });
+  return new CommandInputError(`nothing to check: no Kubernetes objects in ${described.join(', ')}`);
 }

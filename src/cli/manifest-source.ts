@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { Document, LineCounter, isNode, parseAllDocuments } from 'yaml';
+import { Document, LineCounter, isCollection, isNode, parseAllDocuments, visit } from 'yaml';
 import { CommandInputError } from './command-input.error';
 
 /** How `-f -` appears in reports. */
@@ -8,6 +8,8 @@ export const STDIN = '<stdin>';
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 // `helm template` heads every document with the template it came from.
 const HELM_SOURCE = /^\s*Source:\s*(\S.*?)\s*$/m;
+const UNRENDERED_HELM =
+  'this looks like an unrendered Helm template: check what `helm template` renders instead';
 
 export type ManifestPath = readonly (string | number)[];
 
@@ -27,10 +29,12 @@ export interface ManifestDocument {
 export interface ManifestInput {
   readonly files: readonly string[];
   readonly documents: readonly ManifestDocument[];
+  /** Each `-f` as given, with how many files it named and how many non-empty documents they held. */
+  readonly sources: readonly { readonly input: string; readonly files: number; readonly documents: number }[];
 }
 
-/** Files under a directory with a manifest extension, in a stable order, recursively. */
-function walk(directory: string): string[] {
+/** Files under a directory with a manifest extension (.yaml, .yml, .json), in a stable order, recursively. */
+export function walk(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .flatMap((entry) => {
@@ -49,20 +53,55 @@ const reason = (error: unknown): string =>
     ? 'no such file or directory'
     : ((error as Error).message ?? String(error));
 
+/**
+ * The first mapping key that is itself a collection. Kubernetes objects never have one, but an
+ * unrendered Helm template does: `{{ .Values.image }}` is, to YAML, a flow mapping whose key is a
+ * flow mapping, which the yaml library would stringify with a process warning.
+ */
+function templateExpression(
+  document: Document.Parsed,
+  text: string,
+): { offset: number; text: string } | undefined {
+  let found: { offset: number; text: string } | undefined;
+  visit(document, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key) || !pair.key.range) return undefined;
+      // The key `{ .Values.image }` sits inside the `{{ ... }}` the template author wrote.
+      const [start, end] = pair.key.range;
+      const outer = text.slice(Math.max(0, start - 1), end + 1);
+      found = /^\{\{[\s\S]*\}\}$/.test(outer)
+        ? { offset: start - 1, text: outer.replace(/\s+/g, ' ') }
+        : { offset: start, text: JSON.stringify(text.slice(start, end)) };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 function parseDocuments(file: string, text: string, problems: string[]): ManifestDocument[] {
   const lineCounter = new LineCounter();
   const position = (offset: number): { line: number; column: number } => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  // logLevel 'error': what yaml would otherwise print as a Node warning is found and said here.
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
   const documents: Document.Parsed[] = Array.isArray(parsed) ? parsed : [];
   const manifests: ManifestDocument[] = [];
   documents.forEach((document, i) => {
     // One mistake often trips several parser errors; the first says where it is.
     const [error] = document.errors;
     if (error) {
-      problems.push(`${file}:${position(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
+      const { line } = position(error.pos[0]);
+      const helm = text.split('\n')[line - 1]?.includes('{{') ? `; ${UNRENDERED_HELM}` : '';
+      problems.push(`${file}:${line}: ${error.message.split('\n')[0]}${helm}`);
+      return;
+    }
+    const template = templateExpression(document, text);
+    if (template) {
+      problems.push(
+        `${file}:${position(template.offset).line}: ${template.text} is a template expression; ${UNRENDERED_HELM}`,
+      );
       return;
     }
     const contents = document.contents;
@@ -99,22 +138,27 @@ export function readManifests(inputs: readonly string[], readStdin: () => string
   const problems: string[] = [];
   const files: string[] = [];
   const documents: ManifestDocument[] = [];
-  const read = (file: string): void => {
+  const sources: { input: string; files: number; documents: number }[] = [];
+  /** The non-empty documents of the file. */
+  const read = (file: string): number => {
     // A file named on its own and again inside a directory given is read once.
-    if (files.includes(file)) return;
+    if (files.includes(file)) return 0;
     files.push(file);
     let text: string;
     try {
       text = file === STDIN ? readStdin() : readFileSync(file, 'utf8');
     } catch (error) {
       problems.push(`${file}: ${reason(error)}`);
-      return;
+      return 0;
     }
-    documents.push(...parseDocuments(file, text, problems));
+    const parsed = parseDocuments(file, text, problems);
+    documents.push(...parsed);
+    return parsed.filter((document) => document.value !== null && document.value !== undefined).length;
   };
+  const count = (found: readonly string[]): number => found.reduce((sum, file) => sum + read(file), 0);
   for (const input of new Set(inputs)) {
     if (input === '-') {
-      read(STDIN);
+      sources.push({ input, files: 1, documents: count([STDIN]) });
       continue;
     }
     let found: string[];
@@ -124,8 +168,8 @@ export function readManifests(inputs: readonly string[], readStdin: () => string
       problems.push(`${input}: ${reason(error)}`);
       continue;
     }
-    found.forEach(read);
+    sources.push({ input, files: found.length, documents: count(found) });
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
-  return { files, documents };
+  return { files, documents, sources };
 }

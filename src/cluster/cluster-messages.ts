@@ -11,6 +11,8 @@ export type PrimaryMessage =
 export type WorkerMessage =
   | { readonly type: 'kib:listening'; readonly address: string; readonly port: number }
   | { readonly type: 'kib:draining' }
+  /** The worker could not start; `usage` when the flags or files are at fault, not the bouncer. */
+  | { readonly type: 'kib:start-failed'; readonly message: string; readonly usage: boolean }
   | { readonly type: 'kib:readyz'; readonly id: number; readonly ready: boolean; readonly body: unknown };
 
 export const isMessage = <T extends { type: string }>(message: unknown, type: T['type']): message is T =>

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { AllConfigType } from '../config/bouncer-config';
 import { withPolicyEngine } from '../policy/policy-engine';
+import { listenOn } from '../server/listen-error';
 import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
 import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';
@@ -12,9 +13,18 @@ import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
 const READINESS_TIMEOUT_MS = 2_000;
 const RESPAWN_DELAY_MS = 1_000;
 
-/** A worker that failed before it ever served stops the cluster: its replacement would fail too. */
+/**
+ * A worker that failed before it ever served stops the cluster: its replacement would fail too.
+ * `usage` when the worker said its flags or files were at fault (exit status 2, as for one process).
+ */
 export class WorkerStartError extends Error {
   override name = 'WorkerStartError';
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
+    super(message);
+  }
 }
 
 /** A worker's own /readyz answer, asked over IPC; no answer in time counts as not ready. */
@@ -62,6 +72,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
       let started = false;
+      let failure: Extract<WorkerMessage, { type: 'kib:start-failed' }> | undefined;
       worker.on('online', () => worker.send({ type: 'kib:start', config: shared } satisfies PrimaryMessage));
       worker.on('message', (message: unknown) => {
         if (isMessage<Extract<WorkerMessage, { type: 'kib:listening' }>>(message, 'kib:listening')) {
@@ -70,12 +81,18 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
           serving.set(worker.id, worker);
           resolve();
         }
+        if (isMessage<Extract<WorkerMessage, { type: 'kib:start-failed' }>>(message, 'kib:start-failed'))
+          failure = message;
       });
       worker.on('exit', (code, signal) => {
         serving.delete(worker.id);
         if (!started) {
           reject(
-            new WorkerStartError(`worker ${worker.process.pid} exited with ${code ?? signal} before serving`),
+            failure
+              ? new WorkerStartError(failure.message, failure.usage)
+              : new WorkerStartError(
+                  `worker ${worker.process.pid} exited with ${code ?? signal} before serving`,
+                ),
           );
         } else if (!shuttingDown) {
           log.error(
@@ -110,12 +127,14 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
     throw error;
   }
   let healthAddress: AddressInfo | undefined;
-  if (healthServer) {
-    await new Promise<void>((resolve, reject) => {
-      healthServer.once('error', reject);
-      healthServer.listen(config.server.healthPort, config.server.host, () => resolve());
-    });
-    healthAddress = healthServer.address() as AddressInfo;
+  try {
+    healthAddress =
+      healthServer &&
+      (await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!));
+  } catch (error) {
+    shuttingDown = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+    throw error;
   }
   announceServing(log, address!, healthAddress, config.server.workers);
 

@@ -1,13 +1,35 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import cluster from 'node:cluster';
+import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { HealthController } from '../health/health.controller';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
-import { startWebhookServer } from '../server/webhook-server';
+import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
+import { ListenError } from '../server/listen-error';
+import { RunningWebhookServer, startWebhookServer } from '../server/webhook-server';
+import { TlsMaterialError } from '../tls/tls-material';
 import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
 
 const send = (message: WorkerMessage): void => {
   process.send?.(message);
 };
+
+/** Errors in what the user gave (flags, files), which the primary reports as such: exit status 2. */
+const USAGE_ERRORS = [ListenError, TlsMaterialError, InvalidPolicyError, InvalidConfigError];
+
+/**
+ * Tells the primary why this worker cannot start, in one line it prints as a single process would,
+ * then exits; without this the primary could only say that a worker exited.
+ */
+function reportStartFailure(error: unknown): Promise<never> {
+  const usage = USAGE_ERRORS.some((type) => error instanceof type);
+  const message =
+    error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error);
+  return new Promise(() => {
+    const exit = (): never => process.exit(usage ? 2 : 1);
+    if (!process.send) exit();
+    else process.send({ type: 'kib:start-failed', message, usage } satisfies WorkerMessage, exit);
+  });
+}
 
 /**
  * A cluster worker: waits for the configuration the primary resolved, serves reviews on the shared
@@ -25,7 +47,12 @@ export async function runClusterWorker(): Promise<void> {
   });
   const config = { ...start.config, server: { ...start.config.server, healthPort: undefined } };
   const log = createBouncerLogger(config.log).child({ worker: cluster.worker?.id });
-  const server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
+  let server: RunningWebhookServer;
+  try {
+    server = await startWebhookServer(config, { logger: new PinoNestLogger(log) });
+  } catch (error) {
+    return reportStartFailure(error);
+  }
   send({ type: 'kib:listening', address: server.address.address, port: server.address.port });
 
   const drain = (): void => {

@@ -71,12 +71,33 @@ describe(resolveBouncerConfig.name, () => {
     [{ logFormat: 'xml' }, '--log-format must be one of json, pretty (got "xml")'],
     [{ workers: '0' }, '--workers must be an integer between 1 and 256 (got "0")'],
     [{ workers: '257' }, '--workers must be an integer between 1 and 256 (got "257")'],
-    [{ key: __filename }, '--cert and --key must be given together'],
+    [
+      { key: __filename },
+      `--cert and --key must be given together (got --key ${JSON.stringify(__filename)} and no --cert)`,
+    ],
+    [
+      { cert: '/nonexistent/server.crt' },
+      '--cert and --key must be given together (got --cert "/nonexistent/server.crt" and no --key)',
+    ],
+    [{ host: 'not a host' }, '--host must be an IP address or a host name (got "not a host")'],
+    [{ host: '999.0.0.1' }, '--host must be an IP address or a host name (got "999.0.0.1")'],
+    [{ host: '[::1]' }, '--host must be an IP address or a host name (got "[::1]")'],
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
     [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],
     [{ port: '9000', healthPort: '9000' }, '--health-port must differ from --port (both are 9000)'],
   ])('refuses %j: %s', (raw, problem) => {
     expect(problemsOf(raw)).toContain(problem);
+  });
+
+  it('takes IPv4 and IPv6 addresses and host names', () => {
+    for (const host of ['127.0.0.1', '::1', '0.0.0.0', 'localhost', 'bouncer.example.com', 'node-1'])
+      expect(resolveBouncerConfig({ host }).server.host).toBe(host);
+  });
+
+  it('names only the missing half when --cert is given alone, not a file called undefined', () => {
+    expect(problemsOf({ cert: __filename })).toEqual([
+      `--cert and --key must be given together (got --cert ${JSON.stringify(__filename)} and no --key)`,
+    ]);
   });
 
   it('reports every problem at once, one line per flag', () => {

@@ -49,7 +49,9 @@ export function resolveBouncerConfig(
   );
 
   if ((options.cert === undefined) !== (options.key === undefined)) {
-    problems.push('--cert and --key must be given together');
+    const [given, missing] = options.cert === undefined ? ['--key', '--cert'] : ['--cert', '--key'];
+    const value = JSON.stringify(options.cert ?? options.key);
+    problems.push(`--cert and --key must be given together (got ${given} ${value} and no ${missing})`);
   }
   if (options.healthPort !== undefined && options.healthPort === options.port) {
     problems.push(`--health-port must differ from --port (both are ${options.port})`);

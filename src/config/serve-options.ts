@@ -7,10 +7,10 @@ import {
   IsString,
   Max,
   Min,
-  ValidateIf,
   ValidationArguments,
   registerDecorator,
 } from 'class-validator';
+import { isIP } from 'node:net';
 import { MAX_WORKERS } from '../cpu-quota/worker-count';
 import { unreadableFileProblem } from './readable-file';
 import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
@@ -29,6 +29,32 @@ function IsReadableFile(): PropertyDecorator {
     });
 }
 
+// RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/**
+ * An address to listen on: an IP address, or a name to resolve. Digits and dots alone are an IPv4
+ * address or nothing (`999.0.0.1` is not a name), so they are refused here rather than by the
+ * resolver or the certificate issuer later.
+ */
+function isListenHost(host: unknown): boolean {
+  if (typeof host !== 'string') return false;
+  return isIP(host) !== 0 || (HOST_NAME.test(host) && !/^[\d.]+$/.test(host));
+}
+
+function IsListenHost(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isListenHost',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: isListenHost,
+        defaultMessage: () => 'must be an IP address or a host name',
+      },
+    });
+}
+
 /**
  * The `serve` command's options as they arrive from flags and environment variables (all strings),
  * with the rules a value must satisfy. Property names match the long flag names.
@@ -40,15 +66,17 @@ export class ServeOptions {
   @Max(65535, { message: 'must be an integer between 1 and 65535' })
   port: number = DEFAULT_PORT;
 
+  @IsListenHost()
   @IsString()
   @IsNotEmpty({ message: 'must not be empty' })
   host: string = DEFAULT_HOST;
 
-  @ValidateIf((o: ServeOptions) => o.cert !== undefined || o.key !== undefined)
+  // Each is checked when given; one without the other is said once, by resolveBouncerConfig.
+  @IsOptional()
   @IsReadableFile()
   cert?: string;
 
-  @ValidateIf((o: ServeOptions) => o.cert !== undefined || o.key !== undefined)
+  @IsOptional()
   @IsReadableFile()
   key?: string;
 

@@ -25,3 +25,4 @@ export {
   anchoredTagRegexp,
   referenceRegexp,
 } from './reference-grammar';
+export { DISTRIBUTION_REFERENCE } from './upstream';

@@ -14,6 +14,7 @@ import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
 import { TlsMaterialService } from '../tls/tls-material.service';
 import { ConnectionTracker } from './connection-tracker';
 import { healthOnly } from './health-listener';
+import { listenOn } from './listen-error';
 
 // The apiserver's webhook client keeps idle connections for 90 s (Go's http.Transport
 // IdleConnTimeout, set by k8s.io/apimachinery/pkg/util/net). Holding them a little longer means
@@ -44,16 +45,6 @@ function tune<T extends HttpServer | HttpsServer>(server: T): T {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   return server;
-}
-
-function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 /**
@@ -103,10 +94,19 @@ export async function startWebhookServer(
       ? undefined
       : tune(createHttpServer({ noDelay: true }, healthOnly(express)));
 
-  const address = await listen(tlsServer, config.server.port, config.server.host);
-  const healthAddress = healthServer
-    ? await listen(healthServer, config.server.healthPort!, config.server.host)
-    : undefined;
+  let address: AddressInfo;
+  let healthAddress: AddressInfo | undefined;
+  try {
+    address = await listenOn(tlsServer, config.server.host, '--port', config.server.port);
+    healthAddress = healthServer
+      ? await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!)
+      : undefined;
+  } catch (error) {
+    // Nothing may keep the process alive after a listener failed: the watchers stop with the app.
+    if (tlsServer.listening) await stopListening(tlsServer);
+    await app.close();
+    throw error;
+  }
 
   const servers = [tlsServer, ...(healthServer ? [healthServer] : [])];
   const connections = new ConnectionTracker();

@@ -8,4 +8,9 @@ module.exports = function buildDist() {
     cwd: root,
     stdio: 'inherit',
   });
+  // As `npm run build` does, so that `version` reports the commit the way an installed build does.
+  execFileSync(process.execPath, [join(root, 'scripts', 'write-build-info.js')], {
+    cwd: root,
+    stdio: 'ignore',
+  });
 };

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+export const README_PATH = join(__dirname, '..', '..', 'README.md');
+const README = readFileSync(README_PATH, 'utf8');
 
 /** The text of a `## ` section, up to the next one. */
 export function readmeSection(heading: string): string {

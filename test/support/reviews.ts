@@ -88,6 +88,18 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
       spec: { schedule: '* * * * *', jobTemplate: { spec: { template: template(spec, metadata) } } },
     }),
   },
+  {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    kind: 'Rollout',
+    wrap: (spec, metadata) => ({ spec: { replicas: 2, template: template(spec, metadata) } }),
+  },
+  {
+    group: 'serving.knative.dev',
+    version: 'v1',
+    kind: 'Service',
+    wrap: (spec, metadata) => ({ spec: { template: template(spec, metadata) } }),
+  },
 ];
 
 export const POD_KIND = WORKLOAD_KINDS[0];
