@@ -219,7 +219,8 @@ function conclude(
   if (relevant.length === 0) return { verified: false, reason: 'no signature', detail };
   if (relevant.some((r) => r.problem === OTHER_DIGEST))
     return { verified: false, reason: 'signature for another digest', detail };
-  if (relevant.some((r) => r.problem === NO_TLOG_PROOF))
+  // The classic layout's problem says why it carries none, after the reason itself.
+  if (relevant.some((r) => r.problem?.startsWith(NO_TLOG_PROOF)))
     return { verified: false, reason: NO_TLOG_PROOF, detail };
   return {
     verified: false,

@@ -109,10 +109,13 @@ export function tlogProblem(
   if (recorded.kind !== 'dsse')
     return { problem: `transparency-log entries of kind ${String(recorded.kind)} are not read` };
   const payloadHash = createHash('sha256').update(envelope.payload).digest('hex');
-  const signed = new Set(envelope.signatures.map((s) => s.toString('base64')));
+  const logged = new Set((recorded.spec?.signatures ?? []).map((s) => s.signature));
+  // Every signature of the envelope must be the log's: one logged signature does not vouch for
+  // another put beside it later, which may be the very one that verifies.
   if (
     recorded.spec?.payloadHash?.value !== payloadHash ||
-    !(recorded.spec.signatures ?? []).some((s) => s.signature !== undefined && signed.has(s.signature))
+    envelope.signatures.length === 0 ||
+    !envelope.signatures.every((s) => logged.has(s.toString('base64')))
   )
     return { problem: 'the transparency-log entry records another envelope' };
   let index: bigint;
