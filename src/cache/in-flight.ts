@@ -1,8 +1,9 @@
 /**
  * Concurrent asks for the same thing share one piece of work: a hundred reviews of one new tag make
- * one registry lookup. The work runs under its own signal, not the first caller's, so a caller whose
- * deadline is near cannot cut short the answer another caller still has time to wait for; each
- * caller stops waiting at its own deadline (see `untilAborted`).
+ * one registry lookup. Callers give the work a signal of its own that ends at the first asker's
+ * deadline (every review has the same budget, so no asker is owed longer than one budget from the
+ * start), and a caller that stops waiting, its review answered or abandoned, does not cancel it for
+ * the others; each caller stops waiting at its own deadline (see `untilAborted`).
  */
 export class InFlight<K, V> {
   private readonly running = new Map<K, Promise<V>>();

@@ -48,6 +48,8 @@ export interface TlogEntry {
   readonly logId?: { readonly keyId?: string };
   readonly kindVersion?: { readonly kind?: string; readonly version?: string };
   readonly integratedTime?: string;
+  /** Rekor's signed entry timestamp: the log's signature over the body, the time and the index. */
+  readonly inclusionPromise?: { readonly signedEntryTimestamp?: string };
   readonly canonicalizedBody?: string;
   readonly inclusionProof?: {
     readonly logIndex?: string;

@@ -204,8 +204,12 @@ function conclude(
   if (relevant.some((r) => r.verifiedBy !== undefined && r.problem === undefined)) return { verified: true };
   const detail = relevant.map((r) => `${r.where}: ${r.problem}`).join('; ') || undefined;
   const byKeys = request.trust.certificates === undefined;
+  const lacksLogProof = (r: EvidenceReport): boolean => r.problem?.startsWith(NO_TLOG_PROOF) === true;
   if (request.kind === 'attestations') {
     const ofType = relevant.filter((r) => r.predicateType === request.predicateType);
+    // The classic layout is refused before its type is read; a missing proof is the reason either way.
+    if (ofType.some(lacksLogProof) || (ofType.length === 0 && relevant.some(lacksLogProof)))
+      return { verified: false, reason: NO_TLOG_PROOF, detail };
     if (ofType.length === 0)
       return { verified: false, reason: `no attestation of type ${request.predicateType}`, detail };
     if (ofType.some((r) => r.problem === OTHER_DIGEST))
@@ -220,8 +224,7 @@ function conclude(
   if (relevant.some((r) => r.problem === OTHER_DIGEST))
     return { verified: false, reason: 'signature for another digest', detail };
   // The classic layout's problem says why it carries none, after the reason itself.
-  if (relevant.some((r) => r.problem?.startsWith(NO_TLOG_PROOF)))
-    return { verified: false, reason: NO_TLOG_PROOF, detail };
+  if (relevant.some(lacksLogProof)) return { verified: false, reason: NO_TLOG_PROOF, detail };
   return {
     verified: false,
     reason: byKeys ? 'no signature by a trusted key' : 'no signature by a trusted identity',
@@ -383,10 +386,10 @@ function judge(evidence: Evidence, request: VerificationRequest, digest: string)
               trust.certificates!.logs,
             ),
           );
-          const proven = checked.find((c): c is { integratedAt: Date } => 'integratedAt' in c);
+          const proven = checked.find((c): c is { integratedAt?: Date } => !('problem' in c));
           if (!proven) return { problem: (checked[0] as { problem: string }).problem };
-          // A short-lived signing certificate is judged at the time the log recorded the signature.
-          at = proven.integratedAt;
+          // A short-lived signing certificate is judged at the time the log signed it recorded the signature.
+          at = proven.integratedAt ?? now;
         }
         return signer(trust, data, signatures, certificates[0], certificates.slice(1), at);
       });

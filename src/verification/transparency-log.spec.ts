@@ -229,8 +229,43 @@ describe(tlogProblem.name, () => {
     };
   }
 
-  it('proves an entry and says when the log integrated it', () => {
-    expect(sut(entry(dsseBody()), envelope, [rekor])).toEqual({ integratedAt: new Date(1_700_000_000_000) });
+  /** Rekor's signed entry timestamp over the body, the time, the log and the index. */
+  const promised = (
+    e: TlogEntry,
+    signer: Log = rekor,
+    integratedTime = Number(e.integratedTime),
+  ): TlogEntry => ({
+    ...e,
+    inclusionPromise: {
+      signedEntryTimestamp: b64(
+        sign(
+          'sha256',
+          Buffer.from(
+            JSON.stringify({
+              body: e.canonicalizedBody,
+              integratedTime,
+              logID: rekor.logId,
+              logIndex: Number(e.logIndex),
+            }),
+          ),
+          signer.privateKey,
+        ),
+      ),
+    },
+  });
+
+  it('proves an entry and says when the log integrated it, the time being signed by the log', () => {
+    expect(sut(promised(entry(dsseBody())), envelope, [rekor])).toEqual({
+      integratedAt: new Date(1_700_000_000_000),
+    });
+  });
+
+  it.each<[string, (e: TlogEntry) => TlogEntry]>([
+    ['no signed entry timestamp', (e) => e],
+    ['a timestamp signed by another key', (e) => promised(e, log('someone else'))],
+    ['a time other than the one signed', (e) => ({ ...promised(e), integratedTime: '1600000000' })],
+  ])('proves the entry but gives no time to trust with %s', (_case, change) => {
+    expect(sut(change(entry(dsseBody())), envelope, [rekor])).toEqual({ integratedAt: undefined });
   });
 
   it.each<[string, (e: TlogEntry) => TlogEntry, string]>([

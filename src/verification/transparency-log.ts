@@ -91,7 +91,7 @@ export function tlogProblem(
   entry: TlogEntry,
   envelope: { readonly payload: Buffer; readonly signatures: readonly Buffer[] },
   logs: readonly TrustedLog[],
-): { problem: string } | { integratedAt: Date } {
+): { problem: string } | { integratedAt?: Date } {
   const logId = entry.logId?.keyId ? Buffer.from(entry.logId.keyId, 'base64').toString('hex') : undefined;
   const log = logs.find((l) => l.logId === logId);
   if (!log) return { problem: 'the transparency-log entry is from a log the trusted root does not name' };
@@ -132,6 +132,29 @@ export function tlogProblem(
     return { problem: 'the inclusion proof does not lead to its root' };
   if (!checkpointVerifies(proof.checkpoint.envelope, log, size, root))
     return { problem: 'the checkpoint is not signed by the log, or states another tree' };
+  return { integratedAt: promisedTime(entry, body, log) };
+}
+
+/**
+ * The time the log integrated the entry, but only when the log signed it: the inclusion proof
+ * covers the body, not `integratedTime`, so an unsigned time could be edited to bring an expired
+ * signing certificate back inside its validity. Without a verifying signed entry timestamp the
+ * certificate is judged now.
+ * https://github.com/sigstore/rekor/blob/main/pkg/verify/verify.go (VerifySignedEntryTimestamp)
+ */
+function promisedTime(entry: TlogEntry, body: Buffer, log: TrustedLog): Date | undefined {
+  const timestamp = entry.inclusionPromise?.signedEntryTimestamp;
   const seconds = Number(entry.integratedTime);
-  return { integratedAt: new Date(Number.isFinite(seconds) ? seconds * 1000 : Date.now()) };
+  const index = Number(entry.logIndex);
+  if (!timestamp || !Number.isSafeInteger(seconds) || !Number.isSafeInteger(index)) return undefined;
+  // RFC 8785 canonical JSON of the promise: keys sorted, no spaces.
+  const promise = JSON.stringify({
+    body: body.toString('base64'),
+    integratedTime: seconds,
+    logID: log.logId,
+    logIndex: index,
+  });
+  return signatureVerifies(log.key, Buffer.from(promise, 'utf8'), Buffer.from(timestamp, 'base64'))
+    ? new Date(seconds * 1000)
+    : undefined;
 }
