@@ -7,6 +7,7 @@ import { runCli } from './support/cli-run';
 
 const MANIFESTS = 'test/fixtures/manifests';
 const ROLLOUT_POLICY = 'test/fixtures/policies/rollout.yaml';
+const BREAK_GLASS_POLICY = 'test/fixtures/policies/break-glass.yaml';
 const revisionOf = (file: string): string =>
   createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
 
@@ -63,31 +64,50 @@ skipped 2 objects with no pod spec at a place the webhook knows: example.com/Wid
       });
     });
 
-    it('exits 0 when break-glass would let an enforced violation through, and says so', () => {
+    it('refuses a break-glass ticket, since the built-in policy leaves break-glass off', () => {
       const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
       const manifest = readFileSync(`${MANIFESTS}/break-glass.yaml`, 'utf8').replace(
         '"2999-01-01T00:00:00Z"',
         `"${inAnHour}"`,
       );
       expect(runCli(['check', '-f', '-'], { input: manifest })).toEqual({
+        status: 1,
+        stderr: '',
+        stdout: `LOCATION    DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
+<stdin>:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (not let through: break-glass annotations are disabled by the policy)
+
+checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 0 allowed
+`,
+      });
+    });
+
+    it('exits 0 when break-glass would let an enforced violation through, and says so', () => {
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      const manifest = readFileSync(`${MANIFESTS}/break-glass.yaml`, 'utf8').replace(
+        '"2999-01-01T00:00:00Z"',
+        `"${inAnHour}"`,
+      );
+      expect(runCli(['check', '-f', '-', '--policy', BREAK_GLASS_POLICY], { input: manifest })).toEqual({
         status: 0,
         stderr: '',
         stdout: `LOCATION    DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
 <stdin>:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (allowed by break-glass ticket INC-4711 until ${inAnHour})
 
-checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 0 denied, 1 allowed with warnings, 0 allowed
+checked 1 pod spec in 1 document from 1 file against policy break-glass (revision ${revisionOf(BREAK_GLASS_POLICY)}): 0 denied, 1 allowed with warnings, 0 allowed
 `,
       });
     });
 
     it('exits 1 when the break-glass ticket expires further ahead than the policy allows, and says why', () => {
-      expect(runCli(['check', '-f', `${MANIFESTS}/break-glass.yaml`])).toEqual({
+      expect(
+        runCli(['check', '-f', `${MANIFESTS}/break-glass.yaml`, '--policy', BREAK_GLASS_POLICY]),
+      ).toEqual({
         status: 1,
         stderr: '',
         stdout: `LOCATION                                     DOC  NAMESPACE  RESOURCE    CONTAINER  IMAGE                              RULE       ENFORCEMENT  MESSAGE
 test/fixtures/manifests/break-glass.yaml:11  1    payments   Pod/hotfix  api        registry.example.com/payments/api  no-latest  enforce      uses the latest tag (not let through: break-glass ticket INC-4711 expires at 2999-01-01T00:00:00.000Z, more than the 24 hours ahead that spec.breakGlassMaxHours allows)
 
-checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 0 allowed
+checked 1 pod spec in 1 document from 1 file against policy break-glass (revision ${revisionOf(BREAK_GLASS_POLICY)}): 1 denied, 0 allowed with warnings, 0 allowed
 `,
       });
     });
@@ -137,6 +157,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
         allowed: 1,
         skipped: 1,
       },
+      registrySkipped: { rules: [], pinning: 0 },
       findings: [
         {
           file: 'test/fixtures/manifests/app/list.yaml',

@@ -151,6 +151,8 @@ decision   allow, with a warning
       },
       namespace: 'default',
       policy: { name: 'default', source: 'built-in default policy', revision: '3e42b1e38d1b' },
+      pinning: null,
+      resolution: null,
       rules: [
         {
           name: 'no-latest',
@@ -161,6 +163,7 @@ decision   allow, with a warning
           skipped: null,
           verdict: 'violation',
           problem: 'uses the latest tag',
+          verification: null,
         },
       ],
       decision: {

@@ -57,6 +57,21 @@ export function skippedLine({ check }: CheckReport): string | undefined {
   return `skipped ${plural(check.skipped.length, 'object')} with no pod spec at a place the webhook knows: ${kinds.join(', ')}`;
 }
 
+/**
+ * What the webhook would have asked a registry and this offline check did not: it never passes
+ * silently over a signature rule. Undefined when nothing was skipped.
+ */
+export function registrySkippedLine({ check }: CheckReport): string | undefined {
+  const { rules, pinning } = check.registrySkipped;
+  const parts = [
+    ...rules.map(({ rule, check: key, images }) => `rule ${rule} (${key}) for ${plural(images, 'image')}`),
+    ...(pinning > 0 ? [`digest pinning for ${plural(pinning, 'image')}`] : []),
+  ];
+  return parts.length === 0
+    ? undefined
+    : `skipped what needs the registry (run with --online to do it as the webhook does): ${parts.join('; ')}`;
+}
+
 /** The default output: one aligned row per finding, as `kubectl get` prints, then the summary. */
 export function checkTable(report: CheckReport): string {
   const { findings } = report.check;
@@ -91,8 +106,8 @@ export function checkTable(report: CheckReport): string {
           ]),
           '',
         ];
-  const skipped = skippedLine(report);
-  return `${[...table, summaryLine(report), ...(skipped ? [skipped] : [])].join('\n')}\n`;
+  const notes = [skippedLine(report), registrySkippedLine(report)].filter((line) => line !== undefined);
+  return `${[...table, summaryLine(report), ...notes].join('\n')}\n`;
 }
 
 /** `-o json`: a stable document; every key is always present, null when it does not apply. */
@@ -108,6 +123,7 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       allowed: check.allowed,
       skipped: check.skipped.length,
     },
+    registrySkipped: check.registrySkipped,
     findings: check.findings.map((finding) => ({
       file: finding.object.document.file,
       line: finding.line,

@@ -18,6 +18,7 @@ interface CheckFlags {
   namespace: string;
   output: OutputFormat;
   failOn: FailOn;
+  online?: boolean;
 }
 
 const OUTPUT_FORMATS = ['table', 'json', 'sarif', 'junit'] as const;
@@ -43,12 +44,15 @@ async function check(flags: CheckFlags): Promise<void> {
     throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
   // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
   const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
-  const report: CheckReport = await withPolicyEngine(flags.policy, async (engine) => {
+  const report: CheckReport = await withPolicyEngine(flags.policy, async (engine, pinning) => {
     const input = readManifests(flags.filename, () => stdin);
     return {
       policy: engine.policy,
       input,
-      check: await checkManifests(engine, input.documents, flags.namespace),
+      check: await checkManifests(engine, input.documents, flags.namespace, {
+        online: flags.online ?? false,
+        pinning,
+      }),
     };
   });
   if (report.check.reviews.length === 0 && report.check.skipped.length === 0)
@@ -61,7 +65,7 @@ async function check(flags: CheckFlags): Promise<void> {
 export function checkCommand(): Command {
   return new Command('check')
     .description(
-      'check Kubernetes manifests against the image policy, offline, with the engine the webhook runs',
+      'check Kubernetes manifests against the image policy with the engine the webhook runs; offline unless --online',
     )
     .option(
       '-f, --filename <path>',
@@ -74,6 +78,10 @@ export function checkCommand(): Command {
         '--policy <file>',
         'ImagePolicy file (YAML or JSON); default: the built-in policy (deny latest)',
       ).env(SERVE_ENVIRONMENT.policy),
+    )
+    .option(
+      '--online',
+      'ask registries as the webhook does: pin images as /mutate would, then verify signatures and attestations; without it those checks are skipped and listed',
     )
     .option(
       '-n, --namespace <namespace>',
@@ -95,6 +103,10 @@ also inside a kind: List), and judged as one admission review. Enforced and warn
 are reported; audit-mode ones are not, as kubectl would not show them either. Objects of other
 kinds are listed as skipped.
 
+Offline by default: rules that need a registry (verifySignatures, verifyAttestations) and digest
+pinning are skipped, and the report says which. --online asks registries as the webhook does: it
+pins images as /mutate would, then judges them as /validate would.
+
 Exit status: 0 when every pod spec would be admitted (warnings included, unless --fail-on warn),
 1 when the webhook would deny at least one, 2 when an input or the policy cannot be read, or the
 inputs hold no Kubernetes object at all.
@@ -103,7 +115,8 @@ Examples:
   kube-image-bouncer check -f deploy/
   helm template my-release ./chart | kube-image-bouncer check -f - --policy policy.yaml
   kustomize build overlays/prod | kube-image-bouncer check -f - -n prod -o sarif > images.sarif
-  kube-image-bouncer check -f deploy/ --fail-on warn -o junit > images.xml`,
+  kube-image-bouncer check -f deploy/ --fail-on warn -o junit > images.xml
+  kube-image-bouncer check -f deploy/ --online --policy signed-images.yaml`,
     )
     .action(check);
 }

@@ -8,17 +8,33 @@ interface ExplainFlags {
   namespace: string;
   policy?: string;
   output: 'text' | 'json';
+  offline?: boolean;
 }
 
 async function explain(image: string, flags: ExplainFlags): Promise<void> {
   if (image.trim() === '') throw new InvalidConfigError(['IMAGE must not be empty']);
-  const explanation = await withPolicyEngine(flags.policy, (engine) =>
-    engine.explain({ images: [{ image }], namespace: flags.namespace }),
-  );
+  const { explanation, pin } = await withPolicyEngine(flags.policy, async (engine, pinning) => {
+    const registry = flags.offline ? 'offline' : 'online';
+    const subject = { image };
+    // Explained as in a Pod: pinned first, as /mutate would, when the policy pins and we may ask.
+    const pinned =
+      registry === 'online' && pinning.pinsKind('pod')
+        ? await pinning.pin({ images: [subject], namespace: flags.namespace })
+        : undefined;
+    const pin = pinned?.pins[0];
+    const judged = pin && 'pinned' in pin.outcome ? pin.outcome.pinned : image;
+    return {
+      explanation: await engine.explain(
+        { images: [{ image: judged }], namespace: flags.namespace },
+        { registry },
+      ),
+      pin,
+    };
+  });
   process.stdout.write(
     flags.output === 'json'
-      ? `${JSON.stringify(explanationJson(image, explanation), null, 2)}\n`
-      : explanationText(image, explanation),
+      ? `${JSON.stringify(explanationJson(image, explanation, pin), null, 2)}\n`
+      : explanationText(image, explanation, pin),
   );
 }
 
@@ -36,5 +52,9 @@ export function explainCommand(): Command {
       ).env(SERVE_ENVIRONMENT.policy),
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option(
+      '--offline',
+      'never ask a registry: rules that need one, and digest pinning, are shown as skipped',
+    )
     .action(explain);
 }

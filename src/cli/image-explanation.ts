@@ -6,7 +6,10 @@ import {
   parseDockerReference,
   parseNormalizedReference,
 } from '../image-reference';
+import type { ImagePin } from '../policy/digest-pinning.service';
 import { PolicyExplanation, RuleSkip, RuleTrace } from '../policy/image-policy.service';
+import type { DigestResolution } from '../registry';
+import type { VerificationResult } from '../verification';
 import {
   ReviewOutcome,
   decisionWarnings,
@@ -42,7 +45,33 @@ export interface ImageExplanationJson {
     readonly skipped: string | null;
     readonly verdict: 'pass' | 'violation' | 'skipped';
     readonly problem: string | null;
+    /** For a rule that asked the registry: what it found, and whether the answer came from the cache. */
+    readonly verification: {
+      readonly verified: boolean;
+      readonly reason: string | null;
+      readonly digest: string | null;
+      readonly cache: 'hit' | 'miss';
+      readonly ms: number;
+      readonly evidence: readonly { where: string; verifiedBy: string | null; problem: string | null }[];
+    } | null;
   }[];
+  /** What /mutate would do with the image, when the policy pins digests. */
+  readonly pinning: {
+    readonly pinned: string | null;
+    readonly unchanged: string | null;
+    readonly unresolved: string | null;
+    readonly registry: string | null;
+    readonly ms: number | null;
+    readonly cache: 'hit' | 'miss' | null;
+  } | null;
+  /** The tag's digest, when a rule needed it. */
+  readonly resolution: {
+    readonly registry: string;
+    readonly digest: string | null;
+    readonly failure: string | null;
+    readonly ms: number;
+    readonly cache: 'hit' | 'miss';
+  } | null;
   readonly decision: {
     readonly allowed: boolean;
     readonly exemptNamespace: string | null;
@@ -109,10 +138,65 @@ function referenceLines(image: string, parsed: ParsedImage): string[][] {
   ];
 }
 
-function ruleVerdict({ skipped, violation }: RuleTrace): string {
+function ruleVerdict({ skipped, violation, verification }: RuleTrace): string {
   if (skipped) return `skipped: ${skipReason(skipped)}`;
-  return violation ? `violated: ${violation.problem}` : 'passed';
+  const cached = verification
+    ? ` (${verification.cache === 'hit' ? 'from the cache' : 'asked the registry'})`
+    : '';
+  return violation ? `violated: ${violation.problem}${cached}` : `passed${cached}`;
 }
+
+const resolutionText = (resolution: DigestResolution): string =>
+  `${resolution.digest ?? `not resolved: ${resolution.failure?.reason} (${resolution.failure?.detail})`} ` +
+  `(registry ${resolution.registry}, ${resolution.ms} ms, cache ${resolution.cache})`;
+
+function pinningLines(pin: ImagePin | undefined): string[][] {
+  if (!pin) return [];
+  const { outcome } = pin;
+  if ('pinned' in outcome)
+    return [
+      [
+        'pinned as',
+        `${outcome.pinned} by /mutate (registry ${outcome.resolution.registry}, ${outcome.resolution.ms} ms, cache ${outcome.resolution.cache}); the validating webhook judges this form, ImagePolicyWebhook (which cannot mutate) the image as written`,
+      ],
+    ];
+  if ('unchanged' in outcome) return [['pinning', `left as written: ${outcome.unchanged}`]];
+  return [['pinning', `not pinned: ${outcome.unresolved} (${outcome.detail})`]];
+}
+
+/** For each rule that asked the registry: the digest it verified, and each signature found. */
+function verificationLines(rules: readonly RuleTrace[]): string[] {
+  return rules.flatMap(({ rule, verification }) => {
+    if (!verification) return [];
+    const evidence = verification.evidence.map(({ where, verifiedBy, problem }) => [
+      `  ${where}`,
+      verifiedBy && !problem
+        ? `verified by ${verifiedBy}`
+        : `${problem}${verifiedBy ? ` (signed by ${verifiedBy})` : ''}`,
+    ]);
+    return [
+      '',
+      `${rule.name}: digest ${verification.digest || '(unresolved)'}, ${verification.verified ? 'verified' : `not verified: ${verification.reason}`}, ${verification.ms} ms, cache ${verification.cache}`,
+      ...(evidence.length === 0 ? ['  (nothing found)'] : alignColumns(evidence)),
+    ];
+  });
+}
+
+const verificationJson = (verification: VerificationResult | undefined) =>
+  verification
+    ? {
+        verified: verification.verified,
+        reason: verification.reason ?? null,
+        digest: verification.digest || null,
+        cache: verification.cache,
+        ms: verification.ms,
+        evidence: verification.evidence.map(({ where, verifiedBy, problem }) => ({
+          where,
+          verifiedBy: verifiedBy ?? null,
+          problem: problem ?? null,
+        })),
+      }
+    : null;
 
 const OUTCOME_TEXT: Record<ReviewOutcome, string> = {
   deny: 'deny',
@@ -137,11 +221,17 @@ function decisionLines(explanation: PolicyExplanation): string[] {
 }
 
 /** `kube-image-bouncer explain IMAGE`: the reference as parsed, each rule's part, and the decision. */
-export function explanationText(image: string, explanation: PolicyExplanation): string {
+export function explanationText(image: string, explanation: PolicyExplanation, pin?: ImagePin): string {
   const { policy } = explanation;
   const rules = explanation.images[0].rules;
+  const resolution = explanation.images[0].resolution;
   const lines = [
-    ...alignColumns([['image', image], ...referenceLines(image, parse(image))]),
+    ...alignColumns([
+      ['image', image],
+      ...referenceLines(image, parse(image)),
+      ...pinningLines(pin),
+      ...(resolution ? [['resolves to', resolutionText(resolution)]] : []),
+    ]),
     '',
     ...alignColumns([
       ['policy', `${policy.name} (${policy.source}, revision ${policy.revision})`],
@@ -158,14 +248,21 @@ export function explanationText(image: string, explanation: PolicyExplanation): 
       ]),
     ]),
     ...(rules.length === 0 ? ['(the policy has no rules)'] : []),
+    ...verificationLines(rules),
     '',
     ...decisionLines(explanation),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-export function explanationJson(image: string, explanation: PolicyExplanation): ImageExplanationJson {
+export function explanationJson(
+  image: string,
+  explanation: PolicyExplanation,
+  pin?: ImagePin,
+): ImageExplanationJson {
   const parsed = parse(image);
+  const resolution = explanation.images[0].resolution;
+  const pinned = pin?.outcome;
   const { policy, decision } = explanation;
   return {
     image,
@@ -184,7 +281,26 @@ export function explanationJson(image: string, explanation: PolicyExplanation): 
           },
     namespace: explanation.namespace ?? null,
     policy: { name: policy.name, source: policy.source, revision: policy.revision },
-    rules: explanation.images[0].rules.map(({ rule, skipped, violation }) => ({
+    pinning: pinned
+      ? {
+          pinned: 'pinned' in pinned ? pinned.pinned : null,
+          unchanged: 'unchanged' in pinned ? pinned.unchanged : null,
+          unresolved: 'unresolved' in pinned ? pinned.unresolved : null,
+          registry: 'resolution' in pinned ? pinned.resolution.registry : null,
+          ms: 'resolution' in pinned ? pinned.resolution.ms : null,
+          cache: 'resolution' in pinned ? pinned.resolution.cache : null,
+        }
+      : null,
+    resolution: resolution
+      ? {
+          registry: resolution.registry,
+          digest: resolution.digest ?? null,
+          failure: resolution.failure ? `${resolution.failure.reason}: ${resolution.failure.detail}` : null,
+          ms: resolution.ms,
+          cache: resolution.cache,
+        }
+      : null,
+    rules: explanation.images[0].rules.map(({ rule, skipped, violation, verification }) => ({
       name: rule.name,
       check: rule.rule.key,
       enforcement: rule.enforcement,
@@ -193,6 +309,7 @@ export function explanationJson(image: string, explanation: PolicyExplanation): 
       skipped: skipped ? skipReason(skipped) : null,
       verdict: skipped ? 'skipped' : violation ? 'violation' : 'pass',
       problem: violation?.problem ?? null,
+      verification: verificationJson(verification),
     })),
     decision: {
       allowed: decision.allowed,

@@ -5,6 +5,8 @@ import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../p
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
+import type { DigestPinningService } from '../policy/digest-pinning.service';
+import type { ImagePolicyRequest } from '../policy/image-policy.types';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -59,6 +61,24 @@ export interface ManifestCheck {
   readonly findings: readonly ManifestFinding[];
   readonly reviews: readonly ManifestReview[];
   readonly skipped: readonly SkippedObject[];
+  /**
+   * What an offline check could not do that the webhook would: each registry-aware rule, with how
+   * many images it skipped, and how many images digest pinning would have looked at.
+   */
+  readonly registrySkipped: { readonly rules: readonly RegistrySkip[]; readonly pinning: number };
+}
+
+export interface RegistrySkip {
+  readonly rule: string;
+  readonly check: string;
+  readonly images: number;
+}
+
+/** How `check` treats what needs a registry: skipped and said (the default), or asked like the server. */
+export interface CheckOptions {
+  readonly online: boolean;
+  /** Pins images as /mutate would, before they are judged, when online. */
+  readonly pinning?: DigestPinningService;
 }
 
 const TALLIED: Record<ReviewOutcome, 'denied' | 'warned' | 'allowed'> = {
@@ -99,7 +119,10 @@ export async function checkManifests(
   engine: ImagePolicyService,
   documents: readonly ManifestDocument[],
   fallbackNamespace: string,
+  options: CheckOptions = { online: false },
 ): Promise<ManifestCheck> {
+  const registryRules = new Map<string, RegistrySkip>();
+  let pinningSkipped = 0;
   const findings: ManifestFinding[] = [];
   const reviews: ManifestReview[] = [];
   const skipped: SkippedObject[] = [];
@@ -144,7 +167,23 @@ export async function checkManifests(
         problems.push(`${document.file}:${at([]).line}: ${error.message}`);
         continue;
       }
-      const decision = await engine.evaluate(request);
+      const pod = group === '' && kind === 'Pod';
+      if (options.pinning?.pinsKind(pod ? 'pod' : 'pod-controller')) {
+        if (options.online) request = await pinnedAsAtAdmission(options.pinning, request);
+        else pinningSkipped += request.images.length;
+      }
+      const explanation = await engine.explain(request, { registry: options.online ? 'online' : 'offline' });
+      for (const { rules } of explanation.images)
+        for (const { rule, skipped: skip } of rules)
+          if (skip?.because === 'needs-registry') {
+            const known = registryRules.get(rule.name) ?? {
+              rule: rule.name,
+              check: rule.rule.key,
+              images: 0,
+            };
+            registryRules.set(rule.name, { ...known, images: known.images + 1 });
+          }
+      const decision = explanation.decision;
       const outcome = reviewOutcome(decision);
       counts.podSpecs++;
       counts[TALLIED[outcome]]++;
@@ -181,7 +220,31 @@ export async function checkManifests(
     }
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
-  return { ...counts, findings, reviews, skipped };
+  return {
+    ...counts,
+    findings,
+    reviews,
+    skipped,
+    registrySkipped: { rules: [...registryRules.values()], pinning: pinningSkipped },
+  };
+}
+
+/** The request as the validating webhook would see it once /mutate has pinned what it could. */
+async function pinnedAsAtAdmission(
+  pinning: DigestPinningService,
+  request: ImagePolicyRequest,
+): Promise<ImagePolicyRequest> {
+  const { pins } = await pinning.pin(request);
+  const pinned = new Map(
+    pins.flatMap(({ subject, outcome }) => ('pinned' in outcome ? [[subject, outcome.pinned]] : [])),
+  );
+  return {
+    ...request,
+    images: request.images.map((subject) => {
+      const image = pinned.get(subject);
+      return image === undefined ? subject : { ...subject, image };
+    }),
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { unreadableFileProblem } from '../config/readable-file';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { DigestPinningService } from './digest-pinning.service';
 import { ImagePolicyService } from './image-policy.service';
 import { PolicyModule } from './policy.module';
 
@@ -30,7 +31,7 @@ const isFileSystemError = (error: unknown): error is NodeJS.ErrnoException =>
  */
 export async function withPolicyEngine<T>(
   policyPath: string | undefined,
-  use: (engine: ImagePolicyService) => T | Promise<T>,
+  use: (engine: ImagePolicyService, pinning: DigestPinningService) => T | Promise<T>,
 ): Promise<T> {
   let context;
   try {
@@ -47,7 +48,7 @@ export async function withPolicyEngine<T>(
     throw error;
   }
   try {
-    return await use(context.get(ImagePolicyService));
+    return await use(context.get(ImagePolicyService), context.get(DigestPinningService));
   } finally {
     await context.close();
   }
