@@ -612,6 +612,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       'networkpolicy.networking.k8s.io/kube-image-bouncer',
     ];
     const VALIDATING = 'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer';
+    const MUTATING = 'mutatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer';
 
     beforeAll(async () => {
       expect(await kubectl(['apply', '-f', join(KUBERNETES, 'base', 'namespace.yaml')])).toEqual({
@@ -656,10 +657,10 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       });
     });
 
-    it('accepts stage 2 with cert-manager, the webhook alone (deploy/kubernetes/cert-manager/webhooks)', async () => {
+    it('accepts stage 2 with cert-manager, the webhooks alone (deploy/kubernetes/cert-manager/webhooks)', async () => {
       expect(await dryRun(['-k', join(KUBERNETES, 'cert-manager', 'webhooks')])).toEqual({
         code: 0,
-        stdout: created(VALIDATING),
+        stdout: created(MUTATING, VALIDATING),
         stderr: '',
       });
     });
@@ -686,10 +687,18 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
         stdout: created(VALIDATING),
         stderr: '',
       });
+      expect(await dryRun(['-f', join(out, 'mutating-webhook-configuration.yaml')])).toEqual({
+        code: 0,
+        stdout: created(MUTATING),
+        stderr: '',
+      });
     });
 
-    it('accepts the VM ValidatingWebhookConfiguration (deploy/vm), its caBundle filled in', async () => {
-      const file = join(DEPLOY, 'vm', 'apiserver', 'validating-webhook-configuration.yaml');
+    it.each([
+      ['validating-webhook-configuration.yaml', VALIDATING],
+      ['mutating-webhook-configuration.yaml', MUTATING],
+    ])('accepts the VM %s (deploy/vm), its caBundle filled in', async (name, object) => {
+      const file = join(DEPLOY, 'vm', 'apiserver', name);
       const configuration = parseDocument(readFileSync(file, 'utf8'));
       configuration.setIn(
         ['webhooks', 0, 'clientConfig', 'caBundle'],
@@ -697,15 +706,20 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       );
       expect(await dryRun(['-f', '-'], configuration.toString())).toEqual({
         code: 0,
-        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stdout: created(object),
         stderr: '',
       });
     });
 
-    it('accepts the ValidatingWebhookConfiguration setup wrote, as written', async () => {
+    it('accepts the webhook configurations setup wrote, as written', async () => {
       expect(await dryRun(['-f', cluster.setup.files.validatingWebhookConfiguration])).toEqual({
         code: 0,
-        stdout: created('validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer'),
+        stdout: created(VALIDATING),
+        stderr: '',
+      });
+      expect(await dryRun(['-f', cluster.setup.files.mutatingWebhookConfiguration])).toEqual({
+        code: 0,
+        stdout: created(MUTATING),
         stderr: '',
       });
     });
