@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import {
   FetchedManifest,
+  ManifestDescriptor,
   RegistryAccess,
   RegistryClient,
   RegistryDeadline,
@@ -154,79 +155,76 @@ export class CosignEvidenceReader {
     return [...classic, ...bundles];
   }
 
-  private async classicSignatures(
+  private classicSignatures(
     access: RegistryAccess,
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
   ): Promise<Evidence[]> {
-    const manifest = await this.client.getTaggedManifest(
-      access,
-      repository,
-      tagFor(digest, '.sig'),
-      deadline,
-    );
-    const layers = (manifest?.json.layers ?? [])
-      .filter((l) => l.mediaType === SIMPLE_SIGNING_TYPE)
-      .slice(0, MAX_ARTIFACTS);
-    const found = await Promise.all(
-      layers.map((layer) =>
-        orUnreadable('sig tag', async (): Promise<Evidence> => {
-          const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-          if (!signature) return { where: 'sig tag', unreadable: 'a layer without a signature annotation' };
-          const payload = await this.client.getBlob(
-            access,
-            repository,
-            layer.digest,
-            MAX_SIGNATURE_BYTES,
-            deadline,
-          );
-          return {
-            where: 'sig tag',
-            payload,
-            signature: Buffer.from(signature, 'base64'),
-            certificate: pemCertificates(layer.annotations?.[CERTIFICATE_ANNOTATION])[0],
-            chain: pemCertificates(layer.annotations?.[CHAIN_ANNOTATION]),
-          };
-        }),
-      ),
-    );
-    return found.flat();
+    return this.classicLayers(access, repository, digest, deadline, {
+      where: 'sig tag',
+      mediaType: SIMPLE_SIGNING_TYPE,
+      maxBytes: MAX_SIGNATURE_BYTES,
+      read: (layer, payload, signer) => {
+        const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+        if (!signature) return { where: 'sig tag', unreadable: 'a layer without a signature annotation' };
+        return { where: 'sig tag', payload, signature: Buffer.from(signature, 'base64'), ...signer };
+      },
+    });
   }
 
-  private async classicAttestations(
+  private classicAttestations(
     access: RegistryAccess,
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
   ): Promise<Evidence[]> {
-    const manifest = await this.client.getTaggedManifest(
-      access,
-      repository,
-      tagFor(digest, '.att'),
-      deadline,
-    );
+    return this.classicLayers(access, repository, digest, deadline, {
+      where: 'att tag',
+      mediaType: DSSE_ENVELOPE_TYPE,
+      maxBytes: MAX_ATTESTATION_BYTES,
+      read: (_layer, bytes, signer) => {
+        const envelope = parseEnvelope(bytes);
+        if (typeof envelope === 'string') return { where: 'att tag', unreadable: envelope };
+        return { where: 'att tag', envelope, ...signer };
+      },
+    });
+  }
+
+  /**
+   * cosign's classic layout: a tag beside the image (`sha256-<hex>.sig` or `.att`) whose layers of
+   * one media type each hold a signed blob, with the signing certificate and chain, when keyless,
+   * in the layer's annotations.
+   */
+  private async classicLayers(
+    access: RegistryAccess,
+    repository: string,
+    digest: string,
+    deadline: RegistryDeadline,
+    layout: {
+      readonly where: 'sig tag' | 'att tag';
+      readonly mediaType: string;
+      readonly maxBytes: number;
+      readonly read: (
+        layer: ManifestDescriptor,
+        blob: Buffer,
+        signer: { certificate?: X509Certificate; chain: X509Certificate[] },
+      ) => Evidence;
+    },
+  ): Promise<Evidence[]> {
+    const tag = tagFor(digest, layout.where === 'sig tag' ? '.sig' : '.att');
+    const manifest = await this.client.getTaggedManifest(access, repository, tag, deadline);
     const layers = (manifest?.json.layers ?? [])
-      .filter((l) => l.mediaType === DSSE_ENVELOPE_TYPE)
+      .filter((l) => l.mediaType === layout.mediaType)
       .slice(0, MAX_ARTIFACTS);
     const found = await Promise.all(
       layers.map((layer) =>
-        orUnreadable('att tag', async (): Promise<Evidence> => {
-          const bytes = await this.client.getBlob(
-            access,
-            repository,
-            layer.digest,
-            MAX_ATTESTATION_BYTES,
-            deadline,
-          );
-          const envelope = parseEnvelope(bytes);
-          if (typeof envelope === 'string') return { where: 'att tag', unreadable: envelope };
-          return {
-            where: 'att tag',
-            envelope,
+        orUnreadable(layout.where, async () => {
+          const blob = await this.client.getBlob(access, repository, layer.digest, layout.maxBytes, deadline);
+          return layout.read(layer, blob, {
             certificate: pemCertificates(layer.annotations?.[CERTIFICATE_ANNOTATION])[0],
             chain: pemCertificates(layer.annotations?.[CHAIN_ANNOTATION]),
-          };
+          });
         }),
       ),
     );
