@@ -1,7 +1,8 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Document, LineCounter, isMap, isNode, parseDocument, type Node } from 'yaml';
+import { InvalidPolicyError, formatPolicyPath } from '../policy/policy-file/invalid-policy.error';
+import { parsePolicyDocument, pointerToPath, valueAt } from '../policy/policy-file/policy-document';
 import { CommandInputError } from './command-input.error';
 import { walk } from './manifest-source';
 import { ExpectedDecision, IMAGE_POLICY_TEST_KIND, buildImagePolicyTestSchema } from './policy-test.schema';
@@ -58,35 +59,6 @@ const suiteValidator = (): ValidateFunction<SuiteFile> =>
 
 type Path = (string | number)[];
 
-const pointerToPath = (pointer: string): Path =>
-  pointer === ''
-    ? []
-    : pointer
-        .slice(1)
-        .split('/')
-        .map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'))
-        .map((step) => (/^\d+$/.test(step) ? Number(step) : step));
-
-const pathText = (path: Path): string =>
-  path.reduce<string>(
-    (text, step) => (typeof step === 'number' ? `${text}[${step}]` : text === '' ? step : `${text}.${step}`),
-    '',
-  );
-
-/** A YAML document that can say on which line a key path is. */
-function lineFinder(document: Document.Parsed, lineCounter: LineCounter) {
-  return (path: Path, key?: string): number => {
-    const node: unknown = path.length === 0 ? document.contents : document.getIn(path, true);
-    if (key !== undefined && isMap(node)) {
-      const pair = node.items.find(
-        (item) => isNode(item.key) && (item.key as Node & { value?: unknown }).value === key,
-      );
-      if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
-    }
-    return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : 1;
-  };
-}
-
 /** ajv's errors, said as a person editing the file needs them: line, key path, what is wrong. */
 function schemaProblem(
   error: ErrorObject,
@@ -95,15 +67,11 @@ function schemaProblem(
   lineOf: (path: Path, key?: string) => number,
 ): string {
   const path = pointerToPath(error.instancePath);
-  const found = path.reduce<unknown>(
-    (node, step) =>
-      node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[step] : undefined,
-    value,
-  );
+  const found = valueAt(value, path);
   const got = found === undefined ? '' : ` (got ${JSON.stringify(found)?.slice(0, 80)})`;
   const params = error.params as Record<string, unknown>;
   const at = (where: Path, key?: string): string => {
-    const text = pathText(key === undefined ? where : [...where, key]);
+    const text = formatPolicyPath(key === undefined ? where : [...where, key]);
     return `${file}:${lineOf(where, key)}: ${text === '' ? '' : `${text} `}`;
   };
   switch (error.keyword) {
@@ -125,25 +93,21 @@ function schemaProblem(
   }
 }
 
-function parse(file: string, text: string): { document: Document.Parsed; lineCounter: LineCounter } {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, {
-    lineCounter,
-    uniqueKeys: true,
-    prettyErrors: false,
-    logLevel: 'error',
-  });
-  return { document, lineCounter };
+/**
+ * The suite as plain data, through the parser policy files use (duplicate keys, alias bombs and
+ * deep nesting refused), and a line finder; or, as thrown by it, why the YAML cannot be read.
+ */
+function parse(file: string, text: string): { value: unknown; lineOf: (path: Path, key?: string) => number } {
+  const document = parsePolicyDocument(text, file);
+  return { value: document.value, lineOf: (path, key) => document.locate(path, key) ?? 1 };
 }
 
 /** Whether a file is meant as a suite: it names the kind, and is of it or does not parse at all. */
 function isSuite(file: string, text: string): boolean {
   if (!text.includes(IMAGE_POLICY_TEST_KIND)) return false;
-  const { document } = parse(file, text);
-  if (document.errors.length > 0) return true;
   let value: unknown;
   try {
-    value = document.toJS({ maxAliasCount: 100 });
+    value = parse(file, text).value;
   } catch {
     return true;
   }
@@ -156,23 +120,16 @@ function isSuite(file: string, text: string): boolean {
 
 /** Reads and validates one suite file; every problem is named with its line, and the suite is refused whole. */
 export function readPolicyTestSuite(file: string, text: string): PolicyTestSuite {
-  const { document, lineCounter } = parse(file, text);
-  const lineOf = lineFinder(document, lineCounter);
   const invalid = (problems: string[]) =>
     new CommandInputError(`invalid policy test suite ${file}:`, problems);
-  if (document.errors.length > 0)
-    throw invalid(
-      document.errors.map(
-        (e) => `${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`,
-      ),
-    );
-  let value: unknown;
+  let parsed: ReturnType<typeof parse>;
   try {
-    // Bounded, so that a "billion laughs" of aliases is refused rather than expanded.
-    value = document.toJS({ maxAliasCount: 100 });
+    parsed = parse(file, text);
   } catch (error) {
-    throw invalid([`${file}:1: ${(error as Error).message}`]);
+    if (!(error instanceof InvalidPolicyError)) throw error;
+    throw invalid(error.problems.map(({ line, message }) => `${file}:${line ?? 1}: ${message}`));
   }
+  const { value, lineOf } = parsed;
   const validate = suiteValidator();
   if (!validate(value))
     throw invalid((validate.errors ?? []).map((error) => schemaProblem(error, file, value, lineOf)));

@@ -10,7 +10,7 @@ import { DockerConfigError, RegistryHostSettings, RegistrySettings, parseDockerC
 import { CompiledImagePolicy, CompiledRule, PinScope, PolicyException } from './compiled-image-policy';
 import { Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
 import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
-import { PolicyDocument, parsePolicyDocument } from './policy-document';
+import { PolicyDocument, parsePolicyDocument, pointerToPath, valueAt } from './policy-document';
 import { ReferencedFiles } from './referenced-files';
 
 /** A policy file's shape once its schema has accepted it. */
@@ -38,23 +38,6 @@ interface ImagePolicyFile {
       exemptImages?: string[];
     })[];
   };
-}
-
-const pointerToPath = (pointer: string): (string | number)[] =>
-  pointer === ''
-    ? []
-    : pointer
-        .slice(1)
-        .split('/')
-        .map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'))
-        .map((step) => (/^\d+$/.test(step) ? Number(step) : step));
-
-function valueAt(root: unknown, path: PolicyPath): unknown {
-  return path.reduce<unknown>(
-    (node, step) =>
-      node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[step] : undefined,
-    root,
-  );
 }
 
 /** The whole review's budget for registry work; the kits' webhook timeout is 5 s. */

@@ -28,6 +28,25 @@ function nestingDepth(text: string): number {
   return deepest;
 }
 
+/** A JSON Pointer (RFC 6901), as ajv reports an instance path, as key steps. */
+export const pointerToPath = (pointer: string): (string | number)[] =>
+  pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((step) => (/^\d+$/.test(step) ? Number(step) : step));
+
+/** The value at a key path of parsed data, or undefined when a step is missing. */
+export function valueAt(root: unknown, path: PolicyPath): unknown {
+  return path.reduce<unknown>(
+    (node, step) =>
+      node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[step] : undefined,
+    root,
+  );
+}
+
 /** A policy file parsed into plain data, able to say on which line a key path is. */
 export interface PolicyDocument {
   readonly value: unknown;
@@ -43,7 +62,13 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
     ]);
   }
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // logLevel error: the yaml library would otherwise print its warnings to the process's stderr.
+  const document = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    logLevel: 'error',
+  });
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
   if (document.errors.length > 0) {
     throw new InvalidPolicyError(
