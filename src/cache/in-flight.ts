@@ -7,6 +7,7 @@
  */
 export class InFlight<K, V> {
   private readonly running = new Map<K, Promise<V>>();
+  private readonly deadlines = new Map<K, SharedDeadline>();
 
   get size(): number {
     return this.running.size;
@@ -20,6 +21,74 @@ export class InFlight<K, V> {
     this.running.set(key, work);
     return work;
   }
+
+  /**
+   * `join` for work bounded by a deadline: the work runs under a SharedDeadline that each caller
+   * joining it moves to its own `deadlineAt` if later, so it ends when the last caller stops waiting.
+   */
+  joinUntil(key: K, deadlineAt: number, start: (deadline: SharedDeadline) => Promise<V>): Promise<V> {
+    const running = this.running.get(key);
+    const shared = this.deadlines.get(key);
+    if (running && shared) {
+      shared.extendTo(deadlineAt);
+      return running;
+    }
+    const deadline = new SharedDeadline(deadlineAt);
+    this.deadlines.set(key, deadline);
+    return this.join(key, async () => {
+      try {
+        return await start(deadline);
+      } finally {
+        deadline.dispose();
+        if (this.deadlines.get(key) === deadline) this.deadlines.delete(key);
+      }
+    });
+  }
+}
+
+/**
+ * The deadline of work several callers wait for: its signal aborts, as `AbortSignal.timeout` does,
+ * at the latest `deadlineAt` any of them brought, not at the first caller's.
+ */
+export class SharedDeadline {
+  private readonly controller = new AbortController();
+  private at: number;
+  private timer: NodeJS.Timeout;
+
+  constructor(deadlineAt: number) {
+    this.at = deadlineAt;
+    this.timer = this.arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get deadlineAt(): number {
+    return this.at;
+  }
+
+  extendTo(deadlineAt: number): void {
+    if (deadlineAt <= this.at || this.controller.signal.aborted) return;
+    clearTimeout(this.timer);
+    this.at = deadlineAt;
+    this.timer = this.arm();
+  }
+
+  /** Stops the clock once the work has settled. */
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): NodeJS.Timeout {
+    const timer = setTimeout(
+      () =>
+        this.controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      Math.max(this.at - Date.now(), 1),
+    );
+    timer.unref();
+    return timer;
+  }
 }
 
 /** The error a caller gets when its own deadline passes while it waits. */
@@ -32,7 +101,11 @@ export class DeadlineExceededError extends Error {
 
 /** `work`, or a DeadlineExceededError as soon as `signal` aborts, whichever comes first. */
 export function untilAborted<V>(work: Promise<V>, signal: AbortSignal): Promise<V> {
-  if (signal.aborted) return Promise.reject(new DeadlineExceededError());
+  if (signal.aborted) {
+    // Nobody else may be waiting for the work: its failure must not become an unhandled rejection.
+    work.catch(() => undefined);
+    return Promise.reject(new DeadlineExceededError());
+  }
   return new Promise<V>((resolve, reject) => {
     const abort = (): void => reject(new DeadlineExceededError());
     signal.addEventListener('abort', abort, { once: true });

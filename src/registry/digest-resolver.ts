@@ -55,14 +55,15 @@ export class DigestResolver {
     if (cached !== undefined) return { registry, digest: cached, cache: 'hit', ms: elapsed() };
     try {
       const digest = await untilAborted(
-        this.lookups.join(key, async () => {
-          // Shared by every review asking for this tag now: it runs to its own deadline, not to the
-          // signal of whichever review happened to ask first.
-          const own: RegistryDeadline = {
-            signal: AbortSignal.timeout(Math.max(deadline.deadlineAt - Date.now(), 1)),
-            deadlineAt: deadline.deadlineAt,
-          };
-          const resolved = await this.client.resolveTag(settings.accessFor(registry), repository, tag, own);
+        // Shared by every review asking for this tag now: it runs until the last of them stops
+        // waiting, not to the deadline of whichever review happened to ask first.
+        this.lookups.joinUntil(key, deadline.deadlineAt, async (shared) => {
+          const resolved = await this.client.resolveTag(
+            settings.accessFor(registry),
+            repository,
+            tag,
+            shared,
+          );
           this.digests.set(key, resolved.digest, ttlMs);
           return resolved.digest;
         }),

@@ -225,17 +225,28 @@ export class RegistryClient implements OnModuleDestroy {
       });
       const type = response.headers.get('content-type') ?? '';
       if (type.startsWith('application/vnd.oci.image.index.v1+json')) {
-        const index = JSON.parse(
-          (await readLimited(response, MAX_MANIFEST_BYTES, 'referrers')).toString('utf8'),
-        ) as { manifests?: ManifestDescriptor[] };
-        return Array.isArray(index.manifests) ? index.manifests : [];
+        const bytes = await readLimited(response, MAX_MANIFEST_BYTES, 'referrers');
+        let index: unknown;
+        try {
+          index = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          index = undefined;
+        }
+        if (typeof index !== 'object' || index === null)
+          throw new RegistryFailure(
+            'invalid response',
+            `referrers of ${repository}@${digest} is not a JSON object`,
+          );
+        const { manifests } = index as { manifests?: unknown };
+        return Array.isArray(manifests) ? (manifests as ManifestDescriptor[]) : [];
       }
       await response.body?.cancel();
     } catch (error) {
       if (!(error instanceof RegistryFailure && error.reason === 'not found')) throw error;
     }
     const fallback = await this.getTaggedManifest(access, repository, digest.replace(':', '-'), deadline);
-    return fallback?.json.manifests ?? [];
+    const manifests = fallback?.json.manifests;
+    return Array.isArray(manifests) ? (manifests as readonly ManifestDescriptor[]) : [];
   }
 
   private async fetchManifest(
@@ -355,7 +366,9 @@ export class RegistryClient implements OnModuleDestroy {
     deadline: RegistryDeadline,
   ): Promise<string> {
     const scope = challenge.params.scope ?? fallbackScope;
-    const key = tokenKey(access, scope);
+    // Kept under the repository's own scope, which the next exchange looks up (and drops when refused),
+    // whatever scope the registry's challenge named.
+    const key = tokenKey(access, fallbackScope);
     const known = this.tokens.get(key);
     if (known !== undefined) return known;
     const verdict = judgeRealm(
@@ -364,13 +377,12 @@ export class RegistryClient implements OnModuleDestroy {
       access.policyLists,
     );
     if (!verdict.allowed) throw new RegistryFailure('unauthorized', verdict.why);
-    // Shared by concurrent exchanges, so it runs to its own deadline rather than to the first asker's signal.
-    const shared: RegistryDeadline = {
-      signal: AbortSignal.timeout(Math.max(deadline.deadlineAt - Date.now(), 1)),
-      deadlineAt: deadline.deadlineAt,
-    };
+    // Shared by concurrent exchanges, so it runs until the last of them stops waiting, not to the
+    // first asker's deadline.
     return untilAborted(
-      this.tokenRequests.join(key, () => this.fetchToken(access, verdict, challenge, scope, key, shared)),
+      this.tokenRequests.joinUntil(key, deadline.deadlineAt, (shared) =>
+        this.fetchToken(access, verdict, challenge, scope, key, shared),
+      ),
       deadline.signal,
     ).catch((error: unknown) => {
       throw deadline.signal.aborted ? new RegistryFailure('timed out', 'fetching a registry token') : error;
@@ -403,7 +415,7 @@ export class RegistryClient implements OnModuleDestroy {
       if (response.status === 429) throw new RegistryFailure('rate limited', what);
       throw new RegistryFailure(response.status >= 500 ? 'unreachable' : 'invalid response', what);
     }
-    let grant: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    let grant: { token?: unknown; access_token?: unknown; expires_in?: unknown } | null;
     try {
       grant = JSON.parse(
         (await readLimited(response, MAX_TOKEN_BYTES, 'token')).toString('utf8'),
@@ -412,11 +424,13 @@ export class RegistryClient implements OnModuleDestroy {
       if (error instanceof RegistryFailure) throw error;
       throw new RegistryFailure('invalid response', 'token server answered something that is not JSON');
     }
-    const token = typeof grant.token === 'string' ? grant.token : grant.access_token;
+    const token = typeof grant?.token === 'string' ? grant.token : grant?.access_token;
     if (typeof token !== 'string' || token === '')
       throw new RegistryFailure('invalid response', 'token server answered without a token');
     const seconds =
-      typeof grant.expires_in === 'number' && grant.expires_in > 0 ? grant.expires_in : DEFAULT_TOKEN_SECONDS;
+      typeof grant?.expires_in === 'number' && grant.expires_in > 0
+        ? grant.expires_in
+        : DEFAULT_TOKEN_SECONDS;
     this.tokens.set(key, token, Math.max(seconds - TOKEN_MARGIN_SECONDS, 1) * 1000);
     return token;
   }
@@ -525,10 +539,9 @@ async function readLimited(
   try {
     for await (const chunk of response.body ?? []) {
       total += (chunk as Uint8Array).byteLength;
-      if (total > maxBytes) {
-        await response.body?.cancel();
+      // Leaving the loop cancels the body; cancel() itself would throw, the stream being locked to the loop.
+      if (total > maxBytes)
         throw new RegistryFailure('invalid response', `${what} is more than the ${maxBytes} bytes allowed`);
-      }
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
   } catch (error) {
