@@ -136,12 +136,9 @@ export class ImageVerifier {
     let verdict: Verdict;
     try {
       verdict = await untilAborted(
-        this.running.join(key, async () => {
-          const own: RegistryDeadline = {
-            signal: AbortSignal.timeout(Math.max(deadline.deadlineAt - Date.now(), 1)),
-            deadlineAt: deadline.deadlineAt,
-          };
-          const found = await this.collect(target, request, own);
+        // Shared by every review verifying this now: it runs until the last of them stops waiting.
+        this.running.joinUntil(key, deadline.deadlineAt, async (shared) => {
+          const found = await this.collect(target, request, shared);
           if (found.registryFailure === undefined)
             this.verdicts.set(key, found, found.verified ? target.successTtlMs : target.failureTtlMs);
           return found;
