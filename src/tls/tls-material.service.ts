@@ -59,7 +59,7 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
         (contents) => this.rotate(contents),
         (message) => this.logger.warn(`TLS files: ${message}; keeping the certificate in force`),
       );
-      this.files.start(await this.files.read());
+      await this.files.start(await this.files.read());
     }
   }
 

@@ -61,7 +61,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     const contents = await this.file.read();
     this.policy = this.compiler.compile(contents.get(this.path)!, this.path);
     this.logger.log(`policy: ${this.describe(this.policy)}`);
-    this.file.start(contents);
+    await this.file.start(contents);
   }
 
   onModuleDestroy(): void {
