@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { TLSSocket, connect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
+import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
 import { imageReview } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
@@ -69,6 +70,8 @@ describe('kube-image-bouncer CLI', () => {
       '--health-port',
       'BOUNCER_HEALTH_PORT',
       '--host',
+      '--certificate-expiry-warning',
+      'BOUNCER_CERTIFICATE_EXPIRY_WARNING',
     ]) {
       expect(help.output()).toContain(text);
     }
@@ -130,6 +133,46 @@ describe('kube-image-bouncer CLI', () => {
     expect(answered.body.status.allowed).toBe(false);
   });
 
+  describe('a serving certificate near its expiry', () => {
+    let expiring: { certPath: string; keyPath: string; notAfter: string };
+    beforeAll(async () => {
+      const pair = await issueCertificate(pki.ca, {
+        commonName: 'expiring',
+        usages: ['server'],
+        ipAddresses: ['127.0.0.1'],
+        notAfter: new Date(Date.now() + 3 * 86_400_000 + 3_600_000),
+      });
+      expiring = {
+        certPath: join(pki.dir, 'expiring.crt'),
+        keyPath: join(pki.dir, 'expiring.key'),
+        notAfter: pair.notAfter.toISOString(),
+      };
+      writeFileSync(expiring.certPath, pair.certificatePem);
+      writeFileSync(expiring.keyPath, pair.privateKeyPem);
+    });
+    const serveExpiring = async (extra: string[], env: Record<string, string> = {}) => {
+      const files = ['--cert', expiring.certPath, '--key', expiring.keyPath, '--host', '127.0.0.1'];
+      const bouncer = start([...files, '--port', String(await freePort()), '--workers', '1', ...extra], env);
+      await bouncer.waitFor(SERVING);
+      return bouncer.output();
+    };
+    const WARNING = `serving certificate expires in 3 day(s), at `;
+
+    it('is warned about in the log at start, from 7 days before expiry by default', async () => {
+      const warning = (await serveExpiring([])).split('\n').find((line) => line.includes(WARNING));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 'warn',
+        msg: `${WARNING}${expiring.notAfter}; renew it before then (--certificate-expiry-warning 7d)`,
+      });
+    });
+
+    it('is not warned about before --certificate-expiry-warning, or its environment variable, says', async () => {
+      expect(await serveExpiring(['--certificate-expiry-warning', '2d'])).not.toContain(WARNING);
+      expect(await serveExpiring([], { BOUNCER_CERTIFICATE_EXPIRY_WARNING: '48h' })).not.toContain(WARNING);
+      expect(await serveExpiring([], { BOUNCER_CERTIFICATE_EXPIRY_WARNING: '4' })).toContain(WARNING);
+    });
+  });
+
   it('lets a flag override its environment variable', async () => {
     const port = await freePort();
     const bouncer = start(['--port', String(port), '--host', '127.0.0.1'], { BOUNCER_PORT: 'not-a-port' });
@@ -150,6 +193,10 @@ describe('kube-image-bouncer CLI', () => {
       [['--client-ca', '/nonexistent/ca.crt'], '--client-ca cannot read file "/nonexistent/ca.crt"'],
       [['--policy', '/nonexistent/policy.yaml'], '--policy cannot read file "/nonexistent/policy.yaml"'],
       [['--port', '8443', '--health-port', '8443'], '--health-port must differ from --port'],
+      [
+        ['--certificate-expiry-warning', 'soon'],
+        '--certificate-expiry-warning must be a duration such as 7d, 36h or 90m, or a number of days (got "soon")',
+      ],
     ])('%j', async (args, message) => {
       const resolved = args.map((a) => (a === 'CERT' ? pki.paths.serverCert : a));
       const bouncer = start(resolved);

@@ -1,4 +1,3 @@
-import { ServiceUnavailableException } from '@nestjs/common';
 import cluster from 'node:cluster';
 import { HealthController } from '../health/health.controller';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
@@ -42,18 +41,13 @@ export async function runClusterWorker(): Promise<void> {
   process.on('message', (message: unknown) => {
     if (isMessage(message, 'kib:shutdown')) drain();
     if (isMessage<Extract<PrimaryMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz')) {
+      const { id } = message;
       server.app
         .get(HealthController)
-        .ready()
+        .readiness()
         .then(
-          (body) => send({ type: 'kib:readyz', id: message.id, ready: true, body }),
-          (error: unknown) =>
-            send({
-              type: 'kib:readyz',
-              id: message.id,
-              ready: false,
-              body: error instanceof ServiceUnavailableException ? error.getResponse() : String(error),
-            }),
+          ({ ready, body }) => send({ type: 'kib:readyz', id, ready, body }),
+          (error: unknown) => send({ type: 'kib:readyz', id, ready: false, body: String(error) }),
         );
     }
   });

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { AllConfigType } from './bouncer-config';
+import { parseDuration } from './duration';
 import { ServeOptions } from './serve-options';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -52,7 +53,12 @@ export function resolveBouncerConfig(raw: Partial<Record<keyof ServeOptions, unk
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
       workers: options.workers,
     },
-    tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
+    tls: {
+      certificatePath: options.cert,
+      keyPath: options.key,
+      clientCaPath: options.clientCa,
+      expiryWarningMs: parseDuration(options.certificateExpiryWarning)!,
+    },
     policy: { path: options.policy },
     log: { level: options.logLevel, format: options.logFormat },
   };

@@ -13,7 +13,16 @@ import {
 } from 'class-validator';
 import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
+import {
+  DEFAULT_CERTIFICATE_EXPIRY_WARNING,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LogFormat,
+  LogLevel,
+} from './bouncer-config';
+import { DURATION_FORMAT, parseDuration } from './duration';
 
 function isReadableFile(path: unknown): boolean {
   if (typeof path !== 'string' || path.length === 0) return false;
@@ -34,6 +43,19 @@ function IsReadableFile(): PropertyDecorator {
       validator: {
         validate: isReadableFile,
         defaultMessage: ({ value }: ValidationArguments) => `cannot read file ${JSON.stringify(value)}`,
+      },
+    });
+}
+
+function IsDuration(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isDuration',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && parseDuration(value) !== undefined,
+        defaultMessage: () => `must be ${DURATION_FORMAT}`,
       },
     });
 }
@@ -87,4 +109,7 @@ export class ServeOptions {
   @Min(1, { message: 'must be an integer between 1 and 65535' })
   @Max(65535, { message: 'must be an integer between 1 and 65535' })
   healthPort?: number;
+
+  @IsDuration()
+  certificateExpiryWarning: string = DEFAULT_CERTIFICATE_EXPIRY_WARNING;
 }
