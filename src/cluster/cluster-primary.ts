@@ -6,8 +6,9 @@ import { AllConfigType } from '../config/bouncer-config';
 import { withPolicyEngine } from '../cli/policy-engine';
 import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
-import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';
+import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
 import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
+import { WorkerReadiness } from './worker-agreement';
 
 const READINESS_TIMEOUT_MS = 2_000;
 const RESPAWN_DELAY_MS = 1_000;
@@ -22,7 +23,11 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       worker.off('message', listener);
-      resolve({ pid: worker.process.pid, ready: false, body: 'no answer' });
+      resolve({
+        pid: worker.process.pid,
+        ready: false,
+        body: `no answer within ${READINESS_TIMEOUT_MS / 1000} s`,
+      });
     }, READINESS_TIMEOUT_MS);
     const listener = (message: unknown): void => {
       if (
@@ -32,7 +37,7 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
         return;
       clearTimeout(timer);
       worker.off('message', listener);
-      resolve({ pid: worker.process.pid, ready: message.ready, body: message.body });
+      resolve({ pid: worker.process.pid, ready: message.ready, body: message.body, state: message.state });
     };
     worker.on('message', listener);
     worker.send({ type: 'kib:readyz', id } satisfies PrimaryMessage);
@@ -58,6 +63,16 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
   let readinessRequest = 0;
   let address: { address: string; port: number } | undefined;
 
+  const answer = clusterAnswers(
+    {
+      listening: () => serving.size,
+      readiness: () =>
+        Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
+    },
+    // Built once, here: it listens for every worker's metrics on the cluster channel.
+    new AggregatorRegistry(),
+  );
+
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
@@ -69,6 +84,16 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
           address = { address: message.address, port: message.port };
           serving.set(worker.id, worker);
           resolve();
+        }
+        // A request to the worker's TLS port for /readyz or /metrics: the cluster's answer, not its own.
+        if (isMessage<Extract<WorkerMessage, { type: 'kib:ask' }>>(message, 'kib:ask')) {
+          const { id, question } = message;
+          answer('GET', question).then(
+            (answered) =>
+              worker.isConnected() &&
+              worker.send({ type: 'kib:answer', id, answer: answered } satisfies PrimaryMessage),
+            (error: unknown) => log.error({ err: error }, `answering a worker's ${question} failed`),
+          );
         }
       });
       worker.on('exit', (code, signal) => {
@@ -90,17 +115,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       });
     });
 
-  const healthServer =
-    config.server.healthPort === undefined
-      ? undefined
-      : createClusterHealthServer(
-          {
-            listening: () => serving.size,
-            readiness: () =>
-              Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
-          },
-          new AggregatorRegistry(),
-        );
+  const healthServer = config.server.healthPort === undefined ? undefined : createClusterHealthServer(answer);
 
   try {
     await Promise.all(Array.from({ length: config.server.workers }, () => fork()));

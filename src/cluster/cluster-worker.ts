@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { HealthController } from '../health/health.controller';
+import { ServingState } from '../health/serving-state';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { startWebhookServer } from '../server/webhook-server';
 import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
@@ -42,12 +43,13 @@ export async function runClusterWorker(): Promise<void> {
     if (isMessage(message, 'kib:shutdown')) drain();
     if (isMessage<Extract<PrimaryMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz')) {
       const { id } = message;
+      const state = server.app.get(ServingState).snapshot();
       server.app
         .get(HealthController)
         .readiness()
         .then(
-          ({ ready, body }) => send({ type: 'kib:readyz', id, ready, body }),
-          (error: unknown) => send({ type: 'kib:readyz', id, ready: false, body: String(error) }),
+          ({ ready, body }) => send({ type: 'kib:readyz', id, ready, body, state }),
+          (error: unknown) => send({ type: 'kib:readyz', id, ready: false, body: String(error), state }),
         );
     }
   });

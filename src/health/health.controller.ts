@@ -1,6 +1,8 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
+import cluster from 'node:cluster';
+import { askPrimary } from '../cluster/primary-questions';
 import { PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';
 
 /** A readiness answer: the terminus result, and when not ready, one line that says why. */
@@ -28,10 +30,18 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready to answer reviews: its own readiness, with the reason when not. */
+  /**
+   * Ready to answer reviews. A cluster worker answers for the whole cluster, as the primary's
+   * health port does: a probe of the TLS port reaches one worker, and must not miss the others.
+   */
   @Get('readyz')
   @Header('Cache-Control', 'no-cache, no-store, must-revalidate')
   async readyz(@Res({ passthrough: true }) response: Response): Promise<unknown> {
+    if (cluster.isWorker) {
+      const answer = await askPrimary('/readyz');
+      response.status(answer.status).type(answer.type);
+      return JSON.parse(answer.text) as unknown;
+    }
     const { ready, body } = await this.readiness();
     response.status(ready ? 200 : 503);
     return body;
