@@ -264,11 +264,13 @@ describe('kube-image-bouncer CLI', () => {
     let reply = '';
     socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Expect: 100-continue makes the server say when it has the request, instead of a guessed delay
+    // after which a busy server may not have read it yet.
     socket.write(
-      `POST /image_policy HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      `POST /image_policy HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
     );
+    while (!reply.includes('HTTP/1.1 100 Continue\r\n\r\n')) await delay(5);
     socket.write(body.slice(0, 20));
-    await delay(200);
 
     bouncer.child.kill('SIGTERM');
     await bouncer.waitFor('SIGTERM received');
@@ -276,7 +278,7 @@ describe('kube-image-bouncer CLI', () => {
 
     socket.write(body.slice(20));
     await closed;
-    expect(reply).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
     expect(reply).toMatch(/\r\nConnection: close\r\n/i);
     expect(reply).toContain('"allowed":true');
     expect(await bouncer.exited).toBe(0);
