@@ -46,9 +46,13 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
 
 /**
  * The cluster primary: resolves what all workers must share (one self-signed certificate if none
- * is configured), forks them, replaces any that die while serving, owns the health port, and on
- * SIGTERM drains them all. Workers watch the policy and certificate files themselves, so reloads
- * reach every one of them.
+ * is configured), forks them, replaces any that die while serving, owns the health port (and
+ * answers the same questions for workers asked on the TLS port), and on SIGTERM drains them all.
+ *
+ * Workers watch the policy and certificate files themselves rather than being sent them from here:
+ * a single process and a worker then load files by the same code, key material never crosses the
+ * IPC channel, and a busy primary cannot hold a rotation back. That each one did is checked
+ * instead: every worker reports what it serves, and /readyz fails when they part for too long.
  */
 export async function runClusterPrimary(config: AllConfigType, log: Logger): Promise<void> {
   const shared: AllConfigType =
