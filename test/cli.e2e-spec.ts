@@ -6,6 +6,7 @@ import { TLSSocket, connect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { workersForThisProcess } from '../src/cpu-quota/worker-count';
+import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
 import { runCli } from './support/cli-run';
 import { imageReview } from './support/reviews';
@@ -72,6 +73,8 @@ describe('kube-image-bouncer CLI', () => {
       '--health-port',
       'BOUNCER_HEALTH_PORT',
       '--host',
+      '--certificate-expiry-warning',
+      'BOUNCER_CERTIFICATE_EXPIRY_WARNING',
     ]) {
       expect(help.output()).toContain(text);
     }
@@ -152,6 +155,45 @@ describe('kube-image-bouncer CLI', () => {
       '"msg":"1 worker (a single process): set by --workers or BOUNCER_WORKERS"',
     );
   }, 30_000);
+  describe('a serving certificate near its expiry', () => {
+    let expiring: { certPath: string; keyPath: string; notAfter: string };
+    beforeAll(async () => {
+      const pair = await issueCertificate(pki.ca, {
+        commonName: 'expiring',
+        usages: ['server'],
+        ipAddresses: ['127.0.0.1'],
+        notAfter: new Date(Date.now() + 3 * 86_400_000 + 3_600_000),
+      });
+      expiring = {
+        certPath: join(pki.dir, 'expiring.crt'),
+        keyPath: join(pki.dir, 'expiring.key'),
+        notAfter: pair.notAfter.toISOString(),
+      };
+      writeFileSync(expiring.certPath, pair.certificatePem);
+      writeFileSync(expiring.keyPath, pair.privateKeyPem);
+    });
+    const serveExpiring = async (extra: string[], env: Record<string, string> = {}) => {
+      const files = ['--cert', expiring.certPath, '--key', expiring.keyPath, '--host', '127.0.0.1'];
+      const bouncer = start([...files, '--port', String(await freePort()), '--workers', '1', ...extra], env);
+      await bouncer.waitFor(SERVING);
+      return bouncer.output();
+    };
+    const WARNING = `serving certificate expires in 3 day(s), at `;
+
+    it('is warned about in the log at start, from 7 days before expiry by default', async () => {
+      const warning = (await serveExpiring([])).split('\n').find((line) => line.includes(WARNING));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 'warn',
+        msg: `${WARNING}${expiring.notAfter}; renew it before then (--certificate-expiry-warning 7d)`,
+      });
+    });
+
+    it('is not warned about before --certificate-expiry-warning, or its environment variable, says', async () => {
+      expect(await serveExpiring(['--certificate-expiry-warning', '2d'])).not.toContain(WARNING);
+      expect(await serveExpiring([], { BOUNCER_CERTIFICATE_EXPIRY_WARNING: '48h' })).not.toContain(WARNING);
+      expect(await serveExpiring([], { BOUNCER_CERTIFICATE_EXPIRY_WARNING: '4' })).toContain(WARNING);
+    });
+  });
 
   it('lets a flag override its environment variable', async () => {
     const port = await freePort();
@@ -173,6 +215,10 @@ describe('kube-image-bouncer CLI', () => {
       [['--client-ca', '/nonexistent/ca.crt'], '--client-ca cannot read file "/nonexistent/ca.crt"'],
       [['--policy', '/nonexistent/policy.yaml'], '--policy cannot read file "/nonexistent/policy.yaml"'],
       [['--port', '8443', '--health-port', '8443'], '--health-port must differ from --port'],
+      [
+        ['--certificate-expiry-warning', 'soon'],
+        '--certificate-expiry-warning must be a duration such as 7d, 36h or 90m, or a number of days (got "soon")',
+      ],
     ])('%j', async (args, message) => {
       const resolved = args.map((a) => (a === 'CERT' ? pki.paths.serverCert : a));
       const bouncer = start(resolved);
@@ -304,11 +350,13 @@ describe('kube-image-bouncer CLI', () => {
     let reply = '';
     socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Expect: 100-continue makes the server say when it has the request, instead of a guessed delay
+    // after which a busy server may not have read it yet.
     socket.write(
-      `POST /image_policy HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      `POST /image_policy HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
     );
+    while (!reply.includes('HTTP/1.1 100 Continue\r\n\r\n')) await delay(5);
     socket.write(body.slice(0, 20));
-    await delay(200);
 
     bouncer.child.kill('SIGTERM');
     await bouncer.waitFor('SIGTERM received');
@@ -316,7 +364,7 @@ describe('kube-image-bouncer CLI', () => {
 
     socket.write(body.slice(20));
     await closed;
-    expect(reply).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
     expect(reply).toMatch(/\r\nConnection: close\r\n/i);
     expect(reply).toContain('"allowed":true');
     expect(await bouncer.exited).toBe(0);

@@ -8,6 +8,7 @@ import { connect } from 'node:tls';
 import request from 'supertest';
 import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, loopbackListenerArgs, runBouncer } from './support/bouncer-process';
+import { eventually } from './support/eventually';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { imageReview } from './support/reviews';
 import { SecretVolume } from './support/secret-volume';
@@ -98,6 +99,23 @@ describe('cluster mode (--workers 2)', () => {
       .map((line) => JSON.parse(line) as { pid: number; images: string[] });
   const health = () => request(`http://127.0.0.1:${healthPort}`);
 
+  interface WorkerState {
+    pid: number;
+    ready: boolean;
+    fingerprint256: string;
+    notAfter: string;
+    policyRevision: string;
+  }
+  const workers = async (): Promise<WorkerState[]> =>
+    ((await health().get('/readyz')).body as { workers: WorkerState[] }).workers;
+  /** Polls /readyz until every worker reports `holds`; the cluster may reach any worker next. */
+  const everyWorker = (description: string, holds: (worker: WorkerState) => boolean) =>
+    eventually(`every worker to ${description}`, async () => {
+      const all = await workers();
+      if (all.length !== 2 || !all.every(holds)) throw new Error(JSON.stringify(all));
+      return all;
+    });
+
   it('spreads reviews over both workers and sums their metrics exactly', async () => {
     for (let i = 0; i < 20; i++) expect(await reviewOnNewConnection(`cluster-metrics/app:${i}`)).toBe(true);
     const samples = parsePrometheusText((await health().get('/metrics').expect(200)).text);
@@ -114,7 +132,21 @@ describe('cluster mode (--workers 2)', () => {
         .map((l) => l.pid),
     );
     expect(pids.size).toBe(2);
-    expect((await health().get('/readyz').expect(200)).body.workers).toHaveLength(2);
+  });
+
+  it('lists in /readyz what each worker serves and enforces, and that they agree', async () => {
+    const response = await health().get('/readyz').expect(200);
+    const revision = response.body.info.policy.revision as string;
+    expect(response.body).toMatchObject({ status: 'ok', converged: true });
+    const expected: unknown = expect.objectContaining({
+      pid: expect.any(Number),
+      ready: true,
+      fingerprint256: pki.server.fingerprint256,
+      notAfter: pki.server.notAfter.toISOString(),
+      policyRevision: revision,
+    });
+    expect(response.body.workers).toEqual([expected, expected]);
+    expect(new Set((response.body.workers as WorkerState[]).map((w) => w.pid)).size).toBe(2);
   });
 
   it("does not answer reviews on the primary's health port, with the 404 a single process gives", async () => {
@@ -129,24 +161,38 @@ describe('cluster mode (--workers 2)', () => {
 
   it('applies a policy edit in every worker', async () => {
     expect(await reviewOnNewConnection('nginx')).toBe(false);
+    const before = (await workers())[0].policyRevision;
     writeFileSync(join(dir, 'policy.yaml'), POLICY('dev'));
-    for (let i = 0; !(await reviewOnNewConnection('nginx')) && i < 100; i++) await delay(25);
-    await delay(1_200); // both workers have seen the file by now (watch, or the 1 s poll)
+    const after = await everyWorker('enforce the edited policy', (w) => w.policyRevision !== before);
+    expect(new Set(after.map((w) => w.policyRevision)).size).toBe(1);
     for (let i = 0; i < 12; i++) expect(await reviewOnNewConnection('nginx')).toBe(true);
     expect(bouncer.output().match(/policy reloaded/g)).toHaveLength(2);
   });
 
-  it('serves a rotated certificate from every worker', async () => {
-    const rotated = await issueCertificate(pki.ca, {
-      commonName: 'rotated',
-      usages: ['server'],
-      ipAddresses: ['127.0.0.1'],
-    });
-    volume.publish(rotated.certificatePem, rotated.privateKeyPem);
-    await delay(1_500);
+  const rotatedPair = (commonName: string) =>
+    issueCertificate(pki.ca, { commonName, usages: ['server'], ipAddresses: ['127.0.0.1'] });
+  const newConnectionsSee = async (): Promise<string[]> => {
     const seen = new Set<string>();
     for (let i = 0; i < 12; i++) seen.add(await fingerprintOfNewConnection());
-    expect([...seen]).toEqual([rotated.fingerprint256]);
+    return [...seen];
+  };
+
+  it('serves a rotated certificate from every worker', async () => {
+    const rotated = await rotatedPair('rotated');
+    volume.publish(rotated.certificatePem, rotated.privateKeyPem);
+    await everyWorker('serve the rotated certificate', (w) => w.fingerprint256 === rotated.fingerprint256);
+    expect(await newConnectionsSee()).toEqual([rotated.fingerprint256]);
+  });
+
+  it('serves a certificate rewritten in place, through the secret volume’s symlinks, from every worker', async () => {
+    const rewritten = await rotatedPair('rewritten');
+    writeFileSync(volume.certPath, rewritten.certificatePem);
+    writeFileSync(volume.keyPath, rewritten.privateKeyPem);
+    await everyWorker(
+      'serve the rewritten certificate',
+      (w) => w.fingerprint256 === rewritten.fingerprint256,
+    );
+    expect(await newConnectionsSee()).toEqual([rewritten.fingerprint256]);
   });
 
   it('replaces a worker that dies, and keeps serving meanwhile', async () => {
@@ -174,6 +220,74 @@ describe('cluster mode (--workers 2)', () => {
     }
     expect(after).toHaveLength(2);
     expect(after.map((w) => w.pid)).not.toContain(before[0].pid);
+  });
+});
+
+describe('cluster mode without a health port', () => {
+  let pki: TestPki;
+  let bouncer: BouncerProcess;
+  let port: number;
+  beforeAll(async () => {
+    pki = await createTestPki();
+    port = await freePort();
+    bouncer = runBouncer([
+      '--workers',
+      '2',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--cert',
+      pki.paths.serverCert,
+      '--key',
+      pki.paths.serverKey,
+    ]);
+    await bouncer.waitFor('kube-image-bouncer serving');
+  });
+  afterAll(() => bouncer.stop());
+
+  /** A request on a connection of its own, so that consecutive ones reach both workers. */
+  const tls = () => request(`https://127.0.0.1:${port}`);
+  const get = (path: string) => tls().get(path).ca(pki.ca.certificatePem).set('Connection', 'close');
+
+  it('serves on the TLS port the metrics of every worker, summed, whichever worker answers', async () => {
+    for (let i = 0; i < 10; i++) {
+      await tls()
+        .post('/image_policy')
+        .ca(pki.ca.certificatePem)
+        .set('Connection', 'close')
+        .send(imageReview([`tls-metrics/app:${i}`]))
+        .expect(200);
+    }
+    const pids = new Set(
+      bouncer
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('tls-metrics/app:'))
+        .map((line) => (JSON.parse(line) as { pid: number }).pid),
+    );
+    expect(pids.size).toBe(2);
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const samples = parsePrometheusText((await get('/metrics').expect(200)).text);
+      expect(
+        sampleValue(samples, 'kube_image_bouncer_decisions_total', {
+          endpoint: 'image_policy',
+          decision: 'allow',
+          rule: '',
+        }),
+      ).toBe(10);
+    }
+  });
+
+  it('answers /readyz on the TLS port for the whole cluster', async () => {
+    const response = await get('/readyz').expect(200);
+    expect(response.body).toMatchObject({ status: 'ok', converged: true });
+    expect(response.body.workers).toHaveLength(2);
+    const expected: unknown = expect.objectContaining({
+      ready: true,
+      fingerprint256: pki.server.fingerprint256,
+    });
+    expect(response.body.workers).toEqual([expected, expected]);
   });
 });
 

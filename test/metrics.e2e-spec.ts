@@ -2,9 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { RunningWebhookServer } from '../src/server/webhook-server';
+import { eventually } from './support/eventually';
 import { Sample, parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { POD_KIND, WORKLOAD_KINDS, admissionReview, imageReview, web } from './support/reviews';
 import { TestPki, createTestPki } from './support/test-pki';
@@ -144,12 +144,12 @@ describe('Prometheus metrics on the health port', () => {
       policyPath,
       'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - disallowedTags: [latest]\n',
     );
-    for (let i = 0; (await reloads('applied')) !== 1 && i < 80; i++) await delay(25);
+    await eventually('the edit to be applied', async () => expect(await reloads('applied')).toBe(1));
     writeFileSync(
       policyPath,
       'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules: nope\n',
     );
-    for (let i = 0; (await reloads('refused')) !== 1 && i < 80; i++) await delay(25);
+    await eventually('the broken edit to be refused', async () => expect(await reloads('refused')).toBe(1));
     expect({ applied: await reloads('applied'), refused: await reloads('refused') }).toEqual({
       applied: 1,
       refused: 1,

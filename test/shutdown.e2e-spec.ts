@@ -12,7 +12,11 @@ describe('draining on shutdown', () => {
 
   const configWithGrace = (shutdownGraceMs: number): AllConfigType => ({
     server: { host: '127.0.0.1', port: 0, shutdownGraceMs, workers: 1 },
-    tls: { certificatePath: pki.paths.serverCert, keyPath: pki.paths.serverKey },
+    tls: {
+      certificatePath: pki.paths.serverCert,
+      keyPath: pki.paths.serverKey,
+      expiryWarningMs: 7 * 86_400_000,
+    },
     policy: {},
     log: { level: 'silent', format: 'json' },
   });

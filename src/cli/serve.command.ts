@@ -1,5 +1,11 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, SERVE_ENVIRONMENT as ENV } from '../config/bouncer-config';
+import {
+  DEFAULT_CERTIFICATE_EXPIRY_WARNING,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  LOG_LEVELS,
+  SERVE_ENVIRONMENT as ENV,
+} from '../config/bouncer-config';
 import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { announceDraining, announceServing, announceWorkers } from '../server/serving-announcement';
@@ -17,6 +23,7 @@ interface ServeFlags {
   clientCa?: string;
   healthPort?: string;
   host?: string;
+  certificateExpiryWarning?: string;
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -67,6 +74,14 @@ export function serveCommand(): Command {
       new Option('--client-ca <file>', 'require client certificates signed by this PEM CA (mutual TLS)').env(
         'BOUNCER_CLIENT_CA',
       ),
+    )
+    .addOption(
+      new Option(
+        '--certificate-expiry-warning <duration>',
+        'warn in the log and /readyz this long before the serving certificate expires (7d, 36h, 90m; a bare number is days)',
+      )
+        .env(ENV.certificateExpiryWarning)
+        .default(DEFAULT_CERTIFICATE_EXPIRY_WARNING),
     )
     .addOption(
       new Option('--health-port <port>', 'plain-HTTP port for /healthz, /livez and /readyz').env(

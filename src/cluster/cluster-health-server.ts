@@ -1,44 +1,48 @@
 import { Server, createServer } from 'node:http';
 import type { AggregatorRegistry, RegistryContentType } from 'prom-client';
 import { healthPortNotFoundBody } from '../server/health-listener';
-
-export interface WorkerReadiness {
-  readonly pid: number | undefined;
-  readonly ready: boolean;
-  /** What the worker's own /readyz answered. */
-  readonly body: unknown;
-}
+import { ClusterAnswer } from '../cluster-ipc/cluster-messages';
+import { AGREEMENT_BOUND_MS, WorkerReadiness, workerAgreement } from './worker-agreement';
 
 export interface ClusterHealth {
   /** Workers currently serving. */
   listening(): number;
-  /** Each worker's readiness, as its own /readyz would report it. */
+  /** Each worker's readiness, as its own /readyz would report it, with what it serves. */
   readiness(): Promise<WorkerReadiness[]>;
 }
 
-type Answer = { status: number; type: string; text: string };
+/** What the cluster answers to a GET of `path`: on the primary's health port, and to a worker asking for its TLS port. */
+export type ClusterAnswers = (method: string | undefined, path: string) => Promise<ClusterAnswer>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const json = (status: number, body: unknown): Answer => ({
+const json = (status: number, body: unknown): ClusterAnswer => ({
   status,
   type: JSON_TYPE,
   text: JSON.stringify(body),
 });
-const notFound = (method: string | undefined, path: string): Answer => ({
+const notFound = (method: string | undefined, path: string): ClusterAnswer => ({
   status: 404,
   type: JSON_TYPE,
   text: healthPortNotFoundBody(method, path),
 });
 
+const messageOf = (body: unknown): string =>
+  typeof body === 'string'
+    ? body
+    : typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
+      ? (body as { message: string }).message
+      : 'not ready';
+
 /**
- * The primary's plain-HTTP health port: liveness of the cluster, readiness of every worker, and
- * metrics aggregated over all workers (a scrape of any one worker would count a fraction).
+ * The cluster's probes: liveness of the cluster, readiness of every worker and their agreement on
+ * the certificate and the policy, and metrics aggregated over all workers (a scrape of any one
+ * worker would count a fraction).
  */
-export function createClusterHealthServer(
+export function clusterAnswers(
   health: ClusterHealth,
   metrics: AggregatorRegistry<RegistryContentType>,
-): Server {
-  const answer = async (method: string | undefined, path: string): Promise<Answer> => {
+): ClusterAnswers {
+  return async (method, path) => {
     if (method !== 'GET') return notFound(method, path);
     switch (path) {
       case '/healthz':
@@ -47,14 +51,34 @@ export function createClusterHealthServer(
         return json(workers > 0 ? 200 : 503, { status: workers > 0 ? 'ok' : 'error', workers });
       }
       case '/readyz': {
-        // The same body a single process gives (workers share one configuration), plus each worker's state.
         const workers = await health.readiness();
-        const ready = workers.length > 0 && workers.every((w) => w.ready);
-        const shown = workers.find((w) => !w.ready) ?? workers[0];
+        const agreement = workerAgreement(workers, Date.now());
+        const apart = !agreement.converged && agreement.disagreeingForMs > AGREEMENT_BOUND_MS;
+        const notReady = workers.filter((w) => !w.ready);
+        const ready = workers.length > 0 && notReady.length === 0 && !apart;
+        const reasons = [
+          ...(workers.length === 0 ? ['no worker is serving'] : []),
+          ...notReady.map((w) => `worker ${w.pid}: ${messageOf(w.body)}`),
+          ...(apart ? [agreement.message!] : []),
+        ];
+        // The body a single process gives (workers share one configuration), from a worker that is
+        // not ready if there is one, then the cluster's own fields.
+        const shown = notReady[0] ?? workers[0];
         return json(ready ? 200 : 503, {
           ...(typeof shown?.body === 'object' ? shown.body : {}),
           status: ready ? 'ok' : 'error',
-          workers: workers.map(({ pid, ready: workerReady }) => ({ pid, ready: workerReady })),
+          ...(reasons.length > 0 ? { message: reasons.join('; ') } : {}),
+          converged: agreement.converged,
+          ...(agreement.message ? { disagreement: agreement.message } : {}),
+          workers: workers.map(({ pid, ready: workerReady, state }) => ({
+            pid,
+            ready: workerReady,
+            fingerprint256: state?.fingerprint256,
+            notAfter: state?.notAfter,
+            policyRevision: state?.policyRevision,
+            certificateSince: state?.certificateSince,
+            policySince: state?.policySince,
+          })),
         });
       }
       case '/metrics':
@@ -63,6 +87,10 @@ export function createClusterHealthServer(
         return notFound(method, path);
     }
   };
+}
+
+/** The primary's plain-HTTP health port. */
+export function createClusterHealthServer(answer: ClusterAnswers): Server {
   const server = createServer({ noDelay: true }, (request, response) => {
     request.resume();
     answer(request.method, (request.url ?? '/').split('?')[0]).then(

@@ -7,8 +7,9 @@ import { withPolicyEngine } from '../policy/policy-engine';
 import { listenOn } from '../server/listen-error';
 import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
-import { WorkerReadiness, createClusterHealthServer } from './cluster-health-server';
-import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
+import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
+import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
+import { WorkerReadiness } from './worker-agreement';
 
 const READINESS_TIMEOUT_MS = 2_000;
 const RESPAWN_DELAY_MS = 1_000;
@@ -32,7 +33,11 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       worker.off('message', listener);
-      resolve({ pid: worker.process.pid, ready: false, body: 'no answer' });
+      resolve({
+        pid: worker.process.pid,
+        ready: false,
+        body: `no answer within ${READINESS_TIMEOUT_MS / 1000} s`,
+      });
     }, READINESS_TIMEOUT_MS);
     const listener = (message: unknown): void => {
       if (
@@ -42,7 +47,7 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
         return;
       clearTimeout(timer);
       worker.off('message', listener);
-      resolve({ pid: worker.process.pid, ready: message.ready, body: message.body });
+      resolve({ pid: worker.process.pid, ready: message.ready, body: message.body, state: message.state });
     };
     worker.on('message', listener);
     worker.send({ type: 'kib:readyz', id } satisfies PrimaryMessage);
@@ -51,9 +56,13 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
 
 /**
  * The cluster primary: resolves what all workers must share (one self-signed certificate if none
- * is configured), forks them, replaces any that die while serving, owns the health port, and on
- * SIGTERM drains them all. Workers watch the policy and certificate files themselves, so reloads
- * reach every one of them.
+ * is configured), forks them, replaces any that die while serving, owns the health port (and
+ * answers the same questions for workers asked on the TLS port), and on SIGTERM drains them all.
+ *
+ * Workers watch the policy and certificate files themselves rather than being sent them from here:
+ * a single process and a worker then load files by the same code, key material never crosses the
+ * IPC channel, and a busy primary cannot hold a rotation back. That each one did is checked
+ * instead: every worker reports what it serves, and /readyz fails when they part for too long.
  */
 export async function runClusterPrimary(config: AllConfigType, log: Logger): Promise<void> {
   const shared: AllConfigType =
@@ -67,6 +76,16 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
   let shuttingDown = false;
   let readinessRequest = 0;
   let address: { address: string; port: number } | undefined;
+
+  const answer = clusterAnswers(
+    {
+      listening: () => serving.size,
+      readiness: () =>
+        Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
+    },
+    // Built once, here: it listens for every worker's metrics on the cluster channel.
+    new AggregatorRegistry(),
+  );
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -83,6 +102,16 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
         }
         if (isMessage<Extract<WorkerMessage, { type: 'kib:start-failed' }>>(message, 'kib:start-failed'))
           failure = message;
+        // A request to the worker's TLS port for /readyz or /metrics: the cluster's answer, not its own.
+        if (isMessage<Extract<WorkerMessage, { type: 'kib:ask' }>>(message, 'kib:ask')) {
+          const { id, question } = message;
+          answer('GET', question).then(
+            (answered) =>
+              worker.isConnected() &&
+              worker.send({ type: 'kib:answer', id, answer: answered } satisfies PrimaryMessage),
+            (error: unknown) => log.error({ err: error }, `answering a worker's ${question} failed`),
+          );
+        }
       });
       worker.on('exit', (code, signal) => {
         serving.delete(worker.id);
@@ -107,17 +136,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       });
     });
 
-  const healthServer =
-    config.server.healthPort === undefined
-      ? undefined
-      : createClusterHealthServer(
-          {
-            listening: () => serving.size,
-            readiness: () =>
-              Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
-          },
-          new AggregatorRegistry(),
-        );
+  const healthServer = config.server.healthPort === undefined ? undefined : createClusterHealthServer(answer);
 
   try {
     await Promise.all(Array.from({ length: config.server.workers }, () => fork()));

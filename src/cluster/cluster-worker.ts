@@ -1,13 +1,13 @@
-import { ServiceUnavailableException } from '@nestjs/common';
 import cluster from 'node:cluster';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { HealthController } from '../health/health.controller';
+import { ServingState } from '../health/serving-state';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { ListenError } from '../server/listen-error';
 import { RunningWebhookServer, startWebhookServer } from '../server/webhook-server';
 import { TlsMaterialError } from '../tls/tls-material';
-import { PrimaryMessage, WorkerMessage, isMessage } from './cluster-messages';
+import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
 
 const send = (message: WorkerMessage): void => {
   process.send?.(message);
@@ -69,18 +69,14 @@ export async function runClusterWorker(): Promise<void> {
   process.on('message', (message: unknown) => {
     if (isMessage(message, 'kib:shutdown')) drain();
     if (isMessage<Extract<PrimaryMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz')) {
+      const { id } = message;
+      const state = server.app.get(ServingState).snapshot();
       server.app
         .get(HealthController)
-        .ready()
+        .readiness()
         .then(
-          (body) => send({ type: 'kib:readyz', id: message.id, ready: true, body }),
-          (error: unknown) =>
-            send({
-              type: 'kib:readyz',
-              id: message.id,
-              ready: false,
-              body: error instanceof ServiceUnavailableException ? error.getResponse() : String(error),
-            }),
+          ({ ready, body }) => send({ type: 'kib:readyz', id, ready, body, state }),
+          (error: unknown) => send({ type: 'kib:readyz', id, ready: false, body: String(error), state }),
         );
     }
   });

@@ -21,6 +21,8 @@ export interface TlsConfig {
   readonly keyPath?: string;
   /** When set, clients must present a certificate signed by this CA (mutual TLS). */
   readonly clientCaPath?: string;
+  /** Readiness and the log warn this long before the serving certificate expires. */
+  readonly expiryWarningMs: number;
   /**
    * A self-signed pair made once by the cluster primary when no certificate is configured, so that
    * every worker presents the same certificate. Never set from flags.
@@ -66,7 +68,11 @@ export const SERVE_ENVIRONMENT = {
   logLevel: 'BOUNCER_LOG_LEVEL',
   logFormat: 'BOUNCER_LOG_FORMAT',
   workers: 'BOUNCER_WORKERS',
+  certificateExpiryWarning: 'BOUNCER_CERTIFICATE_EXPIRY_WARNING',
 } as const;
+
+/** `--certificate-expiry-warning`'s default: a week's notice, time to renew by hand. */
+export const DEFAULT_CERTIFICATE_EXPIRY_WARNING = '7d';
 
 /** Serve options as the environment alone sets them, for processes that have no command line. */
 export function serveOptionsFromEnvironment(

@@ -24,7 +24,12 @@ describe(resolveBouncerConfig.name, () => {
         workers: 1,
         workersReason: 'a 1-CPU quota',
       },
-      tls: { certificatePath: undefined, keyPath: undefined, clientCaPath: undefined },
+      tls: {
+        certificatePath: undefined,
+        keyPath: undefined,
+        clientCaPath: undefined,
+        expiryWarningMs: 7 * 86_400_000,
+      },
       policy: { path: undefined },
       log: { level: 'info', format: 'json' },
     });
@@ -59,6 +64,18 @@ describe(resolveBouncerConfig.name, () => {
   });
 
   it.each([
+    ['7d', 7 * 86_400_000],
+    ['36h', 36 * 3_600_000],
+    ['90m', 90 * 60_000],
+    ['45s', 45_000],
+    ['14', 14 * 86_400_000],
+    ['1.5d', 36 * 3_600_000],
+    ['0', 0],
+  ])('reads --certificate-expiry-warning %s as %d ms', (certificateExpiryWarning, ms) => {
+    expect(resolveBouncerConfig({ certificateExpiryWarning }).tls.expiryWarningMs).toBe(ms);
+  });
+
+  it.each([
     [{ port: 'abc' }, '--port must be an integer between 1 and 65535 (got "abc")'],
     [{ port: '1.5' }, '--port must be an integer between 1 and 65535 (got "1.5")'],
     [{ port: '' }, '--port must be an integer between 1 and 65535 (got "")'],
@@ -85,6 +102,14 @@ describe(resolveBouncerConfig.name, () => {
     [{ clientCa: '/nonexistent' }, '--client-ca cannot read file "/nonexistent"'],
     [{ policy: '/nonexistent/policy.yaml' }, '--policy cannot read file "/nonexistent/policy.yaml"'],
     [{ port: '9000', healthPort: '9000' }, '--health-port must differ from --port (both are 9000)'],
+    [
+      { certificateExpiryWarning: 'a week' },
+      '--certificate-expiry-warning must be a duration such as 7d, 36h or 90m, or a number of days (got "a week")',
+    ],
+    [
+      { certificateExpiryWarning: '-1d' },
+      '--certificate-expiry-warning must be a duration such as 7d, 36h or 90m, or a number of days (got "-1d")',
+    ],
   ])('refuses %j: %s', (raw, problem) => {
     expect(problemsOf(raw)).toContain(problem);
   });

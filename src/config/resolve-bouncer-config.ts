@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { WorkerCount, workersForThisProcess } from '../cpu-quota/worker-count';
 import { AllConfigType } from './bouncer-config';
+import { parseDuration } from './duration';
 import { ServeOptions } from './serve-options';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -71,7 +72,12 @@ export function resolveBouncerConfig(
       workers: workers.workers,
       workersReason: workers.reason,
     },
-    tls: { certificatePath: options.cert, keyPath: options.key, clientCaPath: options.clientCa },
+    tls: {
+      certificatePath: options.cert,
+      keyPath: options.key,
+      clientCaPath: options.clientCa,
+      expiryWarningMs: parseDuration(options.certificateExpiryWarning)!,
+    },
     policy: { path: options.policy },
     log: { level: options.logLevel, format: options.logFormat },
   };

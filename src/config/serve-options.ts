@@ -13,7 +13,16 @@ import {
 import { isIP } from 'node:net';
 import { MAX_WORKERS } from '../cpu-quota/worker-count';
 import { unreadableFileProblem } from './readable-file';
-import { DEFAULT_HOST, DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './bouncer-config';
+import {
+  DEFAULT_CERTIFICATE_EXPIRY_WARNING,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LogFormat,
+  LogLevel,
+} from './bouncer-config';
+import { DURATION_FORMAT, parseDuration } from './duration';
 
 function IsReadableFile(): PropertyDecorator {
   return (target, propertyName) =>
@@ -51,6 +60,19 @@ function IsListenHost(): PropertyDecorator {
       validator: {
         validate: isListenHost,
         defaultMessage: () => 'must be an IP address or a host name',
+      },
+    });
+}
+
+function IsDuration(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isDuration',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && parseDuration(value) !== undefined,
+        defaultMessage: () => `must be ${DURATION_FORMAT}`,
       },
     });
 }
@@ -108,4 +130,7 @@ export class ServeOptions {
   @Min(1, { message: 'must be an integer between 1 and 65535' })
   @Max(65535, { message: 'must be an integer between 1 and 65535' })
   healthPort?: number;
+
+  @IsDuration()
+  certificateExpiryWarning: string = DEFAULT_CERTIFICATE_EXPIRY_WARNING;
 }

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { PolicyStore } from '../policy/policy-file/policy-store.service';
-import { EXPIRY_WARNING_MS, TlsMaterialService } from '../tls/tls-material.service';
+import { TlsMaterialService } from '../tls/tls-material.service';
+import { ServingState } from './serving-state';
+
+const refusal = (refused?: { at: Date; message: string }) =>
+  refused ? { at: refused.at.toISOString(), message: refused.message } : undefined;
 
 @Injectable()
 export class TlsHealthIndicator {
@@ -10,24 +14,30 @@ export class TlsHealthIndicator {
     private readonly tls: TlsMaterialService,
   ) {}
 
+  /**
+   * Down while the certificate in force is outside its validity: the apiserver refuses it, so a
+   * ready pod would only fail every review. Up, with a warning, within the warning window.
+   */
   check(key: string): HealthIndicatorResult {
     const indicator = this.health.check(key);
     if (!this.tls.loaded) return indicator.down({ message: 'TLS material not loaded' });
-    const { fingerprint256, notAfter, selfSigned, clientCaPem } = this.tls.current;
-    const remainingMs = notAfter.getTime() - Date.now();
-    // Still ready: an expiring certificate serves until it expires; the warning is for operators.
-    const warning =
-      remainingMs <= 0
-        ? `serving certificate expired at ${notAfter.toISOString()}`
-        : remainingMs < EXPIRY_WARNING_MS
-          ? `serving certificate expires in ${Math.ceil(remainingMs / 86_400_000)} day(s), at ${notAfter.toISOString()}`
-          : undefined;
-    return indicator.up({
+    const { fingerprint256, notBefore, notAfter, selfSigned, clientCaPem } = this.tls.current;
+    const validity = this.tls.validity();
+    const lastRotationRefused = refusal(this.tls.lastRefusal);
+    const details = {
       fingerprint256,
+      notBefore: notBefore.toISOString(),
       notAfter: notAfter.toISOString(),
+      servingSince: this.tls.servingSince.toISOString(),
       selfSigned,
       mutualTls: clientCaPem !== undefined,
-      ...(warning ? { warning } : {}),
+      ...(lastRotationRefused ? { lastRotationRefused } : {}),
+    };
+    if (validity.state === 'expired' || validity.state === 'not-yet-valid')
+      return indicator.down({ message: validity.message, ...details });
+    return indicator.up({
+      ...details,
+      ...(validity.state === 'expiring' ? { warning: validity.message } : {}),
     });
   }
 }
@@ -37,6 +47,7 @@ export class PolicyHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly store: PolicyStore,
+    private readonly serving: ServingState,
   ) {}
 
   /** Up while a policy is in force. A refused reload is reported but keeps it up: the last good policy still applies. */
@@ -44,21 +55,16 @@ export class PolicyHealthIndicator {
     const indicator = this.health.check(key);
     if (!this.store.loaded) return indicator.down({ message: 'no policy loaded' });
     const { name, source, revision, rules, permissive } = this.store.current;
+    const lastReloadRefused = refusal(this.store.lastRefusal);
     return indicator.up({
       name,
       source,
       revision,
+      inForceSince: this.serving.policyInForceSince.toISOString(),
       rules: rules.map((rule) => rule.name),
       // Still ready, since the policy says so, but nobody should miss that it denies nothing.
       ...(permissive ? { deniesNothing: permissive } : {}),
-      ...(this.store.lastRefusal
-        ? {
-            lastReloadRefused: {
-              at: this.store.lastRefusal.at.toISOString(),
-              message: this.store.lastRefusal.message,
-            },
-          }
-        : {}),
+      ...(lastReloadRefused ? { lastReloadRefused } : {}),
     });
   }
 }

@@ -63,6 +63,17 @@ export class MetricsService implements OnApplicationBootstrap {
     aggregator: 'min',
     registers: [this.registry],
   });
+  /** Seconds left, worked out at each scrape, for alerts that need no PromQL arithmetic on the timestamp. */
+  readonly certificateExpirySeconds = new Gauge({
+    name: 'kube_image_bouncer_certificate_expiry_seconds',
+    help: 'Seconds until the serving certificate expires; negative once it has.',
+    aggregator: 'min',
+    registers: [this.registry],
+    collect: () => {
+      if (this.tls.loaded)
+        this.certificateExpirySeconds.set((this.tls.current.notAfter.getTime() - Date.now()) / 1000);
+    },
+  });
   readonly breakGlass = new Counter({
     name: 'kube_image_bouncer_break_glass_total',
     help: 'Denied reviews allowed by a break-glass annotation.',

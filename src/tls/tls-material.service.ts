@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AllConfigType, TlsConfig } from '../config/bouncer-config';
+import { formatDuration } from '../config/duration';
 import { FileContents, WatchedFiles } from '../file-watch/watched-files';
+import { CertificateValidity, certificateValidity } from './certificate-validity';
 import {
   TlsMaterial,
   TlsMaterialError,
@@ -11,8 +13,11 @@ import {
   tlsMaterialFromFiles,
 } from './tls-material';
 
-/** Readiness warns this long before the serving certificate expires. */
-export const EXPIRY_WARNING_MS = 7 * 86_400_000;
+/**
+ * How often the certificate in force is held against the clock while its files stay the same, so
+ * that crossing into the warning window, or past expiry, is logged when it happens.
+ */
+const VALIDITY_CHECK_MS = 60_000;
 
 export type TlsRotationResult = 'applied' | 'refused';
 
@@ -28,7 +33,12 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
   private readonly config: TlsConfig;
   private readonly host: string;
   private material?: TlsMaterial;
+  private materialSince?: Date;
   private files?: WatchedFiles;
+  private validityTimer?: NodeJS.Timeout;
+  private loggedValidity?: CertificateValidity['state'];
+  /** The last rotation refused since one was applied: readiness shows it to operators. */
+  lastRefusal?: { at: Date; message: string };
   private readonly rotationListeners: ((result: TlsRotationResult, material: TlsMaterial) => void)[] = [];
 
   constructor(config: ConfigService<AllConfigType, true>) {
@@ -38,6 +48,7 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     this.material = await loadTlsMaterial(this.config, this.host);
+    this.materialSince = new Date();
     if (this.material.selfSigned) {
       this.logger.warn(
         `no --cert/--key given: serving a self-signed certificate made at start, SHA-256 fingerprint ${this.material.fingerprint256}. ` +
@@ -51,6 +62,8 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
     if (this.material.clientCaPem !== undefined) {
       this.logger.log(`mutual TLS: client certificates must be signed by ${this.config.clientCaPath}`);
     }
+    this.logValidity();
+    this.validityTimer = setInterval(() => this.logValidity(), VALIDITY_CHECK_MS).unref();
 
     const paths = tlsFilePaths(this.config);
     if (paths.length > 0) {
@@ -59,12 +72,13 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
         (contents) => this.rotate(contents),
         (message) => this.logger.warn(`TLS files: ${message}; keeping the certificate in force`),
       );
-      this.files.start(await this.files.read());
+      await this.files.start(await this.files.read());
     }
   }
 
   onModuleDestroy(): void {
     this.files?.stop();
+    clearInterval(this.validityTimer);
   }
 
   /** The loaded material; throws before module init, which only a wiring mistake can cause. */
@@ -75,6 +89,17 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
 
   get loaded(): boolean {
     return this.material !== undefined;
+  }
+
+  /** When the material in force was loaded or rotated in. */
+  get servingSince(): Date {
+    if (!this.materialSince) throw new Error('TLS material requested before it was loaded');
+    return this.materialSince;
+  }
+
+  /** The certificate in force against the clock, with the configured warning window. */
+  validity(now = new Date()): CertificateValidity {
+    return certificateValidity(this.current, now, this.config.expiryWarningMs);
   }
 
   /** Listeners get every rotation attempt: the TLS server applies new material, metrics count both. */
@@ -96,13 +121,31 @@ export class TlsMaterialService implements OnModuleInit, OnModuleDestroy {
       this.logger.error(
         `new TLS files refused, still serving ${this.current.fingerprint256}: ${error.message}`,
       );
+      this.lastRefusal = { at: new Date(), message: error.message };
       this.rotationListeners.forEach((listener) => listener('refused', this.current));
       return;
     }
     this.material = material;
+    this.materialSince = new Date();
+    this.lastRefusal = undefined;
     this.logger.log(
       `TLS files rotated: now serving SHA-256 fingerprint ${material.fingerprint256}, valid until ${material.notAfter.toISOString()}`,
     );
+    this.loggedValidity = undefined;
+    this.logValidity();
     this.rotationListeners.forEach((listener) => listener('applied', material));
+  }
+
+  /** Logs the certificate's standing when it changes: an error outside its validity, a warning near its end. */
+  private logValidity(): void {
+    const validity = this.validity();
+    if (validity.state === this.loggedValidity) return;
+    this.loggedValidity = validity.state;
+    if (validity.state === 'expiring')
+      this.logger.warn(
+        `${validity.message}; renew it before then (--certificate-expiry-warning ${formatDuration(this.config.expiryWarningMs)})`,
+      );
+    else if (validity.state !== 'valid')
+      this.logger.error(`${validity.message}: every review through this certificate fails; /readyz fails`);
   }
 }

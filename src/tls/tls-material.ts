@@ -11,8 +11,12 @@ export interface TlsMaterial {
   readonly clientCaPem?: string;
   readonly selfSigned: boolean;
   readonly fingerprint256: string;
+  readonly notBefore: Date;
   readonly notAfter: Date;
 }
+
+/** The part of the TLS configuration that says which files (or generated pair) to serve. */
+export type TlsFiles = Pick<TlsConfig, 'certificatePath' | 'keyPath' | 'clientCaPath' | 'generated'>;
 
 export class TlsMaterialError extends Error {
   override name = 'TlsMaterialError';
@@ -52,7 +56,7 @@ export interface TlsFileContents {
 
 /** Checks PEM texts read from the configured files and turns them into material; messages name the files. */
 export function tlsMaterialFromFiles(
-  config: TlsConfig,
+  config: TlsFiles,
   files: TlsFileContents,
   selfSigned?: TlsMaterial,
 ): TlsMaterial {
@@ -69,6 +73,7 @@ export function tlsMaterialFromFiles(
     clientCaPem,
     selfSigned: false,
     fingerprint256: certificate.fingerprint256,
+    notBefore: new Date(certificate.validFrom),
     notAfter: new Date(certificate.validTo),
   };
   try {
@@ -82,13 +87,13 @@ export function tlsMaterialFromFiles(
 }
 
 /** The configured files, in a fixed order; absent ones are left out. */
-export function tlsFilePaths(config: TlsConfig): string[] {
+export function tlsFilePaths(config: TlsFiles): string[] {
   return [config.certificatePath, config.keyPath, config.clientCaPath].filter(
     (p): p is string => p !== undefined,
   );
 }
 
-export function tlsFileContents(config: TlsConfig, texts: ReadonlyMap<string, string>): TlsFileContents {
+export function tlsFileContents(config: TlsFiles, texts: ReadonlyMap<string, string>): TlsFileContents {
   const text = (path?: string): string | undefined => (path === undefined ? undefined : texts.get(path));
   return {
     certificatePem: text(config.certificatePath),
@@ -97,7 +102,7 @@ export function tlsFileContents(config: TlsConfig, texts: ReadonlyMap<string, st
   };
 }
 
-async function readConfiguredFiles(config: TlsConfig): Promise<TlsFileContents> {
+async function readConfiguredFiles(config: TlsFiles): Promise<TlsFileContents> {
   const read = (path: string | undefined, flag: string) =>
     path ? readPem(path, flag) : Promise.resolve(undefined);
   const [certificatePem, privateKeyPem, clientCaPem] = await Promise.all([
@@ -108,7 +113,7 @@ async function readConfiguredFiles(config: TlsConfig): Promise<TlsFileContents> 
   return { certificatePem, privateKeyPem, clientCaPem };
 }
 
-export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<TlsMaterial> {
+export async function loadTlsMaterial(config: TlsFiles, host: string): Promise<TlsMaterial> {
   const files = await readConfiguredFiles(config);
   if (!config.certificatePath || !config.keyPath) {
     const issued = config.generated ?? (await generateSelfSignedPair(host));
@@ -118,6 +123,7 @@ export async function loadTlsMaterial(config: TlsConfig, host: string): Promise<
       privateKeyPem: issued.privateKeyPem,
       selfSigned: true,
       fingerprint256: certificate.fingerprint256,
+      notBefore: new Date(certificate.validFrom),
       notAfter: new Date(certificate.validTo),
     };
     return tlsMaterialFromFiles(config, { clientCaPem: files.clientCaPem }, selfSigned);

@@ -589,8 +589,14 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       const admittedAfterMs = performance.now() - deniedFrom;
       expect(admitted).toEqual({ code: 0, stdout: 'pod/app created\n', stderr: '' });
       expect(cachedDenials).toBeGreaterThan(0);
+      // The cached denials came from the apiserver's cache: the bouncer denied the image once only.
+      const denials = cluster.bouncer
+        .reviews()
+        .filter((r) => r.endpoint === 'image_policy' && r.decision === 'deny' && r.images.includes(image));
+      expect(denials).toHaveLength(1);
+      // A lower bound only: a busy machine can make admission later, never earlier. How much later
+      // is not asserted (it was: within 3 s of the TTL, which a loaded machine need not keep).
       expect(admittedAfterMs).toBeGreaterThanOrEqual(DENY_TTL * 1000);
-      expect(admittedAfterMs).toBeLessThan(DENY_TTL * 1000 + 3_000);
     });
   });
 

@@ -13,6 +13,8 @@ export interface TestServerOptions {
   readonly policyPath?: string;
   /** Certificate and key files other than the test PKI's (e.g. a secret volume that rotates). */
   readonly certificate?: { readonly certificatePath: string; readonly keyPath: string };
+  /** How long before expiry readiness warns; the default is the CLI's, 7 days. */
+  readonly expiryWarningMs?: number;
 }
 
 /** The real Nest app on real TLS listeners, on ephemeral loopback ports. */
@@ -34,6 +36,7 @@ export function startTestServer(
         : (options.certificate?.certificatePath ?? pki.paths.serverCert),
       keyPath: options.selfSigned ? undefined : (options.certificate?.keyPath ?? pki.paths.serverKey),
       clientCaPath: options.mutualTls ? pki.paths.caCert : undefined,
+      expiryWarningMs: options.expiryWarningMs ?? 7 * 86_400_000,
     },
     policy: { path: options.policyPath },
     log: { level: 'silent', format: 'json' },

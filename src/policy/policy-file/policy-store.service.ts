@@ -41,14 +41,16 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Watches what the policy in force names; a policy that names other files gets a new watcher. */
-  private watch(contents: FileContents): void {
+  private async watch(contents: FileContents): Promise<void> {
     const referenced = [...this.policy!.referencedFiles.keys()];
     const watched = [...contents.keys()];
     const same = watched.length === referenced.length + 1 && referenced.every((p) => contents.has(p));
     if (same && this.started) return;
     this.file?.stop();
     this.file = this.watcherFor(referenced);
-    this.file.start(new Map([[this.path!, contents.get(this.path!)!], ...this.policy!.referencedFiles]));
+    await this.file.start(
+      new Map([[this.path!, contents.get(this.path!)!], ...this.policy!.referencedFiles]),
+    );
     this.started = true;
   }
 
@@ -79,7 +81,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     this.policy = this.compiler.compile(contents.get(this.path)!, this.path);
     this.logger.log(`policy: ${this.describe(this.policy)}`);
     this.warnIfPermissive(this.policy);
-    this.watch(contents);
+    await this.watch(contents);
   }
 
   onModuleDestroy(): void {
@@ -108,7 +110,10 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.lastRefusal = undefined;
-    this.watch(contents);
+    // A policy that names other files than before gets a watcher for them; the same files keep theirs.
+    this.watch(contents).catch((error: unknown) =>
+      this.logger.warn(`policy: watching the files it names failed, polling only: ${String(error)}`),
+    );
     this.logger.log(`policy reloaded: ${this.describe(this.policy)}`);
     this.warnIfPermissive(this.policy);
     this.notify('applied');

@@ -67,6 +67,14 @@ export class Bouncer {
     return this.process !== undefined;
   }
 
+  /** The audit line of every review this process answered (src/audit/review-audit.service.ts). */
+  reviews(): { endpoint: string; decision: string; images: string[] }[] {
+    return (this.process?.output() ?? '')
+      .split('\n')
+      .filter((line) => line.includes('"context":"ReviewAudit"'))
+      .map((line) => JSON.parse(line) as { endpoint: string; decision: string; images: string[] });
+  }
+
   /** The policy in force, from `/readyz` on the plain-HTTP health port. */
   async policy(): Promise<PolicyReadiness> {
     const response = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`);

@@ -18,6 +18,13 @@ const FLOOD_MS = scaled(20_000, 120_000);
  * seconds. Each process is held to it, as each worker's heap grows and shrinks on its own.
  */
 const MAX_GROWTH_BYTES = SENDERS * LIMIT * 8;
+/**
+ * The flood lasts FLOOD_MS and at least until this much was sent, and every sender has sent each
+ * kind at least twice: the memory bound means something only for a flood well beyond it, and a busy
+ * machine may send less in FLOOD_MS than a quiet one. Reached by construction, so not asserted.
+ */
+const MIN_BYTES_SENT = 4 * MAX_GROWTH_BYTES;
+const MIN_ROUNDS_PER_SENDER = 6;
 
 /** A 7 MiB AdmissionReview just under the limit, with an image the default policy denies. */
 function justUnderTheLimit(): ReturnType<typeof admissionReviewCase> {
@@ -137,7 +144,11 @@ describe('fault: a flood of 7 MiB bodies', () => {
       let bytesSent = 0;
       const senders = Array.from({ length: SENDERS }, async (_, s) => {
         const agent = s % 2 === 0 ? keepAliveAgent(pki, 1) : oneShotAgent(pki);
-        for (let i = s; Date.now() - started < FLOOD_MS; i++) {
+        for (
+          let i = s;
+          Date.now() - started < FLOOD_MS || bytesSent < MIN_BYTES_SENT || i < s + MIN_ROUNDS_PER_SENDER;
+          i++
+        ) {
           const [kind, body, chunked, path] = (
             [
               ['over the limit, declared', oversized, false, '/validate'],
@@ -152,11 +163,12 @@ describe('fault: a flood of 7 MiB bodies', () => {
       });
       await Promise.all(senders);
       clearInterval(sampler);
+      const floodMs = Date.now() - started;
       const peak = Math.max(...samples.map((s) => s.bytes));
       const peakGrowthOfOneProcess = Math.max(...samples.map((s) => s.growthOfProcessMax));
       const third = (n: number): number[] =>
         samples
-          .filter((s) => s.atMs >= (n * FLOOD_MS) / 3 && s.atMs < ((n + 1) * FLOOD_MS) / 3)
+          .filter((s) => s.atMs >= (n * floodMs) / 3 && s.atMs < ((n + 1) * floodMs) / 3)
           .map((s) => s.bytes);
       const [firstThirdPeak, lastThirdPeak] = [Math.max(...third(0)), Math.max(...third(2))];
       await delay(2_000);
@@ -175,7 +187,7 @@ describe('fault: a flood of 7 MiB bodies', () => {
       const count = (kind: Kind): number => results.filter((r) => r.kind === kind).length;
       recordResults('faultBodyFlood', {
         senders: SENDERS,
-        seconds: FLOOD_MS / 1000,
+        seconds: Math.round(floodMs / 100) / 10,
         requests: {
           overDeclared: count('over the limit, declared'),
           overChunked: count('over the limit, chunked'),
@@ -196,11 +208,10 @@ describe('fault: a flood of 7 MiB bodies', () => {
       });
 
       expect(wrong.map((r) => `${r.kind}: ${r.status} ${r.text.slice(0, 100)}`)).toEqual([]);
-      expect(count('just under the limit')).toBeGreaterThan(SENDERS);
       expect(bouncer.running()).toBe(true);
       expect(peakGrowthOfOneProcess).toBeLessThanOrEqual(MAX_GROWTH_BYTES);
-      expect(bytesSent).toBeGreaterThan(4 * MAX_GROWTH_BYTES);
     },
-    FLOOD_MS + 60_000,
+    // Jest's point to give up: the flood runs until its volume is sent, however slowly.
+    FLOOD_MS + 300_000,
   );
 });

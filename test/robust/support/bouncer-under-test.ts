@@ -31,9 +31,26 @@ export interface BouncerUnderTest {
   readonly metrics: () => Promise<Sample[]>;
   readonly metric: (name: string, labels?: Record<string, string>) => Promise<number>;
   readonly readyz: () => Promise<{ status: number; body: Record<string, unknown> }>;
+  /** What each worker serves and enforces, from the primary's /readyz. */
+  readonly workers: () => Promise<WorkerState[]>;
   /** SIGTERM, then the exit; SIGKILL if it has not exited after 20 s. */
   readonly stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
+
+/** One worker's entry in the cluster primary's /readyz. */
+export interface WorkerState {
+  readonly pid: number;
+  readonly ready: boolean;
+  readonly fingerprint256?: string;
+  readonly notAfter?: string;
+  readonly policyRevision?: string;
+}
+
+/**
+ * Two workers unless a spec says otherwise, whatever the machine's core count: the cluster is how
+ * it is deployed on a 2-core node, and what a fault must reach in every worker.
+ */
+export const WORKERS = 2;
 
 export interface BouncerOptions {
   readonly pki: TestPki;
@@ -74,6 +91,8 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     options.certificate?.keyPath ?? pki.paths.serverKey,
     ...(options.mutualTls === false ? [] : ['--client-ca', pki.paths.caCert]),
     ...(options.policyPath ? ['--policy', options.policyPath] : []),
+    '--workers',
+    String(WORKERS),
     ...(options.extraArgs ?? []),
   ];
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')));
@@ -106,6 +125,10 @@ export async function startBouncer(options: BouncerOptions): Promise<BouncerUnde
     readyz: async () => {
       const { status, text } = await healthGet(healthPort, '/readyz');
       return { status, body: JSON.parse(text) as Record<string, unknown> };
+    },
+    workers: async () => {
+      const { text } = await healthGet(healthPort, '/readyz');
+      return (JSON.parse(text) as { workers?: WorkerState[] }).workers ?? [];
     },
     stop: async () => {
       if (!hasExited) child.kill('SIGTERM');

@@ -1,11 +1,28 @@
+import { X509Certificate } from 'node:crypto';
 import { Agent, AgentOptions, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket, connect } from 'node:tls';
 import { TestPki } from '../../support/test-pki';
 
 /** What the kube-apiserver presents: the test CA to check our certificate, and its client certificate. */
 export function apiserverTls(pki: TestPki): Pick<AgentOptions, 'ca' | 'cert' | 'key'> {
   return { ca: pki.ca.certificatePem, cert: pki.client.certificatePem, key: pki.client.privateKeyPem };
+}
+
+/**
+ * The certificate a brand-new connection is shown, verified against the CA and 127.0.0.1. Rejects,
+ * rather than hanging, when the connection closes or stalls before its handshake completes.
+ */
+export function servedFingerprint(port: number, pki: TestPki, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ...apiserverTls(pki) }, () => {
+      resolve(new X509Certificate(socket.getPeerCertificate().raw).fingerprint256);
+      socket.end();
+    });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no handshake within ${timeoutMs} ms`)));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before the handshake completed')));
+  });
 }
 
 /** A pool of keep-alive connections, as the apiserver's webhook client keeps them. */
