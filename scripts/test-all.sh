@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test tier, as CI runs it: lint, type check, unit + e2e on this machine's Node and on Node 24
-# (the Dockerfile's runtime), the robustness tier in its short mode, and Kubernetes conformance.
+# (the Dockerfile's runtime), a real registry with crane and cosign, the robustness tier in its
+# short mode, and Kubernetes conformance.
 # Run from a clean clone after `npm ci`.
 #
 # Every tier runs even after one fails, so that one run shows every failure; a table of tiers with
@@ -15,6 +16,7 @@ TIERS=(
   "type check|npx tsc --noEmit -p tsconfig.json"
   "unit and e2e on $(node --version)|npx jest --ci"
   "unit and e2e on Node 24|node24=\"\$(bash scripts/node24.sh)\" && \"\$node24\" node_modules/jest/bin/jest.js --ci"
+  "registry: docker-registry, crane and cosign (needs Go; the first build is slow)|npm run test:registry"
   "robustness, short mode (needs python3 with venv)|npm run test:robust"
   "Kubernetes conformance (needs Go; first build is slow)|npm run test:k8s -- --ci"
 )
