@@ -12,5 +12,7 @@ KIB_K8S_BIN=$(bash test/k8s/build-control-plane.sh | tail -1)
 export KIB_K8S_BIN
 KIB_HELM=$(bash test/tools/go-tool.sh helm | tail -1)
 export KIB_HELM
+# Scenarios 10 and 11 push to a local registry with crane and sign with cosign.
+bash test/registry/ensure-tools.sh
 npm run --silent build
 exec npx jest --config test/k8s/jest.config.js --runInBand "$@"

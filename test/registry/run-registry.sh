@@ -3,17 +3,5 @@
 # apache2-utils (htpasswd) and Go for crane and cosign, which are built once and cached.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# Debian's packages, installed on a fresh machine where we may (as root, with apt), as CI's is.
-if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test:registry: installing Debian's docker-registry and apache2-utils" >&2
-    # RUNLEVEL=1: the package must not start its own registry, which would listen on every interface.
-    apt-get update -qq >&2 && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry apache2-utils >&2
-  fi
-fi
-for tool in docker-registry htpasswd; do
-  command -v "$tool" >/dev/null || { echo "test:registry needs $tool (apt-get install docker-registry apache2-utils)" >&2; exit 1; }
-done
-bash test/tools/go-tool.sh crane >/dev/null
-bash test/tools/go-tool.sh cosign >/dev/null
+bash test/registry/ensure-tools.sh
 exec npx jest -c test/registry/jest.config.js --ci "$@"
