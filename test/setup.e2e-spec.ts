@@ -42,7 +42,7 @@ describe('kube-image-bouncer setup', () => {
     expect(run).toEqual({
       status: 0,
       stderr: '',
-      stdout: `wrote 11 files to out for a bouncer at https://127.0.0.1:${port} (private keys mode 0600):
+      stdout: `wrote 12 files to out for a bouncer at https://127.0.0.1:${port} (private keys mode 0600):
   ca.crt                                 CA certificate: the bouncer and the kube-apiserver trust it
   ca.key                                 CA private key: keep it offline, it's only for issuing new certificates
   server.crt                             the bouncer's server certificate
@@ -53,6 +53,7 @@ describe('kube-image-bouncer setup', () => {
   webhook-kubeconfig.yaml                kube-apiserver: client certificate for the validating webhook
   admission-config.yaml                  kube-apiserver: --admission-control-config-file
   validating-webhook-configuration.yaml  kubectl apply -f: the ValidatingWebhookConfiguration
+  mutating-webhook-configuration.yaml    kubectl apply -f, when the policy pins digests: the MutatingWebhookConfiguration
   README.md                              where each file goes, and the exact commands and flags
 next: read out/README.md
 `,
@@ -156,11 +157,12 @@ next: read out/README.md
     expect(runCli(['setup', '--in-cluster', '--out', 'in-cluster'], { cwd: parent })).toEqual({
       status: 0,
       stderr: '',
-      stdout: `wrote 5 files to in-cluster for the Service kube-image-bouncer.kube-image-bouncer.svc (files with private keys mode 0600):
+      stdout: `wrote 6 files to in-cluster for the Service kube-image-bouncer.kube-image-bouncer.svc (files with private keys mode 0600):
   ca.crt                                 CA certificate: the caBundle the kube-apiserver trusts
   ca.key                                 CA private key: keep it offline, it's only for issuing new certificates
   tls-secret.yaml                        kubectl apply -f: the bouncer's TLS Secret (holds its private key)
   validating-webhook-configuration.yaml  kubectl apply -f, once the bouncer is Ready: the webhook
+  mutating-webhook-configuration.yaml    kubectl apply -f, once Ready and when the policy pins digests: digest pinning
   README.md                              the install in stages, with the exact commands
 next: read in-cluster/README.md
 `,
@@ -228,15 +230,13 @@ const canRunAsServer =
     expect(run).toEqual({
       status: 2,
       stdout: '',
-      stderr:
-        'kube-image-bouncer: invalid configuration:\n' +
-        `  - --key cannot read file "${join(out, 'server.key')}": permission denied, it is mode 0600, owner uid 0 gid 0 and this is uid 65532 (gid 65532)\n`,
+      stderr: `kube-image-bouncer: --key cannot read file "${join(out, 'server.key')}": permission denied, it is mode 0600, owner uid 0 gid 0 and this is uid 65532 (gid 65532)\n`,
     });
     // A missing key still gets the plain message, so the two are told apart.
     const missing = runCli(['serve', '--cert', join(out, 'server.crt'), '--key', join(out, 'nope.key')], {
       as: SERVER,
     });
-    expect(missing.stderr).toContain(`  - --key cannot read file "${join(out, 'nope.key')}"\n`);
+    expect(missing.stderr).toBe(`kube-image-bouncer: --key cannot read file "${join(out, 'nope.key')}"\n`);
   });
 
   it('with --group 65532, the server running as uid and gid 65532 reads it and serves', async () => {
