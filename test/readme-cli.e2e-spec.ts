@@ -3,28 +3,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { podSpecKinds } from '../src/admission/pod-spec';
 import { runCli } from './support/cli-run';
-import { README_PATH, codeBlocks, codeSpans, readmeSection, tableAfter } from './support/readme';
+import { DOCUMENT_PATHS, codeBlocks, codeSpans, readmeSection, tableAfter } from './support/readme';
 
-const README = readFileSync(README_PATH, 'utf8');
 const UPDATE = process.env.UPDATE_README === '1';
 
 /**
- * Every `console` block in the README is a real run: the command after `$`, then exactly what it
- * prints (stdout and stderr), policy revisions included, so that no example drifts from the
- * program. `UPDATE_README=1` writes what the commands print now into the README instead.
+ * Every `console` block of the CLI in the README and docs/ is a real run: the command after `$`,
+ * then exactly what it prints (stdout and stderr), policy revisions included, so that no example
+ * drifts from the program. `UPDATE_README=1` writes what the commands print now into the files.
+ * Blocks of other programs (kubectl, against a cluster) are pinned by the conformance tier instead.
  */
-describe("the README's console blocks", () => {
-  const runs = codeBlocks(README, 'console').map((block) => {
-    const [command, ...output] = block.split('\n');
-    return { block, command, output: output.join('\n') };
-  });
-  const updated: { block: string; actual: string }[] = [];
+describe("the documents' console blocks", () => {
+  const runs = DOCUMENT_PATHS.flatMap((path) =>
+    codeBlocks(readFileSync(path, 'utf8'), 'console')
+      .filter((block) => block.startsWith('$ kube-image-bouncer '))
+      .map((block) => {
+        const [command, ...output] = block.split('\n');
+        return { path, block, command, output: output.join('\n') };
+      }),
+  );
+  const updated: { path: string; block: string; actual: string }[] = [];
 
   afterAll(() => {
     if (!UPDATE) return;
-    let text = README;
-    for (const { block, actual } of updated) text = text.replace(block, actual);
-    writeFileSync(README_PATH, text);
+    for (const path of DOCUMENT_PATHS) {
+      let text = readFileSync(path, 'utf8');
+      for (const { block, actual } of updated.filter((u) => u.path === path))
+        text = text.replace(block, actual);
+      writeFileSync(path, text);
+    }
   });
 
   it('are many, each one command of the CLI', () => {
@@ -32,28 +39,31 @@ describe("the README's console blocks", () => {
     for (const { command } of runs) expect(command).toMatch(/^\$ kube-image-bouncer /);
   });
 
-  it.each(runs)('$command', ({ block, command, output }) => {
+  it.each(runs)('$command', ({ path, block, command, output }) => {
     const [, args, stdin] = /^\$ kube-image-bouncer (.+?)(?: < (\S+))?$/.exec(command)!;
     // setup writes files: run it where it cannot meet earlier output.
     const cwd = args.startsWith('setup') ? mkdtempSync(join(tmpdir(), 'readme-setup-')) : undefined;
     const input = stdin ? readFileSync(stdin, 'utf8') : undefined;
     const run = runCli(args.split(' '), { cwd, input });
     const actual = run.stdout + run.stderr;
-    if (UPDATE) updated.push({ block, actual: `${command}\n${actual}` });
+    if (UPDATE) updated.push({ path, block, actual: `${command}\n${actual}` });
     else expect(actual).toBe(output);
   });
 });
 
-describe("the README's policy test section", () => {
+describe("docs/cli.md's policy test section", () => {
   it('shows examples/image-policy.test.yaml verbatim', () => {
-    expect(codeBlocks(readmeSection('Testing a policy (`test`)'), 'yaml')[0]).toBe(
+    expect(codeBlocks(readmeSection('Testing a policy (`test`)', 'docs/cli.md'), 'yaml')[0]).toBe(
       readFileSync(join(__dirname, '..', 'examples', 'image-policy.test.yaml'), 'utf8'),
     );
   });
 });
 
-describe("the README's table of where each kind keeps its pod spec", () => {
-  const section = readmeSection('Connecting the kube-apiserver (ValidatingAdmissionWebhook)');
+describe("docs/apiserver.md's table of where each kind keeps its pod spec", () => {
+  const section = readmeSection(
+    'Connecting the kube-apiserver (ValidatingAdmissionWebhook)',
+    'docs/apiserver.md',
+  );
   const rows = tableAfter(section, 'What the webhook reads');
 
   it('is the table the webhook, check and test read, row for row', () => {

@@ -14,10 +14,10 @@ import { TestPki, createTestPki } from './support/test-pki';
 import { startTestServer } from './support/webhook-server.fixture';
 
 const EXAMPLE_POLICY = join(__dirname, '..', 'examples', 'image-policy.yaml');
-const section = readmeSection('Image policy');
+const section = readmeSection('Image policy', 'docs/policy.md');
 const compiler = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule()));
 
-describe("the README's policy section", () => {
+describe('the policy reference (docs/policy.md)', () => {
   const yamlBlocks = codeBlocks(section, 'yaml');
 
   it('shows examples/image-policy.yaml verbatim', () => {

@@ -1,15 +1,25 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const README_PATH = join(__dirname, '..', '..', 'README.md');
-const README = readFileSync(README_PATH, 'utf8');
+const ROOT = join(__dirname, '..', '..');
+export const README_PATH = join(ROOT, 'README.md');
 
-/** The text of a `## ` section, up to the next one. */
-export function readmeSection(heading: string): string {
-  const start = README.indexOf(`\n## ${heading}\n`);
-  if (start === -1) throw new Error(`README has no section "## ${heading}"`);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end === -1 ? undefined : end);
+/** The README and the reference it links to in docs/: the documents whose examples are checked. */
+export const DOCUMENT_PATHS: readonly string[] = [
+  README_PATH,
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => join(ROOT, 'docs', name)),
+];
+
+/** The text of a `## ` section of a document (the README unless named), up to the next one. */
+export function readmeSection(heading: string, document = 'README.md'): string {
+  const text = readFileSync(join(ROOT, document), 'utf8');
+  const start = text.indexOf(`\n## ${heading}\n`);
+  if (start === -1) throw new Error(`${document} has no section "## ${heading}"`);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end === -1 ? undefined : end);
 }
 
 /** Every fenced block of the given language in `text` ('' for blocks with no language). */
