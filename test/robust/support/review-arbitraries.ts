@@ -81,28 +81,24 @@ export const deniedImage: fc.Arbitrary<CatalogImage> = fc.oneof(
 export const catalogImage = fc.oneof(allowedImage, deniedImage);
 
 /**
- * Break-glass annotations: a live ticket lifts a denial; expired, malformed or too far ahead (the
- * default policy allows 24 hours) ones do not.
+ * Pod annotations, among them break-glass tickets: live, expired, malformed and too far ahead. The
+ * default policy leaves `spec.breakGlass` off, so none of them may lift a denial.
  */
-export const ticketAnnotations = fc.oneof(
-  { weight: 6, arbitrary: fc.constant({ live: false, annotations: undefined }) },
+export const podAnnotations = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
   {
     weight: 2,
     arbitrary: fc
       .constantFrom('2001-02-03T04:05:06Z', 'tomorrow', '2099-13-45T00:00:00Z', '', '2099-01-01T00:00:00Z')
-      .map((expiry) => ({ live: false, annotations: { [`${BREAK_GLASS_PREFIX}INC-1`]: expiry } })),
+      .map((expiry) => ({ [`${BREAK_GLASS_PREFIX}INC-1`]: expiry })),
   },
   {
     weight: 1,
-    arbitrary: fc.constant(null).map(() => ({
-      live: true,
-      annotations: { [`${BREAK_GLASS_PREFIX}INC-2`]: new Date(Date.now() + 12 * 3_600_000).toISOString() },
-    })),
+    arbitrary: fc
+      .constant(null)
+      .map(() => ({ [`${BREAK_GLASS_PREFIX}INC-2`]: new Date(Date.now() + 12 * 3_600_000).toISOString() })),
   },
-  {
-    weight: 1,
-    arbitrary: fc.constant({ live: false, annotations: { 'example.com/owner': 'team-a' } }),
-  },
+  { weight: 1, arbitrary: fc.constant({ 'example.com/owner': 'team-a' }) },
 );
 
 const containers = (images: readonly CatalogImage[], prefix: string) =>
@@ -121,9 +117,9 @@ export const imageReview: fc.Arbitrary<GeneratedReview> = fc
     path: fc.constantFrom('/image_policy', '/policy'),
     images: fc.array(catalogImage, { maxLength: 5 }),
     namespace: fc.option(fc.constantFrom('default', 'prod-eu', 'kube-system', ''), { nil: undefined }),
-    tickets: ticketAnnotations,
+    annotations: podAnnotations,
   })
-  .map(({ path, images, namespace, tickets }) => ({
+  .map(({ path, images, namespace, annotations }) => ({
     path,
     images,
     body: {
@@ -132,10 +128,10 @@ export const imageReview: fc.Arbitrary<GeneratedReview> = fc
       spec: {
         containers: images.map(({ image }) => ({ image })),
         ...(namespace === undefined ? {} : { namespace }),
-        ...(tickets.annotations ? { annotations: tickets.annotations } : {}),
+        ...(annotations ? { annotations } : {}),
       },
     },
-    expectAllowed: tickets.live || images.every((i) => i.verdict === 'allow'),
+    expectAllowed: images.every((i) => i.verdict === 'allow'),
   }));
 
 const otherKinds = [
@@ -162,7 +158,7 @@ export const admissionReview: fc.Arbitrary<GeneratedReview> = fc
     }),
     /** For an UPDATE, which of the new images the old object already ran. */
     grandfathered: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
-    tickets: ticketAnnotations,
+    annotations: podAnnotations,
     namespace: fc.constantFrom('default', 'team-a'),
   })
   .map((g) => {
@@ -176,7 +172,7 @@ export const admissionReview: fc.Arbitrary<GeneratedReview> = fc
     };
     const metadata = {
       labels: { app: 'x' },
-      ...(g.tickets.annotations ? { annotations: g.tickets.annotations } : {}),
+      ...(g.annotations ? { annotations: g.annotations } : {}),
     };
     const workload = 'wrap' in g.kind ? g.kind : undefined;
     const wrap = (spec: Record<string, unknown>) =>
@@ -212,7 +208,7 @@ export const admissionReview: fc.Arbitrary<GeneratedReview> = fc
           dryRun: false,
         },
       },
-      expectAllowed: !checked || g.tickets.live || introduced.every((i) => i.verdict === 'allow'),
+      expectAllowed: !checked || introduced.every((i) => i.verdict === 'allow'),
     };
   });
 

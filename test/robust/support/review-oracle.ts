@@ -1,7 +1,8 @@
 /**
  * What the webhook must decide, worked out from the review body and from what the generator knows
  * about each image it put in, without the bouncer's parser, policy engine or pod-spec reader. The
- * rules are those the README and KUBERNETES.md document for the default policy (deny `latest`):
+ * rules are those the README and KUBERNETES.md document for the default policy (deny `latest`, with
+ * break-glass off):
  * an image the generator made untagged, `:latest` or invalid must never be allowed; one it made with
  * another tag or a digest must be.
  */
@@ -20,22 +21,6 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
 export const dig = (root: unknown, ...path: readonly string[]): unknown =>
   path.reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), root);
 
-/** How far ahead the default policy lets a break-glass ticket expire (README: breakGlassMaxHours). */
-const BREAK_GLASS_MAX_MS = 24 * 3_600_000;
-
-/**
- * Whether annotations may hold a live break-glass ticket, one that neither has expired nor expires
- * more than 24 hours ahead (then a denial may be lifted). Lenient where Date.parse cannot tell.
- */
-export function mayHoldLiveTicket(annotations: unknown, now = Date.now()): boolean {
-  if (!isObject(annotations)) return false;
-  return Object.entries(annotations).some(([key, value]) => {
-    if (!key.startsWith(BREAK_GLASS_PREFIX) || typeof value !== 'string') return false;
-    const expires = Date.parse(value);
-    return !(expires <= now) && !(expires > now + BREAK_GLASS_MAX_MS);
-  });
-}
-
 /** Images of `containers`-like lists, read leniently: anything that looks like a container's image. */
 function imagesIn(lists: readonly unknown[]): string[] {
   return lists.flatMap((list) =>
@@ -52,10 +37,10 @@ export interface Expectation {
   readonly exactly?: boolean;
 }
 
-/** ImageReview: `spec.containers[].image`, no exemptions in the default policy, break-glass from `spec.annotations`. */
+/** ImageReview: `spec.containers[].image`; the default policy has no exemptions and no break-glass. */
 export function expectImageReview(body: unknown, catalog: ImageCatalog): Expectation {
   const spec = isObject(body) ? body.spec : undefined;
-  if (!isObject(spec) || mayHoldLiveTicket(spec.annotations)) return { mustDeny: [] };
+  if (!isObject(spec)) return { mustDeny: [] };
   return { mustDeny: imagesIn([spec.containers]).filter((image) => catalog.get(image) === 'deny') };
 }
 
@@ -94,8 +79,6 @@ export function expectAdmissionReview(body: unknown, catalog: ImageCatalog): Exp
     return { mustDeny: [] };
   const specPath = POD_SPEC_PATHS[`${kind.group}/${kind.kind}`];
   if (!specPath) return { mustDeny: [] };
-  const metadata = dig(request.object, ...specPath.slice(0, -1), 'metadata');
-  if (isObject(metadata) && mayHoldLiveTicket(metadata.annotations)) return { mustDeny: [] };
   const previous = new Set(operation === 'UPDATE' ? podImages(request.oldObject, specPath) : []);
   return {
     mustDeny: podImages(request.object, specPath).filter(
