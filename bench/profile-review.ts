@@ -13,22 +13,24 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
-import { saturate } from './load';
+import { PINNED_CORES, pinProcesses, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
 
 const ROOT = join(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const PINNED = cpus().length >= 2;
 
 interface CpuProfileNode {
   readonly id: number;
   readonly callFrame: { functionName: string; url: string; lineNumber: number };
   readonly hitCount?: number;
+  readonly children?: number[];
 }
 interface CpuProfile {
   readonly nodes: CpuProfileNode[];
@@ -63,6 +65,8 @@ export interface ProfileSummary {
 /** Self time per request of the samples in the profile's last `windowUs`. */
 function summarise(profile: CpuProfile, requests: number, windowUs: number): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, CpuProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
   const selfUs = new Map<number, number>();
   const from = profile.endTime - windowUs;
   let at = profile.startTime;
@@ -73,15 +77,24 @@ function summarise(profile: CpuProfile, requests: number, windowUs: number): Pro
   });
   const byOwner = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, us: number): void => {
+    map.set(key, (map.get(key) ?? 0) + us / requests);
+  };
   let busy = 0;
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     if (functionName === '(idle)') continue;
     busy += us;
-    const owner = ownerOf(url, functionName);
-    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us / requests);
-    const name = `${functionName || '(anonymous)'} ${owner}${url ? `:${lineNumber + 1}` : ''}`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + us / requests);
+    add(byOwner, ownerOf(url, functionName), us);
+    // A native function is named by its JavaScript caller: `writev` alone says nothing.
+    const parent = url === '' ? parentOf.get(id)?.callFrame : undefined;
+    const name =
+      url !== ''
+        ? `${functionName || '(anonymous)'} ${ownerOf(url, functionName)}:${lineNumber + 1}`
+        : parent && parent.url !== ''
+          ? `[${functionName}] in ${parent.functionName || '(anonymous)'} ${ownerOf(parent.url, parent.functionName)}`
+          : functionName;
+    add(byFunction, name, us);
   }
   return { byOwner, byFunction, busyUsPerRequest: busy / requests };
 }
@@ -114,6 +127,8 @@ async function profileServer(
   });
   closeSync(logFd);
   await waitForText(logPath, readyText, child);
+  // As in the bench's pinned run: the load generator on one core, the server on the other.
+  if (PINNED) pinProcesses([child.pid!], String(PINNED_CORES.server));
   await saturate(port, payload, 2, scratch);
   const started = Date.now();
   const { requestsPerSecond } = await saturate(port, payload, SECONDS, scratch);
@@ -128,27 +143,29 @@ async function profileServer(
   return { summary: summarise(profile, requestsPerSecond * SECONDS, windowUs), requestsPerSecond, dir };
 }
 
-const row = (label: string, ours: number, floor: number | undefined): string =>
-  `  ${label.slice(0, 78).padEnd(78)} ${ours.toFixed(1).padStart(7)}${floor === undefined ? '' : ` ${floor.toFixed(1).padStart(7)} ${(ours - floor).toFixed(1).padStart(7)}`}`;
-
-function report(title: string, ours: ProfileSummary, floor: ProfileSummary | undefined, top = 25): void {
+/** The biggest differences first: what `ours` spends above `floor`, by package and by function. */
+function report(title: string, ours: ProfileSummary, floor: ProfileSummary, top = 25): void {
   process.stdout.write(
-    `\n${title}: ${ours.busyUsPerRequest.toFixed(1)} µs of CPU per request${floor ? ` (floor ${floor.busyUsPerRequest.toFixed(1)})` : ''}\n`,
+    `\n${title}\n  CPU per request: ${ours.busyUsPerRequest.toFixed(1)} µs, against ${floor.busyUsPerRequest.toFixed(1)} µs\n`,
   );
-  process.stdout.write(
-    `  ${'by package or folder'.padEnd(78)} ${'µs/req'.padStart(7)}${floor ? `   floor   above` : ''}\n`,
-  );
-  const owners = [...new Set([...ours.byOwner.keys(), ...(floor?.byOwner.keys() ?? [])])]
-    .map((owner) => ({ owner, us: ours.byOwner.get(owner) ?? 0, floor: floor?.byOwner.get(owner) ?? 0 }))
-    .sort((a, b) => b.us - b.floor - (a.us - a.floor));
-  for (const { owner, us, floor: f } of owners.slice(0, top))
-    process.stdout.write(`${row(owner, us, floor ? f : undefined)}\n`);
-  process.stdout.write(`  ${'by function, self time'.padEnd(78)} ${'µs/req'.padStart(7)}\n`);
-  for (const [name, us] of [...ours.byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
-    process.stdout.write(`${row(name, us, undefined)}\n`);
+  for (const [what, mine, theirs] of [
+    ['by package or folder', ours.byOwner, floor.byOwner],
+    ['by function, self time', ours.byFunction, floor.byFunction],
+  ] as const) {
+    process.stdout.write(`  ${what.padEnd(96)}   µs/req  against    above\n`);
+    const rows = [...new Set([...mine.keys(), ...theirs.keys()])]
+      .map((key) => ({ key, us: mine.get(key) ?? 0, against: theirs.get(key) ?? 0 }))
+      .sort((a, b) => b.us - b.against - (a.us - a.against));
+    for (const { key, us, against } of rows.slice(0, top))
+      process.stdout.write(
+        `  ${key.slice(0, 96).padEnd(96)} ${us.toFixed(1).padStart(8)} ${against.toFixed(1).padStart(8)} ${(us - against).toFixed(1).padStart(8)}\n`,
+      );
+  }
 }
 
 async function main(): Promise<void> {
+  // wrk, started from here, inherits this core.
+  if (PINNED) pinProcesses([process.pid], String(PINNED_CORES.client));
   const scratch = mkdtempSync(join(tmpdir(), 'bouncer-profile-'));
   const certificate = await createSelfSignedCertificate({
     commonName: 'bench',
