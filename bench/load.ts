@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { BenchPayload } from './payloads';
@@ -66,6 +67,25 @@ export async function saturate(
   return { requestsPerSecond: result.requests.average, errors: result.non2xx + result.errors };
 }
 
+/** Any request at a fixed rate: a review by default, or a registry's own HEAD to compare with. */
+export interface FixedRateTarget {
+  readonly protocol?: 'https' | 'http';
+  readonly method: 'POST' | 'HEAD' | 'GET';
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+const toTarget = (payload: BenchPayload | FixedRateTarget): FixedRateTarget =>
+  'body' in payload && 'name' in payload
+    ? {
+        method: 'POST',
+        path: payload.path,
+        body: payload.body,
+        headers: { 'content-type': 'application/json' },
+      }
+    : payload;
+
 /** A request not answered in this time counts as failed, so an overloaded server cannot stall a run. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -79,13 +99,17 @@ const REQUEST_TIMEOUT_MS = 10_000;
  */
 export async function atFixedRate(
   port: number,
-  payload: BenchPayload,
+  payload: BenchPayload | FixedRateTarget,
   rate: number,
   seconds: number,
   warmupSeconds = 1,
 ): Promise<FixedRateResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
-  const body = Buffer.from(payload.body);
+  const target = toTarget(payload);
+  const plain = target.protocol === 'http';
+  const agent = plain
+    ? new HttpAgent({ keepAlive: true, maxSockets: 64 })
+    : new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
+  const body = Buffer.from(target.body ?? '');
   const latencies: number[] = [];
   let failed = 0;
   // The first second opens the keep-alive connections (TLS handshakes) at the same rate, unrecorded.
@@ -96,15 +120,15 @@ export async function atFixedRate(
   const send = (recorded: boolean): Promise<void> =>
     new Promise((resolve) => {
       const sent = process.hrtime.bigint();
-      const req = request(
+      const req = (plain ? httpRequest : request)(
         {
           host: '127.0.0.1',
           port,
-          path: payload.path,
-          method: 'POST',
+          path: target.path,
+          method: target.method,
           agent,
           timeout: REQUEST_TIMEOUT_MS,
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: { ...target.headers, ...(body.length > 0 ? { 'content-length': body.length } : {}) },
         },
         (res) => {
           res.resume();
@@ -121,7 +145,7 @@ export async function atFixedRate(
         if (recorded) failed++;
         resolve();
       });
-      req.end(body);
+      req.end(body.length > 0 ? body : undefined);
     });
 
   const start = Date.now();
@@ -136,4 +160,40 @@ export async function atFixedRate(
   const quantile = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { rate, sent: total - warmup, failed, p50Ms: quantile(0.5), p99Ms: quantile(0.99) };
+}
+
+/** The cores a pinned run uses: the load generator's, and the server's. */
+export const PINNED_CORES = { client: 0, server: 1 } as const;
+
+/** Moves every thread of `pids` (V8's and libuv's included) onto `cores`. */
+export function pinProcesses(pids: readonly number[], cores: string): void {
+  for (const pid of pids)
+    execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * atFixedRate from a process pinned to PINNED_CORES.client; the caller pins the server to
+ * PINNED_CORES.server (pinProcesses) for the run.
+ */
+export function atFixedRatePinned(
+  port: number,
+  payload: BenchPayload | FixedRateTarget,
+  rate: number,
+  seconds: number,
+  scratch: string,
+): Promise<FixedRateResult> {
+  const target = toTarget(payload);
+  const spec = join(scratch, `fixed-rate-${port}.json`);
+  writeFileSync(spec, JSON.stringify({ port, target, rate, seconds }));
+  return new Promise((resolve, reject) =>
+    execFile(
+      'taskset',
+      ['-c', String(PINNED_CORES.client), process.execPath, join(__dirname, 'fixed-rate-client.js'), spec],
+      { maxBuffer: 1 << 20 },
+      (error, stdout) =>
+        error
+          ? reject(new Error(`pinned client failed: ${error.message}`))
+          : resolve(JSON.parse(stdout) as FixedRateResult),
+    ),
+  );
 }

@@ -5,7 +5,7 @@
  */
 export interface BenchPayload {
   readonly name: string;
-  readonly path: '/image_policy' | '/validate';
+  readonly path: '/image_policy' | '/validate' | '/mutate';
   readonly body: string;
 }
 
@@ -178,16 +178,26 @@ const metadata = (name: string, fields: number): Record<string, unknown> => ({
   ...(fields > 0 ? { managedFields: managedFields(fields) } : {}),
 });
 
+const POD_KIND = { group: '', version: 'v1', kind: 'Pod', resource: 'pods' };
+
+/**
+ * The Pod AdmissionReview of the bench's third payload; with `image`, every container (and the
+ * init container) runs that image, as the registry payloads need.
+ */
+export function podReview(image?: string): string {
+  const spec = podSpec(1, 2) as { initContainers: { image: string }[]; containers: { image: string }[] };
+  if (image !== undefined)
+    for (const container of [...spec.initContainers, ...spec.containers]) container.image = image;
+  return admissionReview(POD_KIND, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: metadata('payments-api-7d9f8b6c5-x2k9z', 0),
+    spec,
+  });
+}
+
 export function benchPayloads(): BenchPayload[] {
-  const pod = admissionReview(
-    { group: '', version: 'v1', kind: 'Pod', resource: 'pods' },
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: metadata('payments-api-7d9f8b6c5-x2k9z', 0),
-      spec: podSpec(1, 2),
-    },
-  );
+  const pod = podReview();
   const deployment = admissionReview(
     { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments' },
     {
@@ -201,10 +211,12 @@ export function benchPayloads(): BenchPayload[] {
       },
     },
   );
-  const hundred = admissionReview(
-    { group: '', version: 'v1', kind: 'Pod', resource: 'pods' },
-    { apiVersion: 'v1', kind: 'Pod', metadata: metadata('batch-fanout', 0), spec: podSpec(100, 24) },
-  );
+  const hundred = admissionReview(POD_KIND, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: metadata('batch-fanout', 0),
+    spec: podSpec(100, 24),
+  });
   return [
     { name: 'ImageReview, 1 image', path: '/image_policy', body: imageReview(1) },
     { name: 'ImageReview, 10 images', path: '/image_policy', body: imageReview(10) },

@@ -2,12 +2,19 @@
  * `npm run bench`: the bouncer against a raw node:https baseline, in the same run, with the same
  * load generator and payloads. Every figure that matters is a ratio, because absolute numbers on a
  * shared 2-core machine mean little. Writes bench/results.json and bench/*.svg; the last line of
- * stdout is the summary object.
+ * stdout is the summary object, with each target of the Performance section met or not.
+ *
+ * Parts of a run, for measuring one change (they write bench/results.partial.json, no charts):
+ *   BENCH_PAYLOADS=1,3        only these payloads (1-based, as the README numbers them)
+ *   BENCH_SERVERS=nest,bouncer only these servers
+ *   BENCH_SKIP=scaling,registry,decision
+ *   BENCH_BEFORE=DIR          one more server, "before": the bouncer built in DIR (a copy of dist/)
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { request as httpsRequest } from 'node:https';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
@@ -15,13 +22,36 @@ import { freePort } from '../test/support/bouncer-process';
 import { residentBytesOfTree } from '../test/support/process-memory';
 import { writeBenchCharts } from './bench-charts';
 import { measureDecisionCost } from './decision-cost';
-import { FixedRateResult, SaturationResult, atFixedRate, loadGenerator, saturate } from './load';
+import {
+  FixedRateResult,
+  PINNED_CORES,
+  SaturationResult,
+  atFixedRate,
+  atFixedRatePinned,
+  loadGenerator,
+  pinProcesses,
+  saturate,
+} from './load';
 import { BenchPayload, benchPayloads } from './payloads';
+import { BenchRegistry, startBenchRegistry } from './registry-fixture';
 
 const ROOT = join(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const FIXED_RATE = 1000;
+/** Cold registry paths make a registry round trip (or several) per review: a rate both sides sustain. */
+const COLD_RATE = 200;
+const list = (name: string): string[] | undefined =>
+  process.env[name]
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+const ONLY_PAYLOADS = list('BENCH_PAYLOADS')?.map(Number);
+const ONLY_SERVERS = list('BENCH_SERVERS');
+const SKIP = new Set(list('BENCH_SKIP') ?? []);
+const BEFORE_DIST = process.env.BENCH_BEFORE;
+const PARTIAL = ONLY_PAYLOADS !== undefined || ONLY_SERVERS !== undefined || SKIP.size > 0 || !!BEFORE_DIST;
+const PINNED = cpus().length >= 2;
 
 interface RunningServer {
   readonly name: string;
@@ -31,7 +61,10 @@ interface RunningServer {
 
 export interface ServerFigures {
   readonly saturation: SaturationResult;
+  /** Client and server share both cores, as before the pinned run existed. */
   readonly fixedRate: FixedRateResult;
+  /** The load generator on one core and the server on the other (`taskset`): what the server does. */
+  readonly pinnedFixedRate?: FixedRateResult;
   readonly rssMb: number;
 }
 
@@ -70,6 +103,16 @@ async function start(
   return { name, port, process: child };
 }
 
+/** Runs `run` with the server's processes on PINNED_CORES.server, then gives them every core back. */
+async function pinnedTo<T>(pids: readonly number[], run: () => Promise<T>): Promise<T> {
+  pinProcesses(pids, String(PINNED_CORES.server));
+  try {
+    return await run();
+  } finally {
+    pinProcesses(pids, `0-${cpus().length - 1}`);
+  }
+}
+
 async function measure(
   server: RunningServer,
   payload: BenchPayload,
@@ -78,13 +121,185 @@ async function measure(
   await saturate(server.port, payload, WARMUP_SECONDS, scratch);
   const saturation = await saturate(server.port, payload, SECONDS, scratch);
   const fixedRate = await atFixedRate(server.port, payload, FIXED_RATE, SECONDS);
-  const figures = { saturation, fixedRate, rssMb: residentBytesOfTree(server.process.pid!) / 2 ** 20 };
+  const pinnedFixedRate = PINNED
+    ? await pinnedTo([server.process.pid!], () =>
+        atFixedRatePinned(server.port, payload, FIXED_RATE, SECONDS, scratch),
+      )
+    : undefined;
+  const figures = {
+    saturation,
+    fixedRate,
+    ...(pinnedFixedRate ? { pinnedFixedRate } : {}),
+    rssMb: residentBytesOfTree(server.process.pid!) / 2 ** 20,
+  };
+  const pinned = pinnedFixedRate
+    ? `  pinned p50 ${pinnedFixedRate.p50Ms.toFixed(2)} ms  p99 ${pinnedFixedRate.p99Ms.toFixed(2)} ms`
+    : '';
   log(
     `  ${server.name.padEnd(9)} ${saturation.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
-      `  p50 ${fixedRate.p50Ms.toFixed(2)} ms  p99 ${fixedRate.p99Ms.toFixed(2)} ms at ${FIXED_RATE}/s` +
-      `  rss ${figures.rssMb.toFixed(0)} MB  errors ${saturation.errors + fixedRate.failed}`,
+      `  p50 ${fixedRate.p50Ms.toFixed(2)} ms  p99 ${fixedRate.p99Ms.toFixed(2)} ms at ${FIXED_RATE}/s${pinned}` +
+      `  rss ${figures.rssMb.toFixed(0)} MB  errors ${saturation.errors + fixedRate.failed + (pinnedFixedRate?.failed ?? 0)}`,
   );
   return figures;
+}
+
+/**
+ * Two saturation measurements to be compared, in the order a b b a (each after a warm-up), so
+ * that a machine whose load drifts during the four runs favours neither.
+ */
+async function pairedSaturation(
+  a: { port: number; payload: BenchPayload },
+  b: { port: number; payload: BenchPayload },
+  scratch: string,
+): Promise<[number, number]> {
+  for (const { port, payload } of [a, b]) await saturate(port, payload, WARMUP_SECONDS, scratch);
+  const rate = async ({ port, payload }: typeof a): Promise<number> =>
+    (await saturate(port, payload, SECONDS, scratch)).requestsPerSecond;
+  const [a1, b1, b2, a2] = [await rate(a), await rate(b), await rate(b), await rate(a)];
+  return [(a1 + a2) / 2, (b1 + b2) / 2];
+}
+
+/** One review to `path`, its AdmissionReview response, to check a fixture before timing it. */
+async function reviewOnce(port: number, payload: BenchPayload): Promise<Record<string, unknown>> {
+  const response = await fetchInsecure(port, payload);
+  return (JSON.parse(response) as { response: Record<string, unknown> }).response;
+}
+
+function fetchInsecure(port: number, payload: BenchPayload): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: payload.path,
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload.body);
+  });
+}
+
+export interface RegistryFigures {
+  readonly coldRate: number;
+  /** /mutate from the tag cache, and /validate of the same Pod on the same server. */
+  readonly mutate: {
+    readonly requestsPerSecond: number;
+    readonly validateSamePod: number;
+    readonly ratio: number;
+  };
+  /** verifySignatures from the caches, and the string-only path (default policy) on the same review. */
+  readonly verified: {
+    readonly requestsPerSecond: number;
+    readonly stringOnly: number;
+    readonly ratio: number;
+  };
+  /** Pinned, at coldRate: the registry's own HEAD of the tag, and the cold paths over it. */
+  readonly registryHead: FixedRateResult;
+  readonly mutateCold: FixedRateResult;
+  readonly verifyCold: FixedRateResult;
+  readonly mutateColdOverHeadP99: number;
+  readonly verifyColdOverHeadP99: number;
+}
+
+/** The registry payloads of issues 17 and 18, against a local docker-registry. */
+async function measureRegistryPaths(
+  bouncer: (name: string, workers: number, policy?: string) => Promise<RunningServer>,
+  scratch: string,
+): Promise<RegistryFigures> {
+  let fixture: BenchRegistry | undefined;
+  const servers: RunningServer[] = [];
+  try {
+    fixture = await startBenchRegistry(scratch);
+    log(`registry payloads, against docker-registry at ${fixture.registry.host}`);
+    const start = async (name: string, policy?: string): Promise<RunningServer> => {
+      const server = await bouncer(name, 1, policy);
+      servers.push(server);
+      return server;
+    };
+    const plain = await start('string-only');
+    const pin = await start('pin', fixture.policies.pin);
+    const pinCold = await start('pin-cold', fixture.policies.pinCold);
+    const verify = await start('verify', fixture.policies.verify);
+    const verifyColdServer = await start('verify-cold', fixture.policies.verifyCold);
+    const { payloads } = fixture;
+
+    // What is timed must be what it claims: a pin, and a verified allow.
+    for (const server of [pin, pinCold]) {
+      const answer = await reviewOnce(server.port, payloads.mutate);
+      if (answer.patchType !== 'JSONPatch')
+        throw new Error(`${server.name} did not pin: ${JSON.stringify(answer)}`);
+    }
+    for (const server of [verify, verifyColdServer]) {
+      const answer = await reviewOnce(server.port, payloads.verified);
+      if (answer.allowed !== true)
+        throw new Error(`${server.name} did not verify: ${JSON.stringify(answer)}`);
+    }
+
+    const [validateSamePod, mutateRps] = await pairedSaturation(
+      { port: pin.port, payload: payloads.validateSamePod },
+      { port: pin.port, payload: payloads.mutate },
+      scratch,
+    );
+    log(
+      `  /mutate from the tag cache ${mutateRps.toFixed(0)} req/s, /validate of the same Pod ${validateSamePod.toFixed(0)} req/s`,
+    );
+    const [stringOnly, verifiedRps] = await pairedSaturation(
+      { port: plain.port, payload: payloads.verified },
+      { port: verify.port, payload: payloads.verified },
+      scratch,
+    );
+    log(
+      `  verifySignatures from the caches ${verifiedRps.toFixed(0)} req/s, the string-only path ${stringOnly.toFixed(0)} req/s`,
+    );
+
+    const registryPid = fixture.registry.pid;
+    const head = {
+      protocol: 'http' as const,
+      method: 'HEAD' as const,
+      path: fixture.tagHead.path,
+      headers: { accept: fixture.tagHead.accept },
+    };
+    const cold = async (
+      server: RunningServer | undefined,
+      target: BenchPayload | typeof head,
+      port: number,
+    ) =>
+      PINNED
+        ? pinnedTo([registryPid, ...(server ? [server.process.pid!] : [])], () =>
+            atFixedRatePinned(port, target, COLD_RATE, SECONDS, scratch),
+          )
+        : atFixedRate(port, target, COLD_RATE, SECONDS);
+    const registryHead = await cold(undefined, head, fixture.tagHead.port);
+    const mutateCold = await cold(pinCold, payloads.mutate, pinCold.port);
+    const verifyCold = await cold(verifyColdServer, payloads.verified, verifyColdServer.port);
+    const p99 = (r: FixedRateResult): string =>
+      `p99 ${r.p99Ms.toFixed(2)} ms (p50 ${r.p50Ms.toFixed(2)}, ${r.failed} failed)`;
+    log(
+      `  at ${COLD_RATE}/s: registry HEAD ${p99(registryHead)}; /mutate, tag cache off ${p99(mutateCold)}; verifySignatures, caches off ${p99(verifyCold)}`,
+    );
+    return {
+      coldRate: COLD_RATE,
+      mutate: { requestsPerSecond: mutateRps, validateSamePod, ratio: mutateRps / validateSamePod },
+      verified: { requestsPerSecond: verifiedRps, stringOnly, ratio: verifiedRps / stringOnly },
+      registryHead,
+      mutateCold,
+      verifyCold,
+      mutateColdOverHeadP99: mutateCold.p99Ms / registryHead.p99Ms,
+      verifyColdOverHeadP99: verifyCold.p99Ms / registryHead.p99Ms,
+    };
+  } finally {
+    servers.forEach((server) => server.process.kill('SIGTERM'));
+    await fixture?.stop();
+  }
 }
 
 const ratio = (ours: number, baseline: number): number => (baseline > 0 ? ours / baseline : NaN);
@@ -105,10 +320,15 @@ async function main(): Promise<void> {
     `kube-image-bouncer bench: ${cpus().length} cores, node ${process.version}, load by ${generator}, ${SECONDS} s per run`,
   );
 
-  const bouncer = async (name: string, workers: number): Promise<RunningServer> => {
+  const bouncer = async (
+    name: string,
+    workers: number,
+    policy?: string,
+    dist = 'dist',
+  ): Promise<RunningServer> => {
     const port = await freePort();
     const args = [
-      'dist/main.js',
+      join(dist, 'main.js'),
       'serve',
       '--cert',
       certPath,
@@ -120,6 +340,7 @@ async function main(): Promise<void> {
       String(port),
       '--workers',
       String(workers),
+      ...(policy ? ['--policy', policy] : []),
     ];
     return start(name, args, port, 'kube-image-bouncer serving', scratch);
   };
@@ -133,20 +354,27 @@ async function main(): Promise<void> {
       scratch,
     );
   };
-  const servers = [
-    await reference('baseline', 'baseline-server.js'),
-    await reference('express', 'express-floor-server.js'),
-    await reference('nest', 'nest-floor-server.js'),
-    await bouncer('bouncer', 1),
-  ];
+  const wanted = (name: string): boolean => ONLY_SERVERS === undefined || ONLY_SERVERS.includes(name);
+  const servers: RunningServer[] = [];
+  if (wanted('baseline')) servers.push(await reference('baseline', 'baseline-server.js'));
+  if (wanted('express')) servers.push(await reference('express', 'express-floor-server.js'));
+  if (wanted('nest')) servers.push(await reference('nest', 'nest-floor-server.js'));
+  if (BEFORE_DIST) servers.push(await bouncer('before', 1, undefined, BEFORE_DIST));
+  if (wanted('bouncer')) servers.push(await bouncer('bouncer', 1));
   const payloads = benchPayloads();
-  const results: { payload: string; sizeBytes: number; figures: Record<string, ServerFigures> }[] = [];
+  const results: {
+    payload: string;
+    number: number;
+    sizeBytes: number;
+    figures: Record<string, ServerFigures>;
+  }[] = [];
   try {
-    for (const payload of payloads) {
+    for (const [index, payload] of payloads.entries()) {
+      if (ONLY_PAYLOADS !== undefined && !ONLY_PAYLOADS.includes(index + 1)) continue;
       log(`${payload.name} (${(payload.body.length / 1024).toFixed(1)} KiB)`);
       const figures: Record<string, ServerFigures> = {};
       for (const server of servers) figures[server.name] = await measure(server, payload, scratch);
-      results.push({ payload: payload.name, sizeBytes: payload.body.length, figures });
+      results.push({ payload: payload.name, number: index + 1, sizeBytes: payload.body.length, figures });
     }
   } finally {
     servers.forEach((server) => server.process.kill('SIGTERM'));
@@ -154,7 +382,7 @@ async function main(): Promise<void> {
 
   // Scaling with cluster workers, on the two most common review shapes.
   const scaling: { payload: string; workers: number; requestsPerSecond: number }[] = [];
-  for (const workers of [1, 2]) {
+  for (const workers of SKIP.has('scaling') ? [] : [1, 2]) {
     const server = await bouncer(`bouncer x${workers}`, workers);
     try {
       for (const payload of [payloads[0], payloads[2]]) {
@@ -169,34 +397,85 @@ async function main(): Promise<void> {
     }
   }
 
-  const decision = await measureDecisionCost(payloads[2].body);
-  log(
-    `decision cost, Pod AdmissionReview: ${decision.decisionOnlyUs.toFixed(1)} us (${decision.perReviewUs.toFixed(1)} us with JSON parse and reply)`,
-  );
+  const registry = SKIP.has('registry') ? undefined : await measureRegistryPaths(bouncer, scratch);
 
-  const throughputRatios = results.map((r) =>
-    ratio(r.figures.bouncer.saturation.requestsPerSecond, r.figures.baseline.saturation.requestsPerSecond),
-  );
+  const decision = SKIP.has('decision') ? undefined : await measureDecisionCost(payloads[2].body);
+  if (decision)
+    log(
+      `decision cost, Pod AdmissionReview: ${decision.decisionOnlyUs.toFixed(1)} us (${decision.perReviewUs.toFixed(1)} us with JSON parse and reply)`,
+    );
+
+  const rps = (r: (typeof results)[number], server: string): number =>
+    r.figures[server]?.saturation.requestsPerSecond ?? NaN;
+  const payloadFigures = results.map((r) => ({
+    ...r,
+    throughputRatio: ratio(rps(r, 'bouncer'), rps(r, 'baseline')),
+    nestRatio: ratio(rps(r, 'bouncer'), rps(r, 'nest')),
+    ...(BEFORE_DIST ? { afterOverBefore: ratio(rps(r, 'bouncer'), rps(r, 'before')) } : {}),
+  }));
+  const of = (numbers: number[]) => payloadFigures.filter((r) => numbers.includes(r.number));
+  const min = (values: number[]): number => (values.length > 0 ? Math.min(...values) : NaN);
+  const max = (values: number[]): number => (values.length > 0 ? Math.max(...values) : NaN);
+  const bouncerFigures = (numbers: number[]) =>
+    of(numbers).flatMap((r) => (r.figures.bouncer ? [r.figures.bouncer] : []));
   const summary = {
-    throughput_ratio_min: Math.min(...throughputRatios),
-    p99_ms_at_1000rps_max: Math.max(...results.map((r) => r.figures.bouncer.fixedRate.p99Ms)),
-    rss_mb_max: Math.max(...results.map((r) => r.figures.bouncer.rssMb)),
-    decision_us_pod: decision.decisionOnlyUs,
+    throughput_ratio_min: min(payloadFigures.map((r) => r.throughputRatio)),
+    nest_ratio_min_payloads_1_3: min(of([1, 2, 3]).map((r) => r.nestRatio)),
+    nest_ratio_min_payloads_4_5: min(of([4, 5]).map((r) => r.nestRatio)),
+    p99_ms_at_1000rps_pinned_max_payloads_1_4: max(
+      bouncerFigures([1, 2, 3, 4]).map((f) => f.pinnedFixedRate?.p99Ms ?? NaN),
+    ),
+    p99_ms_at_1000rps_unpinned_max_payloads_1_4: max(
+      bouncerFigures([1, 2, 3, 4]).map((f) => f.fixedRate.p99Ms),
+    ),
+    rss_mb_max_payloads_1_4: max(bouncerFigures([1, 2, 3, 4]).map((f) => f.rssMb)),
+    rss_mb_after_payload_5: max(bouncerFigures([5]).map((f) => f.rssMb)),
+    ...(registry
+      ? {
+          mutate_cache_hit_over_validate: registry.mutate.ratio,
+          verified_cache_hit_over_string_only: registry.verified.ratio,
+          registry_head_p99_ms: registry.registryHead.p99Ms,
+          mutate_cold_p99_ms: registry.mutateCold.p99Ms,
+          verify_cold_p99_ms: registry.verifyCold.p99Ms,
+        }
+      : {}),
+    ...(decision ? { decision_us_pod: decision.decisionOnlyUs } : {}),
+  };
+  const targets = {
+    'bouncer / Nest on Express >= 0.9, payloads 1-3': summary.nest_ratio_min_payloads_1_3 >= 0.9,
+    'bouncer / Nest on Express >= 0.95, payloads 4-5': summary.nest_ratio_min_payloads_4_5 >= 0.95,
+    'p99 <= 2 ms at 1,000/s pinned, payloads 1-4': summary.p99_ms_at_1000rps_pinned_max_payloads_1_4 <= 2,
+    'RSS per worker <= 120 MB after the runs, payloads 1-4': summary.rss_mb_max_payloads_1_4 <= 120,
+    ...(registry
+      ? {
+          'registry cache-hit paths >= 0.8 of the string-only path':
+            registry.mutate.ratio >= 0.8 && registry.verified.ratio >= 0.8,
+        }
+      : {}),
   };
   const report = {
     measuredAt: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+    },
     loadGenerator: generator,
     secondsPerRun: SECONDS,
     fixedRate: FIXED_RATE,
-    payloads: results.map((r, i) => ({ ...r, throughputRatio: throughputRatios[i] })),
+    pinnedCores: PINNED ? PINNED_CORES : undefined,
+    payloads: payloadFigures,
     scaling,
-    decisionCostUs: decision,
+    ...(registry ? { registry } : {}),
+    ...(decision ? { decisionCostUs: decision } : {}),
     summary,
+    targets,
   };
-  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
-
-  writeBenchCharts(report.payloads, FIXED_RATE);
+  const out = join(ROOT, 'bench', PARTIAL ? 'results.partial.json' : 'results.json');
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  if (!PARTIAL) writeBenchCharts(report.payloads, FIXED_RATE);
+  for (const [target, met] of Object.entries(targets)) log(`${met ? 'met   ' : 'missed'} ${target}`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

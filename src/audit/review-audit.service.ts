@@ -25,10 +25,15 @@ export class ReviewAuditService {
   recordDecision(endpoint: ReviewEndpoint, subject: ReviewSubject, decision: PolicyDecision): void {
     this.metrics.recordDecision(endpoint, decision);
     const exceptions = exceptionsUsed(decision);
-    const rules = [
-      ...new Set(decision.verdicts.flatMap((v) => v.violations.map((x) => `${x.rule}:${x.enforcement}`))),
-    ];
-    const entry = {
+    const hasExceptions = Object.keys(exceptions).length > 0;
+    const rules: string[] = [];
+    for (const verdict of decision.verdicts)
+      for (const { rule, enforcement } of verdict.violations) {
+        const named = `${rule}:${enforcement}`;
+        if (!rules.includes(named)) rules.push(named);
+      }
+    // One line per review: the optional fields are set only when present, in a fixed order.
+    const entry: Record<string, unknown> = {
       msg: decision.allowed ? 'review allowed' : 'review denied',
       endpoint,
       ...subject,
@@ -36,14 +41,13 @@ export class ReviewAuditService {
       images: decision.verdicts.map((v) => v.subject.image),
       rules,
       policyRevision: decision.policy.revision,
-      ...(decision.exemptNamespace ? { exemptNamespace: decision.exemptNamespace } : {}),
-      ...(Object.keys(exceptions).length > 0 ? { exceptions } : {}),
-      ...(decision.breakGlass
-        ? { breakGlass: { ticket: decision.breakGlass.ticket, expires: decision.breakGlass.expires } }
-        : {}),
-      ...(decision.breakGlassRefusals.length > 0 ? { breakGlassRefusals: decision.breakGlassRefusals } : {}),
     };
-    if (decision.breakGlass || Object.keys(exceptions).length > 0) this.logger.warn(entry);
+    if (decision.exemptNamespace) entry.exemptNamespace = decision.exemptNamespace;
+    if (hasExceptions) entry.exceptions = exceptions;
+    if (decision.breakGlass)
+      entry.breakGlass = { ticket: decision.breakGlass.ticket, expires: decision.breakGlass.expires };
+    if (decision.breakGlassRefusals.length > 0) entry.breakGlassRefusals = decision.breakGlassRefusals;
+    if (decision.breakGlass || hasExceptions) this.logger.warn(entry);
     else this.logger.log(entry);
   }
 

@@ -28,11 +28,28 @@ function prettyStream(): DestinationStream {
   });
 }
 
+/**
+ * pino's isoTime, formatted once per millisecond: a busy server writes several lines in each, and
+ * `toISOString` was about a fifth of formatting an audit line. The text is the same.
+ */
+function isoTimeOncePerMillisecond(): () => string {
+  let formattedAt = -1;
+  let formatted = '';
+  return () => {
+    const now = Date.now();
+    if (now !== formattedAt) {
+      formattedAt = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
+  };
+}
+
 export function createBouncerLogger(config: LogConfig, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level: config.level,
     base: { service: 'kube-image-bouncer', pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMillisecond(),
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
@@ -48,6 +65,9 @@ type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
  * line with `context`. An object message is merged into the line, so services log structured data.
  */
 export class PinoNestLogger implements LoggerService {
+  /** A child per context: pino serializes its `context` binding once, not on every line. */
+  private readonly byContext = new Map<string, Logger>();
+
   constructor(readonly pino: Logger) {}
 
   log(message: unknown, ...optional: unknown[]): void {
@@ -79,9 +99,19 @@ export class PinoNestLogger implements LoggerService {
       this.pino[level]({ context, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
       const { msg, ...fields } = message as { msg?: unknown };
-      this.pino[level]({ context, ...fields }, typeof msg === 'string' ? msg : undefined);
+      const text = typeof msg === 'string' ? msg : undefined;
+      // The same line either way: a child's bindings come right after the base ones, where the
+      // merged `context` would. A message with a `context` of its own keeps the merge, as before.
+      if (context === undefined || 'context' in fields) this.pino[level]({ context, ...fields }, text);
+      else this.contextLogger(context)[level](fields, text);
     } else {
       this.pino[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }
+  }
+
+  private contextLogger(context: string): Logger {
+    let logger = this.byContext.get(context);
+    if (logger === undefined) this.byContext.set(context, (logger = this.pino.child({ context })));
+    return logger;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { DigestResolution, DigestResolver, RegistryFailureReason } from '../registry';
+import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
 import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
 import { matchesAny } from './patterns/image-pattern';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
@@ -69,8 +69,7 @@ export class DigestPinningService {
     const skipped = this.skipReason(policy, request.namespace || undefined);
     if (skipped !== undefined) return { ...decided, skipped, pins: [] };
 
-    const deadlineAt = Date.now() + policy.registryTimeoutMs;
-    const deadline = { signal: AbortSignal.timeout(policy.registryTimeoutMs), deadlineAt };
+    const deadline = registryDeadline(policy.registryTimeoutMs);
     const pins = await Promise.all(
       request.images.map(async (subject): Promise<ImagePin> => {
         let reference: ImageReference;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { DigestResolution, DigestResolver, RegistryDeadline } from '../registry';
+import { DigestResolution, DigestResolver, registryDeadline } from '../registry';
 import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
 import { describeTicket, readBreakGlass } from './break-glass';
 import {
@@ -165,8 +165,11 @@ export class ImagePolicyService {
 
     const now = new Date();
     const judged = request.images.map((subject) => this.judge(subject, policy, namespace, now));
-    const pending = judged.flatMap(({ rules }, image) =>
-      rules.flatMap((trace, rule) => (trace.pending ? [{ image, rule }] : [])),
+    const pending: PendingCheck[] = [];
+    judged.forEach(({ rules }, image) =>
+      rules.forEach((trace, rule) => {
+        if (trace.pending) pending.push({ image, rule });
+      }),
     );
     const images =
       pending.length === 0
@@ -215,10 +218,7 @@ export class ImagePolicyService {
     pending: readonly PendingCheck[],
     policy: CompiledImagePolicy,
   ): Promise<ImageTrace[]> {
-    const deadline: RegistryDeadline = {
-      signal: AbortSignal.timeout(policy.registryTimeoutMs),
-      deadlineAt: Date.now() + policy.registryTimeoutMs,
-    };
+    const deadline = registryDeadline(policy.registryTimeoutMs);
     const digests = new Map<number, Promise<{ digest?: string; resolution?: DigestResolution }>>();
     const digestOf = (image: number): Promise<{ digest?: string; resolution?: DigestResolution }> => {
       let found = digests.get(image);
@@ -306,7 +306,7 @@ export class ImagePolicyService {
     namespace: string | undefined,
     now: Date,
   ): JudgedImage {
-    const skipAll = (skipped: RuleSkip) => policy.rules.map((rule) => ({ rule, skipped }));
+    const skipAll = (skipped: RuleSkip): RuleTrace[] => policy.rules.map((rule) => ({ rule, skipped }));
     let reference: ImageReference;
     try {
       reference = this.references.parse(subject.image);
@@ -327,7 +327,10 @@ export class ImagePolicyService {
         exemptBy: `image pattern ${exemptPattern.source}`,
         rules: skipAll({ because: 'exempt-image', pattern: exemptPattern.source }),
       };
-    const exception = policy.exceptions.find((e) => e.covers(reference, namespace, now));
+    const exception =
+      policy.exceptions.length > 0
+        ? policy.exceptions.find((e) => e.covers(reference, namespace, now))
+        : undefined;
     if (exception) {
       this.logger.warn(
         `exception ${describeTicket(exception)} lets image ${subject.image} in ${namespace ?? 'no namespace'} through every rule`,
@@ -343,7 +346,8 @@ export class ImagePolicyService {
     }
 
     const rules = policy.rules.map((rule) => this.apply(rule, subject.image, reference, namespace));
-    const violations = rules.flatMap((traced) => (traced.violation ? [traced.violation] : []));
+    const violations: RuleViolation[] = [];
+    for (const traced of rules) if (traced.violation) violations.push(traced.violation);
     return { subject, reference, violations, rules };
   }
 
@@ -404,22 +408,22 @@ function finishedTrace(
   skipPending?: () => RuleSkip,
   resolution?: DigestResolution,
 ): ImageTrace {
-  const rules: RuleTrace[] = judged.rules.map(({ pending, ...trace }) =>
-    pending && skipPending ? { ...trace, skipped: skipPending() } : trace,
-  );
-  const violations = [
-    ...judged.violations.filter((v) => v.rule === INVALID_REFERENCE_RULE),
-    ...rules.flatMap((trace) => (trace.violation ? [trace.violation] : [])),
-  ];
-  return {
-    verdict: {
-      subject: judged.subject,
-      ...(judged.reference ? { reference: judged.reference } : {}),
-      violations,
-      ...(judged.exemptBy ? { exemptBy: judged.exemptBy } : {}),
-      ...(judged.exception ? { exception: judged.exception } : {}),
-    },
-    rules,
-    ...(resolution ? { resolution } : {}),
-  };
+  // Once per image of every review: plain loops, and a trace that was never pending is kept as is
+  // rather than copied without its (absent) `pending` key.
+  const rules: RuleTrace[] = judged.rules.map((trace) => {
+    if (!trace.pending) return trace;
+    const { pending: _pending, ...rest } = trace;
+    return skipPending ? { ...rest, skipped: skipPending() } : rest;
+  });
+  const violations: RuleViolation[] = [];
+  for (const violation of judged.violations)
+    if (violation.rule === INVALID_REFERENCE_RULE) violations.push(violation);
+  for (const trace of rules) if (trace.violation) violations.push(trace.violation);
+  // Keys in the order they always had, for anything that prints a verdict as JSON; the rare exempt
+  // image pays for the copies.
+  const { subject, reference, exemptBy, exception } = judged;
+  let verdict: ImageVerdict = reference ? { subject, reference, violations } : { subject, violations };
+  if (exemptBy) verdict = { ...verdict, exemptBy };
+  if (exception) verdict = { ...verdict, exception };
+  return resolution ? { verdict, rules, resolution } : { verdict, rules };
 }

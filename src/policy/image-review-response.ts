@@ -38,16 +38,13 @@ export function denialReason(decision: PolicyDecision): string {
 export function toImageReviewResponse(decision: PolicyDecision): ImageReviewResponse {
   // ImageReview has no warnings field; warn-mode findings go to the audit log instead.
   const warnings = decisionWarnings(decision);
+  const auditAnnotations = decisionAuditAnnotations(decision);
+  if (warnings.length > 0) auditAnnotations.warnings = warnings.join('; ');
   return {
     apiVersion: IMAGE_REVIEW_API_VERSION,
     kind: IMAGE_REVIEW_KIND,
-    status: {
-      allowed: decision.allowed,
-      ...(decision.allowed ? {} : { reason: denialReason(decision) }),
-      auditAnnotations: {
-        ...decisionAuditAnnotations(decision),
-        ...(warnings.length > 0 ? { warnings: warnings.join('; ') } : {}),
-      },
-    },
+    status: decision.allowed
+      ? { allowed: true, auditAnnotations }
+      : { allowed: false, reason: denialReason(decision), auditAnnotations },
   };
 }

@@ -10,17 +10,24 @@ export interface LocatedViolation {
   readonly violation: RuleViolation;
 }
 
+// Every review calls these several times (response, audit line, metrics), most often on verdicts
+// with no violation at all: plain loops, allocating only what they return.
+
 export function violationsWith(decision: PolicyDecision, enforcement: Enforcement): LocatedViolation[] {
-  return decision.verdicts.flatMap((verdict) =>
-    verdict.violations
-      .filter((v) => v.enforcement === enforcement)
-      .map((violation) => ({ verdict, violation })),
-  );
+  const found: LocatedViolation[] = [];
+  for (const verdict of decision.verdicts)
+    for (const violation of verdict.violations)
+      if (violation.enforcement === enforcement) found.push({ verdict, violation });
+  return found;
 }
 
 /** Each rule behind a violation of the given enforcement, once, in the order the review met them. */
 export function rulesWith(decision: PolicyDecision, enforcement: Enforcement): string[] {
-  return [...new Set(violationsWith(decision, enforcement).map(({ violation }) => violation.rule))];
+  const rules: string[] = [];
+  for (const verdict of decision.verdicts)
+    for (const { enforcement: given, rule } of verdict.violations)
+      if (given === enforcement && !rules.includes(rule)) rules.push(rule);
+  return rules;
 }
 
 /** What a review comes to: denied, allowed with something kubectl shows as a warning, or allowed. */
@@ -29,7 +36,11 @@ export type ReviewOutcome = 'deny' | 'warn' | 'allow';
 /** A break-glass override counts as a warning: the user is told what it let through. */
 export function reviewOutcome(decision: PolicyDecision): ReviewOutcome {
   if (!decision.allowed) return 'deny';
-  return decision.breakGlass || violationsWith(decision, 'warn').length > 0 ? 'warn' : 'allow';
+  return decision.breakGlass || hasViolationWith(decision, 'warn') ? 'warn' : 'allow';
+}
+
+function hasViolationWith(decision: PolicyDecision, enforcement: Enforcement): boolean {
+  return decision.verdicts.some((verdict) => verdict.violations.some((v) => v.enforcement === enforcement));
 }
 
 /** An image as it appears in a message: as written, or quoted when it is not even a valid reference. */
@@ -45,6 +56,7 @@ export function describeViolation({ verdict, violation }: LocatedViolation): str
 
 /** What kubectl shows on an allowed request: warn-mode violations, and any break-glass use. */
 export function decisionWarnings(decision: PolicyDecision): string[] {
+  if (!decision.breakGlass && !hasViolationWith(decision, 'warn')) return [];
   const warnings = violationsWith(decision, 'warn').map(describeViolation);
   if (decision.breakGlass) {
     const overridden = violationsWith(decision, 'enforce').map(describeViolation).join('; ');
@@ -57,6 +69,7 @@ export function decisionWarnings(decision: PolicyDecision): string[] {
 
 /** The spec.exceptions each image went through on: `{"nginx": "CHG-7 until 2026-12-31T00:00:00.000Z"}`. */
 export function exceptionsUsed(decision: PolicyDecision): Record<string, string> {
+  if (!decision.verdicts.some((v) => v.exception)) return {};
   return Object.fromEntries(
     decision.verdicts.flatMap((v) => (v.exception ? [[v.subject.image, describeTicket(v.exception)]] : [])),
   );
@@ -65,6 +78,7 @@ export function exceptionsUsed(decision: PolicyDecision): Record<string, string>
 /** One image's part in a decision: `exempt`, `deny:no-latest`, `warn:trusted-sources` or `allow`. */
 export function imageOutcome(verdict: ImageVerdict): string {
   if (verdict.exemptBy) return 'exempt';
+  if (verdict.violations.length === 0) return 'allow';
   const rulesOf = (enforcement: Enforcement): string[] =>
     verdict.violations.filter((v) => v.enforcement === enforcement).map((v) => v.rule);
   const denied = rulesOf('enforce');
@@ -80,14 +94,14 @@ export function imageOutcome(verdict: ImageVerdict): string {
  */
 export function decisionAuditAnnotations(decision: PolicyDecision): Record<string, string> {
   const images = Object.fromEntries(decision.verdicts.map((v) => [v.subject.image, imageOutcome(v)]));
-  return {
+  const annotations: Record<string, string> = {
     decision: decision.allowed ? 'allow' : 'deny',
     images: JSON.stringify(images),
     'policy-revision': decision.policy.revision,
-    ...(decision.exemptNamespace ? { 'exempt-namespace': decision.exemptNamespace } : {}),
-    ...(Object.keys(exceptionsUsed(decision)).length > 0
-      ? { exceptions: JSON.stringify(exceptionsUsed(decision)) }
-      : {}),
-    ...(decision.breakGlass ? { 'break-glass': describeTicket(decision.breakGlass) } : {}),
   };
+  if (decision.exemptNamespace) annotations['exempt-namespace'] = decision.exemptNamespace;
+  const exceptions = exceptionsUsed(decision);
+  if (Object.keys(exceptions).length > 0) annotations.exceptions = JSON.stringify(exceptions);
+  if (decision.breakGlass) annotations['break-glass'] = describeTicket(decision.breakGlass);
+  return annotations;
 }

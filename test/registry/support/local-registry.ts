@@ -15,7 +15,8 @@ import {
 import { freePort } from '../../support/bouncer-process';
 
 const run = promisify(execFile);
-const TOOLS = join(__dirname, '..', '..', 'tools', 'go-tool.sh');
+// From the source tree (jest), or from the bench's build of it in .bench-build/test/.
+const TOOLS = join(__dirname.replace(/[/\\]\.bench-build(?=[/\\])/, ''), '..', '..', 'tools', 'go-tool.sh');
 
 /** A tool the Go module proxy builds, from the cache `test/tools/go-tool.sh` keeps. */
 export function goTool(name: 'crane' | 'cosign'): string {
@@ -57,6 +58,8 @@ export interface LocalRegistry {
   readonly host: string;
   readonly storage: string;
   readonly logPath: string;
+  /** The docker-registry process. */
+  readonly pid: number;
   /** Manifest and tag requests the registry logged, e.g. `HEAD /v2/demo/app/manifests/v1`. */
   requests(): string[];
   stop(): Promise<void>;
@@ -113,6 +116,7 @@ export async function startRegistry(
     host,
     storage,
     logPath,
+    pid: child.pid!,
     tokenServer,
     requests: () =>
       readFileSync(logPath, 'utf8')

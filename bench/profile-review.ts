@@ -1,0 +1,262 @@
+/**
+ * `npm run bench:profile`: where a review's CPU goes. Runs the Nest-on-Express floor and the
+ * bouncer (default policy, and a policy whose rule needs the registry, all from warm caches) under
+ * the bench's own saturating load with `node --cpu-prof`, then prints CPU microseconds per request
+ * by package and the heaviest functions by self time, the bouncer's beside the floor's, so what
+ * the bouncer adds above the frameworks can be ranked. Profiles stay in the printed folder, for
+ * Chrome DevTools or speedscope.
+ *
+ *   npm run bench:profile [-- PAYLOAD_INDEX... registry]
+ *
+ * Default: `0 2 registry`, the 1-image ImageReview, the Pod AdmissionReview and the registry path.
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
+import { freePort } from '../test/support/bouncer-process';
+import { PINNED_CORES, pinProcesses, saturate } from './load';
+import { BenchPayload, benchPayloads } from './payloads';
+import { BenchRegistry, startBenchRegistry } from './registry-fixture';
+
+const ROOT = join(__dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const PINNED = cpus().length >= 2;
+
+interface CpuProfileNode {
+  readonly id: number;
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly hitCount?: number;
+  readonly children?: number[];
+}
+interface CpuProfile {
+  readonly nodes: CpuProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: number[];
+  readonly timeDeltas: number[];
+}
+
+/** Which package, or which of the bouncer's folders, a function belongs to. */
+function ownerOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0];
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + 'node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const path = relative(ROOT, url.replace(/^file:\/\//, ''));
+  const parts = path.split('/');
+  return parts[0] === 'dist' ? `bouncer:${parts[2] ?? parts[1]}` : path;
+}
+
+export interface ProfileSummary {
+  /** CPU µs per request, by owner, idle excluded. */
+  readonly byOwner: Map<string, number>;
+  /** CPU µs per request, by function. */
+  readonly byFunction: Map<string, number>;
+  readonly busyUsPerRequest: number;
+}
+
+/** Self time per request of the samples in the profile's last `windowUs`. */
+function summarise(profile: CpuProfile, requests: number, windowUs: number): ProfileSummary {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, CpuProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  const selfUs = new Map<number, number>();
+  const from = profile.endTime - windowUs;
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
+  const byOwner = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, us: number): void => {
+    map.set(key, (map.get(key) ?? 0) + us / requests);
+  };
+  let busy = 0;
+  for (const [id, us] of selfUs) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') continue;
+    busy += us;
+    add(byOwner, ownerOf(url, functionName), us);
+    // A native function is named by its JavaScript caller: `writev` alone says nothing.
+    const parent = url === '' ? parentOf.get(id)?.callFrame : undefined;
+    const name =
+      url !== ''
+        ? `${functionName || '(anonymous)'} ${ownerOf(url, functionName)}:${lineNumber + 1}`
+        : parent && parent.url !== ''
+          ? `[${functionName}] in ${parent.functionName || '(anonymous)'} ${ownerOf(parent.url, parent.functionName)}`
+          : functionName;
+    add(byFunction, name, us);
+  }
+  return { byOwner, byFunction, busyUsPerRequest: busy / requests };
+}
+
+async function waitForText(path: string, text: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!readFileSync(path, 'utf8').includes(text)) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`not ready (exit ${child.exitCode}):\n${readFileSync(path, 'utf8')}`);
+    await delay(50);
+  }
+}
+
+/** One server under `--cpu-prof`, loaded with `payload` for SECONDS after a warm-up; its summary. */
+async function profileServer(
+  name: string,
+  args: (port: number) => string[],
+  readyText: string,
+  payload: BenchPayload,
+  scratch: string,
+): Promise<{ summary: ProfileSummary; requestsPerSecond: number; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(scratch, `${name}-`));
+  const logPath = join(dir, 'server.log');
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, ...args(port)], {
+    cwd: ROOT,
+    stdio: ['ignore', logFd, 'inherit'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  closeSync(logFd);
+  await waitForText(logPath, readyText, child);
+  // As in the bench's pinned run: the load generator on one core, the server on the other.
+  if (PINNED) pinProcesses([child.pid!], String(PINNED_CORES.server));
+  await saturate(port, payload, 2, scratch);
+  const started = Date.now();
+  const { requestsPerSecond } = await saturate(port, payload, SECONDS, scratch);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  // The profile ends as the process exits: its last stretch, from the loaded run's start, holds the
+  // run and the shutdown (a few ms of CPU), and not the boot or the warm-up.
+  const windowUs = (Date.now() - started) * 1000;
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+  return { summary: summarise(profile, requestsPerSecond * SECONDS, windowUs), requestsPerSecond, dir };
+}
+
+/** The biggest differences first: what `ours` spends above `floor`, by package and by function. */
+function report(title: string, ours: ProfileSummary, floor: ProfileSummary, top = 25): void {
+  process.stdout.write(
+    `\n${title}\n  CPU per request: ${ours.busyUsPerRequest.toFixed(1)} µs, against ${floor.busyUsPerRequest.toFixed(1)} µs\n`,
+  );
+  for (const [what, mine, theirs] of [
+    ['by package or folder', ours.byOwner, floor.byOwner],
+    ['by function, self time', ours.byFunction, floor.byFunction],
+  ] as const) {
+    process.stdout.write(`  ${what.padEnd(96)}   µs/req  against    above\n`);
+    const rows = [...new Set([...mine.keys(), ...theirs.keys()])]
+      .map((key) => ({ key, us: mine.get(key) ?? 0, against: theirs.get(key) ?? 0 }))
+      .sort((a, b) => b.us - b.against - (a.us - a.against));
+    for (const { key, us, against } of rows.slice(0, top))
+      process.stdout.write(
+        `  ${key.slice(0, 96).padEnd(96)} ${us.toFixed(1).padStart(8)} ${against.toFixed(1).padStart(8)} ${(us - against).toFixed(1).padStart(8)}\n`,
+      );
+  }
+}
+
+async function main(): Promise<void> {
+  // wrk, started from here, inherits this core.
+  if (PINNED) pinProcesses([process.pid], String(PINNED_CORES.client));
+  const scratch = mkdtempSync(join(tmpdir(), 'bouncer-profile-'));
+  const certificate = await createSelfSignedCertificate({
+    commonName: 'bench',
+    usages: ['server'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  const certPath = join(scratch, 'server.crt');
+  const keyPath = join(scratch, 'server.key');
+  writeFileSync(certPath, certificate.certificatePem);
+  writeFileSync(keyPath, certificate.privateKeyPem);
+  const payloads = benchPayloads();
+  const asked = process.argv.slice(2);
+  const chosen = asked.length > 0 ? asked : ['0', '2', 'registry'];
+  const bouncerArgs =
+    (policy?: string) =>
+    (port: number): string[] => [
+      'dist/main.js',
+      'serve',
+      '--cert',
+      certPath,
+      '--key',
+      keyPath,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+      ...(policy ? ['--policy', policy] : []),
+    ];
+  const floorArgs = (port: number): string[] => [
+    join('.bench-build', 'bench', 'nest-floor-server.js'),
+    certPath,
+    keyPath,
+    String(port),
+  ];
+
+  for (const index of chosen.filter((item) => item !== 'registry')) {
+    const payload = payloads[Number(index)];
+    const floor = await profileServer('nest', floorArgs, 'ready', payload, scratch);
+    const bouncer = await profileServer(
+      'bouncer',
+      bouncerArgs(),
+      'kube-image-bouncer serving',
+      payload,
+      scratch,
+    );
+    report(
+      `${payload.name}: bouncer ${bouncer.requestsPerSecond.toFixed(0)} req/s, Nest on Express ${floor.requestsPerSecond.toFixed(0)} req/s (profiles in ${bouncer.dir}, ${floor.dir})`,
+      bouncer.summary,
+      floor.summary,
+    );
+  }
+
+  if (!chosen.includes('registry')) return;
+  // The registry path from warm caches: pinning (/mutate) and a verified signature (/validate).
+  let registry: BenchRegistry | undefined;
+  try {
+    registry = await startBenchRegistry(scratch);
+    for (const [label, policy, payload] of [
+      ['/mutate, tag cache hit', registry.policies.pin, registry.payloads.mutate],
+      ['/validate, verifySignatures, cache hit', registry.policies.verify, registry.payloads.verified],
+    ] as const) {
+      const plain = await profileServer(
+        'bouncer-plain',
+        bouncerArgs(),
+        'kube-image-bouncer serving',
+        registry.payloads.verified,
+        scratch,
+      );
+      const ours = await profileServer(
+        'bouncer-registry',
+        bouncerArgs(policy),
+        'kube-image-bouncer serving',
+        payload,
+        scratch,
+      );
+      report(
+        `${label}: ${ours.requestsPerSecond.toFixed(0)} req/s; the string-only path on the same pod ${plain.requestsPerSecond.toFixed(0)} req/s (profile in ${ours.dir})`,
+        ours.summary,
+        plain.summary,
+      );
+    }
+  } finally {
+    await registry?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
