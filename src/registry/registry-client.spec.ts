@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { InFlight } from '../cache/in-flight';
 import {
@@ -12,18 +11,11 @@ import {
 } from './registry-client';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess } from './registry-settings';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-
-/** The Fetch spec's bad ports, which undici refuses to connect to. https://fetch.spec.whatwg.org/#port-blocking */
-const FETCH_BAD_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104,
-  109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515,
-  526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
-  3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
 
 const USER = 'ci-robot';
 const PASSWORD = 'pa55-w0rd-never-shown';
@@ -66,24 +58,13 @@ class FakeServer {
   private port = 0;
 
   async start(): Promise<void> {
-    for (;;) {
-      const server = createServer((request, response) => this.answer(request, response));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as AddressInfo;
-      if (!FETCH_BAD_PORTS.has(port)) {
-        this.server = server;
-        this.port = port;
-        return;
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    ({ server: this.server, port: this.port } = await listenOnLoopback((request, response) =>
+      this.answer(request, response),
+    ));
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.server) await closeServer(this.server);
   }
 
   /** Drops open connections, such as one a test left waiting. */

@@ -12,6 +12,7 @@ import {
   IssuedCertificate,
   createCertificateAuthority,
 } from '../../../src/tls/certificate-issuer';
+import { FETCH_BAD_PORTS } from '../../../src/testing/loopback-server';
 import { freePort } from '../../support/bouncer-process';
 
 const run = promisify(execFile);
@@ -25,14 +26,6 @@ export function goTool(name: 'crane' | 'cosign'): string {
     .split('\n')
     .at(-1)!;
 }
-
-/** Node's fetch refuses these ports (the Fetch spec's "bad ports"); a registry must not get one. */
-const FETCH_BAD_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104,
-  109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515,
-  526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
-  3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
 
 export async function fetchablePort(): Promise<number> {
   for (;;) {
