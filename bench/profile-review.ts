@@ -12,12 +12,12 @@
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
+import { writeBenchCertificate } from './bench-certificate';
 import { PINNED_CORES, pinProcesses, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
@@ -167,15 +167,7 @@ async function main(): Promise<void> {
   // wrk, started from here, inherits this core.
   if (PINNED) pinProcesses([process.pid], String(PINNED_CORES.client));
   const scratch = mkdtempSync(join(tmpdir(), 'bouncer-profile-'));
-  const certificate = await createSelfSignedCertificate({
-    commonName: 'bench',
-    usages: ['server'],
-    ipAddresses: ['127.0.0.1'],
-  });
-  const certPath = join(scratch, 'server.crt');
-  const keyPath = join(scratch, 'server.key');
-  writeFileSync(certPath, certificate.certificatePem);
-  writeFileSync(keyPath, certificate.privateKeyPem);
+  const { certPath, keyPath } = await writeBenchCertificate(scratch);
   const payloads = benchPayloads();
   const asked = process.argv.slice(2);
   const chosen = asked.length > 0 ? asked : ['0', '2', 'registry'];

@@ -17,11 +17,11 @@ import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
 import { residentBytesOfTree } from '../test/support/process-memory';
 import { writeBenchCharts } from './bench-charts';
 import { measureDecisionCost } from './decision-cost';
+import { writeBenchCertificate } from './bench-certificate';
 import {
   FixedRateResult,
   PINNED_CORES,
@@ -306,15 +306,7 @@ const ratio = (ours: number, baseline: number): number => (baseline > 0 ? ours /
 
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bouncer-bench-'));
-  const certificate = await createSelfSignedCertificate({
-    commonName: 'bench',
-    usages: ['server'],
-    ipAddresses: ['127.0.0.1'],
-  });
-  const certPath = join(scratch, 'server.crt');
-  const keyPath = join(scratch, 'server.key');
-  writeFileSync(certPath, certificate.certificatePem);
-  writeFileSync(keyPath, certificate.privateKeyPem);
+  const { certPath, keyPath } = await writeBenchCertificate(scratch);
   const generator = loadGenerator();
   log(
     `kube-image-bouncer bench: ${cpus().length} cores, node ${process.version}, load by ${generator}, ${SECONDS} s per run`,

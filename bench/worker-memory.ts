@@ -30,9 +30,9 @@ import { get } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createSelfSignedCertificate } from '../src/tls/certificate-issuer';
 import { freePort } from '../test/support/bouncer-process';
 import { ResidentMemory, residentMemoryByProcess } from '../test/support/process-memory';
+import { writeBenchCertificate } from './bench-certificate';
 import { loadGenerator, saturate } from './load';
 import { benchPayloads } from './payloads';
 
@@ -212,15 +212,7 @@ async function measure(node: string, workers: number, certPath: string, keyPath:
 
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bouncer-memory-'));
-  const certificate = await createSelfSignedCertificate({
-    commonName: 'bench',
-    usages: ['server'],
-    ipAddresses: ['127.0.0.1'],
-  });
-  const certPath = join(scratch, 'server.crt');
-  const keyPath = join(scratch, 'server.key');
-  writeFileSync(certPath, certificate.certificatePem);
-  writeFileSync(keyPath, certificate.privateKeyPem);
+  const { certPath, keyPath } = await writeBenchCertificate(scratch);
   const nodes = [process.execPath, ...(process.env.BENCH_NODE24 ? [process.env.BENCH_NODE24] : [])];
 
   const runs: MemoryRun[] = [];
