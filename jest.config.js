@@ -1,7 +1,12 @@
 /** Unit specs live beside the code; e2e specs live in test/. Both run by `npm test`. */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
+// A guard against a hang, never a pace: e2e specs start the built CLI, which takes well over
+// jest's default 5 s on a busy machine (seen under stress-ng --cpu 2 on Node 24).
+const testTimeout = 60_000;
+
 module.exports = {
+  testTimeout,
   projects: [
     {
       displayName: 'unit',
