@@ -412,8 +412,8 @@ function finishedTrace(
   // rather than copied without its (absent) `pending` key.
   const rules: RuleTrace[] = judged.rules.map((trace) => {
     if (!trace.pending) return trace;
-    const { pending: _pending, ...rest } = trace;
-    return skipPending ? { ...rest, skipped: skipPending() } : rest;
+    const { pending, ...rest } = trace;
+    return pending && skipPending ? { ...rest, skipped: skipPending() } : rest;
   });
   const violations: RuleViolation[] = [];
   for (const violation of judged.violations)
