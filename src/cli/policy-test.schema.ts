@@ -1,4 +1,4 @@
-import { IMAGE_POLICY_API_VERSION } from '../policy/policy-file/image-policy.schema';
+import { IMAGE_POLICY_API_VERSION, OBJECT_METADATA_SCHEMA } from '../policy/policy-file/image-policy.schema';
 
 export const IMAGE_POLICY_TEST_KIND = 'ImagePolicyTest';
 export const DECISIONS = ['allow', 'warn', 'deny'] as const;
@@ -23,14 +23,7 @@ export function buildImagePolicyTestSchema(): Record<string, unknown> {
     properties: {
       apiVersion: { const: IMAGE_POLICY_API_VERSION },
       kind: { const: IMAGE_POLICY_TEST_KIND },
-      metadata: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          labels: { type: 'object', additionalProperties: { type: 'string' } },
-          annotations: { type: 'object', additionalProperties: { type: 'string' } },
-        },
-      },
+      metadata: OBJECT_METADATA_SCHEMA,
       spec: {
         type: 'object',
         required: ['policy', 'tests'],

@@ -6,6 +6,16 @@ export type JsonSchemaOf = JsonSchema;
 export const IMAGE_POLICY_API_VERSION = 'kube-image-bouncer.io/v1alpha1';
 export const IMAGE_POLICY_KIND = 'ImagePolicy';
 export const ENFORCEMENTS = ['enforce', 'warn', 'audit'] as const;
+
+/** A Kubernetes-style `metadata`, as every kube-image-bouncer.io document carries it. */
+export const OBJECT_METADATA_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    annotations: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
 export type Enforcement = (typeof ENFORCEMENTS)[number];
 
 const globList = (description: string): JsonSchema => ({
@@ -155,14 +165,7 @@ export function buildImagePolicySchema(rules: readonly ImageRule[]): JsonSchema 
     properties: {
       apiVersion: { const: IMAGE_POLICY_API_VERSION },
       kind: { const: IMAGE_POLICY_KIND },
-      metadata: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          labels: { type: 'object', additionalProperties: { type: 'string' } },
-          annotations: { type: 'object', additionalProperties: { type: 'string' } },
-        },
-      },
+      metadata: OBJECT_METADATA_SCHEMA,
       spec: {
         type: 'object',
         required: ['rules'],
