@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from '../test/support/bouncer-process';
-import { writeBenchCertificate } from './bench-certificate';
+import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import { PINNED_CORES, pinProcesses, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
@@ -173,21 +173,8 @@ async function main(): Promise<void> {
   const chosen = asked.length > 0 ? asked : ['0', '2', 'registry'];
   const bouncerArgs =
     (policy?: string) =>
-    (port: number): string[] => [
-      'dist/main.js',
-      'serve',
-      '--cert',
-      certPath,
-      '--key',
-      keyPath,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      '1',
-      ...(policy ? ['--policy', policy] : []),
-    ];
+    (port: number): string[] =>
+      bouncerServeArgs({ certPath, keyPath, port, workers: 1, policy });
   const floorArgs = (port: number): string[] => [
     join('.bench-build', 'bench', 'nest-floor-server.js'),
     certPath,

@@ -21,7 +21,7 @@ import { freePort } from '../test/support/bouncer-process';
 import { residentBytesOfTree } from '../test/support/process-memory';
 import { writeBenchCharts } from './bench-charts';
 import { measureDecisionCost } from './decision-cost';
-import { writeBenchCertificate } from './bench-certificate';
+import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import {
   FixedRateResult,
   PINNED_CORES,
@@ -319,21 +319,7 @@ async function main(): Promise<void> {
     dist = 'dist',
   ): Promise<RunningServer> => {
     const port = await freePort();
-    const args = [
-      join(dist, 'main.js'),
-      'serve',
-      '--cert',
-      certPath,
-      '--key',
-      keyPath,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      String(workers),
-      ...(policy ? ['--policy', policy] : []),
-    ];
+    const args = bouncerServeArgs({ dist, certPath, keyPath, port, workers, policy });
     return start(name, args, port, 'kube-image-bouncer serving', scratch);
   };
   const reference = async (name: string, script: string): Promise<RunningServer> => {
@@ -433,18 +419,35 @@ async function main(): Promise<void> {
       : {}),
     ...(decision ? { decision_us_pod: decision.decisionOnlyUs } : {}),
   };
-  const targets = {
-    'bouncer / Nest on Express >= 0.9, payloads 1-3': summary.nest_ratio_min_payloads_1_3 >= 0.9,
-    'bouncer / Nest on Express >= 0.95, payloads 4-5': summary.nest_ratio_min_payloads_4_5 >= 0.95,
-    'p99 <= 2 ms at 1,000/s pinned, payloads 1-4': summary.p99_ms_at_1000rps_pinned_max_payloads_1_4 <= 2,
-    'RSS per worker <= 120 MB after the runs, payloads 1-4': summary.rss_mb_max_payloads_1_4 <= 120,
-    ...(registry
-      ? {
-          'registry cache-hit paths >= 0.8 of the string-only path':
-            registry.mutate.ratio >= 0.8 && registry.verified.ratio >= 0.8,
-        }
-      : {}),
-  };
+  // A part of a run leaves some figures unmeasured (NaN): their targets are left out, not missed.
+  const checks: [target: string, figure: number, met: (figure: number) => boolean][] = [
+    ['bouncer / Nest on Express >= 0.9, payloads 1-3', summary.nest_ratio_min_payloads_1_3, (f) => f >= 0.9],
+    [
+      'bouncer / Nest on Express >= 0.95, payloads 4-5',
+      summary.nest_ratio_min_payloads_4_5,
+      (f) => f >= 0.95,
+    ],
+    [
+      'p99 <= 2 ms at 1,000/s pinned, payloads 1-4',
+      summary.p99_ms_at_1000rps_pinned_max_payloads_1_4,
+      (f) => f <= 2,
+    ],
+    [
+      'RSS per worker <= 120 MB after the runs, payloads 1-4',
+      summary.rss_mb_max_payloads_1_4,
+      (f) => f <= 120,
+    ],
+    [
+      'registry cache-hit paths >= 0.8 of the string-only path',
+      registry ? Math.min(registry.mutate.ratio, registry.verified.ratio) : NaN,
+      (f) => f >= 0.8,
+    ],
+  ];
+  const targets = Object.fromEntries(
+    checks
+      .filter(([, figure]) => !Number.isNaN(figure))
+      .map(([target, figure, met]) => [target, met(figure)]),
+  );
   const report = {
     measuredAt: new Date().toISOString(),
     machine: {

@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from '../test/support/bouncer-process';
 import { ResidentMemory, residentMemoryByProcess } from '../test/support/process-memory';
-import { writeBenchCertificate } from './bench-certificate';
+import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import { loadGenerator, saturate } from './load';
 import { benchPayloads } from './payloads';
 
@@ -118,11 +118,10 @@ async function startBouncer(
   const [port, healthPort] = [await freePort(), await freePort()];
   const logPath = join(scratch, `bouncer-${workers}-${port}.log`);
   const logFd = openSync(logPath, 'w');
-  const args = ['dist/main.js', 'serve', '--cert', certPath, '--key', keyPath, '--host', '127.0.0.1'];
   const command = [
     node,
-    ...args,
-    ...['--port', String(port), '--health-port', String(healthPort), '--workers', String(workers)],
+    ...bouncerServeArgs({ certPath, keyPath, port, workers }),
+    ...['--health-port', String(healthPort)],
   ];
   // The shell joins the cgroup and then becomes node, so the primary and every worker it forks are in it.
   const [file, ...argv] = cgroupDir

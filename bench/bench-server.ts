@@ -15,3 +15,23 @@ export async function writeBenchCertificate(dir: string): Promise<{ certPath: st
   writeFileSync(keyPath, certificate.privateKeyPem);
   return { certPath, keyPath };
 }
+
+/** `node` arguments that start the built bouncer on a loopback port, as every bench measures it. */
+export function bouncerServeArgs(options: {
+  readonly dist?: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly policy?: string;
+}): string[] {
+  const { dist = 'dist', certPath, keyPath, port, workers, policy } = options;
+  return [
+    join(dist, 'main.js'),
+    'serve',
+    ...['--cert', certPath, '--key', keyPath],
+    ...['--host', '127.0.0.1', '--port', String(port)],
+    ...['--workers', String(workers)],
+    ...(policy ? ['--policy', policy] : []),
+  ];
+}
