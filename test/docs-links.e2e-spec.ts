@@ -16,7 +16,7 @@ const anchorsIn = (path: string): Set<string> =>
   new Set([...readFileSync(path, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
 
 describe('the links of the README and docs/', () => {
-  const links = [...DOCUMENT_PATHS, join(ROOT, 'SECURITY.md')].flatMap((path) =>
+  const links = [...DOCUMENT_PATHS, join(ROOT, 'SECURITY.md'), join(ROOT, 'CHANGELOG.md')].flatMap((path) =>
     [...readFileSync(path, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)]
       .map((m) => m[1])
       .filter((target) => !/^(https?:|mailto:)/.test(target))
