@@ -13,6 +13,11 @@ import {
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ManifestDescriptor, RegistryAccess, RegistryClient, RegistryDeadline } from '../registry';
 import { closeServer, listenOnLoopback } from '../testing/loopback-server';
+import {
+  merkleInclusionPath as inclusionPath,
+  merkleLeafHash as leafHashOf,
+  merkleTreeHash as treeHash,
+} from '../testing/merkle-tree';
 import type { DsseEnvelope, TlogEntry } from './cosign-evidence';
 import { ImageVerifier, VerificationRequest, VerificationTarget } from './image-verifier.service';
 import {
@@ -449,27 +454,6 @@ function transparencyLog(origin: string): TransparencyLog {
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   return { origin, privateKey, spki, id: sha256(spki) };
 }
-
-const leafHashOf = (body: Buffer): Buffer => sha256(Buffer.concat([Buffer.from([0]), body]));
-const nodeHash = (left: Buffer, right: Buffer): Buffer =>
-  sha256(Buffer.concat([Buffer.from([1]), left, right]));
-/** The largest power of two smaller than n (RFC 9162 §2.1.1). */
-const split = (n: number): number => {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-};
-const treeHash = (leaves: readonly Buffer[]): Buffer =>
-  leaves.length === 1
-    ? leaves[0]
-    : nodeHash(treeHash(leaves.slice(0, split(leaves.length))), treeHash(leaves.slice(split(leaves.length))));
-const inclusionPath = (index: number, leaves: readonly Buffer[]): Buffer[] => {
-  if (leaves.length === 1) return [];
-  const k = split(leaves.length);
-  return index < k
-    ? [...inclusionPath(index, leaves.slice(0, k)), treeHash(leaves.slice(k))]
-    : [...inclusionPath(index - k, leaves.slice(k)), treeHash(leaves.slice(0, k))];
-};
 
 function checkpoint(log: TransparencyLog, size: number, root: Buffer, signedBy = log): string {
   const note = `${log.origin}\n${size}\n${b64(root)}\n`;

@@ -2,30 +2,15 @@ import { KeyObject, createHash, generateKeyPairSync, randomBytes, sign } from 'n
 import type { TlogEntry } from './cosign-evidence';
 import { checkpointVerifies, inclusionProofVerifies, leafHash, tlogProblem } from './transparency-log';
 import { TrustedLog } from './trust';
+import {
+  merkleInclusionPath as path,
+  merkleLeafHash as leafOf,
+  merkleNodeHash as nodeOf,
+  merkleTreeHash as treeHash,
+} from '../testing/merkle-tree';
 
 const sha256 = (...parts: Buffer[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest();
 const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64');
-
-// RFC 9162 §2.1, written straight from the definitions: MTH and PATH, recursively.
-const leafOf = (data: Buffer): Buffer => sha256(Buffer.from([0]), data);
-const nodeOf = (left: Buffer, right: Buffer): Buffer => sha256(Buffer.from([1]), left, right);
-/** The largest power of two smaller than n. */
-const split = (n: number): number => {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-};
-const treeHash = (leaves: readonly Buffer[]): Buffer =>
-  leaves.length === 1
-    ? leaves[0]
-    : nodeOf(treeHash(leaves.slice(0, split(leaves.length))), treeHash(leaves.slice(split(leaves.length))));
-const path = (index: number, leaves: readonly Buffer[]): Buffer[] => {
-  if (leaves.length === 1) return [];
-  const k = split(leaves.length);
-  return index < k
-    ? [...path(index, leaves.slice(0, k)), treeHash(leaves.slice(k))]
-    : [...path(index - k, leaves.slice(k)), treeHash(leaves.slice(0, k))];
-};
 
 const leavesOf = (size: number): Buffer[] =>
   Array.from({ length: size }, (_, i) => leafOf(Buffer.from(`entry ${i}`)));
