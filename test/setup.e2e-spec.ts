@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
-import { BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
+import { BOUNCER_BIN, BouncerProcess, freePort, runBouncer } from './support/bouncer-process';
 import { runCli } from './support/cli-run';
 import { WORKLOAD_KINDS, admissionReview, imageReview, web } from './support/reviews';
 
@@ -200,13 +200,16 @@ next: read in-cluster/README.md
 /**
  * The server runs as a user that did not run setup: uid 65532 in the container image, a fresh uid
  * under systemd's DynamicUser. `--group` is what lets it read its key. Only root can run a process
- * as another user, and only a node that user may execute (not one under root's home, as the Node 24
- * of scripts/node24.sh is), so elsewhere these are skipped; src/config/readable-file.spec.ts then
- * checks the message as the user it runs as.
+ * as another user, and only with a node that user may execute (not one under root's home, as the
+ * Node 24 of scripts/node24.sh is) and a checkout that user may read (not one in a 0700 `mktemp -d`
+ * folder), so elsewhere these are skipped; src/config/readable-file.spec.ts then checks the message
+ * as the user it runs as.
  */
 const SERVER = { uid: 65532, gid: 65532 };
 const canRunAsServer =
-  process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', ''], SERVER).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync(process.execPath, ['-e', 'require("fs").accessSync(process.argv[1], 4)', BOUNCER_BIN], SERVER)
+    .status === 0;
 (canRunAsServer ? describe : describe.skip)('a key for the user that runs the server (setup --group)', () => {
   jest.setTimeout(30_000);
   // Open to all, as /etc/kube-image-bouncer/tls is: only the key's own mode and group keep others out.
