@@ -1,4 +1,8 @@
-/** Unit specs live beside the code; e2e specs live in test/. Both run by `npm test`. */
+/**
+ * Unit specs live beside the code; e2e specs live in test/; the adversarial suite (a hostile
+ * registry, signer or pod author, one spec per class of attack) lives in test/adversarial. All three
+ * run by `npm test`.
+ */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 // A guard against a hang, never a pace: e2e specs start the built CLI, which takes well over
@@ -23,6 +27,15 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/build-dist.global-setup.js',
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      setupFiles: ['reflect-metadata'],
+      transform,
+    },
+    {
+      displayName: 'adversarial',
+      testEnvironment: 'node',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/adversarial/**/*.adversarial-spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       setupFiles: ['reflect-metadata'],
       transform,

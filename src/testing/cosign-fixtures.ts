@@ -1,0 +1,414 @@
+import * as x509 from '@peculiar/x509';
+import {
+  KeyObject,
+  X509Certificate,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  webcrypto,
+} from 'node:crypto';
+import type { RegistryDeadline } from '../registry';
+import type { DsseEnvelope, TlogEntry } from '../verification/cosign-evidence';
+import { CertificateTrust, SignatureTrust, trustHash, trustedKey } from '../verification/trust';
+import { FakeRegistry, OCI_MANIFEST, sha256, tagFor } from './fake-registry';
+import {
+  merkleInclusionPath as inclusionPath,
+  merkleLeafHash as leafHashOf,
+  merkleTreeHash as treeHash,
+} from './merkle-tree';
+
+// What cosign v2.6.5 writes, signed in-process: keys, DSSE envelopes, the classic .sig and .att
+// tags, sigstore bundles, a Fulcio-like CA, and a transparency log's entries and checkpoints.
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
+export const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const IN_TOTO = 'application/vnd.in-toto+json';
+export const SLSA = 'https://slsa.dev/provenance/v0.2';
+export const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
+export const WORKFLOW = 'https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main';
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+export const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+
+export const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64');
+export interface KeyPair {
+  readonly privateKey: KeyObject;
+  readonly publicPem: string;
+}
+
+export function keyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+export const fingerprintOf = (pem: string): string =>
+  `sha256:${sha256(createPublicKey(pem).export({ type: 'spki', format: 'der' }))
+    .toString('hex')
+    .slice(0, 16)}`;
+
+/** DSSE's pre-authentication encoding, written here from the spec rather than taken from the code. */
+export const pae = (payloadType: string, payload: Buffer): Buffer =>
+  Buffer.concat([
+    Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+
+export function envelopeOf(statement: object, privateKey: KeyObject): DsseEnvelope {
+  const payload = Buffer.from(JSON.stringify(statement));
+  return {
+    payloadType: IN_TOTO,
+    payload: b64(payload),
+    signatures: [{ keyid: '', sig: b64(sign('sha256', pae(IN_TOTO, payload), privateKey)) }],
+  };
+}
+
+export interface ClassicLayer {
+  readonly payload: Buffer;
+  readonly signature: Buffer;
+  readonly certificate?: string;
+  readonly chain?: string;
+}
+
+export interface AttestationLayer {
+  readonly envelope: DsseEnvelope;
+  readonly predicateType: string;
+  readonly certificate?: string;
+  readonly chain?: string;
+}
+
+export const certificateAnnotations = (layer: {
+  certificate?: string;
+  chain?: string;
+}): Record<string, string> => ({
+  ...(layer.certificate ? { 'dev.sigstore.cosign/certificate': layer.certificate } : {}),
+  ...(layer.chain ? { 'dev.sigstore.cosign/chain': layer.chain } : {}),
+});
+
+/** Writes what `cosign sign` and `cosign attest` leave in a registry, signed in-process. */
+export class CosignWriter {
+  constructor(private readonly registry: FakeRegistry) {}
+
+  image(repository: string): string {
+    const config = this.registry.blob(Buffer.from('{"architecture":"amd64","os":"linux"}'), OCI_CONFIG);
+    const layer = this.registry.blob(randomBytes(32), 'application/vnd.oci.image.layer.v1.tar');
+    return this.registry.manifest(
+      repository,
+      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] },
+      'v1',
+    ).digest;
+  }
+
+  /** The simple-signing payload, byte for byte as cosign writes it. */
+  simpleSigning(repository: string, digest: string): Buffer {
+    return Buffer.from(
+      JSON.stringify({
+        critical: {
+          identity: { 'docker-reference': `${this.registry.access.registry}/${repository}` },
+          image: { 'docker-manifest-digest': digest },
+          type: 'cosign container image signature',
+        },
+        optional: null,
+      }),
+    );
+  }
+
+  classicSignature(repository: string, digest: string, privateKey: KeyObject): ClassicLayer {
+    const payload = this.simpleSigning(repository, digest);
+    return { payload, signature: sign('sha256', payload, privateKey) };
+  }
+
+  /** The `sha256-<hex>.sig` tag of `digest`, holding these layers. */
+  pushSignatures(repository: string, digest: string, layers: readonly ClassicLayer[]): void {
+    const config = this.registry.blob(Buffer.from('{"architecture":"","os":""}'), OCI_CONFIG);
+    const blobs = layers.map((layer) =>
+      this.registry.blob(layer.payload, SIMPLE_SIGNING, {
+        'dev.cosignproject.cosign/signature': b64(layer.signature),
+        ...certificateAnnotations(layer),
+      }),
+    );
+    this.registry.manifest(
+      repository,
+      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: blobs },
+      tagFor(digest, '.sig'),
+    );
+  }
+
+  statement(repository: string, digest: string, predicateType: string): object {
+    return {
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType,
+      subject: [
+        { name: `${this.registry.access.registry}/${repository}`, digest: { sha256: digest.slice(7) } },
+      ],
+      predicate: { builder: { id: 'https://github.com/acme/app/actions' }, buildType: 'https://example/ci' },
+    };
+  }
+
+  /** The `sha256-<hex>.att` tag of `digest`, holding these envelopes. */
+  pushAttestations(repository: string, digest: string, layers: readonly AttestationLayer[]): void {
+    const config = this.registry.blob(Buffer.from('{"architecture":"","os":""}'), OCI_CONFIG);
+    const blobs = layers.map((layer) =>
+      this.registry.blob(Buffer.from(JSON.stringify(layer.envelope)), DSSE_ENVELOPE, {
+        'dev.cosignproject.cosign/signature': '',
+        predicateType: layer.predicateType,
+        ...certificateAnnotations(layer),
+      }),
+    );
+    this.registry.manifest(
+      repository,
+      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: blobs },
+      tagFor(digest, '.att'),
+    );
+  }
+
+  /**
+   * A sigstore bundle as `--new-bundle-format` stores it: a manifest whose subject is the image,
+   * listed in the fallback tag with the empty artifact type, or in the referrers API.
+   */
+  pushBundle(
+    repository: string,
+    digest: string,
+    bundle: object,
+    via: 'fallback tag' | 'referrers' = 'fallback tag',
+  ): void {
+    const config = this.registry.blob(Buffer.from('{}'), OCI_EMPTY);
+    const layer = this.registry.blob(Buffer.from(JSON.stringify(bundle)), BUNDLE);
+    const artifact = this.registry.manifest(repository, {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: BUNDLE,
+      config,
+      layers: [layer],
+      subject: { mediaType: OCI_MANIFEST, digest },
+    });
+    if (via === 'referrers')
+      this.registry.addReferrer(repository, digest, { ...artifact, artifactType: BUNDLE });
+    else this.registry.addToFallbackTag(repository, digest, { ...artifact, artifactType: OCI_EMPTY });
+  }
+
+  /** The statement `cosign sign --new-bundle-format` signs. */
+  imageSignatureStatement(repository: string, digest: string): object {
+    return {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [
+        { name: `${this.registry.access.registry}/${repository}`, digest: { sha256: digest.slice(7) } },
+      ],
+      predicateType: COSIGN_SIGN,
+      predicate: {},
+    };
+  }
+}
+
+export const keyBundle = (dsseEnvelope: DsseEnvelope): object => ({
+  mediaType: BUNDLE,
+  verificationMaterial: { publicKey: { hint: 'ci' } },
+  dsseEnvelope,
+});
+
+export const certificateBundle = (
+  dsseEnvelope: DsseEnvelope,
+  certificate: SigningCertificate,
+  tlogEntries: readonly TlogEntry[] = [],
+): object => ({
+  mediaType: BUNDLE,
+  verificationMaterial: { certificate: { rawBytes: b64(certificate.der) }, tlogEntries },
+  dsseEnvelope,
+});
+
+// Certificates: a local Fulcio-like CA, and leaves shaped like GitHub Actions' keyless ones.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+export const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+export const HOUR = 3_600_000;
+
+export interface Authority {
+  readonly keys: webcrypto.CryptoKeyPair;
+  readonly certificate: x509.X509Certificate;
+  readonly pem: string;
+  readonly der: Buffer;
+  readonly node: X509Certificate;
+}
+
+export interface SigningCertificate {
+  readonly pem: string;
+  readonly der: Buffer;
+  readonly privateKey: KeyObject;
+}
+
+export const utf8String = (text: string): Uint8Array => {
+  const bytes = Buffer.from(text, 'utf8');
+  return new Uint8Array(Buffer.concat([Buffer.from([0x0c, bytes.length]), bytes]));
+};
+
+export async function authority(name: string, parent?: Authority): Promise<Authority> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const now = Date.now();
+  const extensions = [
+    new x509.BasicConstraintsExtension(true, parent ? 0 : 1, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ];
+  const validity = { notBefore: new Date(now - HOUR), notAfter: new Date(now + 24 * HOUR) };
+  const certificate = parent
+    ? await x509.X509CertificateGenerator.create({
+        subject: `CN=${name}`,
+        issuer: parent.certificate.subject,
+        publicKey: keys.publicKey,
+        signingKey: parent.keys.privateKey,
+        signingAlgorithm: EC,
+        ...validity,
+        extensions: [...extensions, await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey)],
+      })
+    : await x509.X509CertificateGenerator.createSelfSigned({
+        name: `CN=${name}`,
+        keys,
+        signingAlgorithm: EC,
+        ...validity,
+        extensions,
+      });
+  const der = Buffer.from(certificate.rawData);
+  return { keys, certificate, pem: certificate.toString('pem'), der, node: new X509Certificate(der) };
+}
+
+export async function signingCertificate(
+  issuer: Authority,
+  options: {
+    subject?: string;
+    oidcIssuer?: string;
+    usages?: string[];
+    notBefore?: Date;
+    notAfter?: Date;
+  } = {},
+): Promise<SigningCertificate> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const now = Date.now();
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: 'CN=sigstore',
+    issuer: issuer.certificate.subject,
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: EC,
+    notBefore: options.notBefore ?? new Date(now - 60_000),
+    notAfter: options.notAfter ?? new Date(now + HOUR),
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension(options.usages ?? [x509.ExtendedKeyUsage.codeSigning]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
+      new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  return {
+    pem: certificate.toString('pem'),
+    der: Buffer.from(certificate.rawData),
+    privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
+  };
+}
+
+// A transparency log: RFC 9162 Merkle trees, and checkpoints as signed notes, computed here.
+export interface TransparencyLog {
+  readonly origin: string;
+  readonly privateKey: KeyObject;
+  readonly spki: Buffer;
+  /** SHA-256 of the SPKI: the log's id, and (its first 4 bytes) the key hint of its signatures. */
+  readonly id: Buffer;
+}
+
+export function transparencyLog(origin: string): TransparencyLog {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  return { origin, privateKey, spki, id: sha256(spki) };
+}
+
+export function checkpoint(log: TransparencyLog, size: number, root: Buffer, signedBy = log): string {
+  const note = `${log.origin}\n${size}\n${b64(root)}\n`;
+  const signature = Buffer.concat([
+    log.id.subarray(0, 4),
+    sign('sha256', Buffer.from(note), signedBy.privateKey),
+  ]);
+  return `${note}\n— ${log.origin} ${b64(signature)}\n`;
+}
+
+/** What Rekor records for a DSSE envelope: the `dsse` kind, v0.0.1. */
+export function dsseEntryBody(envelope: DsseEnvelope, verifierPem: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        payloadHash: {
+          algorithm: 'sha256',
+          value: sha256(Buffer.from(envelope.payload, 'base64')).toString('hex'),
+        },
+        signatures: envelope.signatures.map((s) => ({ signature: s.sig, verifier: b64(verifierPem) })),
+      },
+    }),
+  );
+}
+
+/** The entry for `body` at index 2 of a 5-leaf tree, with its inclusion proof and checkpoint. */
+export function logEntry(log: TransparencyLog, body: Buffer, checkpointSigner = log): TlogEntry {
+  const index = 2;
+  const leaves = [randomBytes(40), randomBytes(40), body, randomBytes(40), randomBytes(40)].map(leafHashOf);
+  const root = treeHash(leaves);
+  return {
+    logIndex: String(index),
+    logId: { keyId: b64(log.id) },
+    kindVersion: { kind: 'dsse', version: '0.0.1' },
+    integratedTime: String(Math.floor(Date.now() / 1000)),
+    canonicalizedBody: b64(body),
+    inclusionProof: {
+      logIndex: String(index),
+      rootHash: b64(root),
+      treeSize: String(leaves.length),
+      hashes: inclusionPath(index, leaves).map((h) => b64(h)),
+      checkpoint: { envelope: checkpoint(log, leaves.length, root, checkpointSigner) },
+    },
+  };
+}
+
+/** A sigstore TrustedRoot document, as `cosign trusted-root create` writes one. */
+export function trustedRootDocument(ca: Authority, logs: readonly TransparencyLog[]): string {
+  return JSON.stringify({
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: logs.map((log) => ({
+      baseUrl: 'https://rekor.example',
+      hashAlgorithm: 'SHA2_256',
+      publicKey: {
+        rawBytes: b64(log.spki),
+        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        validFor: { start: '2020-01-01T00:00:00Z' },
+      },
+      logId: { keyId: b64(log.id) },
+    })),
+    certificateAuthorities: [
+      {
+        subject: { organization: 'acme', commonName: 'test fulcio' },
+        uri: 'https://fulcio.example',
+        certChain: { certificates: [{ rawBytes: b64(ca.der) }] },
+        validFor: { start: '2020-01-01T00:00:00Z' },
+      },
+    ],
+    ctlogs: [],
+    timestampAuthorities: [],
+  });
+}
+
+export const byKeys = (...pems: string[]): SignatureTrust => {
+  const keys = pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`));
+  return { keys, hash: trustHash(keys, undefined) };
+};
+
+export const byIdentity = (certificates: CertificateTrust): SignatureTrust => ({
+  keys: [],
+  certificates,
+  hash: trustHash([], certificates),
+});
+
+export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
+  signal: AbortSignal.timeout(ms),
+  deadlineAt: Date.now() + ms,
+});
