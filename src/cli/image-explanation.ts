@@ -108,6 +108,8 @@ function skipReason(skipped: RuleSkip): string {
       return `image excepted by spec.exceptions ticket ${skipped.ticket} until ${skipped.expires.toISOString()}`;
     case 'needs-registry':
       return 'needs the registry (run online)';
+    case 'already-denied':
+      return `rule ${skipped.rule} already denies the image, so its registry is not asked`;
   }
 }
 

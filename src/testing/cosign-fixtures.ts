@@ -91,13 +91,14 @@ export const certificateAnnotations = (layer: {
 export class CosignWriter {
   constructor(private readonly registry: FakeRegistry) {}
 
-  image(repository: string): string {
+  /** A new image (a fresh layer, so a new digest) under `tag`, which moves to it if it named another. */
+  image(repository: string, tag = 'v1'): string {
     const config = this.registry.blob(Buffer.from('{"architecture":"amd64","os":"linux"}'), OCI_CONFIG);
     const layer = this.registry.blob(randomBytes(32), 'application/vnd.oci.image.layer.v1.tar');
     return this.registry.manifest(
       repository,
       { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] },
-      'v1',
+      tag,
     ).digest;
   }
 

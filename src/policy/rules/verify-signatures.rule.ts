@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ImageReference } from '../../image-reference';
-import type { SignatureTrust, VerificationRequest, VerificationResult } from '../../verification';
-import { ImageRule, RuleCompileContext, RuleFinding } from './image-rule';
+import type { SignatureTrust, VerificationRequest } from '../../verification';
+import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-rule';
 import {
   SignatureTrustValue,
   compileSignatureTrust,
@@ -37,8 +37,9 @@ export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
   check(
     _reference: ImageReference,
     _trust: SignatureTrust,
-    result?: VerificationResult,
+    facts?: RuleFacts,
   ): RuleFinding | undefined {
+    const result = facts?.verification;
     // No result is a doubt, and a doubt denies.
     if (result?.verified) return undefined;
     const reason = result?.reason ?? 'not verified';
