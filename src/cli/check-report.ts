@@ -11,10 +11,11 @@ export interface CheckReport {
   readonly check: ManifestCheck;
 }
 
-const CONTAINER_LIST_LABEL = {
+const PLACE_LABEL = {
   containers: '',
   initContainers: ' (init)',
   ephemeralContainers: ' (ephemeral)',
+  volumes: ' (image volume)',
 };
 
 export const documentLabel = (finding: ManifestFinding): string =>
@@ -80,7 +81,7 @@ export function checkTable(report: CheckReport): string {
     documentLabel(finding),
     finding.object.namespace,
     resourceLabel(finding),
-    `${finding.container.name}${CONTAINER_LIST_LABEL[finding.container.list]}`,
+    `${finding.place.name}${PLACE_LABEL[finding.place.list]}`,
     displayImage(finding.verdict),
     finding.violation.rule,
     finding.violation.enforcement,
@@ -135,8 +136,8 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       kind: finding.object.kind,
       namespace: finding.object.namespace,
       name: finding.object.name,
-      container: finding.container.name,
-      containerList: finding.container.list,
+      container: finding.place.name,
+      containerList: finding.place.list,
       image: finding.verdict.subject.image,
       rule: finding.violation.rule,
       enforcement: finding.violation.enforcement,

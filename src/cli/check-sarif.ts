@@ -59,9 +59,9 @@ function artifactLocation(file: string): ArtifactLocation {
 }
 
 /** Stable across runs while the finding stands, even when lines move, so alerts are not duplicated. */
-function fingerprint({ object, container, verdict, violation }: ManifestFinding): string {
-  const identity = [object.document.file, object.kind, object.namespace, object.name, container.list];
-  identity.push(container.name, verdict.subject.image, violation.rule);
+function fingerprint({ object, place, verdict, violation }: ManifestFinding): string {
+  const identity = [object.document.file, object.kind, object.namespace, object.name, place.list];
+  identity.push(place.name, verdict.subject.image, violation.rule);
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 

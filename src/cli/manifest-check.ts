@@ -1,7 +1,18 @@
-import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
+import {
+  MalformedPodSpecError,
+  imagePathInSpec,
+  locatePodSpec,
+  podSpecReviewRequest,
+} from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { describeTicket } from '../policy/break-glass';
-import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
+import {
+  ContainerList,
+  ImageUnderReview,
+  ImageVerdict,
+  PolicyDecision,
+  RuleViolation,
+} from '../policy/image-policy.types';
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
@@ -22,12 +33,20 @@ export interface ManifestObject {
   readonly namespace: string;
 }
 
-/** A warn- or enforce-mode violation of one container image, where the webhook would report it. */
+/** Where a pod spec holds an image: a container of one of its lists, or an image volume. */
+export interface ImagePlace {
+  /** The container's or the volume's name. */
+  readonly name: string;
+  readonly list: ContainerList | 'volumes';
+  readonly index: number;
+}
+
+/** A warn- or enforce-mode violation of one image, where the webhook would report it. */
 export interface ManifestFinding {
   readonly object: ManifestObject;
   readonly verdict: ImageVerdict;
   readonly violation: RuleViolation;
-  readonly container: { readonly name: string; readonly list: ContainerList; readonly index: number };
+  readonly place: ImagePlace;
   readonly line: number;
   readonly column: number;
   /** The break-glass ticket that lets the pod through despite an enforced violation. */
@@ -190,15 +209,15 @@ export async function checkManifests(
 
       const podFindings: ManifestFinding[] = [];
       decision.verdicts.forEach((verdict) => {
-        const { name: containerName, list, index } = verdict.subject.container!;
-        const position = at([...location.specPath, list, index, 'image']);
+        const place = imagePlaceOf(verdict.subject);
+        const position = at([...location.specPath, ...imagePathInSpec(verdict.subject)!]);
         for (const violation of verdict.violations) {
           if (violation.enforcement === 'audit') continue;
           podFindings.push({
             object,
             verdict,
             violation,
-            container: { name: containerName, list, index },
+            place,
             ...position,
             ...(decision.breakGlass && violation.enforcement === 'enforce'
               ? {
@@ -213,7 +232,7 @@ export async function checkManifests(
           });
         }
       });
-      // The webhook lists containers before initContainers; a report reads best in file order.
+      // The webhook lists containers before initContainers and volumes; a report reads best in file order.
       podFindings.sort((a, b) => a.line - b.line || a.column - b.column);
       findings.push(...podFindings);
       reviews.push({ object, decision, outcome, line: at([]).line, findings: podFindings });
@@ -259,4 +278,11 @@ export function nothingToCheck(input: ManifestInput): CommandInputError {
     return documents === 0 ? `-f ${given} (no YAML or JSON documents)` : `-f ${given}`;
   });
   return new CommandInputError(`nothing to check: no Kubernetes objects in ${described.join(', ')}`);
+}
+
+/** Where the webhook's pod-spec reader found an image; `check` reads only pod specs, so it has one. */
+function imagePlaceOf(subject: ImageUnderReview): ImagePlace {
+  if (subject.volume) return { name: subject.volume.name, list: 'volumes', index: subject.volume.index };
+  const { name, list, index } = subject.container!;
+  return { name, list, index };
 }
