@@ -281,7 +281,9 @@ describe(VerifySignaturesRule.name, () => {
     });
 
     it('denies with the reason the verifier gave', () => {
-      expect(sut.check(image, trust, { verification: result(false, 'signature for another digest') })).toEqual({
+      expect(
+        sut.check(image, trust, { verification: result(false, 'signature for another digest') }),
+      ).toEqual({
         summary: 'Images without a verified signature are not allowed',
         problem: 'has no verified signature: signature for another digest',
         detail: 'signature for another digest',
@@ -359,7 +361,9 @@ describe(VerifyAttestationsRule.name, () => {
     });
 
     it('denies with the reason the verifier gave', () => {
-      expect(sut.check(image, settings, { verification: result(false, `no attestation of type ${SLSA}`) })).toEqual({
+      expect(
+        sut.check(image, settings, { verification: result(false, `no attestation of type ${SLSA}`) }),
+      ).toEqual({
         summary: 'Images without a verified attestation are not allowed',
         problem: `has no verified attestation: no attestation of type ${SLSA}`,
         detail: `no attestation of type ${SLSA}`,

@@ -96,7 +96,7 @@ spec:
         structuredClone(pod),
         JSON.parse(Buffer.from(mutated.patch!, 'base64').toString('utf8')),
       ).newDocument;
-      const reference = (patched.spec.volumes[0].image as { reference: string }).reference;
+      const reference = patched.spec.volumes[0].image.reference;
 
       expect(reference).toMatch(new RegExp(`^${tools}:1\\.2@sha256:[0-9a-f]{64}$`));
       expect((await bouncer.admission('/validate', podRequest(patched))).allowed).toBe(true);

@@ -23,7 +23,12 @@ export class PolicyException {
    * pattern that names a tag covers an image written with a digest only while the tag resolves to
    * it. It lapses on its own: at `now` past the expiry it covers nothing.
    */
-  grants(reference: ImageReference, namespace: string | undefined, now: Date, tagDigest?: TagDigest): PatternGrant {
+  grants(
+    reference: ImageReference,
+    namespace: string | undefined,
+    now: Date,
+    tagDigest?: TagDigest,
+  ): PatternGrant {
     if (now >= this.expires) return 'no';
     if (this.namespaces && !(namespace && this.namespaces.some((glob) => glob.matches(namespace))))
       return 'no';

@@ -24,7 +24,11 @@ export class AllowedRepositoriesRule implements ImageRule<readonly ImagePattern[
     return grantingPattern(patterns, reference).grant === 'needs-tag-digest';
   }
 
-  check(reference: ImageReference, patterns: readonly ImagePattern[], facts?: RuleFacts): RuleFinding | undefined {
+  check(
+    reference: ImageReference,
+    patterns: readonly ImagePattern[],
+    facts?: RuleFacts,
+  ): RuleFinding | undefined {
     return grantingPattern(patterns, reference, facts?.tagDigest).grant === 'yes'
       ? undefined
       : {

@@ -34,11 +34,7 @@ export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
     return { kind: 'signatures', trust };
   }
 
-  check(
-    _reference: ImageReference,
-    _trust: SignatureTrust,
-    facts?: RuleFacts,
-  ): RuleFinding | undefined {
+  check(_reference: ImageReference, _trust: SignatureTrust, facts?: RuleFacts): RuleFinding | undefined {
     const result = facts?.verification;
     // No result is a doubt, and a doubt denies.
     if (result?.verified) return undefined;
