@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { InvalidImageReferenceError, parseNormalizedReference } from '../image-reference';
-import type { DigestResolution } from '../registry';
 import { FIRST_LOOK, ImageFacts, OFFLINE, assess, finished, isSettled } from './image-assessment';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
 import { IMAGE_RULE_TYPES } from './rules';
@@ -31,7 +30,7 @@ const resolved = (digest?: string): ImageFacts => ({
     ...(digest ? { digest } : { failure: { reason: 'unreachable', detail: 'connection refused' } }),
     cache: 'miss',
     ms: 3,
-  } as DigestResolution,
+  },
 });
 const noError = (message: string): never => {
   throw new Error(message);
