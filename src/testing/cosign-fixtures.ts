@@ -402,11 +402,13 @@ export const byKeys = (...pems: string[]): SignatureTrust => {
   return { keys, hash: trustHash(keys, undefined) };
 };
 
-export const byIdentity = (certificates: CertificateTrust): SignatureTrust => ({
-  keys: [],
-  certificates,
-  hash: trustHash([], certificates),
-});
+/** Trust in certificate identities; without CT logs unless they are given, as with a `caFile`. */
+export const byIdentity = (
+  material: Omit<CertificateTrust, 'ctLogs'> & Partial<Pick<CertificateTrust, 'ctLogs'>>,
+): SignatureTrust => {
+  const certificates: CertificateTrust = { ...material, ctLogs: material.ctLogs ?? [] };
+  return { keys: [], certificates, hash: trustHash([], certificates) };
+};
 
 export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
   signal: AbortSignal.timeout(ms),

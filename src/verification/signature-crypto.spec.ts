@@ -216,6 +216,7 @@ describe('certificates', () => {
       identities,
       requireTransparencyLog: false,
       logs: [],
+      ctLogs: [],
     });
     let trusted: CertificateTrust;
 

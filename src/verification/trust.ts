@@ -28,6 +28,19 @@ export interface TrustedLog {
   readonly key: KeyObject;
 }
 
+/**
+ * A certificate transparency log's key, for checking the signed certificate timestamps (SCTs) that
+ * Fulcio embeds in the certificates it issues (RFC 6962 §3.3).
+ */
+export interface TrustedCtLog {
+  /** SHA-256 of the log's SubjectPublicKeyInfo, in hex: RFC 6962's LogID, as SCTs name their log. */
+  readonly logId: string;
+  readonly key: KeyObject;
+  /** The trusted root's `validFor`: an SCT dated outside it does not count. */
+  readonly validFrom?: Date;
+  readonly validUntil?: Date;
+}
+
 export interface CertificateTrust {
   /** The roots and intermediates a signing certificate must chain to. */
   readonly authorities: readonly X509Certificate[];
@@ -35,6 +48,12 @@ export interface CertificateTrust {
   /** When set, a signature counts only with a transparency-log inclusion proof that verifies offline. */
   readonly requireTransparencyLog: boolean;
   readonly logs: readonly TrustedLog[];
+  /**
+   * The trusted root's CT logs. When there are any, a signing certificate counts only with an
+   * embedded SCT that one of them signed; with none (a `caFile`, or a root whose `ctlogs` is
+   * empty) no SCT can be asked for.
+   */
+  readonly ctLogs: readonly TrustedCtLog[];
 }
 
 /**
@@ -84,8 +103,50 @@ export function certificatesIn(pem: string, source: string): X509Certificate[] {
   });
 }
 
+interface TransparencyLogInstance {
+  publicKey?: { rawBytes?: unknown; validFor?: { start?: unknown; end?: unknown } };
+}
+
+/** A `validFor` bound (an RFC 3339 timestamp, as protobuf's JSON writes one), if the root sets it. */
+function validityBound(value: unknown, source: string): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const at = typeof value === 'string' ? new Date(value) : undefined;
+  if (at === undefined || Number.isNaN(at.getTime()))
+    throw new TrustMaterialError(`${source} has a CT log whose validFor is not a timestamp`);
+  return at;
+}
+
 /**
- * The certificate authorities and transparency logs of a sigstore TrustedRoot document
+ * A CT log of the trusted root. Unlike a transparency log without a key, which is skipped, a CT
+ * log that cannot be read refuses the whole document: skipping it could leave no CT log at all,
+ * and with it no SCT required.
+ */
+function ctLogOf(log: TransparencyLogInstance, source: string): TrustedCtLog {
+  if (typeof log?.publicKey?.rawBytes !== 'string')
+    throw new TrustMaterialError(`${source} has a CT log without a public key`);
+  const der = Buffer.from(log.publicKey.rawBytes, 'base64');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  } catch {
+    throw new TrustMaterialError(`${source} has a CT log key that cannot be read`);
+  }
+  // RFC 6962 v1 SCTs are signed with ECDSA or RSA only.
+  if (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'rsa')
+    throw new TrustMaterialError(
+      `${source} has a CT log key of type ${key.asymmetricKeyType}, which cannot sign RFC 6962 timestamps`,
+    );
+  return {
+    // The log's id is its key's hash by definition (RFC 6962 §3.2); the document's keyId is not trusted for it.
+    logId: createHash('sha256').update(der).digest('hex'),
+    key,
+    validFrom: validityBound(log.publicKey.validFor?.start, source),
+    validUntil: validityBound(log.publicKey.validFor?.end, source),
+  };
+}
+
+/**
+ * The certificate authorities, transparency logs and CT logs of a sigstore TrustedRoot document
  * (`application/vnd.dev.sigstore.trustedroot+json`), as `cosign trusted-root create` writes it
  * and as TUF would deliver it; here it is a file the operator mounts.
  * https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_trustroot.proto
@@ -93,10 +154,11 @@ export function certificatesIn(pem: string, source: string): X509Certificate[] {
 export function readTrustedRoot(
   text: string,
   source: string,
-): { authorities: X509Certificate[]; logs: TrustedLog[] } {
+): { authorities: X509Certificate[]; logs: TrustedLog[]; ctLogs: TrustedCtLog[] } {
   let root: {
     certificateAuthorities?: { certChain?: { certificates?: { rawBytes?: string }[] } }[];
     tlogs?: { publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }[];
+    ctlogs?: unknown;
   };
   try {
     root = JSON.parse(text) as typeof root;
@@ -124,7 +186,10 @@ export function readTrustedRoot(
     }
     return [{ logId: createHash('sha256').update(der).digest('hex'), key }];
   });
-  return { authorities, logs };
+  if (root.ctlogs !== undefined && root.ctlogs !== null && !Array.isArray(root.ctlogs))
+    throw new TrustMaterialError(`${source} has a ctlogs that is not a list`);
+  const ctLogs = ((root.ctlogs ?? []) as TransparencyLogInstance[]).map((log) => ctLogOf(log, source));
+  return { authorities, logs, ctLogs };
 }
 
 /** The hash that names a rule's trust material in cache keys. */
@@ -134,6 +199,11 @@ export function trustHash(keys: readonly TrustedKey[], certificates: Certificate
   if (certificates) {
     for (const authority of certificates.authorities) hash.update(authority.raw).update('\0');
     for (const log of certificates.logs) hash.update(log.logId).update('\0');
+    // A CT log's key and its validity window both decide whether an SCT counts.
+    for (const log of certificates.ctLogs)
+      hash.update(
+        `ct ${log.logId} ${log.validFrom?.toISOString() ?? '-'} ${log.validUntil?.toISOString() ?? '-'}\0`,
+      );
     hash.update(
       JSON.stringify(
         certificates.identities.map((i) => [
