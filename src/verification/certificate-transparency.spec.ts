@@ -67,9 +67,13 @@ describe(sctProblem.name, () => {
     });
 
     it('finds the whole certificate trusted at the time the log integrated it, and not an hour later', () => {
-      const { authorities } = readTrustedRoot(PUBLIC_GOOD_TRUSTED_ROOT, 'public-good.json');
+      const { authorities, authorityValidFor } = readTrustedRoot(
+        PUBLIC_GOOD_TRUSTED_ROOT,
+        'public-good.json',
+      );
       const trust = {
         authorities,
+        authorityValidFor,
         ctLogs,
         logs: [],
         requireTransparencyLog: false,

@@ -1,7 +1,7 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { Certificate, Extensions } from '@peculiar/asn1-x509';
 import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
-import type { TrustedCtLog } from './trust';
+import { TrustedCtLog, withinWindow } from './trust';
 
 // Certificate transparency for keyless signing certificates: Fulcio logs each certificate it issues
 // to a CT log and embeds the log's promise (an SCT) in it, so a certificate the trusted root's CT
@@ -158,9 +158,7 @@ function sctRefusal(
   if (sct.version !== 0) return 'not an RFC 6962 v1 SCT';
   const log = logs.find((candidate) => candidate.logId === sct.logId);
   if (!log) return 'by a log the trusted root does not list';
-  const at = sctTime(sct);
-  if ((log.validFrom && !(log.validFrom <= at)) || (log.validUntil && !(at <= log.validUntil)))
-    return "dated outside its log's validFor";
+  if (!withinWindow(log, sctTime(sct))) return "dated outside its log's validFor";
   if (
     sct.hashAlgorithm !== SHA256 ||
     SIGNATURE_ALGORITHMS[sct.signatureAlgorithm] !== log.key.asymmetricKeyType

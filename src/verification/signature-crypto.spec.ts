@@ -451,6 +451,24 @@ describe(`${certificateProblem.name}: the chain and what each certificate may do
       );
     });
 
+    it("trusts an authority only within the trusted root's validFor of it, as sigstore-go does", async () => {
+      const now = Date.now();
+      const leaf = await leafOf(root, {
+        notBefore: new Date(now - 2 * HOUR),
+        notAfter: new Date(now + HOUR),
+      });
+      const retiredAt = new Date(now - 0.5 * HOUR);
+      const retired = {
+        ...trustIn(root),
+        authorityValidFor: new Map([[root.node.fingerprint256, [{ validUntil: retiredAt }]]]),
+      };
+
+      expect(sut(leaf, [], retired, new Date())).toBe(
+        'the signing certificate does not chain to a trusted authority',
+      );
+      expect(sut(leaf, [], retired, new Date(now - 0.75 * HOUR))).toBeUndefined();
+    });
+
     it('follows at most MAX_CHAIN certificates: three intermediates, not four', async () => {
       const open = await authority('open root', undefined, { pathLength: null });
       const chain: Authority[] = [];

@@ -1,7 +1,7 @@
 import * as x509 from '@peculiar/x509';
 import { KeyObject, X509Certificate, verify as cryptoVerify } from 'node:crypto';
 import { sctProblem } from './certificate-transparency';
-import { CertificateTrust, TrustedIdentity, TrustedKey } from './trust';
+import { CertificateTrust, TrustedIdentity, TrustedKey, withinWindow } from './trust';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw string. */
 const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
@@ -180,17 +180,22 @@ function issuingCertificateProblem(issuer: X509Certificate, below: number): stri
 const DOES_NOT_CHAIN = 'the signing certificate does not chain to a trusted authority';
 
 /**
- * The path from `leaf` up to a trusted authority, each certificate valid at `at` and allowed to
- * issue the one below it, or why there is none. Authorities are preferred at every step, so the
+ * The path from `leaf` up to a trusted authority (one the trusted root had in service at `at`),
+ * each certificate valid at `at` and allowed to issue the one below it, or why there is none. Authorities are preferred at every step, so the
  * shortest path is found; of the given intermediates (untrusted until they chain) only the first
  * MAX_CHAIN are looked at, and a path is at most MAX_CHAIN certificates long.
  */
 function pathToAuthority(
   leaf: X509Certificate,
   intermediates: readonly X509Certificate[],
-  authorities: readonly X509Certificate[],
+  trust: CertificateTrust,
   at: Date,
 ): X509Certificate[] | { problem: string } {
+  const inService = (ca: X509Certificate): boolean => {
+    const windows = trust.authorityValidFor?.get(ca.fingerprint256);
+    return windows === undefined || windows.some((window) => withinWindow(window, at));
+  };
+  const authorities = trust.authorities.filter(inService);
   const candidates = intermediates.slice(0, MAX_CHAIN);
   const path = [leaf];
   for (let depth = 1; depth < MAX_CHAIN; depth++) {
@@ -230,7 +235,7 @@ export function certificateProblem(
   if (!validAt(leaf, at)) return `the signing certificate is not valid at ${at.toISOString()}`;
   const unfit = signingCertificateProblem(leaf);
   if (unfit) return unfit;
-  const path = pathToAuthority(leaf, intermediates, trust.authorities, at);
+  const path = pathToAuthority(leaf, intermediates, trust, at);
   if ('problem' in path) return path.problem;
   if (trust.ctLogs.length > 0) {
     const untracked = sctProblem(leaf, path[1], trust.ctLogs);

@@ -104,6 +104,7 @@ describe(readTrustedRoot.name, () => {
       sut('{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}', 'root.json'),
     ).toEqual({
       authorities: [],
+      authorityValidFor: new Map(),
       logs: [],
       ctLogs: [],
     });
@@ -112,7 +113,56 @@ describe(readTrustedRoot.name, () => {
   it('skips entries without raw bytes', () => {
     const document = JSON.stringify({ tlogs: [{ baseUrl: 'https://rekor' }], certificateAuthorities: [{}] });
 
-    expect(sut(document, 'root.json')).toEqual({ authorities: [], logs: [], ctLogs: [] });
+    expect(sut(document, 'root.json')).toEqual({
+      authorities: [],
+      authorityValidFor: new Map(),
+      logs: [],
+      ctLogs: [],
+    });
+  });
+
+  it("reads each certificate authority's validFor, for every certificate of its chain", async () => {
+    const [intermediate, root] = [await selfSigned('intermediate'), await selfSigned('root')];
+    const document = JSON.stringify({
+      certificateAuthorities: [
+        {
+          certChain: { certificates: [{ rawBytes: root.raw.toString('base64') }] },
+          validFor: { start: '2021-03-07T03:20:29.000Z', end: '2022-12-31T23:59:59.999Z' },
+        },
+        {
+          certChain: {
+            certificates: [intermediate, root].map((c) => ({ rawBytes: c.raw.toString('base64') })),
+          },
+          validFor: { start: '2022-04-13T20:06:15.000Z' },
+        },
+      ],
+    });
+
+    const { authorityValidFor } = sut(document, 'trusted-root.json');
+
+    expect(authorityValidFor.get(intermediate.fingerprint256)).toEqual([
+      { validFrom: new Date('2022-04-13T20:06:15Z'), validUntil: undefined },
+    ]);
+    expect(authorityValidFor.get(root.fingerprint256)).toEqual([
+      { validFrom: new Date('2021-03-07T03:20:29Z'), validUntil: new Date('2022-12-31T23:59:59.999Z') },
+      { validFrom: new Date('2022-04-13T20:06:15Z'), validUntil: undefined },
+    ]);
+  });
+
+  it('refuses a certificate authority whose validFor is not a timestamp', async () => {
+    const ca = await selfSigned('fulcio');
+    const text = JSON.stringify({
+      certificateAuthorities: [
+        {
+          certChain: { certificates: [{ rawBytes: ca.raw.toString('base64') }] },
+          validFor: { start: 1615087229 },
+        },
+      ],
+    });
+
+    expect(() => sut(text, 'root.json')).toThrow(
+      'root.json has a certificate authority whose validFor is not a timestamp',
+    );
   });
 
   it("reads the CT logs' keys, naming each log by its key's SHA-256 as RFC 6962 does, with their validFor", () => {
@@ -250,5 +300,17 @@ describe(trustHash.name, () => {
 
     expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(undefined));
     expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(new Date('2031-01-01T00:00:00Z')));
+  });
+
+  it("changes with a certificate authority's validFor", () => {
+    const [authority] = certificates.authorities;
+    const until = (validUntil?: Date): string =>
+      sut([], {
+        ...certificates,
+        authorityValidFor: new Map([[authority.fingerprint256, [{ validUntil }]]]),
+      });
+
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(undefined));
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(sut([], certificates));
   });
 });

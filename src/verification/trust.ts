@@ -28,17 +28,25 @@ export interface TrustedLog {
   readonly key: KeyObject;
 }
 
+/** A TrustedRoot's `validFor`: when a certificate authority or a CT log may be relied on. */
+export interface ValidityWindow {
+  readonly validFrom?: Date;
+  readonly validUntil?: Date;
+}
+
+export const withinWindow = (window: ValidityWindow, at: Date): boolean =>
+  (window.validFrom === undefined || window.validFrom <= at) &&
+  (window.validUntil === undefined || at <= window.validUntil);
+
 /**
  * A certificate transparency log's key, for checking the signed certificate timestamps (SCTs) that
- * Fulcio embeds in the certificates it issues (RFC 6962 §3.3).
+ * Fulcio embeds in the certificates it issues (RFC 6962 §3.3). Its window is the trusted root's
+ * `validFor`: an SCT dated outside it does not count.
  */
-export interface TrustedCtLog {
+export interface TrustedCtLog extends ValidityWindow {
   /** SHA-256 of the log's SubjectPublicKeyInfo, in hex: RFC 6962's LogID, as SCTs name their log. */
   readonly logId: string;
   readonly key: KeyObject;
-  /** The trusted root's `validFor`: an SCT dated outside it does not count. */
-  readonly validFrom?: Date;
-  readonly validUntil?: Date;
 }
 
 export interface CertificateTrust {
@@ -54,6 +62,13 @@ export interface CertificateTrust {
    * empty) no SCT can be asked for.
    */
   readonly ctLogs: readonly TrustedCtLog[];
+  /**
+   * The trusted root's `validFor` of its certificate authorities, by the `fingerprint256` of each
+   * certificate in their chains: such a certificate is a trusted authority only for a signing time
+   * within one of its windows, as in sigstore-go and sigstore-js, so a retired Fulcio stops issuing.
+   * An authority without an entry (a caFile's) is trusted whenever it is itself valid.
+   */
+  readonly authorityValidFor?: ReadonlyMap<string, readonly ValidityWindow[]>;
 }
 
 /**
@@ -104,16 +119,24 @@ export function certificatesIn(pem: string, source: string): X509Certificate[] {
 }
 
 interface TransparencyLogInstance {
-  publicKey?: { rawBytes?: unknown; validFor?: { start?: unknown; end?: unknown } };
+  publicKey?: { rawBytes?: unknown; validFor?: ValidFor };
 }
 
-/** A `validFor` bound (an RFC 3339 timestamp, as protobuf's JSON writes one), if the root sets it. */
-function validityBound(value: unknown, source: string): Date | undefined {
-  if (value === undefined || value === null) return undefined;
-  const at = typeof value === 'string' ? new Date(value) : undefined;
-  if (at === undefined || Number.isNaN(at.getTime()))
-    throw new TrustMaterialError(`${source} has a CT log whose validFor is not a timestamp`);
-  return at;
+interface ValidFor {
+  start?: unknown;
+  end?: unknown;
+}
+
+/** A `validFor` (RFC 3339 timestamps, as protobuf's JSON writes them); a bound it leaves out is open. */
+function windowOf(validFor: ValidFor | undefined, what: string, source: string): ValidityWindow {
+  const bound = (value: unknown): Date | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const at = typeof value === 'string' ? new Date(value) : undefined;
+    if (at === undefined || Number.isNaN(at.getTime()))
+      throw new TrustMaterialError(`${source} has ${what} whose validFor is not a timestamp`);
+    return at;
+  };
+  return { validFrom: bound(validFor?.start), validUntil: bound(validFor?.end) };
 }
 
 /**
@@ -140,8 +163,7 @@ function ctLogOf(log: TransparencyLogInstance, source: string): TrustedCtLog {
     // The log's id is its key's hash by definition (RFC 6962 §3.2); the document's keyId is not trusted for it.
     logId: createHash('sha256').update(der).digest('hex'),
     key,
-    validFrom: validityBound(log.publicKey.validFor?.start, source),
-    validUntil: validityBound(log.publicKey.validFor?.end, source),
+    ...windowOf(log.publicKey.validFor, 'a CT log', source),
   };
 }
 
@@ -154,9 +176,17 @@ function ctLogOf(log: TransparencyLogInstance, source: string): TrustedCtLog {
 export function readTrustedRoot(
   text: string,
   source: string,
-): { authorities: X509Certificate[]; logs: TrustedLog[]; ctLogs: TrustedCtLog[] } {
+): {
+  authorities: X509Certificate[];
+  authorityValidFor: Map<string, ValidityWindow[]>;
+  logs: TrustedLog[];
+  ctLogs: TrustedCtLog[];
+} {
   let root: {
-    certificateAuthorities?: { certChain?: { certificates?: { rawBytes?: string }[] } }[];
+    certificateAuthorities?: {
+      certChain?: { certificates?: { rawBytes?: string }[] };
+      validFor?: ValidFor;
+    }[];
     tlogs?: { publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }[];
     ctlogs?: unknown;
   };
@@ -165,16 +195,24 @@ export function readTrustedRoot(
   } catch (error) {
     throw new TrustMaterialError(`${source} is not JSON: ${(error as Error).message}`);
   }
-  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) =>
-    (ca.certChain?.certificates ?? []).flatMap((cert) => {
-      if (typeof cert.rawBytes !== 'string') return [];
+  const authorityValidFor = new Map<string, ValidityWindow[]>();
+  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) => {
+    const window = windowOf(ca?.validFor, 'a certificate authority', source);
+    return (ca?.certChain?.certificates ?? []).flatMap((cert) => {
+      if (typeof cert?.rawBytes !== 'string') return [];
+      let certificate: X509Certificate;
       try {
-        return [new X509Certificate(Buffer.from(cert.rawBytes, 'base64'))];
+        certificate = new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
       } catch {
         throw new TrustMaterialError(`${source} has a certificate authority that cannot be read`);
       }
-    }),
-  );
+      authorityValidFor.set(certificate.fingerprint256, [
+        ...(authorityValidFor.get(certificate.fingerprint256) ?? []),
+        window,
+      ]);
+      return [certificate];
+    });
+  });
   const logs = (root.tlogs ?? []).flatMap((log) => {
     if (typeof log.publicKey?.rawBytes !== 'string') return [];
     const der = Buffer.from(log.publicKey.rawBytes, 'base64');
@@ -189,7 +227,7 @@ export function readTrustedRoot(
   if (root.ctlogs !== undefined && root.ctlogs !== null && !Array.isArray(root.ctlogs))
     throw new TrustMaterialError(`${source} has a ctlogs that is not a list`);
   const ctLogs = ((root.ctlogs ?? []) as TransparencyLogInstance[]).map((log) => ctLogOf(log, source));
-  return { authorities, logs, ctLogs };
+  return { authorities, authorityValidFor, logs, ctLogs };
 }
 
 /** The hash that names a rule's trust material in cache keys. */
@@ -199,11 +237,14 @@ export function trustHash(keys: readonly TrustedKey[], certificates: Certificate
   if (certificates) {
     for (const authority of certificates.authorities) hash.update(authority.raw).update('\0');
     for (const log of certificates.logs) hash.update(log.logId).update('\0');
-    // A CT log's key and its validity window both decide whether an SCT counts.
-    for (const log of certificates.ctLogs)
-      hash.update(
-        `ct ${log.logId} ${log.validFrom?.toISOString() ?? '-'} ${log.validUntil?.toISOString() ?? '-'}\0`,
-      );
+    // Validity windows decide too: which authorities issue, and which SCTs count, at a given time.
+    const window = (w: ValidityWindow): string =>
+      `${w.validFrom?.toISOString() ?? '-'} ${w.validUntil?.toISOString() ?? '-'}`;
+    for (const log of certificates.ctLogs) hash.update(`ct ${log.logId} ${window(log)}\0`);
+    for (const [fingerprint, windows] of [...(certificates.authorityValidFor ?? [])].sort(([a], [b]) =>
+      a.localeCompare(b),
+    ))
+      hash.update(`ca ${fingerprint} ${windows.map(window).join(' ')}\0`);
     hash.update(
       JSON.stringify(
         certificates.identities.map((i) => [
