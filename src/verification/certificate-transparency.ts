@@ -1,5 +1,5 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { Certificate, Extensions } from '@peculiar/asn1-x509';
+import { Certificate, Extensions, TBSCertificate } from '@peculiar/asn1-x509';
 import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
 import { TrustedCtLog, withinWindow } from './trust';
 
@@ -48,6 +48,26 @@ interface EmbeddedScts {
 
 class UnreadableScts extends Error {}
 
+const parsed = new WeakMap<X509Certificate, Certificate | null>();
+
+/**
+ * `certificate` as @peculiar/asn1-x509 reads it, or undefined when it cannot: parsed once per
+ * certificate object (the chain checks and the SCT check share it, and a trusted authority's is
+ * kept as long as the policy that holds it). Never changed by its readers.
+ */
+export function asn1Certificate(certificate: X509Certificate): Certificate | undefined {
+  let read = parsed.get(certificate);
+  if (read === undefined) {
+    try {
+      read = AsnConvert.parse(certificate.raw, Certificate);
+    } catch {
+      read = null;
+    }
+    parsed.set(certificate, read);
+  }
+  return read ?? undefined;
+}
+
 /** Reads TLS-encoded fields in order; running past the end means the encoding is broken. */
 class TlsReader {
   private offset = 0;
@@ -94,22 +114,13 @@ function parseSct(bytes: Buffer): SignedCertificateTimestamp {
  * list. Throws UnreadableScts when the list or the certificate cannot be read as RFC 6962 says.
  */
 function embeddedScts(certificate: X509Certificate): EmbeddedScts | undefined {
-  let parsed: Certificate;
-  try {
-    parsed = AsnConvert.parse(certificate.raw, Certificate);
-  } catch {
-    throw new UnreadableScts('the certificate cannot be read');
-  }
-  const { tbsCertificate } = parsed;
+  const read = asn1Certificate(certificate);
+  if (!read) throw new UnreadableScts('the certificate cannot be read');
+  const { tbsCertificate } = read;
   const extensions = tbsCertificate.extensions ?? [];
   const lists = extensions.filter((extension) => extension.extnID === SCT_LIST_EXTENSION);
   if (lists.length === 0) return undefined;
   if (lists.length > 1) throw new UnreadableScts('the certificate has more than one SCT list');
-  // What the log signed is re-encoded from the parsed certificate, so the parse must reproduce the
-  // signed bytes exactly; a certificate whose encoding does not survive it cannot be checked.
-  const raw = parsed.tbsCertificateRaw;
-  if (raw === undefined || !Buffer.from(AsnConvert.serialize(tbsCertificate)).equals(Buffer.from(raw)))
-    throw new UnreadableScts('the certificate is not in canonical DER');
   let list: Buffer;
   try {
     list = Buffer.from(AsnConvert.parse(lists[0].extnValue.buffer, OctetString).buffer);
@@ -121,8 +132,13 @@ function embeddedScts(certificate: X509Certificate): EmbeddedScts | undefined {
   if (!reader.done) throw new UnreadableScts('the SCT list has trailing bytes');
   const scts: SignedCertificateTimestamp[] = [];
   while (!entries.done && scts.length < MAX_SCTS) scts.push(parseSct(entries.vector16()));
-  tbsCertificate.extensions = new Extensions(extensions.filter((extension) => extension !== lists[0]));
-  return { precertificate: Buffer.from(AsnConvert.serialize(tbsCertificate)), scts };
+  // What the log signed is re-encoded from the parse, as DER: a certificate whose own encoding
+  // differs (BER, say) gets a precertificate no log signed, and its SCTs do not verify.
+  const precertificate = new TBSCertificate({
+    ...tbsCertificate,
+    extensions: new Extensions(extensions.filter((extension) => extension !== lists[0])),
+  });
+  return { precertificate: Buffer.from(AsnConvert.serialize(precertificate)), scts };
 }
 
 const uint = (value: number, bytes: number): Buffer => {

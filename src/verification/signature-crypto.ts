@@ -1,16 +1,25 @@
-import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  BasicConstraints,
+  ExtendedKeyUsage,
+  KeyUsage,
+  KeyUsageFlags,
+  SubjectAlternativeName,
+  anyExtendedKeyUsage,
+  id_ce_basicConstraints,
+  id_ce_extKeyUsage,
+  id_ce_keyUsage,
+  id_ce_subjectAltName,
+  id_kp_codeSigning,
+} from '@peculiar/asn1-x509';
 import { KeyObject, X509Certificate, verify as cryptoVerify } from 'node:crypto';
-import { sctProblem } from './certificate-transparency';
+import { asn1Certificate, sctProblem } from './certificate-transparency';
 import { CertificateTrust, TrustedIdentity, TrustedKey, withinWindow } from './trust';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw string. */
 const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 const FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
-const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-const ANY_EXTENDED_USAGE = '2.5.29.37.0';
-const BASIC_CONSTRAINTS = '2.5.29.19';
-const KEY_USAGE = '2.5.29.15';
-const EXTENDED_KEY_USAGE = '2.5.29.37';
+const CODE_SIGNING = id_kp_codeSigning;
 /**
  * The longest certificate path judged: a leaf, at most three intermediates, a root. Fulcio's is
  * three long (leaf, intermediate, root); a longer one is refused as not chaining.
@@ -55,17 +64,27 @@ export interface CertificateIdentity {
   readonly issuer?: string;
 }
 
+/** Its SAN URIs and e-mails, in order; a certificate that cannot be read carries none. */
 export function certificateIdentity(certificate: X509Certificate): CertificateIdentity {
-  const parsed = new x509.X509Certificate(certificate.raw);
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const subjects = (san?.names.items ?? [])
-    .filter((name) => name.type === 'url' || name.type === 'email')
-    .map((name) => name.value);
-  const v2 = parsed.extensions.find((e) => e.type === FULCIO_ISSUER_V2);
-  const v1 = parsed.extensions.find((e) => e.type === FULCIO_ISSUER_V1);
+  const extensions = asn1Certificate(certificate)?.tbsCertificate.extensions ?? [];
+  const find = (oid: string): Buffer | undefined => {
+    const found = extensions.find((extension) => extension.extnID === oid);
+    return found && Buffer.from(found.extnValue.buffer);
+  };
+  const san = find(id_ce_subjectAltName);
+  let subjects: string[] = [];
+  try {
+    subjects = (san ? AsnConvert.parse(san, SubjectAlternativeName) : []).flatMap(
+      (name) => name.uniformResourceIdentifier ?? name.rfc822Name ?? [],
+    );
+  } catch {
+    // A SAN that cannot be read names no one.
+  }
+  const v2 = find(FULCIO_ISSUER_V2);
+  const v1 = find(FULCIO_ISSUER_V1);
   let issuer: string | undefined;
-  if (v2) issuer = derUtf8String(Buffer.from(v2.value));
-  else if (v1) issuer = Buffer.from(v1.value).toString('utf8');
+  if (v2) issuer = derUtf8String(v2);
+  else if (v1) issuer = v1.toString('utf8');
   return { subjects, issuer };
 }
 
@@ -113,26 +132,30 @@ const issuedBy = (certificate: X509Certificate, issuer: X509Certificate): boolea
 interface Capabilities {
   readonly ca: boolean;
   readonly pathLength?: number;
-  readonly keyUsage?: x509.KeyUsageFlags;
+  readonly keyUsage?: KeyUsageFlags;
   readonly extendedUsages?: readonly string[];
 }
 
-/** Read from the certificate, or undefined when it cannot be, or names one of them twice. */
+/**
+ * Read from the certificate with @peculiar/asn1-x509, or undefined when it cannot be read or
+ * names one of these extensions twice (RFC 5280 §4.2 allows each once).
+ */
 function capabilitiesOf(certificate: X509Certificate): Capabilities | undefined {
+  const read = asn1Certificate(certificate);
+  if (!read) return undefined;
+  const extensions = read.tbsCertificate.extensions ?? [];
+  const value = <T>(oid: string, type: new () => T): T | undefined => {
+    const found = extensions.filter((extension) => extension.extnID === oid);
+    if (found.length > 1) throw new Error(`${oid} twice`);
+    return found.length === 0 ? undefined : AsnConvert.parse(found[0].extnValue.buffer, type);
+  };
   try {
-    const parsed = new x509.X509Certificate(certificate.raw);
-    const once = <T extends x509.Extension>(type: new (raw: ArrayBuffer) => T, oid: string): T | null => {
-      if (parsed.extensions.filter((e) => e.type === oid).length > 1) throw new Error(`${oid} twice`);
-      return parsed.getExtension(type);
-    };
-    const basic = once(x509.BasicConstraintsExtension, BASIC_CONSTRAINTS);
-    const usage = once(x509.KeyUsagesExtension, KEY_USAGE);
-    const extended = once(x509.ExtendedKeyUsageExtension, EXTENDED_KEY_USAGE);
+    const basic = value(id_ce_basicConstraints, BasicConstraints);
     return {
-      ca: basic?.ca === true,
-      pathLength: basic?.pathLength,
-      keyUsage: usage?.usages,
-      extendedUsages: extended?.usages.map(String),
+      ca: basic?.cA === true,
+      pathLength: basic?.pathLenConstraint,
+      keyUsage: value(id_ce_keyUsage, KeyUsage)?.toNumber(),
+      extendedUsages: value(id_ce_extKeyUsage, ExtendedKeyUsage)?.map(String),
     };
   } catch {
     return undefined;
@@ -151,10 +174,7 @@ function signingCertificateProblem(leaf: X509Certificate): string | undefined {
   if (capabilities.ca) return 'the signing certificate is a certificate authority';
   if (!capabilities.extendedUsages?.includes(CODE_SIGNING))
     return 'the signing certificate is not for code signing';
-  if (
-    capabilities.keyUsage !== undefined &&
-    (capabilities.keyUsage & x509.KeyUsageFlags.digitalSignature) === 0
-  )
+  if (capabilities.keyUsage !== undefined && (capabilities.keyUsage & KeyUsageFlags.digitalSignature) === 0)
     return "the signing certificate's key usage does not allow digital signatures";
   return undefined;
 }
@@ -172,7 +192,7 @@ function issuingCertificateProblem(issuer: X509Certificate, below: number): stri
   if (capabilities.pathLength !== undefined && below > capabilities.pathLength)
     return "its chain breaks an issuing certificate's path length constraint";
   const extended = capabilities.extendedUsages;
-  if (extended !== undefined && !extended.includes(CODE_SIGNING) && !extended.includes(ANY_EXTENDED_USAGE))
+  if (extended !== undefined && !extended.includes(CODE_SIGNING) && !extended.includes(anyExtendedKeyUsage))
     return 'an issuing certificate in its chain is not for code signing';
   return undefined;
 }
