@@ -1,3 +1,5 @@
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import {
   KeyObject,
@@ -243,12 +245,35 @@ export const utf8String = (text: string): Uint8Array => {
   return new Uint8Array(Buffer.concat([Buffer.from([0x0c, bytes.length]), bytes]));
 };
 
-export async function authority(name: string, parent?: Authority): Promise<Authority> {
+/** How an authority's certificate departs from a well-formed CA's, for the chain checks. */
+export interface AuthorityOptions {
+  /** basicConstraints CA; `undefined` leaves the extension out. Default true. */
+  readonly ca?: boolean | undefined;
+  /** basicConstraints pathLenConstraint; `null` sets none. Default 0 under a parent, 1 for a root. */
+  readonly pathLength?: number | null;
+  /** keyUsage flags; `null` leaves the extension out. Default keyCertSign and cRLSign. */
+  readonly keyUsages?: number | null;
+  /** extendedKeyUsage OIDs, as Fulcio's intermediate names code signing; none by default. */
+  readonly usages?: string[];
+}
+
+export async function authority(
+  name: string,
+  parent?: Authority,
+  options: AuthorityOptions = {},
+): Promise<Authority> {
   const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const now = Date.now();
+  const ca = 'ca' in options ? options.ca : true;
+  const pathLength = options.pathLength === undefined ? (parent ? 0 : 1) : (options.pathLength ?? undefined);
+  const keyUsages =
+    options.keyUsages === undefined
+      ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+      : options.keyUsages;
   const extensions = [
-    new x509.BasicConstraintsExtension(true, parent ? 0 : 1, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ...(ca === undefined ? [] : [new x509.BasicConstraintsExtension(ca, ca ? pathLength : undefined, true)]),
+    ...(keyUsages === null ? [] : [new x509.KeyUsagesExtension(keyUsages, true)]),
+    ...(options.usages ? [new x509.ExtendedKeyUsageExtension(options.usages)] : []),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
   ];
   const validity = { notBefore: new Date(now - HOUR), notAfter: new Date(now + 24 * HOUR) };
@@ -273,33 +298,129 @@ export async function authority(name: string, parent?: Authority): Promise<Autho
   return { keys, certificate, pem: certificate.toString('pem'), der, node: new X509Certificate(der) };
 }
 
+/** An SCT to embed in a signing certificate, as Fulcio embeds the one its CT log returns. */
+export interface EmbeddedSct {
+  /** The log the SCT names. */
+  readonly log: TransparencyLog;
+  /** Whose key signs it; the log's own by default. */
+  readonly signedBy?: TransparencyLog;
+  /** Default: a second after the certificate's notBefore. */
+  readonly timestamp?: Date;
+  /** Sign another certificate's precertificate instead, as an SCT copied from it would be. */
+  readonly overAnotherCertificate?: boolean;
+}
+
+export const SCT_LIST_EXTENSION = '1.3.6.1.4.1.11129.2.4.2';
+
+const tlsVector16 = (bytes: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+
+/**
+ * An RFC 6962 v1 SCT over `precertificate` (a TBSCertificate without the SCT list), issued under
+ * the key `issuerSpki`: written here from RFC 6962 §3.2 rather than taken from the code.
+ */
+export function signedCertificateTimestamp(
+  precertificate: Buffer,
+  issuerSpki: Buffer,
+  sct: Required<Pick<EmbeddedSct, 'log' | 'timestamp'>> & { signedBy?: TransparencyLog },
+): Buffer {
+  const timestamp = Buffer.alloc(8);
+  timestamp.writeBigUInt64BE(BigInt(sct.timestamp.getTime()));
+  const length = Buffer.from([
+    (precertificate.length >> 16) & 0xff,
+    (precertificate.length >> 8) & 0xff,
+    precertificate.length & 0xff,
+  ]);
+  const signed = Buffer.concat([
+    Buffer.from([0, 0]),
+    timestamp,
+    Buffer.from([0, 1]),
+    sha256(issuerSpki),
+    length,
+    precertificate,
+    Buffer.from([0, 0]),
+  ]);
+  const signature = sign('sha256', signed, (sct.signedBy ?? sct.log).privateKey);
+  return Buffer.concat([
+    Buffer.from([0]),
+    sct.log.id,
+    timestamp,
+    Buffer.from([0, 0]),
+    Buffer.from([4, 3]),
+    tlsVector16(signature),
+  ]);
+}
+
+/** The X.509 extension that embeds these SCTs: an OCTET STRING around the TLS-encoded list. */
+export function sctListExtension(scts: readonly Buffer[]): x509.Extension {
+  const list = tlsVector16(Buffer.concat(scts.map(tlsVector16)));
+  return new x509.Extension(SCT_LIST_EXTENSION, false, AsnConvert.serialize(new OctetString(list)));
+}
+
+/** The TBSCertificate bytes of a DER certificate, exactly as they were signed. */
+export const tbsOf = (der: ArrayBuffer | Buffer): Buffer =>
+  Buffer.from(AsnConvert.parse(der, Certificate).tbsCertificateRaw!);
+
 export async function signingCertificate(
   issuer: Authority,
   options: {
     subject?: string;
     oidcIssuer?: string;
-    usages?: string[];
+    /** extendedKeyUsage OIDs; `null` leaves the extension out. Default code signing. */
+    usages?: string[] | null;
+    /** keyUsage flags; `null` leaves the extension out. Default digitalSignature. */
+    keyUsages?: number | null;
+    /** Adds basicConstraints CA=true, which a signing certificate must not have. */
+    ca?: boolean;
     notBefore?: Date;
     notAfter?: Date;
+    scts?: readonly EmbeddedSct[];
   } = {},
 ): Promise<SigningCertificate> {
   const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const now = Date.now();
-  const certificate = await x509.X509CertificateGenerator.create({
+  const keyUsages = options.keyUsages === undefined ? x509.KeyUsageFlags.digitalSignature : options.keyUsages;
+  const usages = options.usages === undefined ? [x509.ExtendedKeyUsage.codeSigning] : options.usages;
+  const notBefore = options.notBefore ?? new Date(now - 60_000);
+  const fields = {
     subject: 'CN=sigstore',
     issuer: issuer.certificate.subject,
     publicKey: keys.publicKey,
     signingKey: issuer.keys.privateKey,
     signingAlgorithm: EC,
-    notBefore: options.notBefore ?? new Date(now - 60_000),
+    notBefore,
     notAfter: options.notAfter ?? new Date(now + HOUR),
-    extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(options.usages ?? [x509.ExtendedKeyUsage.codeSigning]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
-      new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
-    ],
+  };
+  const extensions = [
+    ...(options.ca ? [new x509.BasicConstraintsExtension(true, undefined, true)] : []),
+    ...(keyUsages === null ? [] : [new x509.KeyUsagesExtension(keyUsages, true)]),
+    ...(usages === null ? [] : [new x509.ExtendedKeyUsageExtension(usages)]),
+    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
+    new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
+    await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
+  ];
+  // An embedded SCT signs the certificate without itself (RFC 6962 §3.2): make that one first,
+  // with the same serial number, then the certificate with the SCT list appended.
+  const serialNumber = `01${randomBytes(15).toString('hex')}`;
+  const precertificate = async (serial: string): Promise<Buffer> =>
+    tbsOf(
+      (await x509.X509CertificateGenerator.create({ ...fields, serialNumber: serial, extensions })).rawData,
+    );
+  const scts = [];
+  for (const sct of options.scts ?? [])
+    scts.push(
+      signedCertificateTimestamp(
+        await precertificate(
+          sct.overAnotherCertificate ? `02${randomBytes(15).toString('hex')}` : serialNumber,
+        ),
+        Buffer.from(issuer.certificate.publicKey.rawData),
+        { ...sct, timestamp: sct.timestamp ?? new Date(notBefore.getTime() + 1_000) },
+      ),
+    );
+  const certificate = await x509.X509CertificateGenerator.create({
+    ...fields,
+    serialNumber,
+    extensions: scts.length > 0 ? [...extensions, sctListExtension(scts)] : extensions,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   return {
@@ -371,29 +492,41 @@ export function logEntry(log: TransparencyLog, body: Buffer, checkpointSigner = 
   };
 }
 
-/** A sigstore TrustedRoot document, as `cosign trusted-root create` writes one. */
-export function trustedRootDocument(ca: Authority, logs: readonly TransparencyLog[]): string {
+const logInstance = (
+  log: TransparencyLog,
+  baseUrl: string,
+  validFor: { start: string; end?: string },
+): object => ({
+  baseUrl,
+  hashAlgorithm: 'SHA2_256',
+  publicKey: { rawBytes: b64(log.spki), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
+  logId: { keyId: b64(log.id) },
+});
+
+/**
+ * A sigstore TrustedRoot document, as `cosign trusted-root create` writes one. `ca` may be a
+ * chain, issuing certificate first and root last, as sigstore's own root lists Fulcio's
+ * intermediate before its root. CT logs are valid from 2020 on unless `ctLogValidFor` says otherwise.
+ */
+export function trustedRootDocument(
+  ca: Authority | readonly Authority[],
+  logs: readonly TransparencyLog[],
+  ctLogs: readonly TransparencyLog[] = [],
+  ctLogValidFor: { start: string; end?: string } = { start: '2020-01-01T00:00:00Z' },
+): string {
+  const chain = Array.isArray(ca) ? (ca as readonly Authority[]) : [ca as Authority];
   return JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: logs.map((log) => ({
-      baseUrl: 'https://rekor.example',
-      hashAlgorithm: 'SHA2_256',
-      publicKey: {
-        rawBytes: b64(log.spki),
-        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-        validFor: { start: '2020-01-01T00:00:00Z' },
-      },
-      logId: { keyId: b64(log.id) },
-    })),
+    tlogs: logs.map((log) => logInstance(log, 'https://rekor.example', { start: '2020-01-01T00:00:00Z' })),
     certificateAuthorities: [
       {
         subject: { organization: 'acme', commonName: 'test fulcio' },
         uri: 'https://fulcio.example',
-        certChain: { certificates: [{ rawBytes: b64(ca.der) }] },
+        certChain: { certificates: chain.map((certificate) => ({ rawBytes: b64(certificate.der) })) },
         validFor: { start: '2020-01-01T00:00:00Z' },
       },
     ],
-    ctlogs: [],
+    ctlogs: ctLogs.map((log) => logInstance(log, 'https://ctfe.example', ctLogValidFor)),
     timestampAuthorities: [],
   });
 }
@@ -403,11 +536,13 @@ export const byKeys = (...pems: string[]): SignatureTrust => {
   return { keys, hash: trustHash(keys, undefined) };
 };
 
-export const byIdentity = (certificates: CertificateTrust): SignatureTrust => ({
-  keys: [],
-  certificates,
-  hash: trustHash([], certificates),
-});
+/** Trust in certificate identities; without CT logs unless they are given, as with a `caFile`. */
+export const byIdentity = (
+  material: Omit<CertificateTrust, 'ctLogs'> & Partial<Pick<CertificateTrust, 'ctLogs'>>,
+): SignatureTrust => {
+  const certificates: CertificateTrust = { ...material, ctLogs: material.ctLogs ?? [] };
+  return { keys: [], certificates, hash: trustHash([], certificates) };
+};
 
 export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
   signal: AbortSignal.timeout(ms),
