@@ -45,7 +45,7 @@ describe(DigestResolver.name, () => {
     cacheEvents = [];
     client.observe({ request: () => undefined, cache: (cache, event) => cacheEvents.push([cache, event]) });
     jest.spyOn(client, 'resolveTag').mockImplementation(
-      (access, repository, tag, deadline) =>
+      ({ access, repository, tag, deadline }) =>
         new Promise((resolve, reject) => {
           deadline.signal.addEventListener('abort', () =>
             reject(new RegistryFailure('timed out', 'no answer in time')),

@@ -58,12 +58,12 @@ export class DigestResolver {
         // Shared by every review asking for this tag now: it runs until the last of them stops
         // waiting, not to the deadline of whichever review happened to ask first.
         this.lookups.joinUntil(key, deadline.deadlineAt, async (shared) => {
-          const resolved = await this.client.resolveTag(
-            settings.accessFor(registry),
+          const resolved = await this.client.resolveTag({
+            access: settings.accessFor(registry),
             repository,
             tag,
-            shared,
-          );
+            deadline: shared,
+          });
           this.digests.set(key, resolved.digest, ttlMs);
           return resolved.digest;
         }),

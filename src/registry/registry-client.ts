@@ -80,6 +80,28 @@ export function registryDeadline(ms: number): RegistryDeadline {
   };
 }
 
+/** What every call names: how to reach the registry, the repository in it, and the review's deadline. */
+export interface RepositoryCall {
+  readonly access: RegistryAccess;
+  readonly repository: string;
+  readonly deadline: RegistryDeadline;
+}
+
+/** A call about a tag of the repository. */
+export interface TagCall extends RepositoryCall {
+  readonly tag: string;
+}
+
+/** A call about content of the repository, named by its digest. */
+export interface DigestCall extends RepositoryCall {
+  readonly digest: string;
+}
+
+/** A blob, read only up to `maxBytes`. */
+export interface BlobCall extends DigestCall {
+  readonly maxBytes: number;
+}
+
 export interface ManifestDescriptor {
   readonly mediaType?: string;
   readonly digest: string;
@@ -152,12 +174,12 @@ export class RegistryClient implements OnModuleDestroy {
   }
 
   /** The digest a tag points at now: `Docker-Content-Digest` of a HEAD, or the hash of a GET's body. */
-  async resolveTag(
-    access: RegistryAccess,
-    repository: string,
-    tag: string,
-    deadline: RegistryDeadline,
-  ): Promise<{ digest: string; mediaType?: string }> {
+  async resolveTag({
+    access,
+    repository,
+    tag,
+    deadline,
+  }: TagCall): Promise<{ digest: string; mediaType?: string }> {
     const path = `/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
     const head = await this.exchange(access, repository, deadline, {
       method: 'HEAD',
@@ -174,12 +196,7 @@ export class RegistryClient implements OnModuleDestroy {
   }
 
   /** A manifest by digest, checked against it: the registry's word is not proof. */
-  async getManifest(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    deadline: RegistryDeadline,
-  ): Promise<FetchedManifest> {
+  async getManifest({ access, repository, digest, deadline }: DigestCall): Promise<FetchedManifest> {
     const manifest = await this.fetchManifest(access, repository, digest, deadline);
     if (manifest.digest !== digest)
       throw new RegistryFailure(
@@ -193,12 +210,12 @@ export class RegistryClient implements OnModuleDestroy {
    * The manifest a tag names, or `undefined` when the tag does not exist: for the tags cosign writes
    * beside an image (`sha256-<hex>.sig`), absent is an answer, not a failure.
    */
-  async getTaggedManifest(
-    access: RegistryAccess,
-    repository: string,
-    tag: string,
-    deadline: RegistryDeadline,
-  ): Promise<FetchedManifest | undefined> {
+  async getTaggedManifest({
+    access,
+    repository,
+    tag,
+    deadline,
+  }: TagCall): Promise<FetchedManifest | undefined> {
     try {
       return await this.fetchManifest(access, repository, tag, deadline);
     } catch (error) {
@@ -208,13 +225,7 @@ export class RegistryClient implements OnModuleDestroy {
   }
 
   /** A blob by digest, at most `maxBytes`, checked against its digest. */
-  async getBlob(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    maxBytes: number,
-    deadline: RegistryDeadline,
-  ): Promise<Buffer> {
+  async getBlob({ access, repository, digest, maxBytes, deadline }: BlobCall): Promise<Buffer> {
     if (!SHA256_DIGEST.test(digest))
       throw new RegistryFailure('invalid response', `blob digest ${JSON.stringify(digest)} is not sha256`);
     const response = await this.exchange(access, repository, deadline, {
@@ -236,12 +247,12 @@ export class RegistryClient implements OnModuleDestroy {
    * index of the same artifacts. Absent either way is an empty list.
    * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers
    */
-  async listReferrers(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    deadline: RegistryDeadline,
-  ): Promise<readonly ManifestDescriptor[]> {
+  async listReferrers({
+    access,
+    repository,
+    digest,
+    deadline,
+  }: DigestCall): Promise<readonly ManifestDescriptor[]> {
     try {
       const response = await this.exchange(access, repository, deadline, {
         method: 'GET',
@@ -270,7 +281,12 @@ export class RegistryClient implements OnModuleDestroy {
     } catch (error) {
       if (!(error instanceof RegistryFailure && error.reason === 'not found')) throw error;
     }
-    const fallback = await this.getTaggedManifest(access, repository, digest.replace(':', '-'), deadline);
+    const fallback = await this.getTaggedManifest({
+      access,
+      repository,
+      tag: digest.replace(':', '-'),
+      deadline,
+    });
     const manifests = fallback?.json.manifests;
     return Array.isArray(manifests) ? (manifests as readonly ManifestDescriptor[]) : [];
   }
