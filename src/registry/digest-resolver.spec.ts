@@ -1,6 +1,7 @@
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { DigestResolver } from './digest-resolver';
-import { RegistryClient, RegistryDeadline } from './registry-client';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess, RegistrySettings } from './registry-settings';
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { BoundedTtlCache } from '../cache/bounded-ttl-cache';
 import { DeadlineExceededError, InFlight, untilAborted } from '../cache/in-flight';
-import { RegistryClient, RegistryDeadline } from './registry-client';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure, RegistryFailureReason } from './registry-failure';
 import { RegistrySettings } from './registry-settings';
 

@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { InFlight } from '../cache/in-flight';
-import {
-  MANIFEST_MEDIA_TYPES,
-  RegistryClient,
-  RegistryDeadline,
-  RegistryObserver,
-  RegistryRequestEvent,
-} from './registry-client';
+import { MANIFEST_MEDIA_TYPES } from './distribution-api';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
+import { RegistryObserver, RegistryRequestEvent } from './registry-observer';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess } from './registry-settings';
 import { closeServer, listenOnLoopback } from '../testing/loopback-server';

@@ -1,0 +1,35 @@
+import { CacheEvent } from '../cache/bounded-ttl-cache';
+import { RegistryFailureReason } from './registry-failure';
+
+export type RegistryOperation = 'resolve' | 'manifest' | 'blob' | 'referrers' | 'token';
+
+/** One HTTP exchange with a registry or its token server, as metrics count it. */
+export interface RegistryRequestEvent {
+  readonly registry: string;
+  readonly operation: RegistryOperation;
+  /** `ok`, or why it failed. */
+  readonly outcome: 'ok' | RegistryFailureReason;
+  readonly seconds: number;
+}
+
+export interface RegistryObserver {
+  request(event: RegistryRequestEvent): void;
+  cache(cache: string, event: CacheEvent): void;
+}
+
+/** The observers of one client, told of everything its parts do. */
+export class RegistryObservers {
+  private readonly observers: RegistryObserver[] = [];
+
+  add(observer: RegistryObserver): void {
+    this.observers.push(observer);
+  }
+
+  request(event: RegistryRequestEvent): void {
+    for (const observer of this.observers) observer.request(event);
+  }
+
+  cache(cache: string, event: CacheEvent): void {
+    for (const observer of this.observers) observer.cache(cache, event);
+  }
+}
