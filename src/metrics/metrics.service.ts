@@ -145,6 +145,14 @@ export class MetricsService implements OnApplicationBootstrap {
     registers: [this.registry],
     collect: (): void => this.registryLookupsInFlight.set(this.digests.inFlight),
   });
+  readonly registryHopsRefused = new Counter({
+    name: 'kube_image_bouncer_registry_hops_refused_total',
+    help:
+      'Connections the registry connection guard refused to make, by hop (registry, redirect, realm) and ' +
+      'reason (address, resolved address, not https, https to http, credentials, not a URL, too many redirects).',
+    labelNames: ['hop', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly cacheEvents = new Counter({
     name: 'kube_image_bouncer_cache_events_total',
     help: 'Registry caches (tag-digest, token, and the verification caches): hits, misses and evictions.',
@@ -182,6 +190,8 @@ export class MetricsService implements OnApplicationBootstrap {
         this.registryRequestDuration.observe({ registry, operation }, seconds);
       },
       cache: (cache, event) => this.cacheEvents.inc({ cache, event }),
+      // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
+      hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
     });
     this.certificateExpiry.set(this.tls.current.notAfter.getTime() / 1000);
     this.tls.onRotation((result, material) => {

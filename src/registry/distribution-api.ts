@@ -77,8 +77,6 @@ interface Exchange {
   readonly path: string;
   readonly accept: string;
   readonly operation: RegistryOperation;
-  /** Blob storage commonly redirects to a CDN; manifests and tags are served by the registry itself. */
-  readonly followRedirects?: boolean;
 }
 
 /**
@@ -153,7 +151,6 @@ export class DistributionApi {
       path: `/v2/${repository}/blobs/${digest}`,
       accept: '*/*',
       operation: 'blob',
-      followRedirects: true,
     });
     const bytes = await this.transport.read(response, maxBytes, `blob ${repository}@${digest}`);
     if (sha256Of(bytes) !== digest)
@@ -252,19 +249,24 @@ export class DistributionApi {
     let answeredChallenge = false;
     let waitedForRateLimit = false;
     for (;;) {
+      // Every read may be redirected, each hop through the guard: blob storage on another host is
+      // the common case (Docker Hub's and ECR's CDNs), and registry.k8s.io redirects manifests too.
       const response = await this.transport.send({
         access,
         url: `${access.baseUrl}${exchange.path}`,
+        hop: 'registry',
         method: exchange.method,
         headers: { Accept: exchange.accept, ...(authorization ? { Authorization: authorization } : {}) },
         operation: exchange.operation,
         deadline,
-        followRedirects: exchange.followRedirects,
+        followRedirects: true,
       });
       if (response.ok) return response;
       await response.body?.cancel();
       const what = `HTTP ${response.status} for ${exchange.method} ${exchange.path}`;
-      if (response.status === 401 && !answeredChallenge) {
+      // Only the registry's own challenge is answered: a host it redirected to gets no credentials.
+      const fromRegistry = new URL(response.url).origin === new URL(access.baseUrl).origin;
+      if (response.status === 401 && !answeredChallenge && fromRegistry) {
         answeredChallenge = true;
         this.auth.forget(access, scope);
         authorization = await this.auth.answerChallenge(

@@ -1,7 +1,7 @@
 import { BoundedTtlCache } from '../cache/bounded-ttl-cache';
 import { InFlight, untilAborted } from '../cache/in-flight';
 import { RegistryCredential } from './docker-config';
-import { RealmVerdict, judgeRealm } from './realm-guard';
+import { HopVerdict } from './connection-guard';
 import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure } from './registry-failure';
 import { RegistryObservers } from './registry-observer';
@@ -84,11 +84,9 @@ export class RegistryAuth {
     const key = tokenKey(access, fallbackScope);
     const known = this.tokens.get(key);
     if (known !== undefined) return known;
-    const verdict = judgeRealm(
-      challenge.params.realm ?? '',
-      { host: access.registry, insecure: access.insecure },
-      access.policyLists,
-    );
+    // Judged before the request is shared, so a refused realm costs no one a wait; the transport
+    // judges the URL it sends to again, as it does every connection.
+    const verdict = this.transport.judge(challenge.params.realm ?? '', 'realm', access);
     if (!verdict.allowed) throw new RegistryFailure('unauthorized', verdict.why);
     // Shared by concurrent exchanges, so it runs until the last of them stops waiting, not to the
     // first asker's deadline.
@@ -104,7 +102,7 @@ export class RegistryAuth {
 
   private async fetchToken(
     access: RegistryAccess,
-    verdict: Extract<RealmVerdict, { allowed: true }>,
+    verdict: Extract<HopVerdict, { allowed: true }>,
     challenge: AuthChallenge,
     scope: string,
     key: string,
@@ -113,14 +111,16 @@ export class RegistryAuth {
     const url = new URL(verdict.url);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', scope);
+    // A token server has no reason to redirect, and what it is sent are the registry's credentials.
     const response = await this.transport.send({
       access,
       url,
+      hop: 'realm',
       method: 'GET',
       headers: access.credential ? { Authorization: basic(access.credential) } : {},
       operation: 'token',
       deadline,
-      publicOnly: verdict.publicOnly,
+      followRedirects: false,
     });
     if (!response.ok) {
       await response.body?.cancel();

@@ -78,12 +78,13 @@ class FakeServer {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** How the policy reaches this registry: listed, insecure (a registry on loopback must be listed). */
   access(more: Partial<RegistryAccess> = {}): RegistryAccess {
     return {
       registry: this.host,
       baseUrl: `http://${this.host}`,
       insecure: true,
-      policyLists: () => false,
+      policyLists: (host) => host === this.host,
       ...more,
     };
   }
@@ -617,7 +618,7 @@ describe(RegistryClient.name, () => {
       });
 
       await sut.resolveTag({
-        access: registry.access({ policyLists: (host) => host === elsewhere.host }),
+        access: registry.access({ policyLists: (host) => host === elsewhere.host || host === registry.host }),
         repository: 'demo/app',
         tag: 'v1',
         deadline: deadlineIn(),

@@ -1,4 +1,5 @@
 import { CacheEvent } from '../cache/bounded-ttl-cache';
+import type { Hop, HopRefusalReason } from './connection-guard';
 import { RegistryFailureReason } from './registry-failure';
 
 export type RegistryOperation = 'resolve' | 'manifest' | 'blob' | 'referrers' | 'token';
@@ -12,9 +13,16 @@ export interface RegistryRequestEvent {
   readonly seconds: number;
 }
 
+/** A connection the guard refused to make. Never labelled by host: anyone who may create a pod names one. */
+export interface HopRefusedEvent {
+  readonly hop: Hop;
+  readonly reason: HopRefusalReason;
+}
+
 export interface RegistryObserver {
   request(event: RegistryRequestEvent): void;
   cache(cache: string, event: CacheEvent): void;
+  hopRefused?(event: HopRefusedEvent): void;
 }
 
 /** The observers of one client, told of everything its parts do. */
@@ -31,5 +39,9 @@ export class RegistryObservers {
 
   cache(cache: string, event: CacheEvent): void {
     for (const observer of this.observers) observer.cache(cache, event);
+  }
+
+  hopRefused(event: HopRefusedEvent): void {
+    for (const observer of this.observers) observer.hopRefused?.(event);
   }
 }

@@ -1,31 +1,43 @@
 import { createHash } from 'node:crypto';
 import { Agent, Dispatcher, fetch } from 'undici';
-import { publicAddressLookup } from './realm-guard';
+import {
+  HOP_REFUSED,
+  Hop,
+  HopRefusalReason,
+  HopVerdict,
+  MAX_REDIRECTS,
+  hopName,
+  judgeHop,
+  publicAddressLookup,
+} from './connection-guard';
 import { RegistryDeadline } from './registry-deadline';
-import { RegistryFailure } from './registry-failure';
+import { RegistryFailure, RegistryFailureReason } from './registry-failure';
 import { RegistryObservers, RegistryOperation, RegistryRequestEvent } from './registry-observer';
 import { RegistryAccess } from './registry-settings';
 
 export type RegistryResponse = Awaited<ReturnType<typeof fetch>>;
 
-/** One HTTP request to a registry or to a token server it named. */
+/** One HTTP request to a registry, or to a token realm it named, and what may happen on the way. */
 export interface TransportRequest {
   readonly access: RegistryAccess;
   readonly url: string | URL;
+  /** Where the request starts: at the registry, or at a token realm. */
+  readonly hop: Exclude<Hop, 'redirect'>;
   readonly method: 'GET' | 'HEAD';
   readonly headers: Readonly<Record<string, string>>;
   readonly operation: RegistryOperation;
   readonly deadline: RegistryDeadline;
-  /** Blob storage commonly redirects to a CDN; manifests and tags are served by the registry itself. */
-  readonly followRedirects?: boolean;
-  /** Connect only to public addresses, whatever the name resolves to. */
-  readonly publicOnly?: boolean;
+  /** Whether a redirect is followed (each hop through the guard) or is an invalid response. */
+  readonly followRedirects: boolean;
 }
 
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
 /**
- * Every connection the client makes: its connection pools, how a failure to connect or to answer
- * is named, and how much of a body is read. What to ask and how to authenticate is for the
- * distribution API and the auth above it.
+ * Every connection the client makes, each one judged by the connection guard first: the registry,
+ * every redirect hop (followed here by hand, at most 20 of them, never with the registry's
+ * Authorization once the origin changes) and every token realm. It also owns the connection pools,
+ * names each failure to connect or answer, and bounds what it reads of a body.
  */
 export class RegistryTransport {
   private readonly agents = new Map<string, Agent>();
@@ -37,23 +49,31 @@ export class RegistryTransport {
     this.agents.clear();
   }
 
-  /** Sends one request, naming its failure and reporting it to the observers either way. */
+  /**
+   * The guard's verdict on a hop, counted when it refuses. Auth asks it of a realm before sharing
+   * a token request among exchanges; the transport asks again of every URL it connects to.
+   */
+  judge(target: string | URL, hop: Hop, access: RegistryAccess, from?: URL): HopVerdict {
+    const verdict = judgeHop(target, hop, access, from);
+    if (!verdict.allowed) this.observers.hopRefused({ hop, reason: verdict.reason });
+    return verdict;
+  }
+
+  /** Sends one request, following redirects the guard allows, and reports it to the observers. */
   async send(request: TransportRequest): Promise<RegistryResponse> {
-    const { access, deadline } = request;
     const started = process.hrtime.bigint();
     const report = (outcome: RegistryRequestEvent['outcome']): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.observers.request({ registry: access.registry, operation: request.operation, outcome, seconds });
+      this.observers.request({
+        registry: request.access.registry,
+        operation: request.operation,
+        outcome,
+        seconds,
+      });
     };
     let response: RegistryResponse;
     try {
-      response = await fetch(request.url, {
-        method: request.method,
-        headers: request.headers,
-        redirect: request.followRedirects ? 'follow' : 'error',
-        signal: deadline.signal,
-        dispatcher: request.publicOnly ? this.agentFor(undefined, true) : this.agentFor(access.ca),
-      });
+      response = await this.follow(request);
     } catch (error) {
       const failure = namedFailure(error);
       report(failure.reason);
@@ -61,6 +81,63 @@ export class RegistryTransport {
     }
     report(statusOutcome(response.status));
     return response;
+  }
+
+  private async follow(request: TransportRequest): Promise<RegistryResponse> {
+    const { access, method, deadline } = request;
+    let hop: Hop = request.hop;
+    let target: string | URL = request.url;
+    let from: URL | undefined;
+    let headers = request.headers;
+    let origin: string | undefined;
+    for (let redirects = 0; ; redirects += 1) {
+      const verdict = this.judge(target, hop, access, from);
+      if (!verdict.allowed) throw new RegistryFailure(refusalFailure(hop, verdict.reason), verdict.why);
+      const { url } = verdict;
+      origin ??= url.origin;
+      // Credentials are for the origin the exchange began at, as the Fetch standard has it.
+      if (url.origin !== origin) headers = withoutAuthorization(headers);
+      let response: RegistryResponse;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          redirect: 'manual',
+          signal: deadline.signal,
+          dispatcher: this.agentFor(access.ca, verdict.publicOnly),
+        });
+      } catch (error) {
+        throw this.connectionFailure(error, hop, url);
+      }
+      if (!REDIRECT_STATUSES.has(response.status)) return response;
+      await response.body?.cancel();
+      const what = `HTTP ${response.status} for ${method} ${hop === 'redirect' ? url.href : url.pathname}`;
+      if (!request.followRedirects)
+        throw new RegistryFailure(
+          'invalid response',
+          `${what}: a redirect, never followed for a ${request.operation}`,
+        );
+      if (redirects === MAX_REDIRECTS) {
+        this.observers.hopRefused({ hop: 'redirect', reason: 'too many redirects' });
+        throw new RegistryFailure('invalid response', `${what}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      const location = response.headers.get('location');
+      if (location === null) throw new RegistryFailure('invalid response', `${what} without a Location`);
+      from = url;
+      hop = 'redirect';
+      target = resolved(location, url);
+    }
+  }
+
+  /** A fetch that failed before any answer; a name the public-only lookup refused is a refused hop. */
+  private connectionFailure(error: unknown, hop: Hop, url: URL): RegistryFailure {
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    if (cause?.code !== HOP_REFUSED) return namedFailure(error);
+    this.observers.hopRefused({ hop, reason: 'resolved address' });
+    return new RegistryFailure(
+      refusalFailure(hop, 'resolved address'),
+      `${hopName(hop, url.hostname)} resolves to a private address`,
+    );
   }
 
   /** The body, refusing more than `maxBytes`, so a hostile registry cannot fill the bouncer's memory. */
@@ -89,13 +166,13 @@ export class RegistryTransport {
     return Buffer.concat(chunks);
   }
 
-  /** One connection pool per set of trusted roots; `publicOnly` pools refuse private addresses. */
-  private agentFor(ca: readonly string[] | undefined, publicOnly = false): Dispatcher {
-    const key = publicOnly
-      ? 'public-only'
-      : ca
-        ? createHash('sha256').update(ca.join('\n')).digest('hex')
-        : 'system';
+  /**
+   * One connection pool per set of trusted roots, and per kind of host: one the policy vouches for
+   * may resolve anywhere; any other is connected to only through the public-only lookup.
+   */
+  private agentFor(ca: readonly string[] | undefined, publicOnly: boolean): Dispatcher {
+    const roots = ca ? createHash('sha256').update(ca.join('\n')).digest('hex') : 'system';
+    const key = `${roots} ${publicOnly ? 'public-only' : 'vouched'}`;
     let agent = this.agents.get(key);
     if (!agent) {
       agent = new Agent({
@@ -107,6 +184,35 @@ export class RegistryTransport {
     }
     return agent;
   }
+}
+
+/** A relative Location resolved against the URL that sent it; what does not parse, the guard refuses. */
+function resolved(location: string, base: URL): string | URL {
+  try {
+    return new URL(location, base);
+  } catch {
+    return location;
+  }
+}
+
+function withoutAuthorization(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'),
+  );
+}
+
+/**
+ * The reason a refused hop fails its exchange with. A realm, as 'unauthorized' (no token); the
+ * registry itself, as a private registry the policy must list; a redirect, as an invalid response:
+ * the registry sent the bouncer where it does not go, which for one artifact is that artifact's
+ * problem, not the registry's whole verification.
+ */
+function refusalFailure(hop: Hop, reason: HopRefusalReason): RegistryFailureReason {
+  if (hop === 'realm') return 'unauthorized';
+  if (hop === 'redirect') return 'invalid response';
+  return reason === 'address' || reason === 'resolved address'
+    ? 'private registry not in spec.registries'
+    : 'unreachable';
 }
 
 /** The failure an HTTP status means, as `ok` or one of the reasons users read. */
@@ -128,7 +234,6 @@ export function namedFailure(error: unknown): RegistryFailure {
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
   const message =
     typeof cause?.message === 'string' ? cause.message : String((error as Error).message ?? error);
-  if (code === 'EREALM') return new RegistryFailure('unauthorized', message);
   if (
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||

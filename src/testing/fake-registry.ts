@@ -45,13 +45,26 @@ export class FakeRegistry {
     if (this.server) await closeServer(this.server);
   }
 
-  get access(): RegistryAccess {
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * How a policy that lists this registry (as a registry on loopback must be listed) reaches it,
+   * and any `alsoListed` hosts, such as a second server it redirects to.
+   */
+  listedAccess(...alsoListed: string[]): RegistryAccess {
+    const listed = new Set([this.host, ...alsoListed]);
     return {
-      registry: `127.0.0.1:${this.port}`,
-      baseUrl: `http://127.0.0.1:${this.port}`,
+      registry: this.host,
+      baseUrl: `http://${this.host}`,
       insecure: true,
-      policyLists: () => false,
+      policyLists: (host) => listed.has(host),
     };
+  }
+
+  get access(): RegistryAccess {
+    return this.listedAccess();
   }
 
   blob(bytes: Buffer, mediaType: string, annotations?: Record<string, string>): ManifestDescriptor {

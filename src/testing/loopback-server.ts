@@ -1,4 +1,5 @@
 import { RequestListener, Server, createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 
 /**
@@ -13,13 +14,29 @@ export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
   3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 
-/** An HTTP server on 127.0.0.1, on a port the registry client may fetch from. */
-export async function listenOnLoopback(listener: RequestListener): Promise<{ server: Server; port: number }> {
+/** A certificate and key for an https listener, PEM. */
+export interface LoopbackTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (https with `tls`), on a port the registry client may fetch from.
+ * `port` asks for that port again, as a test does to bring a listener back where one was.
+ */
+export async function listenOnLoopback(
+  listener: RequestListener,
+  tls?: LoopbackTls,
+  port = 0,
+): Promise<{ server: Server; port: number }> {
   for (;;) {
-    const server = createServer(listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    if (!FETCH_BAD_PORTS.has(port)) return { server, port };
+    const server = tls ? createTlsServer(tls, listener) : createServer(listener);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    const { port: bound } = server.address() as AddressInfo;
+    if (!FETCH_BAD_PORTS.has(bound)) return { server, port: bound };
     await closeServer(server);
   }
 }
