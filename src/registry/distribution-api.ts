@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { digestProblem, repositoryProblem, tagProblem } from './oci-grammar';
 import { RegistryAuth } from './registry-auth';
 import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure } from './registry-failure';
@@ -70,6 +71,21 @@ export interface FetchedManifest {
 }
 
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * What goes into a URL path, checked before any request: the repository always, then the tag or
+ * the digest. A digest from a registry's own answer (a referrers entry, a layer) is hostile too.
+ */
+function checkPath(
+  call: { repository: unknown; tag?: unknown; digest?: unknown },
+  name: 'tag' | 'digest',
+): void {
+  const problem =
+    repositoryProblem(call.repository) ??
+    (name === 'tag' ? tagProblem(call.tag) : digestProblem(call.digest));
+  if (problem !== undefined) throw new RegistryFailure('invalid response', problem);
+}
+
 const sha256Of = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 interface Exchange {
@@ -98,6 +114,7 @@ export class DistributionApi {
     tag,
     deadline,
   }: TagCall): Promise<{ digest: string; mediaType?: string }> {
+    checkPath({ repository, tag }, 'tag');
     const path = `/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
     const head = await this.exchange(access, repository, deadline, {
       method: 'HEAD',
@@ -115,6 +132,7 @@ export class DistributionApi {
 
   /** A manifest by digest, checked against it: the registry's word is not proof. */
   async getManifest({ access, repository, digest, deadline }: DigestCall): Promise<FetchedManifest> {
+    checkPath({ repository, digest }, 'digest');
     const manifest = await this.fetchManifest(access, repository, digest, deadline);
     if (manifest.digest !== digest)
       throw new RegistryFailure(
@@ -134,6 +152,7 @@ export class DistributionApi {
     tag,
     deadline,
   }: TagCall): Promise<FetchedManifest | undefined> {
+    checkPath({ repository, tag }, 'tag');
     try {
       return await this.fetchManifest(access, repository, tag, deadline);
     } catch (error) {
@@ -144,8 +163,7 @@ export class DistributionApi {
 
   /** A blob by digest, at most `maxBytes`, checked against its digest. */
   async getBlob({ access, repository, digest, maxBytes, deadline }: BlobCall): Promise<Buffer> {
-    if (!SHA256_DIGEST.test(digest))
-      throw new RegistryFailure('invalid response', `blob digest ${JSON.stringify(digest)} is not sha256`);
+    checkPath({ repository, digest }, 'digest');
     const response = await this.exchange(access, repository, deadline, {
       method: 'GET',
       path: `/v2/${repository}/blobs/${digest}`,
@@ -170,6 +188,7 @@ export class DistributionApi {
     digest,
     deadline,
   }: DigestCall): Promise<readonly ManifestDescriptor[]> {
+    checkPath({ repository, digest }, 'digest');
     try {
       const response = await this.exchange(access, repository, deadline, {
         method: 'GET',
@@ -216,7 +235,8 @@ export class DistributionApi {
   ): Promise<FetchedManifest> {
     const response = await this.exchange(access, repository, deadline, {
       method: 'GET',
-      path: `/v2/${repository}/manifests/${reference.includes(':') ? reference : encodeURIComponent(reference)}`,
+      // Both were checked against their grammars; a tag is encoded all the same, a digest needs no encoding.
+      path: `/v2/${repository}/manifests/${digestProblem(reference) === undefined ? reference : encodeURIComponent(reference)}`,
       accept: MANIFEST_MEDIA_TYPES.join(', '),
       operation: 'manifest',
     });

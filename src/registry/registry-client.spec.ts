@@ -285,6 +285,36 @@ describe(RegistryClient.name, () => {
     });
   });
 
+  describe('what goes into a URL path', () => {
+    const other = `sha256:${'2'.repeat(64)}`;
+
+    it.each([
+      [
+        'getManifest',
+        () =>
+          sut.getManifest(app({ digest: `${manifestDigest}/../../../../../v2/other/manifests/${other}` })),
+      ],
+      [
+        'getBlob',
+        () => sut.getBlob(app({ digest: `${manifestDigest}/../../other/blobs/${other}`, maxBytes: 1024 })),
+      ],
+      ['listReferrers', () => sut.listReferrers(app({ digest: `${manifestDigest}/..` }))],
+      ['getTaggedManifest', () => sut.getTaggedManifest(app({ tag: `x:/../../other/manifests/${other}` }))],
+      ['resolveTag', () => sut.resolveTag(app({ repository: 'demo/../other', tag: 'v1' }))],
+    ])(
+      "is checked before any request: %s refuses a path out of the repository as 'invalid response'",
+      async (_call, call) => {
+        registry.reset(serveManifest());
+
+        const failure = await failureOf(call());
+
+        expect(failure.reason).toBe('invalid response');
+        expect(failure.detail).toMatch(/is not an OCI digest$|is not a tag$|is not a repository name$/);
+        expect(registry.requests).toEqual([]);
+      },
+    );
+  });
+
   describe('getTaggedManifest', () => {
     it('gives nothing for a tag that does not exist', async () => {
       registry.reset((_request, response) => send(response, 404));
