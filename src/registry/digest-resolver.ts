@@ -58,7 +58,7 @@ export class DigestResolver {
       const digest = await untilAborted(
         // Shared by every review asking for this tag now: it runs until the last of them stops
         // waiting, not to the deadline of whichever review happened to ask first.
-        this.lookups.joinUntil(key, deadline.deadlineAt, async (shared) => {
+        this.lookups.joinUntil(key, deadline, async (shared) => {
           const resolved = await this.client.resolveTag({
             access: settings.accessFor(registry),
             repository,

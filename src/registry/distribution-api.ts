@@ -170,7 +170,13 @@ export class DistributionApi {
       accept: '*/*',
       operation: 'blob',
     });
-    const bytes = await this.transport.read(response, maxBytes, `blob ${repository}@${digest}`);
+    const bytes = await this.transport.read(
+      response,
+      maxBytes,
+      `blob ${repository}@${digest}`,
+      deadline,
+      'blob',
+    );
     if (sha256Of(bytes) !== digest)
       throw new RegistryFailure('invalid response', `blob ${repository}@${digest} does not match its digest`);
     return bytes;
@@ -198,7 +204,13 @@ export class DistributionApi {
       });
       const type = response.headers.get('content-type') ?? '';
       if (type.startsWith('application/vnd.oci.image.index.v1+json')) {
-        const bytes = await this.transport.read(response, MAX_MANIFEST_BYTES, 'referrers');
+        const bytes = await this.transport.read(
+          response,
+          MAX_MANIFEST_BYTES,
+          'referrers',
+          deadline,
+          'referrers',
+        );
         let index: unknown;
         try {
           index = JSON.parse(bytes.toString('utf8'));
@@ -213,7 +225,7 @@ export class DistributionApi {
         const { manifests } = index as { manifests?: unknown };
         return Array.isArray(manifests) ? (manifests as ManifestDescriptor[]) : [];
       }
-      await response.body?.cancel();
+      await this.transport.discard(response);
     } catch (error) {
       if (!(error instanceof RegistryFailure && error.reason === 'not found')) throw error;
     }
@@ -244,6 +256,8 @@ export class DistributionApi {
       response,
       MAX_MANIFEST_BYTES,
       `manifest ${repository}:${reference}`,
+      deadline,
+      'manifest',
     );
     let json: FetchedManifest['json'];
     try {
@@ -282,7 +296,7 @@ export class DistributionApi {
         followRedirects: true,
       });
       if (response.ok) return response;
-      await response.body?.cancel();
+      await this.transport.discard(response);
       const what = `HTTP ${response.status} for ${exchange.method} ${exchange.path}`;
       // Only the registry's own challenge is answered: a host it redirected to gets no credentials.
       const fromRegistry = new URL(response.url).origin === new URL(access.baseUrl).origin;

@@ -91,7 +91,7 @@ export class RegistryAuth {
     // Shared by concurrent exchanges, so it runs until the last of them stops waiting, not to the
     // first asker's deadline.
     return untilAborted(
-      this.tokenRequests.joinUntil(key, deadline.deadlineAt, (shared) =>
+      this.tokenRequests.joinUntil(key, deadline, (shared) =>
         this.fetchToken(access, verdict, challenge, scope, key, shared),
       ),
       deadline.signal,
@@ -123,7 +123,7 @@ export class RegistryAuth {
       followRedirects: false,
     });
     if (!response.ok) {
-      await response.body?.cancel();
+      await this.transport.discard(response);
       const what = `token server answered HTTP ${response.status}`;
       if (response.status === 401 || response.status === 403) throw new RegistryFailure('unauthorized', what);
       if (response.status === 429) throw new RegistryFailure('rate limited', what);
@@ -132,7 +132,7 @@ export class RegistryAuth {
     let grant: { token?: unknown; access_token?: unknown; expires_in?: unknown } | null;
     try {
       grant = JSON.parse(
-        (await this.transport.read(response, MAX_TOKEN_BYTES, 'token')).toString('utf8'),
+        (await this.transport.read(response, MAX_TOKEN_BYTES, 'token', deadline, 'token')).toString('utf8'),
       ) as typeof grant;
     } catch (error) {
       if (error instanceof RegistryFailure) throw error;

@@ -34,6 +34,11 @@ export class RegistryClient implements OnModuleDestroy {
     this.observers.cache(cache, event);
   }
 
+  /** Bytes read from registries and held now, against the worker's budget. */
+  get bytesHeld(): number {
+    return this.transport.worker.held;
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.transport.close();
   }

@@ -1,4 +1,5 @@
 import { CacheEvent } from '../cache/bounded-ttl-cache';
+import type { ByteBudgetName } from './byte-budget';
 import type { Hop, HopRefusalReason } from './connection-guard';
 import { RegistryFailureReason } from './registry-failure';
 
@@ -19,10 +20,20 @@ export interface HopRefusedEvent {
   readonly reason: HopRefusalReason;
 }
 
+/**
+ * A body refused for a byte budget: the review's own would be exceeded, or the worker's stayed full
+ * until the read's deadline.
+ */
+export interface BudgetExceededEvent {
+  readonly budget: ByteBudgetName;
+  readonly operation: RegistryOperation;
+}
+
 export interface RegistryObserver {
   request(event: RegistryRequestEvent): void;
   cache(cache: string, event: CacheEvent): void;
   hopRefused?(event: HopRefusedEvent): void;
+  budgetExceeded?(event: BudgetExceededEvent): void;
 }
 
 /** The observers of one client, told of everything its parts do. */
@@ -43,5 +54,9 @@ export class RegistryObservers {
 
   hopRefused(event: HopRefusedEvent): void {
     for (const observer of this.observers) observer.hopRefused?.(event);
+  }
+
+  budgetExceeded(event: BudgetExceededEvent): void {
+    for (const observer of this.observers) observer.budgetExceeded?.(event);
   }
 }

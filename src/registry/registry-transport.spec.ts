@@ -2,7 +2,13 @@ import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'no
 import { rootCertificates } from 'node:tls';
 import { closeServer, listenOnLoopback, LoopbackTls } from '../testing/loopback-server';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificate-issuer';
-import { HopRefusedEvent, RegistryObservers, RegistryRequestEvent } from './registry-observer';
+import { ReviewByteBudget, WorkerByteBudget } from './byte-budget';
+import {
+  BudgetExceededEvent,
+  HopRefusedEvent,
+  RegistryObservers,
+  RegistryRequestEvent,
+} from './registry-observer';
 import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess } from './registry-settings';
@@ -70,6 +76,7 @@ describe(RegistryTransport.name, () => {
   let observers: RegistryObservers;
   let refused: HopRefusedEvent[];
   let requests: RegistryRequestEvent[];
+  let exceeded: BudgetExceededEvent[];
   let sut: RegistryTransport;
 
   /** How a policy that lists the registry (and `alsoListed`) reaches it. */
@@ -106,10 +113,12 @@ describe(RegistryTransport.name, () => {
     observers = new RegistryObservers();
     refused = [];
     requests = [];
+    exceeded = [];
     observers.add({
       request: (event) => requests.push(event),
       cache: () => undefined,
       hopRefused: (event) => refused.push(event),
+      budgetExceeded: (event) => exceeded.push(event),
     });
     sut = new RegistryTransport(observers);
   });
@@ -119,10 +128,12 @@ describe(RegistryTransport.name, () => {
   });
 
   describe('the registry', () => {
-    it('is reached where the policy lists it, as one exchange for the observers', async () => {
+    it('is reached where the policy lists it, as one exchange reported once its body is read', async () => {
       const response = await sut.send(get());
+      expect(requests).toEqual([]);
+      const body = await sut.read(response, 1024, 'blob', deadlineIn(), 'blob');
 
-      expect(await response.text()).toBe('ok');
+      expect(body.toString()).toBe('ok');
       expect(registry.requests.map((r) => r.url)).toEqual(['/v2/demo/app/blobs/sha256:0']);
       expect(requests).toEqual([expect.objectContaining({ operation: 'blob', outcome: 'ok' })]);
     });
@@ -323,6 +334,131 @@ describe(RegistryTransport.name, () => {
         detail: 'redirect to "http://[::1" is not a URL',
       });
       expect(refused).toEqual([{ hop: 'redirect', reason: 'not a URL' }]);
+    });
+  });
+
+  describe('byte budgets', () => {
+    const body = Buffer.alloc(1000, 'x');
+    /** A deadline for work that settles when the test says, charged to `budget`. */
+    const work = (budget?: ReviewByteBudget): RegistryDeadline & { settle(): void } => {
+      const releases: (() => void)[] = [];
+      return {
+        ...deadlineIn(),
+        budget,
+        onSettled: (release) => releases.push(release),
+        settle: () => releases.splice(0).forEach((release) => release()),
+      };
+    };
+    const read = async (deadline: RegistryDeadline, maxBytes = 4096): Promise<Buffer> =>
+      sut.read(await sut.send(get({ deadline })), maxBytes, 'blob', deadline, 'blob');
+
+    beforeEach(() => {
+      registry.handler = (_request, response) =>
+        response.writeHead(200, { 'Content-Length': body.length }).end(body);
+    });
+
+    it("refuses a body past the review's budget before reading it, as 'over budget'", async () => {
+      const budget = new ReviewByteBudget(1500);
+      const deadline = work(budget);
+      await read(deadline);
+
+      const failure = await failureOf(read(deadline));
+
+      expect(failure).toMatchObject({
+        reason: 'over budget',
+        detail: 'blob (1000 bytes) would take the review past the 1500 bytes it may hold at once',
+      });
+      expect([budget.held, sut.worker.held]).toEqual([1000, 1000]);
+      expect(exceeded).toEqual([{ budget: 'review', operation: 'blob' }]);
+      expect(requests.map((r) => r.outcome)).toEqual(['ok', 'over budget']);
+    });
+
+    it('holds what was read until the work that read it settles', async () => {
+      const budget = new ReviewByteBudget();
+      const deadline = work(budget);
+      await read(deadline);
+      await read(deadline);
+      expect([budget.held, sut.worker.held]).toEqual([2000, 2000]);
+
+      deadline.settle();
+
+      expect([budget.held, sut.worker.held, budget.peak]).toEqual([0, 0, 2000]);
+    });
+
+    it('holds what was read under a plain deadline until the deadline passes', async () => {
+      const controller = new AbortController();
+      const deadline: RegistryDeadline = { signal: controller.signal, deadlineAt: Date.now() + 5_000 };
+      await read(deadline);
+      expect(sut.worker.held).toBe(1000);
+
+      controller.abort();
+
+      expect(sut.worker.held).toBe(0);
+    });
+
+    it('charges a body without a declared length as it arrives, and refuses it past the budget', async () => {
+      registry.handler = (_request, response) => {
+        response.writeHead(200);
+        for (let i = 0; i < 4; i += 1) response.write(body);
+        response.end();
+      };
+      const budget = new ReviewByteBudget(2500);
+      const deadline = work(budget);
+
+      const failure = await failureOf(read(deadline, 8192));
+
+      expect(failure.reason).toBe('over budget');
+      expect([budget.held, sut.worker.held]).toEqual([0, 0]);
+      expect(budget.peak).toBeLessThanOrEqual(2500);
+    });
+
+    it('gives back what a body refused for its own limit had been charged', async () => {
+      const budget = new ReviewByteBudget();
+      const deadline = work(budget);
+
+      const failure = await failureOf(read(deadline, 10));
+
+      expect(failure).toMatchObject({
+        reason: 'invalid response',
+        detail: 'blob is 1000 bytes, more than the 10 allowed',
+      });
+      expect([budget.held, sut.worker.held]).toEqual([0, 0]);
+    });
+
+    it("makes a read wait for room in the worker's budget, and reads it once room is given back", async () => {
+      await sut.close();
+      sut = new RegistryTransport(observers, new WorkerByteBudget(1500));
+      const first = work(new ReviewByteBudget());
+      await read(first);
+
+      const second = read(work(new ReviewByteBudget()));
+      while (sut.worker.waiting === 0) await new Promise((next) => setImmediate(next));
+      expect(sut.worker.held).toBe(1000);
+      first.settle();
+
+      expect((await second).length).toBe(1000);
+      expect(sut.worker.peak).toBe(1000);
+      expect(exceeded).toEqual([]);
+    });
+
+    it("gives up waiting for the worker's budget at the read's own deadline, as 'timed out'", async () => {
+      await sut.close();
+      sut = new RegistryTransport(observers, new WorkerByteBudget(1500));
+      await read(work(new ReviewByteBudget()));
+      const controller = new AbortController();
+      const budget = new ReviewByteBudget();
+      const waiting: RegistryDeadline = { signal: controller.signal, deadlineAt: Date.now() + 5_000, budget };
+
+      const failure = failureOf(read(waiting));
+      while (sut.worker.waiting === 0) await new Promise((next) => setImmediate(next));
+      controller.abort(new DOMException('deadline', 'TimeoutError'));
+
+      expect(await failure).toMatchObject({
+        reason: 'timed out',
+        detail: "blob waited for room in the worker's 1500-byte registry budget until the deadline",
+      });
+      expect([budget.held, sut.worker.held, sut.worker.waiting]).toEqual([0, 1000, 0]);
+      expect(exceeded).toEqual([{ budget: 'worker', operation: 'blob' }]);
     });
   });
 });

@@ -10,6 +10,7 @@ import {
   judgeHop,
   publicAddressLookup,
 } from './connection-guard';
+import { ByteBudgetExceeded, ByteHolding, WorkerByteBudget } from './byte-budget';
 import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure, RegistryFailureReason } from './registry-failure';
 import { RegistryObservers, RegistryOperation, RegistryRequestEvent } from './registry-observer';
@@ -37,12 +38,23 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Every connection the client makes, each one judged by the connection guard first: the registry,
  * every redirect hop (followed here by hand, at most 20 of them, never with the registry's
  * Authorization once the origin changes) and every token realm. It also owns the connection pools,
- * names each failure to connect or answer, and bounds what it reads of a body.
+ * names each failure to connect or answer, and bounds what it reads: each body by its own limit,
+ * and all bodies held at once by the review's and the worker's byte budgets.
  */
 export class RegistryTransport {
   private readonly agents = new Map<string, Agent>();
+  /** What each deadline's work holds, given back when the work settles or the deadline passes. */
+  private readonly holdings = new WeakMap<RegistryDeadline, ByteHolding>();
+  /** Answers whose body is still to be read: the exchange is reported once it has been. */
+  private readonly unread = new WeakMap<
+    RegistryResponse,
+    (outcome: RegistryRequestEvent['outcome']) => void
+  >();
 
-  constructor(private readonly observers: RegistryObservers) {}
+  constructor(
+    private readonly observers: RegistryObservers,
+    readonly worker = new WorkerByteBudget(),
+  ) {}
 
   async close(): Promise<void> {
     await Promise.all([...this.agents.values()].map((agent) => agent.close()));
@@ -59,7 +71,10 @@ export class RegistryTransport {
     return verdict;
   }
 
-  /** Sends one request, following redirects the guard allows, and reports it to the observers. */
+  /**
+   * Sends one request, following redirects the guard allows, and reports it to the observers: at
+   * once, or for an answer whose body is to be read, once `read` or `discard` is done with it.
+   */
   async send(request: TransportRequest): Promise<RegistryResponse> {
     const started = process.hrtime.bigint();
     const report = (outcome: RegistryRequestEvent['outcome']): void => {
@@ -79,8 +94,21 @@ export class RegistryTransport {
       report(failure.reason);
       throw failure;
     }
-    report(statusOutcome(response.status));
+    if (request.method === 'GET' && response.ok) this.unread.set(response, report);
+    else report(statusOutcome(response.status));
     return response;
+  }
+
+  /** Drops an answer's body unread. */
+  async discard(response: RegistryResponse): Promise<void> {
+    await response.body?.cancel();
+    this.finish(response, statusOutcome(response.status));
+  }
+
+  private finish(response: RegistryResponse, outcome: RegistryRequestEvent['outcome']): void {
+    const report = this.unread.get(response);
+    this.unread.delete(response);
+    report?.(outcome);
   }
 
   private async follow(request: TransportRequest): Promise<RegistryResponse> {
@@ -140,8 +168,36 @@ export class RegistryTransport {
     );
   }
 
-  /** The body, refusing more than `maxBytes`, so a hostile registry cannot fill the bouncer's memory. */
-  async read(response: RegistryResponse, maxBytes: number, what: string): Promise<Buffer> {
+  /**
+   * The body, refusing more than `maxBytes`, and holding it against the review's and the worker's
+   * byte budgets: a declared length is charged before anything is read, a body without one as it
+   * arrives. A hostile registry can make the bouncer hold no more than those budgets.
+   */
+  async read(
+    response: RegistryResponse,
+    maxBytes: number,
+    what: string,
+    deadline: RegistryDeadline,
+    operation: RegistryOperation,
+  ): Promise<Buffer> {
+    try {
+      const body = await this.readHeld(response, maxBytes, what, deadline, operation);
+      this.finish(response, 'ok');
+      return body;
+    } catch (error) {
+      const failure = namedFailure(error);
+      this.finish(response, failure.reason);
+      throw failure;
+    }
+  }
+
+  private async readHeld(
+    response: RegistryResponse,
+    maxBytes: number,
+    what: string,
+    deadline: RegistryDeadline,
+    operation: RegistryOperation,
+  ): Promise<Buffer> {
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
       await response.body?.cancel();
@@ -150,20 +206,74 @@ export class RegistryTransport {
         `${what} is ${declared} bytes, more than the ${maxBytes} allowed`,
       );
     }
+    const holding = this.holdingFor(deadline);
+    let charged = 0;
+    const hold = async (bytes: number): Promise<void> => {
+      try {
+        await holding.charge(bytes, deadline.signal);
+      } catch (error) {
+        throw this.budgetFailure(error, what, bytes, deadline, operation);
+      }
+      charged += bytes;
+    };
+    const known = Number.isSafeInteger(declared) && declared >= 0;
     const chunks: Buffer[] = [];
     let total = 0;
     try {
+      if (known) await hold(declared);
       for await (const chunk of response.body ?? []) {
         total += (chunk as Uint8Array).byteLength;
         // Leaving the loop cancels the body; cancel() itself would throw, the stream being locked to the loop.
         if (total > maxBytes)
           throw new RegistryFailure('invalid response', `${what} is more than the ${maxBytes} bytes allowed`);
+        if (total > charged) await hold(total - charged);
         chunks.push(Buffer.from(chunk as Uint8Array));
       }
     } catch (error) {
+      holding.release(charged);
+      if (!known || charged === 0) await response.body?.cancel().catch(() => undefined);
       throw namedFailure(error);
     }
-    return Buffer.concat(chunks);
+    if (charged > total) holding.release(charged - total);
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  }
+
+  /** What the work under `deadline` holds; given back when that work settles, or at the deadline. */
+  private holdingFor(deadline: RegistryDeadline): ByteHolding {
+    let holding = this.holdings.get(deadline);
+    if (holding === undefined) {
+      const created = new ByteHolding(deadline.budget, this.worker);
+      holding = created;
+      this.holdings.set(deadline, created);
+      if (deadline.onSettled) deadline.onSettled(() => created.close());
+      else if (deadline.signal.aborted) created.close();
+      else deadline.signal.addEventListener('abort', () => created.close(), { once: true });
+    }
+    return holding;
+  }
+
+  private budgetFailure(
+    error: unknown,
+    what: string,
+    bytes: number,
+    deadline: RegistryDeadline,
+    operation: RegistryOperation,
+  ): RegistryFailure {
+    if (error instanceof ByteBudgetExceeded) {
+      this.observers.budgetExceeded({ budget: 'review', operation });
+      return new RegistryFailure(
+        'over budget',
+        `${what} (${bytes} bytes) would take the review past the ${error.limit} bytes it may hold at once`,
+      );
+    }
+    if (deadline.signal.aborted) {
+      this.observers.budgetExceeded({ budget: 'worker', operation });
+      return new RegistryFailure(
+        'timed out',
+        `${what} waited for room in the worker's ${this.worker.limit}-byte registry budget until the deadline`,
+      );
+    }
+    return namedFailure(error);
   }
 
   /**

@@ -108,9 +108,10 @@ async function orUnreadable(
     const found = await read();
     return Array.isArray(found) ? found : [found];
   } catch (error) {
+    // A body refused for the review's byte budget is that artifact's problem too (SECURITY.md).
     if (
       error instanceof RegistryFailure &&
-      (error.reason === 'not found' || error.reason === 'invalid response')
+      (error.reason === 'not found' || error.reason === 'invalid response' || error.reason === 'over budget')
     )
       return [{ where, unreadable: error.message }];
     throw error;
