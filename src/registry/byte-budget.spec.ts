@@ -155,4 +155,55 @@ describe(ByteHolding.name, () => {
     await expect(sut.charge(1, new AbortController().signal)).rejects.toThrow('the work is over');
     expect([sut.held, review.held, worker.held]).toEqual([0, 0, 0]);
   });
+
+  it('refuses, rather than makes wait, a review that already holds bytes when the worker has no room', async () => {
+    const worker = new WorkerByteBudget(10);
+    const review = new ReviewByteBudget(100);
+    const sut = new ByteHolding(review, worker);
+    await sut.charge(6, new AbortController().signal);
+    await new ByteHolding(new ReviewByteBudget(100), worker).charge(3, new AbortController().signal);
+
+    await expect(sut.charge(2, new AbortController().signal)).rejects.toEqual(
+      new ByteBudgetExceeded('worker', 2, 10),
+    );
+    expect([review.held, worker.held, worker.waiting]).toEqual([6, 9, 0]);
+  });
+
+  it('counts what the review holds in other work too: its second piece of work does not wait either', async () => {
+    const worker = new WorkerByteBudget(10);
+    const review = new ReviewByteBudget(100);
+    await new ByteHolding(review, worker).charge(9, new AbortController().signal);
+
+    await expect(new ByteHolding(review, worker).charge(2, new AbortController().signal)).rejects.toEqual(
+      new ByteBudgetExceeded('worker', 2, 10),
+    );
+  });
+
+  it('lets a review that holds bytes take room ahead of a waiter, when there is some', async () => {
+    const worker = new WorkerByteBudget(10);
+    const holder = new ByteHolding(new ReviewByteBudget(100), worker);
+    await holder.charge(5, new AbortController().signal);
+    let waiterGranted = false;
+    void new ByteHolding(new ReviewByteBudget(100), worker)
+      .charge(6, new AbortController().signal)
+      .then(() => (waiterGranted = true));
+    await settled();
+
+    await holder.charge(4, new AbortController().signal);
+    holder.close();
+    await settled();
+
+    expect(waiterGranted).toBe(true);
+    expect(worker.held).toBe(6);
+  });
+
+  it('makes nothing wait when told not to, as for a token', async () => {
+    const worker = new WorkerByteBudget(10);
+    await worker.acquire(10, new AbortController().signal);
+
+    await expect(
+      new ByteHolding(new ReviewByteBudget(100), worker).charge(1, new AbortController().signal, false),
+    ).rejects.toEqual(new ByteBudgetExceeded('worker', 1, 10));
+    expect(worker.waiting).toBe(0);
+  });
 });

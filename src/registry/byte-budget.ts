@@ -21,7 +21,7 @@ export const REVIEW_BYTES = 16 * MiB;
  */
 export const WORKER_BYTES = 32 * MiB;
 
-/** Why bytes could not be held: a review's own budget is full, or the worker's stayed full. */
+/** Why bytes could not be held: the review's own budget is full, or the worker's is. */
 export type ByteBudgetName = 'review' | 'worker';
 
 /** A review's bytes: refused past the limit, since waiting for itself would never end. */
@@ -69,7 +69,9 @@ interface Waiter {
 /**
  * A worker's bytes, shared by every review it serves. A read that finds no room waits, first come
  * first served, until room is given back or its own deadline passes: a waiter holds up those behind
- * it at most until then, and no longer.
+ * it at most until then, and no longer. Reads of reviews that already hold bytes do not wait (see
+ * ByteHolding.charge); they take room ahead of the queue when there is some, and are refused when
+ * there is none.
  */
 export class WorkerByteBudget {
   private heldBytes = 0;
@@ -124,6 +126,13 @@ export class WorkerByteBudget {
     });
   }
 
+  /** Holds `bytes` if there is room now, ahead of any waiter: for reviews that already hold some. */
+  tryAcquire(bytes: number): boolean {
+    if (this.heldBytes + bytes > this.limit) return false;
+    this.hold(bytes);
+    return true;
+  }
+
   release(bytes: number): void {
     this.heldBytes -= bytes;
     this.grantWaiters();
@@ -175,17 +184,22 @@ export class ByteHolding {
   }
 
   /**
-   * Holds `bytes` more: refused at once past the review's budget, waiting (until `signal` aborts)
-   * for room in the worker's.
+   * Holds `bytes` more, refused at once past the review's budget. For room in the worker's, only a
+   * review that holds nothing yet may wait (`mayWait`), until `signal` aborts; one that already
+   * holds bytes is refused when there is no room. So whoever waits holds nothing that others wait
+   * for, and reviews cannot hold the worker's budget between them while each waits for the rest.
    */
-  async charge(bytes: number, signal: AbortSignal): Promise<void> {
+  async charge(bytes: number, signal: AbortSignal, mayWait = true): Promise<void> {
     // Once the work is over nothing more is held for it: a read it left behind ends here.
     if (this.closed || signal.aborted)
       throw signal.aborted ? abortReason(signal) : new Error('the work is over');
+    const holdsAlready = (this.review?.held ?? this.heldBytes) > 0;
     if (this.review && !this.review.tryCharge(bytes))
       throw new ByteBudgetExceeded('review', bytes, this.review.limit);
     try {
-      await this.worker.acquire(bytes, signal);
+      if (mayWait && !holdsAlready) await this.worker.acquire(bytes, signal);
+      else if (!this.worker.tryAcquire(bytes))
+        throw new ByteBudgetExceeded('worker', bytes, this.worker.limit);
     } catch (error) {
       this.review?.release(bytes);
       throw error;

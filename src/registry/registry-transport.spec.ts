@@ -441,6 +441,24 @@ describe(RegistryTransport.name, () => {
       expect(exceeded).toEqual([]);
     });
 
+    it("refuses at once, as 'over budget', a review that already holds bytes when the worker is full", async () => {
+      await sut.close();
+      sut = new RegistryTransport(observers, new WorkerByteBudget(2500));
+      const holder = work(new ReviewByteBudget());
+      await read(holder);
+      await read(work(new ReviewByteBudget()));
+
+      const failure = await failureOf(read(holder));
+
+      expect(failure).toMatchObject({
+        reason: 'over budget',
+        detail:
+          "blob (1000 bytes) does not fit in the worker's 2500-byte registry budget, which other reviews fill",
+      });
+      expect([sut.worker.held, sut.worker.waiting]).toEqual([2000, 0]);
+      expect(exceeded).toEqual([{ budget: 'worker', operation: 'blob' }]);
+    });
+
     it("gives up waiting for the worker's budget at the read's own deadline, as 'timed out'", async () => {
       await sut.close();
       sut = new RegistryTransport(observers, new WorkerByteBudget(1500));

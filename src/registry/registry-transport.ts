@@ -210,7 +210,9 @@ export class RegistryTransport {
     let charged = 0;
     const hold = async (bytes: number): Promise<void> => {
       try {
-        await holding.charge(bytes, deadline.signal);
+        // A token is a few kilobytes, shared among reviews: it never waits for room, so no review
+        // holding bytes can end up waiting, through a token, for a review that waits for them.
+        await holding.charge(bytes, deadline.signal, operation !== 'token');
       } catch (error) {
         throw this.budgetFailure(error, what, bytes, deadline, operation);
       }
@@ -260,10 +262,12 @@ export class RegistryTransport {
     operation: RegistryOperation,
   ): RegistryFailure {
     if (error instanceof ByteBudgetExceeded) {
-      this.observers.budgetExceeded({ budget: 'review', operation });
+      this.observers.budgetExceeded({ budget: error.budget, operation });
       return new RegistryFailure(
         'over budget',
-        `${what} (${bytes} bytes) would take the review past the ${error.limit} bytes it may hold at once`,
+        error.budget === 'review'
+          ? `${what} (${bytes} bytes) would take the review past the ${error.limit} bytes it may hold at once`
+          : `${what} (${bytes} bytes) does not fit in the worker's ${error.limit}-byte registry budget, which other reviews fill`,
       );
     }
     if (deadline.signal.aborted) {
