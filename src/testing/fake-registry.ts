@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { rootCertificates } from 'node:tls';
 import type { ManifestDescriptor, RegistryAccess } from '../registry';
-import { closeServer, listenOnLoopback } from './loopback-server';
+import { LoopbackTls, closeServer, listenOnLoopback } from './loopback-server';
 
 // Media types as cosign v2.6.5 and distribution 2.8 write them (see SUPPLY-CHAIN.md).
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -34,10 +35,15 @@ export class FakeRegistry {
   private readonly fallbackIndexes = new Map<string, ManifestDescriptor[]>();
   private server?: Server;
   private port = 0;
+  /** The CA of its certificate, when it serves https. */
+  private ca?: string;
 
-  async start(): Promise<void> {
-    ({ server: this.server, port: this.port } = await listenOnLoopback((request, response) =>
-      this.answer(request, response),
+  /** Serves on 127.0.0.1, over https with `tls` (whose certificate `tls.ca` issued). */
+  async start(tls?: LoopbackTls & { readonly ca: string }): Promise<void> {
+    this.ca = tls?.ca;
+    ({ server: this.server, port: this.port } = await listenOnLoopback(
+      (request, response) => this.answer(request, response),
+      tls,
     ));
   }
 
@@ -49,6 +55,11 @@ export class FakeRegistry {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** `http://127.0.0.1:port`, or https. */
+  get origin(): string {
+    return `${this.ca ? 'https' : 'http'}://${this.host}`;
+  }
+
   /**
    * How a policy that lists this registry (as a registry on loopback must be listed) reaches it,
    * and any `alsoListed` hosts, such as a second server it redirects to.
@@ -57,8 +68,9 @@ export class FakeRegistry {
     const listed = new Set([this.host, ...alsoListed]);
     return {
       registry: this.host,
-      baseUrl: `http://${this.host}`,
-      insecure: true,
+      baseUrl: `${this.ca ? 'https' : 'http'}://${this.host}`,
+      insecure: !this.ca,
+      ...(this.ca ? { ca: [...rootCertificates, this.ca] } : {}),
       policyLists: (host) => listed.has(host),
     };
   }

@@ -1,4 +1,4 @@
-import { RequestListener, Server, createServer } from 'node:http';
+import { IncomingHttpHeaders, RequestListener, Server, createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 
@@ -45,4 +45,50 @@ export async function listenOnLoopback(
 export async function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * A bystander on 127.0.0.1: a service inside the bouncer's network that no registry should be able
+ * to make it call. It answers every request, and remembers each, so a test can say none came.
+ */
+export class LoopbackListener {
+  readonly requests: {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: IncomingHttpHeaders;
+  }[] = [];
+  private server?: Server;
+  private boundPort = 0;
+
+  constructor(private readonly answer = 'internal service') {}
+
+  /** Listens, on `port` when given: a test brings a listener back where one was. */
+  async start(port = 0): Promise<void> {
+    ({ server: this.server, port: this.boundPort } = await listenOnLoopback(
+      (request, response) => {
+        this.requests.push({
+          method: request.method ?? '',
+          url: request.url ?? '',
+          headers: request.headers,
+        });
+        request.resume();
+        response.writeHead(200, { 'Content-Type': 'text/plain' }).end(this.answer);
+      },
+      undefined,
+      port,
+    ));
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+    this.server = undefined;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get host(): string {
+    return `127.0.0.1:${this.boundPort}`;
+  }
 }
