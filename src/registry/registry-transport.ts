@@ -219,17 +219,27 @@ export class RegistryTransport {
       charged += bytes;
     };
     const known = Number.isSafeInteger(declared) && declared >= 0;
+    // A declared length is read into one buffer of that size: what is held is what was charged,
+    // with no second copy made at the end.
+    let body: Buffer | undefined;
     const chunks: Buffer[] = [];
     let total = 0;
     try {
-      if (known) await hold(declared);
+      if (known) {
+        await hold(declared);
+        body = Buffer.allocUnsafe(declared);
+      }
       for await (const chunk of response.body ?? []) {
-        total += (chunk as Uint8Array).byteLength;
+        const bytes = chunk as Uint8Array;
         // Leaving the loop cancels the body; cancel() itself would throw, the stream being locked to the loop.
-        if (total > maxBytes)
+        if (total + bytes.byteLength > maxBytes)
           throw new RegistryFailure('invalid response', `${what} is more than the ${maxBytes} bytes allowed`);
-        if (total > charged) await hold(total - charged);
-        chunks.push(Buffer.from(chunk as Uint8Array));
+        if (body !== undefined && total + bytes.byteLength > body.length)
+          throw new RegistryFailure('invalid response', `${what} is longer than its Content-Length`);
+        if (total + bytes.byteLength > charged) await hold(total + bytes.byteLength - charged);
+        if (body !== undefined) body.set(bytes, total);
+        else chunks.push(Buffer.from(bytes));
+        total += bytes.byteLength;
       }
     } catch (error) {
       holding.release(charged);
@@ -237,6 +247,7 @@ export class RegistryTransport {
       throw namedFailure(error);
     }
     if (charged > total) holding.release(charged - total);
+    if (body !== undefined) return total === body.length ? body : body.subarray(0, total);
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
   }
 
