@@ -810,6 +810,29 @@ describe(RegistryClient.name, () => {
       expect(registry.seen()).toEqual([`GET /v2/demo/app/blobs/${blobDigest}`, 'GET /storage/blob']);
     });
 
+    it("answers only the registry's own 401: blob storage it redirects to gets no credentials", async () => {
+      registry.reset((request, response) => {
+        if (request.headers.authorization !== BASIC)
+          return send(response, 401, { 'WWW-Authenticate': 'Basic realm="registry"' });
+        send(response, 307, { Location: `http://${elsewhere.host}/storage/blob` });
+      });
+      elsewhere.reset((_request, response) =>
+        send(response, 401, { 'WWW-Authenticate': 'Basic realm="storage"' }),
+      );
+      const access = registry.access({
+        credential: { username: USER, password: PASSWORD },
+        policyLists: (host) => host === registry.host || host === elsewhere.host,
+      });
+
+      const failure = await failureOf(sut.getBlob(app({ access, digest: blobDigest, maxBytes: 1024 })));
+
+      expect(failure).toMatchObject({
+        reason: 'unauthorized',
+        detail: `HTTP 401 for GET /v2/demo/app/blobs/${blobDigest}`,
+      });
+      expect(elsewhere.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
+    });
+
     it("refuses a blob whose Content-Length is over maxBytes as 'invalid response'", async () => {
       registry.reset((_request, response) => send(response, 200, {}, blob));
 
