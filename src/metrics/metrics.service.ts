@@ -145,6 +145,28 @@ export class MetricsService implements OnApplicationBootstrap {
     registers: [this.registry],
     collect: (): void => this.registryLookupsInFlight.set(this.digests.inFlight),
   });
+  readonly registryHopsRefused = new Counter({
+    name: 'kube_image_bouncer_registry_hops_refused_total',
+    help:
+      'Connections the registry connection guard refused to make, by hop (registry, redirect, realm) and ' +
+      'reason (address, resolved address, not https, https to http, credentials, not a URL, too many redirects).',
+    labelNames: ['hop', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly registryBudgetExceeded = new Counter({
+    name: 'kube_image_bouncer_registry_budget_exceeded_total',
+    help:
+      'Registry bodies refused for a byte budget, by budget (review: the review would hold more than it may; ' +
+      "worker: the worker's budget stayed full until the read's deadline) and operation.",
+    labelNames: ['budget', 'operation'] as const,
+    registers: [this.registry],
+  });
+  readonly registryBytesHeld: Gauge = new Gauge({
+    name: 'kube_image_bouncer_registry_bytes_held',
+    help: "Bytes read from registries and held now, against the worker's budget (summed over workers).",
+    registers: [this.registry],
+    collect: (): void => this.registryBytesHeld.set(this.registryClient.bytesHeld),
+  });
   readonly cacheEvents = new Counter({
     name: 'kube_image_bouncer_cache_events_total',
     help: 'Registry caches (tag-digest, token, and the verification caches): hits, misses and evictions.',
@@ -182,6 +204,9 @@ export class MetricsService implements OnApplicationBootstrap {
         this.registryRequestDuration.observe({ registry, operation }, seconds);
       },
       cache: (cache, event) => this.cacheEvents.inc({ cache, event }),
+      // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
+      hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
+      budgetExceeded: ({ budget, operation }) => this.registryBudgetExceeded.inc({ budget, operation }),
     });
     this.certificateExpiry.set(this.tls.current.notAfter.getTime() / 1000);
     this.tls.onRotation((result, material) => {

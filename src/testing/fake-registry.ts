@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { rootCertificates } from 'node:tls';
 import type { ManifestDescriptor, RegistryAccess } from '../registry';
-import { closeServer, listenOnLoopback } from './loopback-server';
+import { LoopbackTls, closeServer, listenOnLoopback } from './loopback-server';
 
 // Media types as cosign v2.6.5 and distribution 2.8 write them (see SUPPLY-CHAIN.md).
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -34,10 +35,15 @@ export class FakeRegistry {
   private readonly fallbackIndexes = new Map<string, ManifestDescriptor[]>();
   private server?: Server;
   private port = 0;
+  /** The CA of its certificate, when it serves https. */
+  private ca?: string;
 
-  async start(): Promise<void> {
-    ({ server: this.server, port: this.port } = await listenOnLoopback((request, response) =>
-      this.answer(request, response),
+  /** Serves on 127.0.0.1, over https with `tls` (whose certificate `tls.ca` issued). */
+  async start(tls?: LoopbackTls & { readonly ca: string }): Promise<void> {
+    this.ca = tls?.ca;
+    ({ server: this.server, port: this.port } = await listenOnLoopback(
+      (request, response) => this.answer(request, response),
+      tls,
     ));
   }
 
@@ -45,13 +51,32 @@ export class FakeRegistry {
     if (this.server) await closeServer(this.server);
   }
 
-  get access(): RegistryAccess {
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** `http://127.0.0.1:port`, or https. */
+  get origin(): string {
+    return `${this.ca ? 'https' : 'http'}://${this.host}`;
+  }
+
+  /**
+   * How a policy that lists this registry (as a registry on loopback must be listed) reaches it,
+   * and any `alsoListed` hosts, such as a second server it redirects to.
+   */
+  listedAccess(...alsoListed: string[]): RegistryAccess {
+    const listed = new Set([this.host, ...alsoListed]);
     return {
-      registry: `127.0.0.1:${this.port}`,
-      baseUrl: `http://127.0.0.1:${this.port}`,
-      insecure: true,
-      policyLists: () => false,
+      registry: this.host,
+      baseUrl: `${this.ca ? 'https' : 'http'}://${this.host}`,
+      insecure: !this.ca,
+      ...(this.ca ? { ca: [...rootCertificates, this.ca] } : {}),
+      policyLists: (host) => listed.has(host),
     };
+  }
+
+  get access(): RegistryAccess {
+    return this.listedAccess();
   }
 
   blob(bytes: Buffer, mediaType: string, annotations?: Record<string, string>): ManifestDescriptor {

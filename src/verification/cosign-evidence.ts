@@ -108,9 +108,10 @@ async function orUnreadable(
     const found = await read();
     return Array.isArray(found) ? found : [found];
   } catch (error) {
+    // A body refused for the review's byte budget is that artifact's problem too (SECURITY.md).
     if (
       error instanceof RegistryFailure &&
-      (error.reason === 'not found' || error.reason === 'invalid response')
+      (error.reason === 'not found' || error.reason === 'invalid response' || error.reason === 'over budget')
     )
       return [{ where, unreadable: error.message }];
     throw error;
@@ -213,14 +214,20 @@ export class CosignEvidenceReader {
     },
   ): Promise<Evidence[]> {
     const tag = tagFor(digest, layout.where === 'sig tag' ? '.sig' : '.att');
-    const manifest = await this.client.getTaggedManifest(access, repository, tag, deadline);
+    const manifest = await this.client.getTaggedManifest({ access, repository, tag, deadline });
     const layers = (manifest?.json.layers ?? [])
       .filter((l) => l.mediaType === layout.mediaType)
       .slice(0, MAX_ARTIFACTS);
     const found = await Promise.all(
       layers.map((layer) =>
         orUnreadable(layout.where, async () => {
-          const blob = await this.client.getBlob(access, repository, layer.digest, layout.maxBytes, deadline);
+          const blob = await this.client.getBlob({
+            access,
+            repository,
+            digest: layer.digest,
+            maxBytes: layout.maxBytes,
+            deadline,
+          });
           return layout.read(layer, blob, {
             certificate: pemCertificates(layer.annotations?.[CERTIFICATE_ANNOTATION])[0],
             chain: pemCertificates(layer.annotations?.[CHAIN_ANNOTATION]),
@@ -237,25 +244,30 @@ export class CosignEvidenceReader {
     digest: string,
     deadline: RegistryDeadline,
   ): Promise<Evidence[]> {
-    const referrers = (await this.client.listReferrers(access, repository, digest, deadline)).slice(
+    const referrers = (await this.client.listReferrers({ access, repository, digest, deadline })).slice(
       0,
       MAX_ARTIFACTS,
     );
     const found = await Promise.all(
       referrers.map((descriptor) =>
         orUnreadable('sigstore bundle', async (): Promise<Evidence[]> => {
-          const manifest = await this.client.getManifest(access, repository, descriptor.digest, deadline);
+          const manifest = await this.client.getManifest({
+            access,
+            repository,
+            digest: descriptor.digest,
+            deadline,
+          });
           // The index entry's artifactType may be the empty type; the manifest itself says what it is.
           if (!isBundleManifest(manifest)) return [];
           const layer = manifest.json.layers?.[0];
           if (!layer) return [{ where: 'sigstore bundle', unreadable: `${descriptor.digest} has no layer` }];
-          const bytes = await this.client.getBlob(
+          const bytes = await this.client.getBlob({
             access,
             repository,
-            layer.digest,
-            MAX_ATTESTATION_BYTES,
+            digest: layer.digest,
+            maxBytes: MAX_ATTESTATION_BYTES,
             deadline,
-          );
+          });
           let bundle: SigstoreBundle;
           try {
             bundle = JSON.parse(bytes.toString('utf8')) as SigstoreBundle;

@@ -137,7 +137,7 @@ export class ImageVerifier {
     try {
       verdict = await untilAborted(
         // Shared by every review verifying this now: it runs until the last of them stops waiting.
-        this.running.joinUntil(key, deadline.deadlineAt, async (shared) => {
+        this.running.joinUntil(key, deadline, async (shared) => {
           const found = await this.collect(target, request, shared);
           if (found.registryFailure === undefined)
             this.verdicts.set(key, found, found.verified ? target.successTtlMs : target.failureTtlMs);
