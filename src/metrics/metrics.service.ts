@@ -6,6 +6,7 @@ import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
 import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls/tls-material.service';
+import { ImageVerifier } from '../verification';
 
 // A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.
 const REGISTRY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -120,6 +121,12 @@ export class MetricsService implements OnApplicationBootstrap {
     buckets: REGISTRY_BUCKETS,
     registers: [this.registry],
   });
+  readonly evidenceDiscarded = new Counter({
+    name: 'kube_image_bouncer_evidence_discarded_total',
+    help: 'Parts of signatures and attestations read from registries and discarded before judging, by reason: malformed (a descriptor, manifest, envelope, bundle, signature, certificate or log entry that does not have its shape, or an artifact the registry would not serve) or over a budget (artifacts, signatures, log entries, certificates, signature checks).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly imagePins = new Counter({
     name: 'kube_image_bouncer_image_pins_total',
     help: 'Images /mutate looked at, by result: pinned, unchanged (a digest already, exempt, invalid) or why it could not pin.',
@@ -158,6 +165,7 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly registryClient: RegistryClient,
     private readonly digests: DigestResolver,
     private readonly engine: ImagePolicyService,
+    private readonly verifier: ImageVerifier,
   ) {
     collectDefaultMetrics({ register: this.registry });
     // In a cluster the primary serves /metrics, summing what each worker's registry reports.
@@ -175,6 +183,7 @@ export class MetricsService implements OnApplicationBootstrap {
       this.verifications.inc({ rule, outcome });
       this.verificationDuration.observe({ rule, cache }, seconds);
     });
+    this.verifier.onDiscard(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
     this.registryClient.observe({
       request: ({ registry, operation, outcome, seconds }) => {
