@@ -50,43 +50,43 @@ const WHOLE_FAILURES: ReadonlySet<RegistryFailureReason> = new Set([
   'unreachable',
 ]);
 
+/** Registry answers about one artifact that will not change: it is not there, or it is not what it claims. */
+const LASTING_FAILURES: ReadonlySet<RegistryFailureReason> = new Set(['not found', 'invalid response']);
+
+/** What reading one artifact gave, and whether it went unread for a reason that may pass. */
+type Read<T> = Parsed<T> & { readonly transient?: boolean };
+
 /** `read()`, or a Discard when the registry would not serve this one artifact. */
-async function orUnreadable<T>(source: EvidenceSource, read: () => Promise<Parsed<T>>): Promise<Parsed<T>> {
+async function orUnreadable<T>(source: EvidenceSource, read: () => Promise<Parsed<T>>): Promise<Read<T>> {
   try {
     return await read();
   } catch (error) {
     if (error instanceof RegistryFailure && !WHOLE_FAILURES.has(error.reason))
       return {
         discarded: [discard(source, 'unreadable artifact', 'registry failure', { subject: error.message })],
+        transient: !LASTING_FAILURES.has(error.reason),
       };
     throw error;
   }
 }
 
-/** `work` over `items`, at most `limit` at once, results in the items' order. */
-async function inTurns<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
+/** At most `limit` pieces of work at once; the rest wait their turn, in the order they came. */
+function limiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      waiting.shift()?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 const tagFor = (digest: string, suffix: '.sig' | '.att'): string => `${digest.replace(':', '-')}${suffix}`;
-
-/** An artifact to read: a layer of cosign's classic tag, or a referrer that may be a bundle. */
-type Candidate =
-  | { readonly from: 'classic'; readonly layer: Descriptor }
-  | { readonly from: 'referrer'; readonly descriptor: Descriptor };
 
 /**
  * Reads what cosign wrote about `digest` in the image's own repository into the validated evidence
@@ -106,40 +106,54 @@ export class CosignEvidenceReader {
     deadline: RegistryDeadline,
   ): Promise<ReadEvidence> {
     const classic = kind === 'signatures' ? ('sig tag' as const) : ('att tag' as const);
-    const [layers, referrers] = await Promise.all([
-      orUnreadable(classic, () => this.classicLayers(classic, access, repository, digest, deadline)),
-      orUnreadable('sigstore bundle', () => this.referrers(access, repository, digest, deadline)),
-    ]);
-    const candidates: Candidate[] = [
-      ...(layers.value ?? []).map((layer) => ({ from: 'classic' as const, layer })),
-      ...(referrers.value ?? []).map((descriptor) => ({ from: 'referrer' as const, descriptor })),
-    ];
-    const discarded: Discard[] = [...layers.discarded, ...referrers.discarded];
-    const excess = candidates.slice(MAX_ARTIFACTS_PER_IMAGE);
-    for (const source of [classic, 'sigstore bundle'] as const) {
-      const count = excess.filter(
-        (c) => (c.from === 'classic' ? classic : 'sigstore bundle') === source,
-      ).length;
-      if (count > 0) discarded.push(discard(source, 'artifacts over budget', 'over budget', { count }));
-    }
-    const read = await inTurns(
-      candidates.slice(0, MAX_ARTIFACTS_PER_IMAGE),
-      ARTIFACT_FETCH_CONCURRENCY,
-      (candidate) =>
-        candidate.from === 'classic'
-          ? orUnreadable(classic, () =>
-              this.classicArtifact(classic, candidate.layer, access, repository, deadline),
-            )
-          : orUnreadable('sigstore bundle', () =>
-              this.bundle(candidate.descriptor, access, repository, deadline),
-            ),
+    const inTurn = limiter(ARTIFACT_FETCH_CONCURRENCY);
+    const overBudget = (source: EvidenceSource, count: number): Discard[] =>
+      count > 0 ? [discard(source, 'artifacts over budget', 'over budget', { count })] : [];
+    // Each artifact is fetched as soon as its listing is in: the classic tag's layers at once, the
+    // referrers once the layers have taken their share of the budget (their listing takes longer).
+    const layers = orUnreadable(classic, () =>
+      this.classicLayers(classic, access, repository, digest, deadline),
     );
+    const referrers = orUnreadable('sigstore bundle', () =>
+      this.referrers(access, repository, digest, deadline),
+    );
+    const classicRead = layers.then(async (listed) => {
+      const kept = (listed.value ?? []).slice(0, MAX_ARTIFACTS_PER_IMAGE);
+      const read = await Promise.all(
+        kept.map((layer) =>
+          inTurn(() =>
+            orUnreadable(classic, () => this.classicArtifact(classic, layer, access, repository, deadline)),
+          ),
+        ),
+      );
+      return { listed, over: overBudget(classic, (listed.value?.length ?? 0) - kept.length), read };
+    });
+    const bundleRead = Promise.all([layers, referrers]).then(async ([classicListed, listed]) => {
+      const room =
+        MAX_ARTIFACTS_PER_IMAGE - Math.min(classicListed.value?.length ?? 0, MAX_ARTIFACTS_PER_IMAGE);
+      const kept = (listed.value ?? []).slice(0, room);
+      const read = await Promise.all(
+        kept.map((descriptor) =>
+          inTurn(() =>
+            orUnreadable('sigstore bundle', () => this.bundle(descriptor, access, repository, deadline)),
+          ),
+        ),
+      );
+      return { listed, over: overBudget('sigstore bundle', (listed.value?.length ?? 0) - kept.length), read };
+    });
+    const parts = await Promise.all([classicRead, bundleRead]);
     const artifacts: Artifact[] = [];
-    for (const parsed of read) {
-      if (parsed.value) artifacts.push(parsed.value);
-      discarded.push(...parsed.discarded);
+    const discarded: Discard[] = parts.flatMap(({ listed, over }) => [...listed.discarded, ...over]);
+    let transient = false;
+    for (const { listed, read } of parts) {
+      transient ||= listed.transient === true;
+      for (const parsed of read) {
+        if (parsed.value) artifacts.push(parsed.value);
+        discarded.push(...parsed.discarded);
+        transient ||= parsed.transient === true;
+      }
     }
-    return { artifacts, discarded };
+    return { artifacts, discarded, transient };
   }
 
   /**

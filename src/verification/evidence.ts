@@ -153,4 +153,10 @@ export const discard = (
 export interface ReadEvidence {
   readonly artifacts: readonly Artifact[];
   readonly discarded: readonly Discard[];
+  /**
+   * Whether an artifact went unread for a reason that may pass (anything but not found or an
+   * invalid answer, e.g. a download refused for this review's byte budget): a verdict without it
+   * says nothing lasting about the image, and is not cached.
+   */
+  readonly transient: boolean;
 }

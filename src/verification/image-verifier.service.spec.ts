@@ -1,6 +1,6 @@
 import * as x509 from '@peculiar/x509';
 import { randomBytes, sign } from 'node:crypto';
-import { RegistryClient } from '../registry';
+import { RegistryClient, RegistryFailure, RegistryFailureReason } from '../registry';
 import {
   Authority,
   COSIGN_SIGN,
@@ -767,6 +767,75 @@ describe(ImageVerifier.name, () => {
       const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
 
       expect(result.verified).toBe(true);
+    });
+  });
+
+  describe('budgets shared by a review', () => {
+    /** An image whose ten .att layers each carry 32 well-formed signatures nobody trusted made. */
+    const hostileImage = (): string => {
+      const digest = cosign.image(repository);
+      const junk = Array.from({ length: 32 }, (_, i) => ({
+        sig: b64(sign('sha256', Buffer.from(`junk ${i}`), stranger.privateKey)),
+      }));
+      cosign.pushAttestations(
+        repository,
+        digest,
+        Array.from({ length: 10 }, (_, i) => ({
+          envelope: {
+            ...envelopeOf({ ...cosign.statement(repository, digest, SLSA), n: i }, ci.privateKey),
+            signatures: junk,
+          },
+          predicateType: SLSA,
+        })),
+      );
+      return digest;
+    };
+
+    it("runs its own verification when the work it joined was cut short by another review's budget", async () => {
+      const signed = cosign.image(repository);
+      const envelope = envelopeOf(cosign.statement(repository, signed, SLSA), ci.privateKey);
+      cosign.pushAttestations(repository, signed, [{ envelope, predicateType: SLSA }]);
+      const spent = deadlineIn(30_000);
+      // Four hostile images spend the first review's 1,024 checks.
+      for (let i = 0; i < 4; i++)
+        await sut.verify(target(hostileImage()), attestations(byKeys(ci.publicPem)), spent);
+
+      const [inSpentReview, inOtherReview] = await Promise.all([
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), spent),
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), deadlineIn(30_000)),
+      ]);
+
+      expect(inSpentReview).toMatchObject({ verified: false, cache: 'miss' });
+      expect(inSpentReview.evidence).toContainEqual({
+        where: 'att tag',
+        problem: 'not checked: the budget of signature checks ran out',
+        predicateType: SLSA,
+      });
+      expect(inOtherReview).toMatchObject({ verified: true, cache: 'miss' });
+    });
+
+    it('does not cache a failure reached while an artifact went unread for a reason that may pass', async () => {
+      const digest = cosign.image(repository);
+      cosign.pushSignatures(repository, digest, [cosign.classicSignature(repository, digest, ci.privateKey)]);
+      // What the registry client says when a review's byte budget refuses a download.
+      jest
+        .spyOn(client, 'getBlob')
+        .mockRejectedValueOnce(
+          new RegistryFailure('over budget' as RegistryFailureReason, 'bytes in flight'),
+        );
+
+      const refused = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+      const again = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(refused).toMatchObject({ verified: false, reason: 'no signature' });
+      expect(refused.evidence).toEqual([
+        {
+          where: 'sig tag',
+          problem:
+            'malformed artifact: an artifact the registry did not serve (over budget: bytes in flight)',
+        },
+      ]);
+      expect(again).toMatchObject({ verified: true, cache: 'miss' });
     });
   });
 

@@ -214,7 +214,8 @@ export class ImageVerifier {
       ...malformed.map((r) => `${r.where}: ${r.problem}`),
     ].join('; ');
     return {
-      cacheable: budget.spent !== 'per review',
+      // A failure reached without every artifact, for a reason of this review's, may pass.
+      cacheable: budget.spent !== 'per review' && (outcome.code === 'verified' || !read.transient),
       cutShortBy: budget.spent === 'per review' ? review : undefined,
       verdict: {
         verified: outcome.code === 'verified',
