@@ -12,7 +12,6 @@ import { ImagePolicyCompiler } from '../src/policy/policy-file/image-policy.comp
 import { PolicyStore } from '../src/policy/policy-file/policy-store.service';
 import { IMAGE_RULE_TYPES } from '../src/policy/rules';
 import { TlsMaterialService } from '../src/tls/tls-material.service';
-import { ImageVerifier } from '../src/verification';
 
 export interface DecisionCost {
   /** JSON.parse, envelope validation, pod spec reading, policy decision, audit and metrics, reply serialization. */
@@ -39,14 +38,7 @@ export async function measureDecisionCost(body: string, iterations = 20_000): Pr
   } as unknown as TlsMaterialService;
   const registryClient = new RegistryClient();
   const engine = engineFor(policy, registryClient);
-  const metrics = new MetricsService(
-    store,
-    tls,
-    registryClient,
-    new DigestResolver(registryClient),
-    engine,
-    new ImageVerifier(registryClient),
-  );
+  const metrics = new MetricsService(store, tls, registryClient, new DigestResolver(registryClient), engine);
   const controller = new AdmissionController(
     new AdmissionReviewService(engine),
     new ReviewAuditService(metrics),

@@ -6,7 +6,6 @@ import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
 import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls/tls-material.service';
-import { ImageVerifier } from '../verification';
 
 // A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.
 const REGISTRY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -165,7 +164,6 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly registryClient: RegistryClient,
     private readonly digests: DigestResolver,
     private readonly engine: ImagePolicyService,
-    private readonly verifier: ImageVerifier,
   ) {
     collectDefaultMetrics({ register: this.registry });
     // In a cluster the primary serves /metrics, summing what each worker's registry reports.
@@ -183,7 +181,7 @@ export class MetricsService implements OnApplicationBootstrap {
       this.verifications.inc({ rule, outcome });
       this.verificationDuration.observe({ rule, cache }, seconds);
     });
-    this.verifier.onDiscard(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
+    this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
     this.registryClient.observe({
       request: ({ registry, operation, outcome, seconds }) => {
