@@ -213,13 +213,15 @@ export class ImageVerifier {
       ),
       ...malformed.map((r) => `${r.where}: ${r.problem}`),
     ].join('; ');
+    const verified = outcome.code === 'verified';
+    // A failure reached without every artifact, for a reason of this review's, may pass.
+    const cutShort = !verified && budget.spent === 'per review';
     return {
-      // A failure reached without every artifact, for a reason of this review's, may pass.
-      cacheable: budget.spent !== 'per review' && (outcome.code === 'verified' || !read.transient),
-      cutShortBy: budget.spent === 'per review' ? review : undefined,
+      cacheable: verified || (!cutShort && !read.transient),
+      cutShortBy: cutShort ? review : undefined,
       verdict: {
-        verified: outcome.code === 'verified',
-        ...(outcome.code === 'verified' ? {} : { reason: outcomeText(outcome), detail: detail || undefined }),
+        verified,
+        ...(verified ? {} : { reason: outcomeText(outcome), detail: detail || undefined }),
         digest,
         evidence: [...rows, ...malformed],
       },

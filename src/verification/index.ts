@@ -3,7 +3,6 @@
 export * from './trust';
 export { ImageVerifier, registryFailureReason } from './image-verifier.service';
 export type { Discard, DiscardReason } from './evidence';
-export { DISCARD_REASONS } from './evidence';
 export type {
   EvidenceReport,
   VerificationRequest,
