@@ -120,6 +120,12 @@ export class MetricsService implements OnApplicationBootstrap {
     buckets: REGISTRY_BUCKETS,
     registers: [this.registry],
   });
+  readonly evidenceDiscarded = new Counter({
+    name: 'kube_image_bouncer_evidence_discarded_total',
+    help: 'Parts of signatures and attestations read from registries and discarded before judging, by reason: malformed (a descriptor, manifest, envelope, bundle, signature, certificate or log entry that does not have its shape, or an artifact the registry would not serve) or over a budget (artifacts, signatures, log entries, certificates, signature checks).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly imagePins = new Counter({
     name: 'kube_image_bouncer_image_pins_total',
     help: 'Images /mutate looked at, by result: pinned, unchanged (a digest already, exempt, invalid) or why it could not pin.',
@@ -197,6 +203,7 @@ export class MetricsService implements OnApplicationBootstrap {
       this.verifications.inc({ rule, outcome });
       this.verificationDuration.observe({ rule, cache }, seconds);
     });
+    this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
     this.registryClient.observe({
       request: ({ registry, operation, outcome, seconds }) => {

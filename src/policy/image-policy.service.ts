@@ -83,6 +83,11 @@ export class ImagePolicyService {
     this.verificationListeners.push(listener);
   }
 
+  /** What verifications discarded of a registry's evidence (malformed, or over a budget); metrics count it here. */
+  onEvidenceDiscarded(listener: Parameters<ImageVerifier['onDiscard']>[0]): void {
+    this.verifier.onDiscard(listener);
+  }
+
   /** Whether the policy has rules that ask registries, which `check` skips unless it is online. */
   get usesRegistry(): boolean {
     return this.store.current.rules.some((rule) => rule.rule.verification !== undefined);

@@ -1,6 +1,6 @@
 import * as x509 from '@peculiar/x509';
 import { randomBytes, sign } from 'node:crypto';
-import { RegistryClient } from '../registry';
+import { RegistryClient, RegistryFailure } from '../registry';
 import {
   Authority,
   COSIGN_SIGN,
@@ -28,8 +28,9 @@ import {
   transparencyLog,
   trustedRootDocument,
 } from '../testing/cosign-fixtures';
-import { FakeRegistry, tagFor } from '../testing/fake-registry';
+import { FakeRegistry, digestOf, tagFor } from '../testing/fake-registry';
 import type { DsseEnvelope, TlogEntry } from './cosign-evidence';
+import type { Discard } from './evidence';
 import { ImageVerifier, VerificationRequest, VerificationTarget } from './image-verifier.service';
 import { SignatureTrust, TrustedIdentity, readTrustedRoot } from './trust';
 
@@ -70,6 +71,7 @@ describe(ImageVerifier.name, () => {
 
   beforeEach(() => {
     registry.behaviour = 'serve';
+    registry.intercept = undefined;
     repository = `demo/app-${++repositories}`;
     sut = new ImageVerifier(client);
   });
@@ -682,6 +684,204 @@ describe(ImageVerifier.name, () => {
       const result = await sut.verify(target(digest), signatures(relaxed), deadlineIn());
 
       expect(result.verified).toBe(true);
+    });
+  });
+
+  describe("cosign's deliberate leniencies, kept", () => {
+    it('verifies a classic .att envelope with several signatures when one of them is by a trusted key', async () => {
+      const digest = cosign.image(repository);
+      const statement = cosign.statement(repository, digest, SLSA);
+      const bySomeone = envelopeOf(statement, stranger.privateKey);
+      const byCi = envelopeOf(statement, ci.privateKey);
+      const envelope = { ...byCi, signatures: [...bySomeone.signatures, ...byCi.signatures] };
+      cosign.pushAttestations(repository, digest, [{ envelope, predicateType: SLSA }]);
+
+      const result = await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+    });
+
+    it('does not verify a sigstore bundle whose envelope carries more than one signature, as sigstore-go does not', async () => {
+      const digest = cosign.image(repository);
+      const statement = cosign.imageSignatureStatement(repository, digest);
+      const byCi = envelopeOf(statement, ci.privateKey);
+      const envelope = {
+        ...byCi,
+        signatures: [...byCi.signatures, ...envelopeOf(statement, stranger.privateKey).signatures],
+      };
+      cosign.pushBundle(repository, digest, keyBundle(envelope));
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result).toMatchObject({ verified: false, reason: 'no signature by a trusted key' });
+      expect(result.evidence).toEqual([
+        {
+          where: 'sigstore bundle',
+          problem: "a sigstore bundle's envelope carries 2 signatures, where it must carry one",
+          predicateType: COSIGN_SIGN,
+        },
+      ]);
+    });
+
+    it("reads a signed payload's duplicate keys as Go's encoding/json does: the last one wins", async () => {
+      const digest = cosign.image(repository);
+      const other = `sha256:${'3'.repeat(64)}`;
+      const payload = (first: string, last: string): Buffer =>
+        Buffer.from(
+          `{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"${first}","docker-manifest-digest":"${last}"},"type":"cosign container image signature"},"optional":null}`,
+        );
+      const lastWins = cosign.image(repository);
+      cosign.pushSignatures(repository, lastWins, [
+        {
+          payload: payload(other, lastWins),
+          signature: sign('sha256', payload(other, lastWins), ci.privateKey),
+        },
+      ]);
+      cosign.pushSignatures(repository, digest, [
+        { payload: payload(digest, other), signature: sign('sha256', payload(digest, other), ci.privateKey) },
+      ]);
+
+      const verified = await sut.verify(target(lastWins), signatures(byKeys(ci.publicPem)), deadlineIn());
+      const replayed = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(verified.verified).toBe(true);
+      expect(replayed).toMatchObject({ verified: false, reason: 'signature for another digest' });
+    });
+
+    it("does not compare the payload's docker-reference with the image's repository", async () => {
+      const digest = cosign.image(repository);
+      const payload = Buffer.from(
+        JSON.stringify({
+          critical: {
+            identity: { 'docker-reference': 'elsewhere.example/another/name' },
+            image: { 'docker-manifest-digest': digest },
+            type: 'cosign container image signature',
+          },
+          optional: null,
+        }),
+      );
+      cosign.pushSignatures(repository, digest, [
+        { payload, signature: sign('sha256', payload, ci.privateKey) },
+      ]);
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+    });
+  });
+
+  describe('budgets shared by a review', () => {
+    /** An image whose ten .att layers each carry 32 well-formed signatures nobody trusted made. */
+    const hostileImage = (): string => {
+      const digest = cosign.image(repository);
+      const junk = Array.from({ length: 32 }, (_, i) => ({
+        sig: b64(sign('sha256', Buffer.from(`junk ${i}`), stranger.privateKey)),
+      }));
+      cosign.pushAttestations(
+        repository,
+        digest,
+        Array.from({ length: 10 }, (_, i) => ({
+          envelope: {
+            ...envelopeOf({ ...cosign.statement(repository, digest, SLSA), n: i }, ci.privateKey),
+            signatures: junk,
+          },
+          predicateType: SLSA,
+        })),
+      );
+      return digest;
+    };
+
+    it("runs its own verification when the work it joined was cut short by another review's budget", async () => {
+      const signed = cosign.image(repository);
+      const envelope = envelopeOf(cosign.statement(repository, signed, SLSA), ci.privateKey);
+      cosign.pushAttestations(repository, signed, [{ envelope, predicateType: SLSA }]);
+      const spent = deadlineIn(30_000);
+      // Four hostile images spend the first review's 1,024 checks.
+      for (let i = 0; i < 4; i++)
+        await sut.verify(target(hostileImage()), attestations(byKeys(ci.publicPem)), spent);
+
+      const [inSpentReview, inOtherReview] = await Promise.all([
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), spent),
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), deadlineIn(30_000)),
+      ]);
+
+      expect(inSpentReview).toMatchObject({ verified: false, cache: 'miss' });
+      expect(inSpentReview.evidence).toContainEqual({
+        where: 'att tag',
+        problem: 'not checked: the budget of signature checks ran out',
+        predicateType: SLSA,
+      });
+      expect(inOtherReview).toMatchObject({ verified: true, cache: 'miss' });
+    });
+
+    it('does not cache a failure reached while an artifact went unread for a reason that may pass', async () => {
+      const digest = cosign.image(repository);
+      cosign.pushSignatures(repository, digest, [cosign.classicSignature(repository, digest, ci.privateKey)]);
+      // What the registry client says when a review's byte budget refuses a download.
+      jest
+        .spyOn(client, 'getBlob')
+        .mockRejectedValueOnce(new RegistryFailure('over budget', 'bytes in flight'));
+
+      const refused = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+      const again = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(refused).toMatchObject({ verified: false, reason: 'no signature' });
+      expect(refused.evidence).toEqual([
+        {
+          where: 'sig tag',
+          problem:
+            'malformed artifact: an artifact the registry did not serve (over budget: bytes in flight)',
+        },
+      ]);
+      expect(again).toMatchObject({ verified: true, cache: 'miss' });
+    });
+  });
+
+  describe('what does not fit the evidence shape', () => {
+    it('tells its discard listeners what it discarded, by reason, once per verification that read it', async () => {
+      const digest = cosign.image(repository);
+      const envelope = envelopeOf(cosign.statement(repository, digest, SLSA), ci.privateKey);
+      const junk = {
+        ...envelope,
+        signatures: [null, { sig: '' }, ...envelope.signatures],
+      } as unknown as DsseEnvelope;
+      cosign.pushAttestations(repository, digest, [{ envelope: junk, predicateType: SLSA }]);
+      const heard: Discard[] = [];
+      sut.onDiscard((discarded) => heard.push(discarded));
+
+      await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+      await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(heard).toEqual([
+        { source: 'att tag', reason: 'malformed signature', cause: 'not an object', count: 1 },
+        { source: 'att tag', reason: 'malformed signature', cause: 'empty signature', count: 1 },
+      ]);
+    });
+
+    it('discards one artifact the registry will not serve, and judges the others', async () => {
+      const digest = cosign.image(repository);
+      const gone = Buffer.concat([cosign.simpleSigning(repository, digest), Buffer.from(' ')]);
+      cosign.pushSignatures(repository, digest, [
+        { payload: gone, signature: sign('sha256', gone, stranger.privateKey) },
+        cosign.classicSignature(repository, digest, ci.privateKey),
+      ]);
+      registry.intercept = (request, response) => {
+        if (request.url?.endsWith(`/blobs/${digestOf(gone)}`)) {
+          response.writeHead(404).end();
+          return true;
+        }
+        return false;
+      };
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+      expect(result.evidence).toContainEqual({
+        where: 'sig tag',
+        problem: expect.stringMatching(
+          /^malformed artifact: an artifact the registry did not serve \(not found: /,
+        ) as string,
+      });
     });
   });
 
