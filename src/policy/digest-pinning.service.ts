@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
+import { REVIEW_IMAGES_AT_ONCE } from './image-policy.service';
 import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
 import { matchesAny } from './patterns/image-pattern';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
@@ -43,8 +45,8 @@ export const pinnedImage = (image: string, reference: ImageReference, digest: st
 
 /**
  * Digest pinning for /mutate, `check --online` and `explain`: which images of a review the policy
- * pins, and the digest each tag resolves to now, all images at once under the policy's one
- * registry deadline. It never denies: an image it cannot resolve is left as written, with the
+ * pins, and the digest each tag resolves to now, REVIEW_IMAGES_AT_ONCE images at a time under the
+ * policy's one registry deadline. It never denies: an image it cannot resolve is left as written, with the
  * reason, and the validating phase (requireDigest) decides what that means.
  */
 @Injectable()
@@ -70,6 +72,7 @@ export class DigestPinningService {
     if (skipped !== undefined) return { ...decided, skipped, pins: [] };
 
     const deadline = registryDeadline(policy.registryTimeoutMs);
+    const inTurn = inTurns(REVIEW_IMAGES_AT_ONCE);
     // What an update leaves as it was is not pinned again (podSpecReviewRequest marks it).
     const pins = await Promise.all(
       request.images
@@ -85,13 +88,15 @@ export class DigestPinningService {
           if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
           if (matchesAny(policy.pinDigests!.exemptImages, reference))
             return { subject, outcome: { unchanged: 'exempt' } };
-          const resolution = await this.resolver.resolve(
-            reference.domain,
-            reference.path,
-            pulledTag(reference),
-            policy.registries,
-            policy.tagTtlMs,
-            deadline,
+          const resolution = await inTurn(() =>
+            this.resolver.resolve(
+              reference.domain,
+              reference.path,
+              pulledTag(reference),
+              policy.registries,
+              policy.tagTtlMs,
+              deadline,
+            ),
           );
           if (resolution.digest === undefined) {
             this.logger.warn(

@@ -129,7 +129,9 @@ export class RegistryTransport {
       try {
         response = await fetch(url, {
           method,
-          headers,
+          // Bodies as stored, not encoded for the wire: a declared length is then what is read and
+          // charged, and no compressed body is inflated (undici's fetch asks for gzip unless told).
+          headers: { 'Accept-Encoding': 'identity', ...headers },
           redirect: 'manual',
           signal: deadline.signal,
           dispatcher: this.agentFor(access.ca, verdict.publicOnly),

@@ -53,3 +53,43 @@ spec:
     expect(registry.requests).toEqual([]);
   });
 });
+
+// The same through /mutate: digest pinning resolved every tag a pod names, so with pinDigests on a
+// pod author could still make the bouncer call any registry, the allow-list notwithstanding.
+describe('an image a pure rule already denies is never pinned', () => {
+  const registry = new FakeRegistry();
+  const bouncer = new BouncerUnderAttack();
+
+  beforeAll(async () => {
+    await registry.start();
+    await bouncer.start(
+      `apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: allow-list-and-pinning}
+spec:
+  registries: [{host: "${registry.access.registry}", insecure: true}]
+  pinDigests: true
+  rules:
+    - name: trusted
+      allowedRepositories: ["registry.example.com/**"]
+`,
+    );
+  });
+  afterAll(async () => {
+    await bouncer.stop();
+    await registry.stop();
+  });
+
+  it('leaves it as written, and the registry it names hears nothing', async () => {
+    const image = `${registry.access.registry}/anything/at-all:1`;
+
+    const reply = await bouncer.admission(
+      '/mutate',
+      podRequest({ spec: { containers: [{ name: 'x', image }] } }),
+    );
+
+    expect(reply.allowed).toBe(true);
+    expect(reply.patch).toBeUndefined();
+    expect(registry.requests).toEqual([]);
+  });
+});
