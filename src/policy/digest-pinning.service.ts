@@ -4,7 +4,8 @@ import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
 import { REVIEW_IMAGES_AT_ONCE } from './image-policy.service';
 import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
-import { matchesAny } from './patterns/image-pattern';
+import { FIRST_LOOK, assess } from './image-assessment';
+import { UNKNOWN_DIGEST, matchesAny } from './patterns/image-pattern';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 import { PolicyStore } from './policy-file/policy-store.service';
 import { ReferenceCache } from './reference-cache';
@@ -12,7 +13,9 @@ import { ReferenceCache } from './reference-cache';
 /** What pinning did with one image. */
 export type PinOutcome =
   | { readonly pinned: string; readonly resolution: DigestResolution }
-  | { readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' }
+  | {
+      readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' | 'denied whatever its digest';
+    }
   | {
       readonly unresolved: RegistryFailureReason;
       readonly detail: string;
@@ -88,6 +91,9 @@ export class DigestPinningService {
           if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
           if (matchesAny(policy.pinDigests!.exemptImages, reference))
             return { subject, outcome: { unchanged: 'exempt' } };
+          // The validating phase denies it anyway: its registry hears nothing from us.
+          if (this.deniedWhateverItsDigest(subject, reference, policy, request.namespace))
+            return { subject, outcome: { unchanged: 'denied whatever its digest' } };
           const resolution = await inTurn(() =>
             this.resolver.resolve(
               reference.domain,
@@ -118,6 +124,29 @@ export class DigestPinningService {
         }),
     );
     return { ...decided, pins };
+  }
+
+  /**
+   * Whether an enforced rule that asks nothing of the registry denies the image as pinned, to any
+   * digest: an allow-list it is not on, a denied repository, `latest`. Patterns that name a digest
+   * wait (see UNKNOWN_DIGEST), so an image pinning could still get admitted is always pinned.
+   */
+  private deniedWhateverItsDigest(
+    subject: ImageUnderReview,
+    reference: ImageReference,
+    policy: CompiledImagePolicy,
+    namespace: string | undefined,
+  ): boolean {
+    const image = pinnedImage(subject.image, reference, UNKNOWN_DIGEST);
+    let parsed: ImageReference;
+    try {
+      parsed = this.references.parse(image);
+    } catch (error) {
+      if (error instanceof InvalidImageReferenceError) return false;
+      throw error;
+    }
+    const pinned = { subject: { ...subject, image }, parsed, policy, namespace, now: new Date() };
+    return assess(pinned, FIRST_LOOK, () => undefined).deniedBy !== undefined;
   }
 
   private skipReason(policy: CompiledImagePolicy, namespace: string | undefined): string | undefined {
