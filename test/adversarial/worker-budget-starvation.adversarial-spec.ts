@@ -87,9 +87,9 @@ spec:
     const [a, b, c, d] = hostileImages.map((image) => image());
     // Two pods of two hostile images each: two reviews at their own budget, the worker's full.
     const attacks = [review(a, b), review(c, d)];
-    await eventually('the hostile registry to have stalled every read it was sent', async () => {
-      expect(stalled.length).toBeGreaterThanOrEqual(4);
-    });
+    await eventually('the hostile registry to have stalled every read it was sent', () =>
+      Promise.resolve(expect(stalled.length).toBeGreaterThanOrEqual(4)),
+    );
     // Headers that promise bytes hold none: only bytes that arrived are charged.
     expect(await bytesHeld()).toBe(0);
     // The attacker keeps naming the same images; each new pod joins the hostile work and keeps it
