@@ -20,15 +20,25 @@ const LAYERS: Record<string, readonly string[]> = {
   tls: ['config', 'file-watch'],
   registry: ['cache', 'image-reference'],
   verification: ['registry', 'cache'],
-  policy: ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
-  metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc'],
+  // Verified verdicts kept through a registry outage; a cluster's primary keeps its file.
+  'verification-ledger': ['registry', 'config', 'cluster-ipc'],
+  policy: [
+    'image-reference',
+    'config',
+    'file-watch',
+    'registry',
+    'verification',
+    'verification-ledger',
+    'cache',
+  ],
+  metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'verification-ledger'],
   audit: ['metrics', 'policy', 'http'],
   'image-review': ['policy', 'audit', 'http'],
   admission: ['policy', 'audit', 'http'],
-  health: ['policy', 'tls', 'http', 'config', 'cluster-ipc'],
+  health: ['policy', 'tls', 'http', 'config', 'cluster-ipc', 'verification-ledger'],
   app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review', 'admission', 'health'],
   server: ['app', 'config', 'http', 'logging', 'tls', 'metrics'],
-  cluster: ['server', 'config', 'logging', 'tls', 'policy', 'health', 'cluster-ipc'],
+  cluster: ['server', 'config', 'logging', 'tls', 'policy', 'health', 'cluster-ipc', 'verification-ledger'],
   cli: [
     'cluster',
     'server',
@@ -42,7 +52,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'verification',
   ],
   main: ['cli', 'cluster'],
-  testing: ['config', 'http', 'policy', 'registry', 'verification'],
+  testing: ['config', 'http', 'policy', 'registry', 'verification', 'verification-ledger'],
 };
 
 const SRC = __dirname;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DigestPinningService, PinningDecision, imagePlace } from '../policy';
+import { DigestPinningService, PinningDecision, imagePlace, ledgerPinWarnings } from '../policy';
 import { admissionPodSpec } from './admission-pod-spec';
 import { AdmissionOutcome, JsonPatchOperation } from './admission-review-response';
 import { allowedUnchecked } from './admission-review.service';
@@ -62,16 +62,25 @@ export class AdmissionMutationService {
         'unresolved' in outcome ? [[subject.image, outcome.unresolved]] : [],
       ),
     );
+    const fromLedger = pinning.pins.flatMap(({ outcome }) =>
+      'pinned' in outcome && outcome.fromLedger ? [outcome.fromLedger.ageMs] : [],
+    );
     return {
       allowed: true,
       patch,
-      warnings: unpinnedWarnings(pinning),
+      warnings: [...ledgerPinWarnings(pinning), ...unpinnedWarnings(pinning)],
       auditAnnotations: {
         decision: 'allow',
         'policy-revision': pinning.policy.revision,
         ...(pinning.skipped ? { unchecked: pinning.skipped } : {}),
         ...(patch.length > 0 ? { pinned: JSON.stringify(pinned) } : {}),
         ...(Object.keys(unresolved).length > 0 ? { unpinned: JSON.stringify(unresolved) } : {}),
+        ...(fromLedger.length > 0
+          ? {
+              'decision-source': 'ledger',
+              'verdict-age-seconds': String(Math.floor(Math.max(...fromLedger) / 1000)),
+            }
+          : {}),
       },
       pinning,
     };

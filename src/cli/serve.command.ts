@@ -24,6 +24,8 @@ interface ServeFlags {
   healthPort?: string;
   host?: string;
   certificateExpiryWarning?: string;
+  ledgerDir?: string;
+  ledgerKeyFile?: string;
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -93,6 +95,18 @@ export function serveCommand(): Command {
         '--policy <file>',
         'ImagePolicy file (YAML or JSON), reloaded when it changes; default: deny latest',
       ).env(ENV.policy),
+    )
+    .addOption(
+      new Option(
+        '--ledger-dir <dir>',
+        "keep the verification ledger here when the policy's spec.verificationLedger.path does not say: verified digests admitted during a registry outage",
+      ).env(ENV.ledgerDir),
+    )
+    .addOption(
+      new Option(
+        '--ledger-key-file <file>',
+        "the verification ledger's checksum key (at least 32 bytes); default: a key kept in the ledger directory",
+      ).env(ENV.ledgerKeyFile),
     )
     .addOption(new Option('--host <address>', 'address to listen on').env(ENV.host).default(DEFAULT_HOST))
     .addOption(

@@ -10,6 +10,7 @@ import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
 import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
 import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
 import { WorkerReadiness } from './worker-agreement';
+import { ClusterLedger } from '../verification-ledger';
 
 const READINESS_TIMEOUT_MS = 2_000;
 const RESPAWN_DELAY_MS = 1_000;
@@ -65,13 +66,21 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
  * instead: every worker reports what it serves, and /readyz fails when they part for too long.
  */
 export async function runClusterPrimary(config: AllConfigType, log: Logger): Promise<void> {
-  const shared: AllConfigType =
+  let shared: AllConfigType =
     config.tls.certificatePath !== undefined
       ? config
       : { ...config, tls: { ...config.tls, generated: await generateSelfSignedPair(config.server.host) } };
   // What would stop every worker is refused here, once, with the same errors a single process gives.
   await loadTlsMaterial(shared.tls, shared.server.host);
-  await withPolicyEngine(shared.policy.path, () => undefined);
+  const ledgerDir =
+    (await withPolicyEngine(shared.policy.path, (engine) => engine.policy.verificationLedger.path)) ??
+    config.ledger?.dir;
+  // The primary alone writes the ledger file; workers send it records and are sent everyone's.
+  const ledger =
+    config.ledger !== undefined && ledgerDir !== undefined
+      ? new ClusterLedger(ledgerDir, config.ledger.keyFile, (level, message) => log[level](message))
+      : undefined;
+  if (ledger) shared = { ...shared, ledger: { ...shared.ledger, dir: ledgerDir, keptByPrimary: true } };
   const serving = new Map<number, Worker>();
   let shuttingDown = false;
   let readinessRequest = 0;
@@ -90,6 +99,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
+      ledger?.attach(worker);
       let started = false;
       let failure: Extract<WorkerMessage, { type: 'kib:start-failed' }> | undefined;
       worker.on('online', () => worker.send({ type: 'kib:start', config: shared } satisfies PrimaryMessage));

@@ -35,6 +35,16 @@ export interface PolicyConfig {
   readonly path?: string;
 }
 
+/** `serve`'s say in the verification ledger; absent outside `serve`, where there is never a ledger. */
+export interface LedgerConfig {
+  /** `--ledger-dir`: the ledger's directory when the policy names none (`spec.verificationLedger.path`). */
+  readonly dir?: string;
+  /** `--ledger-key-file`: the checksum key; absent, a key the ledger keeps in its directory. */
+  readonly keyFile?: string;
+  /** Set by a cluster primary that keeps the ledger file for its workers. Never set from flags. */
+  readonly keptByPrimary?: boolean;
+}
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -51,6 +61,7 @@ export interface AllConfigType {
   readonly tls: TlsConfig;
   readonly policy: PolicyConfig;
   readonly log: LogConfig;
+  readonly ledger?: LedgerConfig;
 }
 
 export const DEFAULT_PORT = 1323;
@@ -69,6 +80,8 @@ export const SERVE_ENVIRONMENT = {
   logFormat: 'BOUNCER_LOG_FORMAT',
   workers: 'BOUNCER_WORKERS',
   certificateExpiryWarning: 'BOUNCER_CERTIFICATE_EXPIRY_WARNING',
+  ledgerDir: 'BOUNCER_LEDGER_DIR',
+  ledgerKeyFile: 'BOUNCER_LEDGER_KEY_FILE',
 } as const;
 
 /** `--certificate-expiry-warning`'s default: a week's notice, time to renew by hand. */

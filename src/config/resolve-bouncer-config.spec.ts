@@ -32,6 +32,7 @@ describe(resolveBouncerConfig.name, () => {
       },
       policy: { path: undefined },
       log: { level: 'info', format: 'json' },
+      ledger: { dir: undefined, keyFile: undefined },
     });
   });
 

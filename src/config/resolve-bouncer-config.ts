@@ -80,5 +80,6 @@ export function resolveBouncerConfig(
     },
     policy: { path: options.policy },
     log: { level: options.logLevel, format: options.logFormat },
+    ledger: { dir: options.ledgerDir, keyFile: options.ledgerKeyFile },
   };
 }

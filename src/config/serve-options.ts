@@ -133,4 +133,14 @@ export class ServeOptions {
 
   @IsDuration()
   certificateExpiryWarning: string = DEFAULT_CERTIFICATE_EXPIRY_WARNING;
+
+  /** Made at start when missing; a directory that cannot be written turns ledger admission off, not the bouncer. */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty({ message: 'must not be empty' })
+  ledgerDir?: string;
+
+  @IsOptional()
+  @IsReadableFile()
+  ledgerKeyFile?: string;
 }

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import cluster from 'node:cluster';
 import { askPrimary } from '../cluster-ipc/primary-questions';
 import { LIVENESS_ROUTES, READINESS_ROUTE } from '../http/review-routes';
-import { PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';
+import { LedgerHealthIndicator, PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';
 
 /** A readiness answer: the terminus result, and when not ready, one line that says why. */
 export interface Readiness {
@@ -22,6 +22,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly tls: TlsHealthIndicator,
     private readonly policy: PolicyHealthIndicator,
+    private readonly ledger: LedgerHealthIndicator,
   ) {}
 
   /** The process is up and its event loop turns; nothing external is consulted. */
@@ -53,7 +54,11 @@ export class HealthController {
     try {
       return {
         ready: true,
-        body: await this.health.check([() => this.tls.check('tls'), () => this.policy.check('policy')]),
+        body: await this.health.check([
+          () => this.tls.check('tls'),
+          () => this.policy.check('policy'),
+          () => this.ledger.check('ledger'),
+        ]),
       };
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;

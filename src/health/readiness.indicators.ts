@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { PolicyStore } from '../policy/policy-file/policy-store.service';
 import { TlsMaterialService } from '../tls/tls-material.service';
+import { VerificationLedger } from '../verification-ledger';
 import { ServingState } from './serving-state';
 
 const refusal = (refused?: { at: Date; message: string }) =>
@@ -65,6 +66,40 @@ export class PolicyHealthIndicator {
       // Still ready, since the policy says so, but nobody should miss that it denies nothing.
       ...(permissive ? { deniesNothing: permissive } : {}),
       ...(lastReloadRefused ? { lastReloadRefused } : {}),
+    });
+  }
+}
+
+@Injectable()
+export class LedgerHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly ledger: VerificationLedger,
+  ) {}
+
+  /**
+   * Always up: a damaged or unwritable ledger turns admission from it off, and the bouncer still
+   * decides every review as it would without one; taking the pod out of service would deny them
+   * all. Whoever reads /readyz (and `kube_image_bouncer_ledger_admission`) is told so here.
+   */
+  check(key: string): HealthIndicatorResult {
+    const indicator = this.health.check(key);
+    const health = this.ledger.health;
+    if (health === undefined) return indicator.up({ enabled: false });
+    const { verdicts, tags } = this.ledger.counts;
+    return indicator.up({
+      enabled: true,
+      dir: this.ledger.dir,
+      admission: health.admission,
+      verdicts,
+      tags,
+      failingRegistries: this.ledger.outages.registries().filter((r) => this.ledger.holdsRegistry(r)),
+      ...(health.admission === 'off'
+        ? {
+            warning: `admission from the verification ledger is off: the ledger is ${health.problem} (${health.message})`,
+            since: health.since,
+          }
+        : {}),
     });
   }
 }

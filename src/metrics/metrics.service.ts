@@ -6,6 +6,7 @@ import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
 import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls/tls-material.service';
+import { VerificationLedger } from '../verification-ledger';
 
 // A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.
 const REGISTRY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -180,12 +181,65 @@ export class MetricsService implements OnApplicationBootstrap {
     registers: [this.registry],
   });
 
+  readonly ledgerAdmissions = new Counter({
+    name: 'kube_image_bouncer_ledger_admissions_total',
+    help: 'Registry-aware checks answered from the verification ledger while the registry failed, by rule.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly ledgerPins = new Counter({
+    name: 'kube_image_bouncer_ledger_pins_total',
+    help: "Images /mutate pinned to their tag's last resolution in the verification ledger while the registry failed.",
+    registers: [this.registry],
+  });
+  readonly ledgerRefreshes = new Counter({
+    name: 'kube_image_bouncer_ledger_refreshes_total',
+    help: 'Background re-verifications of digests in use, by outcome (verified, refused, registry failure, stale, deferred).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly ledgerRecords: Gauge = new Gauge({
+    name: 'kube_image_bouncer_ledger_records',
+    help: 'Records the verification ledger holds, by type (verdict, tag).',
+    labelNames: ['type'] as const,
+    // Every worker holds every record: the largest is the ledger's.
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: () => {
+      const { verdicts, tags } = this.ledger.counts;
+      this.ledgerRecords.set({ type: 'verdict' }, verdicts);
+      this.ledgerRecords.set({ type: 'tag' }, tags);
+    },
+  });
+  readonly ledgerBytes: Gauge = new Gauge({
+    name: 'kube_image_bouncer_ledger_bytes',
+    help: 'Size of the verification ledger file, in bytes.',
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: () => this.ledgerBytes.set(this.ledger.sizeBytes),
+  });
+  readonly ledgerAdmission: Gauge = new Gauge({
+    name: 'kube_image_bouncer_ledger_admission',
+    help: 'Whether the verification ledger may admit during an outage: 1 on; 0 with no ledger, or one damaged or unwritable.',
+    aggregator: 'min',
+    registers: [this.registry],
+    collect: () => this.ledgerAdmission.set(this.ledger.health?.admission === 'on' ? 1 : 0),
+  });
+  readonly registryOutage: Gauge = new Gauge({
+    name: 'kube_image_bouncer_registry_outage',
+    help: 'Registries the verification ledger holds verdicts of that are failing now (their last request timed out, was unreachable or rate limited): 1 while failing, 0 once one answers.',
+    labelNames: ['registry'] as const,
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly policyStore: PolicyStore,
     private readonly tls: TlsMaterialService,
     private readonly registryClient: RegistryClient,
     private readonly digests: DigestResolver,
     private readonly engine: ImagePolicyService,
+    private readonly ledger: VerificationLedger,
   ) {
     collectDefaultMetrics({ register: this.registry });
     // In a cluster the primary serves /metrics, summing what each worker's registry reports.
@@ -214,6 +268,16 @@ export class MetricsService implements OnApplicationBootstrap {
       // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
       hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
       budgetExceeded: ({ budget, operation }) => this.registryBudgetExceeded.inc({ budget, operation }),
+    });
+    this.ledger.onEvent((event) => {
+      if (event.type === 'admission') this.ledgerAdmissions.inc({ rule: event.rule });
+      else if (event.type === 'pin') this.ledgerPins.inc();
+      else this.ledgerRefreshes.inc({ outcome: event.outcome });
+    });
+    // Only registries whose verdicts the ledger holds: a pod naming a host that does not exist is
+    // no outage, and must not make a series per host it names.
+    this.ledger.outages.onChange((registry, failing) => {
+      if (this.ledger.holdsRegistry(registry)) this.registryOutage.set({ registry }, failing ? 1 : 0);
     });
     this.certificateExpiry.set(this.tls.current.notAfter.getTime() / 1000);
     this.tls.onRotation((result, material) => {

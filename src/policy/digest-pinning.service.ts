@@ -2,8 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
+import { VerificationLedger, describeAge, isOutage } from '../verification-ledger';
 import { REVIEW_IMAGES_AT_ONCE } from './image-policy.service';
 import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
+import { imagePlace } from './policy-decision';
 import { FIRST_LOOK, assess } from './image-assessment';
 import { UNKNOWN_DIGEST, matchesAny } from './patterns/image-pattern';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
@@ -12,7 +14,12 @@ import { ReferenceCache } from './reference-cache';
 
 /** What pinning did with one image. */
 export type PinOutcome =
-  | { readonly pinned: string; readonly resolution: DigestResolution }
+  | {
+      readonly pinned: string;
+      readonly resolution: DigestResolution;
+      /** Pinned to the tag's last resolution in the verification ledger: the registry was failing. */
+      readonly fromLedger?: { readonly digest: string; readonly ageMs: number };
+    }
   | {
       readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' | 'denied whatever its digest';
     }
@@ -32,6 +39,17 @@ export interface PinningDecision {
   /** Why nothing was looked at, when nothing was: pinning off, a namespace out of scope or exempt. */
   readonly skipped?: string;
   readonly pins: readonly ImagePin[];
+}
+
+/** What kubectl prints for an image pinned from the verification ledger: that it was, and how old the pin is. */
+export function ledgerPinWarnings(pinning: PinningDecision): string[] {
+  return pinning.pins.flatMap(({ subject, outcome }) =>
+    'pinned' in outcome && outcome.fromLedger
+      ? [
+          `${imagePlace(subject)}image ${subject.image} was pinned to ${outcome.fromLedger.digest} from the verification ledger: its registry is failing (${outcome.resolution.failure?.reason ?? 'unreachable'}), and the tag resolved to it ${describeAge(outcome.fromLedger.ageMs)} ago`,
+        ]
+      : [],
+  );
 }
 
 /** The tag a reference is pulled with: its own, or `latest` when it names none. */
@@ -60,6 +78,7 @@ export class DigestPinningService {
   constructor(
     private readonly store: PolicyStore,
     private readonly resolver: DigestResolver,
+    private readonly ledger: VerificationLedger,
   ) {}
 
   /** Whether pinning may apply to objects of this kind: Pods always, controllers when the policy says. */
@@ -104,6 +123,26 @@ export class DigestPinningService {
               deadline,
             ),
           );
+          const tag = { registry: reference.domain, repository: reference.path, tag: pulledTag(reference) };
+          if (resolution.digest !== undefined) this.ledger.recordTag(tag, resolution.digest);
+          // The registry is away: the tag's last resolution the ledger holds, within admitVerifiedWithin.
+          const last =
+            resolution.digest === undefined && isOutage(resolution.failure?.reason)
+              ? this.ledger.lastTag(tag, policy.verificationLedger)
+              : undefined;
+          if (last !== undefined) {
+            this.logger.warn(
+              `pinned ${subject.image} to ${last.record.digest} from the verification ledger: ${resolution.failure!.reason}, and the tag resolved to it ${describeAge(last.ageMs)} ago`,
+            );
+            return {
+              subject,
+              outcome: {
+                pinned: pinnedImage(subject.image, reference, last.record.digest),
+                resolution,
+                fromLedger: { digest: last.record.digest, ageMs: last.ageMs },
+              },
+            };
+          }
           if (resolution.digest === undefined) {
             this.logger.warn(
               `could not pin ${subject.image}: ${resolution.failure!.reason} (${resolution.failure!.detail})`,

@@ -2,7 +2,7 @@ import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import type { DigestResolution } from '../registry';
 import type { VerificationResult } from '../verification';
 import { describeTicket } from './break-glass';
-import { ImageUnderReview, ImageVerdict, RuleViolation } from './image-policy.types';
+import { ImageUnderReview, ImageVerdict, LedgerDecision, RuleViolation } from './image-policy.types';
 import { ImagePattern, PatternsGrant, TagDigest, grantingPattern } from './patterns/image-pattern';
 import { CompiledImagePolicy, CompiledRule, ruleAppliesIn } from './policy-file/compiled-image-policy';
 import { RuleFacts } from './rules/image-rule';
@@ -33,6 +33,8 @@ export interface RuleTrace {
   readonly violation?: RuleViolation;
   /** What the registry said, for a rule that asked it. */
   readonly verification?: VerificationResult;
+  /** Said by the verification ledger instead, while the registry failed. */
+  readonly ledger?: LedgerDecision;
 }
 
 export interface ImageTrace {
@@ -51,6 +53,8 @@ export interface ImageFacts {
   readonly registry: 'first look' | 'offline' | 'asked';
   readonly tagDigest?: DigestResolution;
   readonly verifications?: ReadonlyMap<CompiledRule, VerificationResult>;
+  /** The verifications the verification ledger answered, while the registry failed. */
+  readonly ledger?: ReadonlyMap<CompiledRule, LedgerDecision>;
 }
 
 export const FIRST_LOOK: ImageFacts = { registry: 'first look' };
@@ -211,7 +215,11 @@ export function assess(
     const exemptionWaits = ruleExemption.grant === 'needs-tag-digest';
     if (rule.rule.verification !== undefined) {
       const verification = facts.verifications?.get(rule);
-      if (verification) return applyRule(rule, subject.image, reference, { verification }, onRuleError);
+      if (verification) {
+        const trace = applyRule(rule, subject.image, reference, { verification }, onRuleError);
+        const ledger = facts.ledger?.get(rule);
+        return ledger ? { ...trace, ledger } : trace;
+      }
       if (facts.registry === 'offline') return { rule, skipped: { because: 'needs-registry' } };
       if (reference.digest === undefined) needsTagDigest ||= firstLook;
       if (!exemptionWaits) verify.push(rule);
@@ -259,6 +267,9 @@ export function finished(assessment: Assessment): ImageTrace {
   let verdict: ImageVerdict = reference ? { subject, reference, violations } : { subject, violations };
   if (exemptBy) verdict = { ...verdict, exemptBy };
   if (exception) verdict = { ...verdict, exception };
+  const ledger: LedgerDecision[] = [];
+  for (const rule of rules) if (rule.ledger && !rule.violation) ledger.push(rule.ledger);
+  if (ledger.length > 0) verdict = { ...verdict, ledger };
   let image: ImageTrace = { verdict, rules };
   if (trace.resolution) image = { ...image, resolution: trace.resolution };
   if (trace.withheld) image = { ...image, withheld: trace.withheld };

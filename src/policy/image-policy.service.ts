@@ -1,8 +1,15 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
-import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
+import {
+  ImageVerifier,
+  VerificationRequest,
+  VerificationResult,
+  VerificationTarget,
+  registryFailureReason,
+} from '../verification';
+import { RefreshResult, VerdictSubject, VerificationLedger, isOutage } from '../verification-ledger';
 import { describeTicket, readBreakGlass } from './break-glass';
 import {
   Assessment,
@@ -16,7 +23,7 @@ import {
   finished,
   isSettled,
 } from './image-assessment';
-import { ImagePolicyRequest, ImageUnderReview, PolicyDecision } from './image-policy.types';
+import { ImagePolicyRequest, ImageUnderReview, LedgerDecision, PolicyDecision } from './image-policy.types';
 import { violationsWith } from './policy-decision';
 import { NamespaceGlob } from './patterns/glob';
 import { CompiledImagePolicy, CompiledRule } from './policy-file/compiled-image-policy';
@@ -64,7 +71,7 @@ export interface PolicyExplanation {
  * policy's one registry deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
  */
 @Injectable()
-export class ImagePolicyService {
+export class ImagePolicyService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ImagePolicyService.name);
   private readonly references = new ReferenceCache();
   private readonly verificationListeners: ((event: VerificationEvent) => void)[] = [];
@@ -73,7 +80,21 @@ export class ImagePolicyService {
     private readonly store: PolicyStore,
     private readonly resolver: DigestResolver,
     private readonly verifier: ImageVerifier,
+    private readonly ledger: VerificationLedger,
   ) {}
+
+  /** Opens the verification ledger where the policy loaded at start says (or `--ledger-dir`). */
+  async onApplicationBootstrap(): Promise<void> {
+    const path = this.store.current.verificationLedger.path;
+    await this.ledger.open(path);
+    this.store.onReload((result) => {
+      const now = this.store.current.verificationLedger.path;
+      if (result === 'applied' && this.ledger.enabled && now !== undefined && now !== this.ledger.dir)
+        this.logger.warn(
+          `spec.verificationLedger.path is now ${now}; the ledger stays in ${this.ledger.dir} until restart`,
+        );
+    });
+  }
 
   get policy(): CompiledImagePolicy {
     return this.store.current;
@@ -266,41 +287,62 @@ export class ImagePolicyService {
     const known = assess(image, facts, this.onRuleError);
     if (known.verify.length === 0 || known.deniedBy !== undefined) return finished(known);
     const digest = reference.digest ?? facts.tagDigest?.digest;
-    const verifications = new Map(
-      await Promise.all(
-        known.verify.map(
-          async (rule) =>
-            [
-              rule,
-              digest === undefined
-                ? unresolvedVerification(facts.tagDigest)
-                : await this.verify(rule, reference, digest, policy, deadline),
-            ] as const,
-        ),
+    const answers = await Promise.all(
+      known.verify.map(
+        async (rule) =>
+          [
+            rule,
+            digest === undefined
+              ? { verification: unresolvedVerification(facts.tagDigest) }
+              : await this.verify(rule, reference, digest, policy, deadline),
+          ] as const,
       ),
     );
-    return finished(assess(image, { ...facts, verifications }, this.onRuleError));
+    const verifications = new Map(answers.map(([rule, answer]) => [rule, answer.verification]));
+    const ledger = new Map(
+      answers.flatMap(([rule, answer]) => (answer.ledger ? [[rule, answer.ledger] as const] : [])),
+    );
+    return finished(
+      assess(image, { ...facts, verifications, ...(ledger.size > 0 ? { ledger } : {}) }, this.onRuleError),
+    );
   }
 
+  /**
+   * One rule's verification of one digest. The verification ledger learns every answer the
+   * registry gave, and answers in its place only while it is away (timed out, unreachable, rate
+   * limited): for a digest verified within admitVerifiedWithin under this very policy revision and
+   * trust material. While a registry is known to be failing, such a digest is admitted without
+   * waiting for the registry's deadline again; the ledger's refresher probes it in the background.
+   */
   private async verify(
     rule: CompiledRule,
     reference: ImageReference,
     digest: string,
     policy: CompiledImagePolicy,
     deadline: RegistryDeadline,
-  ): Promise<VerificationResult> {
-    const verification = await this.verifier.verify(
-      {
-        access: policy.registries.accessFor(reference.domain),
-        repository: reference.path,
-        digest,
-        policyRevision: policy.revision,
-        successTtlMs: policy.verificationTtlMs,
-        failureTtlMs: policy.verificationFailureTtlMs,
-      },
-      rule.rule.verification!(rule.settings),
-      deadline,
-    );
+  ): Promise<{ verification: VerificationResult; ledger?: LedgerDecision }> {
+    const request = rule.rule.verification!(rule.settings);
+    const target: VerificationTarget = {
+      access: policy.registries.accessFor(reference.domain),
+      repository: reference.path,
+      digest,
+      policyRevision: policy.revision,
+      successTtlMs: policy.verificationTtlMs,
+      failureTtlMs: policy.verificationFailureTtlMs,
+    };
+    const subject = ledgerSubject(rule, request, target);
+    let answered: { verification: VerificationResult; ledger?: LedgerDecision } | undefined;
+    const failing = this.ledger.enabled ? this.ledger.outages.failure(target.access.registry) : undefined;
+    if (failing !== undefined) answered = this.fromLedger(rule, subject, target, request, policy, failing);
+    if (answered === undefined) {
+      const verification = await this.verifier.verify(target, request, deadline);
+      this.learn(subject, target, request, policy, verification);
+      answered = (isOutage(verification.registryFailure) &&
+        this.fromLedger(rule, subject, target, request, policy, verification.registryFailure!)) || {
+        verification,
+      };
+    }
+    const { verification } = answered;
     const event: VerificationEvent = {
       rule: rule.name,
       outcome: verification.verified ? 'verified' : (verification.reason ?? 'not verified'),
@@ -308,7 +350,112 @@ export class ImagePolicyService {
       seconds: verification.ms / 1000,
     };
     for (const listener of this.verificationListeners) listener(event);
-    return verification;
+    return answered;
+  }
+
+  /** The ledger's answer for a registry that cannot give one, if it may give it. */
+  private fromLedger(
+    rule: CompiledRule,
+    subject: VerdictSubject,
+    target: VerificationTarget,
+    request: VerificationRequest,
+    policy: CompiledImagePolicy,
+    registryFailure: NonNullable<VerificationResult['registryFailure']>,
+  ): { verification: VerificationResult; ledger: LedgerDecision } | undefined {
+    const answer = this.ledger.admissible(subject, policy.verificationLedger);
+    if (answer === undefined) return undefined;
+    this.ledger.admitted(rule.name);
+    this.ledger.use(this.hotDigest(subject, answer.record.verifiedAt, target, request, policy));
+    const { record, ageMs } = answer;
+    return {
+      verification: {
+        verified: true,
+        digest: subject.digest,
+        evidence: record.evidence,
+        cache: 'hit',
+        ms: 0,
+      },
+      ledger: {
+        rule: rule.name,
+        digest: subject.digest,
+        registryFailure,
+        verifiedAt: new Date(record.verifiedAt),
+        ageMs,
+      },
+    };
+  }
+
+  /** What the registry said, for the ledger: a verdict, a refusal, or nothing it may keep. */
+  private learn(
+    subject: VerdictSubject,
+    target: VerificationTarget,
+    request: VerificationRequest,
+    policy: CompiledImagePolicy,
+    verification: VerificationResult,
+  ): void {
+    if (!this.ledger.enabled) return;
+    if (verification.verified) {
+      if (verification.cache === 'miss')
+        this.ledger.recordVerified(
+          subject,
+          verification.evidence.flatMap((item) =>
+            item.verifiedBy === undefined
+              ? []
+              : [
+                  {
+                    where: item.where,
+                    verifiedBy: item.verifiedBy,
+                    ...(item.predicateType ? { predicateType: item.predicateType } : {}),
+                  },
+                ],
+          ),
+        );
+      this.ledger.use(this.hotDigest(subject, this.ledger.clock.now(), target, request, policy));
+    } else if (verification.registryFailure === undefined && verification.cache === 'miss')
+      this.ledger.recordRefused(subject);
+  }
+
+  /** A digest in use, due for re-verification refreshBefore ahead of its ledger verdict's expiry. */
+  private hotDigest(
+    subject: VerdictSubject,
+    verifiedAt: number,
+    target: VerificationTarget,
+    request: VerificationRequest,
+    policy: CompiledImagePolicy,
+  ): Parameters<VerificationLedger['use']>[0] {
+    const { admitVerifiedWithinMs, refreshBeforeMs } = policy.verificationLedger;
+    return {
+      key: VerificationLedger.keyOf(subject),
+      registry: subject.registry,
+      refreshAt: verifiedAt + admitVerifiedWithinMs - refreshBeforeMs,
+      refresh: () => this.refresh(subject, target, request, policy),
+    };
+  }
+
+  /** The background refresher's re-verification of a digest in use, under the policy it was verified by. */
+  private async refresh(
+    subject: VerdictSubject,
+    target: VerificationTarget,
+    request: VerificationRequest,
+    policy: CompiledImagePolicy,
+  ): Promise<RefreshResult> {
+    // A verdict of a policy no longer in force is worth nothing to keep warm.
+    if (this.store.current.revision !== policy.revision) return { outcome: 'stale' };
+    const verification = await this.verifier.verify(
+      { ...target, fresh: true },
+      request,
+      registryDeadline(policy.registryTimeoutMs),
+    );
+    this.learn(subject, target, request, policy, verification);
+    if (verification.verified)
+      return {
+        outcome: 'verified',
+        refreshAt:
+          this.ledger.clock.now() +
+          policy.verificationLedger.admitVerifiedWithinMs -
+          policy.verificationLedger.refreshBeforeMs,
+      };
+    return { outcome: verification.registryFailure === undefined ? 'refused' : 'registry failure' };
   }
 
   private readonly onRuleError = (message: string): void => this.logger.error(message);
@@ -327,6 +474,24 @@ function grandfathered(image: ImageUnderPolicy, first: Assessment): boolean {
   return (
     isSettled(first) || (first.deniedBy !== undefined && first.verify.length === 0 && !first.needsTagDigest)
   );
+}
+
+/** What the ledger keys a rule's verification of a digest by: the verifier's own cache key, and the rule. */
+function ledgerSubject(
+  rule: CompiledRule,
+  request: VerificationRequest,
+  target: VerificationTarget,
+): VerdictSubject {
+  return {
+    registry: target.access.registry,
+    repository: target.repository,
+    digest: target.digest,
+    check: request.kind,
+    ...(request.kind === 'attestations' ? { predicateType: request.predicateType } : {}),
+    trust: request.trust.hash,
+    revision: target.policyRevision,
+    rule: rule.name,
+  };
 }
 
 /** A verification that never started because the tag could not be resolved: the resolution's failure. */

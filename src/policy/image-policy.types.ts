@@ -1,4 +1,5 @@
 import type { ImageReference } from '../image-reference';
+import type { RegistryFailureReason } from '../registry';
 import type { BreakGlassTicket } from './break-glass';
 import type { Enforcement } from './policy-file/image-policy.schema';
 
@@ -38,6 +39,19 @@ export interface RuleViolation {
   readonly detail?: string;
 }
 
+/**
+ * A registry-aware rule answered from the verification ledger: the registry was failing, and the
+ * digest had verified under this policy revision and trust material that long ago.
+ */
+export interface LedgerDecision {
+  readonly rule: string;
+  readonly digest: string;
+  /** Why the registry could not answer. */
+  readonly registryFailure: RegistryFailureReason;
+  readonly verifiedAt: Date;
+  readonly ageMs: number;
+}
+
 export interface ImageVerdict {
   readonly subject: ImageUnderReview;
   /** Absent when the image is not a valid reference. */
@@ -47,6 +61,8 @@ export interface ImageVerdict {
   readonly exemptBy?: string;
   /** The policy exception (spec.exceptions) that let the image through, until it lapses. */
   readonly exception?: { readonly ticket: string; readonly expires: Date };
+  /** Rules answered from the verification ledger during a registry outage. */
+  readonly ledger?: readonly LedgerDecision[];
 }
 
 export interface PolicyDecision {

@@ -2,7 +2,7 @@
 // and the decision they report. What lies behind (the compiler, the rules) stays inside.
 export { PolicyModule } from './policy.module';
 export { ImagePolicyService } from './image-policy.service';
-export { DigestPinningService, pinnedImage } from './digest-pinning.service';
+export { DigestPinningService, ledgerPinWarnings, pinnedImage } from './digest-pinning.service';
 export type { ImagePin, PinOutcome, PinningDecision } from './digest-pinning.service';
 export type {
   DecideOptions,

@@ -1,3 +1,5 @@
+import { describeAge } from '../verification-ledger';
+import { registryFailureReason } from '../verification';
 import { describeTicket } from './break-glass';
 import { Enforcement } from './policy-file/image-policy.schema';
 import { ImageUnderReview, ImageVerdict, PolicyDecision, RuleViolation } from './image-policy.types';
@@ -59,10 +61,25 @@ export function describeViolation({ verdict, violation }: LocatedViolation): str
   return `${imagePlace(verdict.subject)}image ${displayImage(verdict)} ${violation.problem} (rule ${violation.rule})`;
 }
 
-/** What kubectl shows on an allowed request: warn-mode violations, and any break-glass use. */
+/** Whether any rule of the decision was answered from the verification ledger. */
+const usedLedger = (decision: PolicyDecision): boolean => decision.verdicts.some((v) => v.ledger);
+
+/** `image X: admitted from the verification ledger, ...`: one per rule the ledger answered. */
+export function ledgerWarnings(decision: PolicyDecision): string[] {
+  if (!usedLedger(decision)) return [];
+  return decision.verdicts.flatMap((verdict) =>
+    (verdict.ledger ?? []).map(
+      (used) =>
+        `${imagePlace(verdict.subject)}image ${displayImage(verdict)} admitted from the verification ledger: ${registryFailureReason(used.registryFailure)}, and digest ${used.digest} verified ${describeAge(used.ageMs)} ago under this policy revision and trust material (rule ${used.rule})`,
+    ),
+  );
+}
+
+/** What kubectl shows on an allowed request: warn-mode violations, any break-glass use, ledger admissions. */
 export function decisionWarnings(decision: PolicyDecision): string[] {
-  if (!decision.breakGlass && !hasViolationWith(decision, 'warn')) return [];
-  const warnings = violationsWith(decision, 'warn').map(describeViolation);
+  const fromLedger = decision.allowed ? ledgerWarnings(decision) : [];
+  if (!decision.breakGlass && !hasViolationWith(decision, 'warn')) return fromLedger;
+  const warnings = [...violationsWith(decision, 'warn').map(describeViolation), ...fromLedger];
   if (decision.breakGlass) {
     const overridden = violationsWith(decision, 'enforce').map(describeViolation).join('; ');
     warnings.unshift(
@@ -108,5 +125,11 @@ export function decisionAuditAnnotations(decision: PolicyDecision): Record<strin
   const exceptions = exceptionsUsed(decision);
   if (Object.keys(exceptions).length > 0) annotations.exceptions = JSON.stringify(exceptions);
   if (decision.breakGlass) annotations['break-glass'] = describeTicket(decision.breakGlass);
+  if (decision.allowed && usedLedger(decision)) {
+    annotations['decision-source'] = 'ledger';
+    // The oldest verdict the decision rests on: what an auditor asks first.
+    const ages = decision.verdicts.flatMap((v) => (v.ledger ?? []).map((used) => used.ageMs));
+    annotations['verdict-age-seconds'] = String(Math.floor(Math.max(...ages) / 1000));
+  }
   return annotations;
 }

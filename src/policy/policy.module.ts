@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '../registry';
 import { VerificationModule } from '../verification';
+import { VerificationLedgerModule } from '../verification-ledger';
 import { DigestPinningService } from './digest-pinning.service';
 import { ImagePolicyService } from './image-policy.service';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
@@ -12,7 +13,7 @@ import { IMAGE_RULE_TYPES, imageRulesProvider } from './rules';
  * The webhook endpoints and the CLI both import it, so they share one engine.
  */
 @Module({
-  imports: [RegistryModule, VerificationModule],
+  imports: [RegistryModule, VerificationModule, VerificationLedgerModule],
   providers: [
     ...IMAGE_RULE_TYPES,
     imageRulesProvider,

@@ -56,6 +56,8 @@ export interface VerificationTarget {
   readonly policyRevision: string;
   readonly successTtlMs: number;
   readonly failureTtlMs: number;
+  /** Verify again past the cached verdict, and cache what comes of it: the ledger's background refresh. */
+  readonly fresh?: boolean;
 }
 
 export { registryFailureReason } from './verification-words';
@@ -128,7 +130,7 @@ export class ImageVerifier {
       target.repository,
       target.digest,
     ].join('\n');
-    const cached = this.verdicts.get(key);
+    const cached = target.fresh ? undefined : this.verdicts.get(key);
     if (cached) return { ...cached, cache: 'hit', ms: Date.now() - started };
     // A verification whose turn came after the review's deadline starts nothing: nobody would wait for it.
     if (deadline.signal.aborted)

@@ -45,6 +45,14 @@ export interface PinScope {
   readonly podControllers: boolean;
 }
 
+/** `spec.verificationLedger`, or its defaults: whether a ledger exists is for `serve` to say. */
+export interface LedgerPolicy {
+  /** The directory; `serve --ledger-dir` gives it when this does not. Read at start only. */
+  readonly path?: string;
+  readonly admitVerifiedWithinMs: number;
+  readonly refreshBeforeMs: number;
+}
+
 /** A policy rule ready to run: its kind, its settings compiled once, and where it applies. */
 export interface CompiledRule {
   readonly name: string;
@@ -84,6 +92,7 @@ export interface CompiledImagePolicy {
   readonly verificationFailureTtlMs: number;
   /** Absent when the policy does not pin. */
   readonly pinDigests?: PinScope;
+  readonly verificationLedger: LedgerPolicy;
 }
 
 /**

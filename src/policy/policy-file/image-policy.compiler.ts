@@ -7,8 +7,15 @@ import { ImagePattern } from '../patterns/image-pattern';
 import { IMAGE_RULES, ImageRule, RuleValueError } from '../rules/image-rule';
 import { compileImagePatterns } from '../rules/rule-values';
 import { DockerConfigError, RegistryHostSettings, RegistrySettings, parseDockerConfig } from '../../registry';
-import { CompiledImagePolicy, CompiledRule, PinScope, PolicyException } from './compiled-image-policy';
-import { Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
+import {
+  CompiledImagePolicy,
+  CompiledRule,
+  LedgerPolicy,
+  PinScope,
+  PolicyException,
+} from './compiled-image-policy';
+import { parseDuration } from '../../config/duration';
+import { DURATION_PATTERN, Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
 import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument, pointerToPath, valueAt } from './policy-document';
 import { ReferencedFiles } from './referenced-files';
@@ -30,6 +37,7 @@ interface ImagePolicyFile {
       verificationFailureTtlSeconds?: number;
     };
     exceptions?: { images: string[]; namespaces?: string[]; expires: string; ticket: string }[];
+    verificationLedger?: { path?: string; admitVerifiedWithin?: string; refreshBefore?: string };
     allowPermissive?: boolean;
     rules: (Record<string, unknown> & {
       name?: string;
@@ -48,6 +56,33 @@ export const DEFAULT_TAG_TTL_SECONDS = 30;
 export const DEFAULT_VERIFICATION_TTL_SECONDS = 600;
 /** Long enough to spare the registry a controller's retry loop, short enough for a fresh signature. */
 export const DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS = 5;
+/** How long a verified digest may be admitted from the ledger during an outage, unless the policy says. */
+export const DEFAULT_ADMIT_VERIFIED_WITHIN = '24h';
+export const DEFAULT_REFRESH_BEFORE = '10m';
+/** A month: past it, a verdict says more about the registry's past than about the image. */
+const MAX_ADMIT_VERIFIED_WITHIN_MS = 30 * 86_400_000;
+
+/** `spec.verificationLedger`, with its durations read and checked against each other. */
+function compileLedgerPolicy(
+  entry: NonNullable<ImagePolicyFile['spec']['verificationLedger']>,
+  problem: (path: PolicyPath, message: string) => void,
+): LedgerPolicy {
+  const at = (key: string): PolicyPath => ['spec', 'verificationLedger', key];
+  const within = parseDuration(entry.admitVerifiedWithin ?? DEFAULT_ADMIT_VERIFIED_WITHIN)!;
+  const before = parseDuration(entry.refreshBefore ?? DEFAULT_REFRESH_BEFORE)!;
+  if (within <= 0 || within > MAX_ADMIT_VERIFIED_WITHIN_MS)
+    problem(
+      at('admitVerifiedWithin'),
+      `must be more than 0 and at most 30d${got(entry.admitVerifiedWithin)}`,
+    );
+  else if (before >= within)
+    problem(
+      at('refreshBefore'),
+      `must be shorter than admitVerifiedWithin (${entry.admitVerifiedWithin ?? DEFAULT_ADMIT_VERIFIED_WITHIN})${got(entry.refreshBefore ?? DEFAULT_REFRESH_BEFORE)}`,
+    );
+  return { path: entry.path, admitVerifiedWithinMs: within, refreshBeforeMs: before };
+}
+
 // RFC 3339 date-time, as Kubernetes writes metav1.Time.
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -225,6 +260,7 @@ export class ImagePolicyCompiler {
               podControllers: pinDigests.podControllers ?? false,
             }
           : undefined;
+    const verificationLedger = compileLedgerPolicy(file.spec.verificationLedger ?? {}, problem);
     const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
     const permissive = whyNothingIsDenied(rules, exemptNamespaces);
     if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
@@ -249,6 +285,7 @@ export class ImagePolicyCompiler {
         (file.spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) *
         1000,
       exceptions,
+      verificationLedger,
       pinDigests: pinScope,
       exemptNamespaces,
       exemptImages,
@@ -314,6 +351,12 @@ export class ImagePolicyCompiler {
             case 'uniqueItems':
               return { path, line: document.locate(path), message: 'must not repeat a value' };
             case 'pattern':
+              if (params.pattern === DURATION_PATTERN)
+                return {
+                  path,
+                  line: document.locate(path),
+                  message: `must be a duration such as 24h, 90m or 7d${got(value)}`,
+                };
               return {
                 path,
                 line: document.locate(path),

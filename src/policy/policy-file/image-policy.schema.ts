@@ -30,6 +30,9 @@ const imagePatternList = (description: string): JsonSchema => ({
   items: { type: 'string', minLength: 1 },
 });
 
+/** A duration with its unit: `24h`, `90m`, `7d`, `30s`. */
+export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?[dhms]$';
+
 /** How to reach registries, shared by digest pinning and every registry-aware rule. */
 const registrySchemas: Record<string, JsonSchema> = {
   registries: {
@@ -124,6 +127,34 @@ const registrySchemas: Record<string, JsonSchema> = {
         default: 5,
         description:
           'How long a definite verification failure (no signature, untrusted signer) is reused; registry failures never are.',
+      },
+    },
+  },
+  verificationLedger: {
+    type: 'object',
+    additionalProperties: false,
+    description:
+      'Keep deploying what was verified through a registry outage: verified verdicts are recorded in a ledger, and while a registry times out, is unreachable or rate limits, a digest verified within admitVerifiedWithin under the same policy revision and trust material is admitted, with a warning. Nothing else is: a definite failure still denies.',
+    properties: {
+      path: {
+        type: 'string',
+        minLength: 1,
+        description:
+          'The directory the ledger is kept in (a volume that survives a restart); `serve --ledger-dir` gives it when this does not. Read at start.',
+      },
+      admitVerifiedWithin: {
+        type: 'string',
+        pattern: DURATION_PATTERN,
+        default: '24h',
+        description:
+          'During an outage, admit a digest verified within this long (`24h`, `90m`, `7d`; at most 30d).',
+      },
+      refreshBefore: {
+        type: 'string',
+        pattern: DURATION_PATTERN,
+        default: '10m',
+        description:
+          'Re-verify a digest in use this long before its ledger verdict is older than admitVerifiedWithin, so one in daily use meets an outage with a fresh verdict.',
       },
     },
   },
