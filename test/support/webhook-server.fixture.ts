@@ -15,6 +15,8 @@ export interface TestServerOptions {
   readonly certificate?: { readonly certificatePath: string; readonly keyPath: string };
   /** How long before expiry readiness warns; the default is the CLI's, 7 days. */
   readonly expiryWarningMs?: number;
+  /** `--ledger-dir`: the verification ledger's directory when the policy names none. */
+  readonly ledgerDir?: string;
 }
 
 /** The real Nest app on real TLS listeners, on ephemeral loopback ports. */
@@ -40,6 +42,8 @@ export function startTestServer(
     },
     policy: { path: options.policyPath },
     log: { level: 'silent', format: 'json' },
+    // As `serve` has it: a ledger when the policy or ledgerDir names a directory.
+    ledger: { dir: options.ledgerDir },
   };
   return startWebhookServer(config, { logger: false });
 }
