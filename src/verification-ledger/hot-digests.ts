@@ -29,7 +29,6 @@ export const OUTAGE_PROBE_INTERVAL_MS = 5_000;
 interface Entry {
   digest: HotDigest;
   usedSinceRefresh: boolean;
-  nextProbe: number;
 }
 
 /**
@@ -42,6 +41,8 @@ interface Entry {
  */
 export class HotDigests {
   private readonly entries = new Map<string, Entry>();
+  /** When each failing registry is next probed; forgotten once it answers. */
+  private readonly nextProbe = new Map<string, number>();
   private running = 0;
   private windowStart = 0;
   private startedInWindow = 0;
@@ -70,7 +71,6 @@ export class HotDigests {
           ? { ...digest, refreshAt: held.digest.refreshAt }
           : digest,
       usedSinceRefresh: true,
-      nextProbe: held?.nextProbe ?? 0,
     });
     while (this.entries.size > MAX_HOT_DIGESTS)
       this.entries.delete(this.entries.keys().next().value as string);
@@ -84,12 +84,12 @@ export class HotDigests {
       this.startedInWindow = 0;
     }
     const started: Promise<void>[] = [];
-    const probed = new Set<string>();
+    for (const registry of this.nextProbe.keys())
+      if (!this.isFailing(registry)) this.nextProbe.delete(registry);
     for (const [key, entry] of [...this.entries]) {
-      const failing = this.isFailing(entry.digest.registry);
-      const due = failing
-        ? !probed.has(entry.digest.registry) && entry.nextProbe <= now
-        : entry.digest.refreshAt <= now;
+      const { registry } = entry.digest;
+      const failing = this.isFailing(registry);
+      const due = failing ? (this.nextProbe.get(registry) ?? 0) <= now : entry.digest.refreshAt <= now;
       if (!due) continue;
       if (!failing && !entry.usedSinceRefresh) {
         this.entries.delete(key);
@@ -99,10 +99,7 @@ export class HotDigests {
         this.emit('deferred');
         break;
       }
-      if (failing) {
-        probed.add(entry.digest.registry);
-        entry.nextProbe = now + OUTAGE_PROBE_INTERVAL_MS;
-      }
+      if (failing) this.nextProbe.set(registry, now + OUTAGE_PROBE_INTERVAL_MS);
       entry.usedSinceRefresh = false;
       this.running += 1;
       this.startedInWindow += 1;

@@ -6,10 +6,8 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   renameSync,
-  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -203,21 +201,37 @@ export class LedgerFile {
     return readKeyFile(path);
   }
 
-  /** Loads the file into the index; says what is damaged, or nothing. Reads at most MAX_LEDGER_BYTES. */
+  /**
+   * Loads the file into the index; says what is damaged, or nothing. Reads a regular file only (a
+   * device or a FIFO put in its place would never end), and at most MAX_LEDGER_BYTES of it.
+   */
   private load(): string | undefined {
-    let size: number;
+    let fd: number;
     try {
-      size = statSync(this.path).size;
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      return errorText(error);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      return code === 'ELOOP' ? 'a symbolic link, not the ledger file' : errorText(error);
     }
-    if (size > MAX_LEDGER_BYTES) return `${size} bytes, more than the ${MAX_LEDGER_BYTES} a ledger may hold`;
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) return 'not a regular file';
+      if (stat.size > MAX_LEDGER_BYTES)
+        return `${stat.size} bytes, more than the ${MAX_LEDGER_BYTES} a ledger may hold`;
+      const buffer = Buffer.alloc(stat.size);
+      let read = 0;
+      while (read < buffer.length) {
+        const got = readSync(fd, buffer, read, buffer.length - read, read);
+        if (got === 0) break;
+        read += got;
+      }
+      text = buffer.subarray(0, read).toString('utf8');
     } catch (error) {
       return errorText(error);
+    } finally {
+      closeSync(fd);
     }
     if (text.length === 0) return undefined;
     if (!text.endsWith('\n')) return 'truncated: the last record has no end';
