@@ -60,6 +60,8 @@ export interface LocalRegistry {
 
 export interface RegistryOptions {
   readonly storage?: string;
+  /** The port of a registry started again (with its storage), so image references stay the same. */
+  readonly port?: number;
   readonly auth?: RegistryAuth;
   readonly tls?: IssuedCertificate;
 }
@@ -70,7 +72,7 @@ export async function startRegistry(
   const dir = mkdtempSync(join(tmpdir(), 'kib-registry-'));
   const storage = options.storage ?? join(dir, 'storage');
   mkdirSync(storage, { recursive: true });
-  const port = await fetchablePort();
+  const port = options.port ?? (await fetchablePort());
   const lines = [
     'version: 0.1',
     'log: {level: info, formatter: json, accesslog: {disabled: true}}',
