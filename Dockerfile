@@ -19,7 +19,8 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 COPY scripts/write-build-info.js ./scripts/
 RUN npm run build \
- && npm prune --omit=dev
+ && npm prune --omit=dev \
+ && mkdir -p /var/lib/kube-image-bouncer
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 WORKDIR /app
@@ -29,6 +30,8 @@ ENV NODE_ENV=production \
 COPY --from=build --chown=nonroot:nonroot /app/package.json ./package.json
 COPY --from=build --chown=nonroot:nonroot /app/node_modules ./node_modules
 COPY --from=build --chown=nonroot:nonroot /app/dist ./dist
+# Where the kits keep the verification ledger: a volume mounted here starts owned by the image's user.
+COPY --from=build --chown=nonroot:nonroot /var/lib/kube-image-bouncer /var/lib/kube-image-bouncer
 USER nonroot
 EXPOSE 1323 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \

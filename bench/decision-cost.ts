@@ -5,7 +5,7 @@ import { AdmissionReviewDto } from '../src/admission/dto/admission-review.dto';
 import { ReviewAuditService } from '../src/audit/review-audit.service';
 import { ReviewEnvelopePipe } from '../src/http/review-envelope.pipe';
 import { DigestResolver, RegistryClient } from '../src/registry';
-import { engineFor } from '../src/testing/policy-engine';
+import { engineFor, noLedger } from '../src/testing/policy-engine';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from '../src/policy/policy-file/default-policy';
 import { ImagePolicyCompiler } from '../src/policy/policy-file/image-policy.compiler';
@@ -37,8 +37,16 @@ export async function measureDecisionCost(body: string, iterations = 20_000): Pr
     onRotation: () => undefined,
   } as unknown as TlsMaterialService;
   const registryClient = new RegistryClient();
-  const engine = engineFor(policy, registryClient);
-  const metrics = new MetricsService(store, tls, registryClient, new DigestResolver(registryClient), engine);
+  const ledger = noLedger(registryClient);
+  const engine = engineFor(policy, registryClient, ledger);
+  const metrics = new MetricsService(
+    store,
+    tls,
+    registryClient,
+    new DigestResolver(registryClient),
+    engine,
+    ledger,
+  );
   const controller = new AdmissionController(
     new AdmissionReviewService(engine),
     new ReviewAuditService(metrics),

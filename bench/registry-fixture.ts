@@ -20,6 +20,8 @@ export interface BenchRegistry {
     readonly pinCold: string;
     readonly verify: string;
     readonly verifyCold: string;
+    /** verifySignatures with a verification ledger and no verdict cache: every review asks the ledger in an outage. */
+    readonly verifyLedger: string;
   };
   readonly payloads: {
     /** The Pod AdmissionReview with every image `app`, to /mutate and to /validate. */
@@ -27,6 +29,8 @@ export interface BenchRegistry {
     readonly validateSamePod: BenchPayload;
     /** The Pod AdmissionReview with every image `signed`, to /validate. */
     readonly verified: BenchPayload;
+    /** The same, every image `signed` pinned by its digest: what a registry outage can still admit. */
+    readonly verifiedByDigest: BenchPayload;
   };
   /** What a tag lookup asks of the registry: the HEAD the resolver sends, for its own latency. */
   readonly tagHead: { readonly port: number; readonly path: string; readonly accept: string };
@@ -66,7 +70,16 @@ export async function startBenchRegistry(scratch: string): Promise<BenchRegistry
     const registries = `registries: [{host: ${JSON.stringify(registry.host)}, insecure: true}]`;
     const noLatest = '  - {name: no-latest, disallowedTags: [latest]}';
     const signedByCi = `  - {name: signed-by-ci, verifySignatures: {keys: [${JSON.stringify(key)}]}}`;
+    const ledgerDir = join(scratch, 'ledger');
     const policies = {
+      verifyLedger: writePolicy(dir, 'verify-ledger', [
+        registries,
+        'registryCache: {verificationTtlSeconds: 0}',
+        `verificationLedger: {path: ${JSON.stringify(ledgerDir)}, admitVerifiedWithin: 24h}`,
+        'rules:',
+        noLatest,
+        signedByCi,
+      ]),
       pin: writePolicy(dir, 'pin', [registries, 'pinDigests: true', 'rules:', noLatest]),
       pinCold: writePolicy(dir, 'pin-cold', [
         registries,
@@ -96,6 +109,11 @@ export async function startBenchRegistry(scratch: string): Promise<BenchRegistry
           name: 'Pod AdmissionReview, cosign-signed image',
           path: '/validate',
           body: podReview(signed),
+        },
+        verifiedByDigest: {
+          name: 'Pod AdmissionReview, cosign-signed image by digest',
+          path: '/validate',
+          body: podReview(`${registry.host}/demo/signed@${signedDigest}`),
         },
       },
       tagHead: {

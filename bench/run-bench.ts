@@ -209,6 +209,15 @@ export interface RegistryFigures {
   readonly verifyCold: FixedRateResult;
   readonly mutateColdOverHeadP99: number;
   readonly verifyColdOverHeadP99: number;
+  /**
+   * The registry process stopped: the digest-pinned signed Pod at coldRate, from the verdict cache
+   * (a verified verdict still cached) and from the verification ledger (no verdict cache).
+   */
+  readonly outage: {
+    readonly cacheHit: FixedRateResult;
+    readonly ledger: FixedRateResult;
+    readonly ledgerOverCacheHitP99: number;
+  };
   /** With BENCH_BEFORE: the verification paths of the bouncer built before the change, in the same run. */
   readonly before?: {
     /** verifySignatures from the caches, before and after, paired. */
@@ -216,6 +225,38 @@ export interface RegistryFigures {
     readonly verifyCold: FixedRateResult;
     readonly verifyColdAfterOverBeforeP99: number;
   };
+}
+
+/**
+ * Issue 28's outage: both servers verify the digest-pinned signed Pod while the registry is up (the
+ * ledger server records it), then the registry process is stopped, and both are timed at coldRate.
+ * The ledger server keeps no verdict cache, so each of its reviews is answered by the ledger.
+ */
+async function measureOutage(
+  fixture: BenchRegistry,
+  cached: RunningServer,
+  ledger: RunningServer,
+  scratch: string,
+): Promise<RegistryFigures['outage']> {
+  const payload = fixture.payloads.verifiedByDigest;
+  for (const server of [cached, ledger]) {
+    const answer = await reviewOnce(server.port, payload);
+    if (answer.allowed !== true) throw new Error(`${server.name} did not verify: ${JSON.stringify(answer)}`);
+  }
+  await fixture.registry.stop();
+  const during = await reviewOnce(ledger.port, payload);
+  const annotations = during.auditAnnotations as Record<string, string> | undefined;
+  if (during.allowed !== true || annotations?.['decision-source'] !== 'ledger')
+    throw new Error(`${ledger.name} did not admit from the ledger: ${JSON.stringify(during)}`);
+  const timed = (server: RunningServer): Promise<FixedRateResult> =>
+    PINNED
+      ? pinnedTo([server.process.pid!], () =>
+          atFixedRatePinned(server.port, payload, COLD_RATE, SECONDS, scratch),
+        )
+      : atFixedRate(server.port, payload, COLD_RATE, SECONDS);
+  const cacheHit = await timed(cached);
+  const fromLedger = await timed(ledger);
+  return { cacheHit, ledger: fromLedger, ledgerOverCacheHitP99: fromLedger.p99Ms / cacheHit.p99Ms };
 }
 
 /** The registry payloads of issues 17 and 18, against a local docker-registry. */
@@ -239,6 +280,7 @@ async function measureRegistryPaths(
     const pinCold = await start('pin-cold', fixture.policies.pinCold);
     const verify = await start('verify', fixture.policies.verify);
     const verifyColdServer = await start('verify-cold', fixture.policies.verifyCold);
+    const verifyLedger = await start('verify-ledger', fixture.policies.verifyLedger);
     const verifyBefore = beforeDist
       ? await start('verify (before)', fixture.policies.verify, beforeDist)
       : undefined;
@@ -321,11 +363,17 @@ async function measureRegistryPaths(
         `  before the change: verifySignatures from the caches ${verifiedBefore.toFixed(0)} req/s against ${verifiedAfter.toFixed(0)} after; caches off p99 ${verifyColdBeforeResult.p99Ms.toFixed(2)} ms (p50 ${verifyColdBeforeResult.p50Ms.toFixed(2)}) against ${verifyCold.p99Ms.toFixed(2)} ms (p50 ${verifyCold.p50Ms.toFixed(2)}) after`,
       );
     }
+    // Last: it stops the registry.
+    const outage = await measureOutage(fixture, verify, verifyLedger, scratch);
     const p99 = (r: FixedRateResult): string =>
       `p99 ${r.p99Ms.toFixed(2)} ms (p50 ${r.p50Ms.toFixed(2)}, ${r.failed} failed)`;
     log(
+      `  registry stopped, at ${COLD_RATE}/s: verdict cache hit ${p99(outage.cacheHit)}; verification ledger ${p99(outage.ledger)}`,
+    );
+    log(
       `  at ${COLD_RATE}/s: registry HEAD ${p99(registryHead)}; /mutate, tag cache off ${p99(mutateCold)}; verifySignatures, caches off ${p99(verifyCold)}`,
     );
+
     return {
       coldRate: COLD_RATE,
       mutate: { requestsPerSecond: mutateRps, validateSamePod, ratio: mutateRps / validateSamePod },
@@ -335,6 +383,7 @@ async function measureRegistryPaths(
       verifyCold,
       mutateColdOverHeadP99: mutateCold.p99Ms / registryHead.p99Ms,
       verifyColdOverHeadP99: verifyCold.p99Ms / registryHead.p99Ms,
+      outage,
       ...(before ? { before } : {}),
     };
   } finally {
@@ -458,6 +507,8 @@ async function main(): Promise<void> {
           registry_head_p99_ms: registry.registryHead.p99Ms,
           mutate_cold_p99_ms: registry.mutateCold.p99Ms,
           verify_cold_p99_ms: registry.verifyCold.p99Ms,
+          outage_cache_hit_p99_ms: registry.outage.cacheHit.p99Ms,
+          outage_ledger_p99_ms: registry.outage.ledger.p99Ms,
         }
       : {}),
     ...(decision ? { decision_us_pod: decision.decisionOnlyUs } : {}),
