@@ -20,7 +20,17 @@ const LAYERS: Record<string, readonly string[]> = {
   tls: ['config', 'file-watch'],
   registry: ['cache', 'image-reference'],
   verification: ['registry', 'cache'],
-  policy: ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
+  // CEL conditions over verified statements: the rule hands them what it was given.
+  'attestation-conditions': [],
+  policy: [
+    'image-reference',
+    'config',
+    'file-watch',
+    'registry',
+    'verification',
+    'cache',
+    'attestation-conditions',
+  ],
   metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc'],
   audit: ['metrics', 'policy', 'http'],
   'image-review': ['policy', 'audit', 'http'],

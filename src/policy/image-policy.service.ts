@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConditionBudget } from '../attestation-conditions';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
 import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
@@ -131,7 +132,10 @@ export class ImagePolicyService {
     }
 
     const now = new Date();
-    const looked = request.images.map((subject) => this.look(subject, policy, namespace, now));
+    const conditionBudget = new ConditionBudget();
+    const looked = request.images.map((subject) =>
+      this.look(subject, policy, namespace, now, conditionBudget),
+    );
     const firstLooks = looked.map((image) => assess(image, FIRST_LOOK, this.onRuleError));
     const judged = looked.flatMap((image, i) =>
       grandfathered(image, firstLooks[i]) ? [] : [{ image, first: firstLooks[i] }],
@@ -187,6 +191,7 @@ export class ImagePolicyService {
     policy: CompiledImagePolicy,
     namespace: string | undefined,
     now: Date,
+    conditionBudget: ConditionBudget,
   ): ImageUnderPolicy {
     let parsed: ImageReference | InvalidImageReferenceError;
     try {
@@ -195,7 +200,7 @@ export class ImagePolicyService {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
       parsed = error;
     }
-    return { subject, parsed, policy, namespace, now };
+    return { subject, parsed, policy, namespace, now, conditionBudget };
   }
 
   /**

@@ -8,5 +8,6 @@ export type {
   VerificationRequest,
   VerificationResult,
   VerificationTarget,
+  VerifiedAttestation,
 } from './image-verifier.service';
 export { VerificationModule } from './verification.module';
