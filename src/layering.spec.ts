@@ -50,6 +50,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'image-reference',
     'registry',
     'verification',
+    'attestation-conditions',
   ],
   main: ['cli', 'cluster'],
   testing: ['config', 'http', 'policy', 'registry', 'verification'],

@@ -68,6 +68,8 @@ export interface ImageUnderPolicy {
   readonly now: Date;
   /** What the review's attestation conditions may still spend, shared by all its images. */
   readonly conditionBudget: ConditionBudget;
+  /** Verifications known before the registry is asked: a policy test's attestation files. */
+  readonly given?: ReadonlyMap<CompiledRule, VerificationResult>;
 }
 
 /** One look: the trace so far, and what it still needs of the registry. */
@@ -221,7 +223,7 @@ export function assess(
       return { rule, skipped: { because: 'rule-exempt-image', pattern: ruleExemption.pattern.source } };
     const exemptionWaits = ruleExemption.grant === 'needs-tag-digest';
     if (rule.rule.verification !== undefined) {
-      const verification = facts.verifications?.get(rule);
+      const verification = facts.verifications?.get(rule) ?? image.given?.get(rule);
       if (verification)
         return applyRule(
           rule,

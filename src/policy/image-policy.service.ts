@@ -2,7 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConditionBudget } from '../attestation-conditions';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
-import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
+import {
+  ImageVerifier,
+  LocalAttestation,
+  VerificationResult,
+  registryFailureReason,
+  verifyLocalAttestations,
+} from '../verification';
 import { describeTicket, readBreakGlass } from './break-glass';
 import {
   Assessment,
@@ -28,6 +34,11 @@ export type { ImageTrace, RuleSkip, RuleTrace } from './image-assessment';
 /** Whether registry-aware rules ask the registry, or are skipped (`check` without `--online`). */
 export interface DecideOptions {
   readonly registry: 'online' | 'offline';
+  /**
+   * Attestations from files (a policy test's), which verifyAttestations rules read instead of the
+   * registry: judged as the registry's would be, for every image of the review.
+   */
+  readonly attestations?: readonly LocalAttestation[];
 }
 
 /** One rule's verification of one image, as metrics count it. */
@@ -133,8 +144,11 @@ export class ImagePolicyService {
 
     const now = new Date();
     const conditionBudget = new ConditionBudget();
-    const looked = request.images.map((subject) =>
-      this.look(subject, policy, namespace, now, conditionBudget),
+    const looked = await Promise.all(
+      request.images.map(async (subject) => {
+        const image = this.look(subject, policy, namespace, now, conditionBudget);
+        return options.attestations ? { ...image, given: await given(image, options.attestations) } : image;
+      }),
     );
     const firstLooks = looked.map((image) => assess(image, FIRST_LOOK, this.onRuleError));
     const judged = looked.flatMap((image, i) =>
@@ -311,4 +325,20 @@ function unresolvedVerification(resolution: DigestResolution | undefined): Verif
     ms: resolution?.ms ?? 0,
     registryFailure: failure.reason,
   };
+}
+
+/** What each verifyAttestations rule finds in a policy test's attestation files, for one image. */
+async function given(
+  image: ImageUnderPolicy,
+  attestations: readonly LocalAttestation[],
+): Promise<ReadonlyMap<CompiledRule, VerificationResult>> {
+  const given = new Map<CompiledRule, VerificationResult>();
+  if (image.parsed instanceof InvalidImageReferenceError) return given;
+  for (const rule of image.policy.rules) {
+    const request = rule.rule.verification?.(rule.settings);
+    if (request?.kind !== 'attestations') continue;
+    const found = await verifyLocalAttestations(attestations, request, image.parsed.digest);
+    given.set(rule, { ...found, cache: 'miss', ms: 0 });
+  }
+  return given;
 }

@@ -40,7 +40,8 @@ export type VerificationReason = string;
 
 /** One signature or attestation found, and what came of it, or something discarded as malformed. */
 export interface EvidenceReport {
-  readonly where: 'sig tag' | 'att tag' | 'sigstore bundle';
+  /** Where it was found: a registry's artifact, or a file a policy test names. */
+  readonly where: 'sig tag' | 'att tag' | 'sigstore bundle' | 'attestation file';
   /** The key or identity whose signature verified. */
   readonly verifiedBy?: string;
   /** Why it does not count. */

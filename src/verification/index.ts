@@ -11,3 +11,5 @@ export type {
   VerifiedAttestation,
 } from './image-verifier.service';
 export { VerificationModule } from './verification.module';
+export { verifyLocalAttestations } from './local-attestations';
+export type { LocalAttestation } from './local-attestations';
