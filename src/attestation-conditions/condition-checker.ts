@@ -91,7 +91,20 @@ export class ConditionTypeError extends Error {
 }
 
 /** Type names are identifiers of type `type` in CEL: `type(x) == string`. */
-const TYPE_NAMES = ['bool', 'int', 'uint', 'double', 'string', 'bytes', 'list', 'map', 'null_type', 'type'];
+const TYPE_NAMES = [
+  'bool',
+  'int',
+  'uint',
+  'double',
+  'string',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'google.protobuf.Timestamp',
+  'google.protobuf.Duration',
+];
 
 interface Overload {
   readonly target?: ConditionType;
@@ -164,6 +177,12 @@ class Walk {
       case 'identExpr':
         return this.identifier(expr, kind.value.name, scope);
       case 'selectExpr': {
+        // A dotted name may be one identifier (a declared `a.b.c`, or a type name), as CEL resolves it.
+        const qualified = kind.value.testOnly ? undefined : this.qualifiedName(expr);
+        if (qualified !== undefined && !scope.has(qualified.split('.')[0])) {
+          const type = this.variables.get(qualified) ?? (TYPE_NAMES.includes(qualified) ? TYPE : undefined);
+          if (type) return type;
+        }
         const operand = this.type(kind.value.operand!, scope);
         if (kind.value.testOnly) {
           if (operand.kind === 'scalar')
@@ -227,6 +246,9 @@ class Walk {
     const type = scope.get(name) ?? this.variables.get(name);
     if (type) return type;
     if (TYPE_NAMES.includes(name)) return TYPE;
+    // The head of a qualified name (`a` of a declared `a.b.c`) is resolved with the whole name above.
+    if ([...this.variables.keys(), ...TYPE_NAMES].some((declared) => declared.startsWith(`${name}.`)))
+      return DYN;
     throw this.error(expr, `undeclared reference to '${name}'`);
   }
 

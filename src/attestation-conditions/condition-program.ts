@@ -113,6 +113,11 @@ export function compileCondition(expression: string): ConditionProgram {
   };
 }
 
+/** The evaluator of a parsed expression in the condition environment, every comprehension metered. */
+export function meteredPlan(parsed: ReturnType<typeof parse>): ReturnType<typeof plan> {
+  return plan(CONDITION_ENVIRONMENT, { ...parsed, expr: withMeter(parsed.expr, nextId(parsed.expr)) });
+}
+
 /** A CEL error's message, as explain and denials show it, without the library's stack. */
 function errorText(error: Error): string {
   const cause = (error as { cause?: unknown }).cause;
@@ -179,12 +184,14 @@ function withMeter(expr: Expr, ids: { next: bigint }): Expr {
       const c = kind.value;
       c.target = c.target && withMeter(c.target, ids);
       c.args = c.args.map((arg) => withMeter(arg, ids));
-      const [left] = c.args;
+      const [left, right] = c.args;
+      // `@result + [x]`, never `@result + 1` (exists_one counts with an int accumulator).
       if (
         c.function === '_+_' &&
         c.target === undefined &&
         left?.exprKind.case === 'identExpr' &&
-        left.exprKind.value.name.startsWith('@')
+        left.exprKind.value.name.startsWith('@') &&
+        right?.exprKind.case === 'listExpr'
       )
         c.function = APPEND_FUNCTION;
       return expr;
