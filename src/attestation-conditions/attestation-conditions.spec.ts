@@ -246,6 +246,21 @@ describe(judgeStatement.name, () => {
     for (const { cost } of outcome.outcomes) expect(cost).toBeLessThan(12 * n);
   });
 
+  it('judges the same statement for the same image once per review: three containers, one evaluation', () => {
+    const budget = new ConditionBudget();
+    const conditions = compileConditions(BUILT_BY_OUR_CI);
+    const statement = provenance();
+    const outcomes = [1, 2, 3].map(() => judgeStatement(conditions, statement, IMAGE, NOW, budget));
+    const spent = outcomes[0].outcomes.reduce((sum, o) => sum + o.cost, 0);
+
+    expect(outcomes[1]).toBe(outcomes[0]);
+    expect(outcomes[2]).toBe(outcomes[0]);
+    expect(budget.remaining).toBe(MAX_COST_PER_REVIEW - spent);
+    expect(judgeStatement(conditions, statement, { ...IMAGE, reference: 'other' }, NOW, budget)).not.toBe(
+      outcomes[0],
+    );
+  });
+
   describe('cost', () => {
     const hostile = (n: number) => ({
       predicate: { l: Array.from({ length: n }, (_, i) => i), s: 'x'.repeat(1_000_000) },

@@ -50,10 +50,22 @@ export interface ConditionImage {
   readonly registry: string;
 }
 
-/** What one review may still spend on conditions, shared by all its images and rules. */
+/**
+ * One review's part in conditions: what it may still spend, shared by all its images and rules,
+ * and what it already judged. Within a review `now` is one, so the same conditions over the same
+ * verified statement for the same image come to the same outcome: a pod of three containers
+ * running one image is judged once.
+ */
 export class ConditionBudget {
   remaining = MAX_COST_PER_REVIEW;
+  readonly judged = new WeakMap<
+    readonly CompiledCondition[],
+    WeakMap<object, Map<string, AttestationOutcome>>
+  >();
 }
+
+/** The CEL timestamp of a review's `now`, made once per review. */
+const timestamps = new WeakMap<Date, ReturnType<typeof timestampFromDate>>();
 
 /** What one condition came to on one attestation. */
 export type ConditionOutcome =
@@ -74,9 +86,26 @@ export const conditionName = (condition: ConditionSource): string =>
 
 /**
  * Every condition over one verified statement. All are evaluated, so that `explain` can show each
- * one; each has its own cost budget, drawn from the review's.
+ * one; each has its own cost budget, drawn from the review's. Judged once per review.
  */
 export function judgeStatement(
+  conditions: readonly CompiledCondition[],
+  statement: object,
+  image: ConditionImage,
+  now: Date,
+  budget: ConditionBudget,
+): AttestationOutcome {
+  let byStatement = budget.judged.get(conditions);
+  if (!byStatement) budget.judged.set(conditions, (byStatement = new WeakMap()));
+  let byImage = byStatement.get(statement);
+  if (!byImage) byStatement.set(statement, (byImage = new Map<string, AttestationOutcome>()));
+  const key = `${image.reference}\n${image.digest}`;
+  let outcome = byImage.get(key);
+  if (!outcome) byImage.set(key, (outcome = judgeOnce(conditions, statement, image, now, budget)));
+  return outcome;
+}
+
+function judgeOnce(
   conditions: readonly CompiledCondition[],
   statement: object,
   image: ConditionImage,
@@ -89,7 +118,7 @@ export function judgeStatement(
     predicate: value.get('predicate') ?? null,
     statement: value,
     image: new Map(Object.entries(image)),
-    now: timestampFromDate(now),
+    now: timestamps.get(now) ?? timestamps.set(now, timestampFromDate(now)).get(now)!,
   };
   const outcomes = conditions.map((condition): ConditionOutcome => {
     const meter = new CostMeter(MAX_COST_PER_CONDITION, budget);

@@ -144,12 +144,13 @@ export class ImagePolicyService {
 
     const now = new Date();
     const conditionBudget = new ConditionBudget();
-    const looked = await Promise.all(
-      request.images.map(async (subject) => {
-        const image = this.look(subject, policy, namespace, now, conditionBudget);
-        return options.attestations ? { ...image, given: await given(image, options.attestations) } : image;
-      }),
-    );
+    let looked = request.images.map((subject) => this.look(subject, policy, namespace, now, conditionBudget));
+    const { attestations } = options;
+    // Only a policy test gives attestation files; a review never waits on them.
+    if (attestations)
+      looked = await Promise.all(
+        looked.map(async (image) => ({ ...image, given: await given(image, attestations) })),
+      );
     const firstLooks = looked.map((image) => assess(image, FIRST_LOOK, this.onRuleError));
     const judged = looked.flatMap((image, i) =>
       grandfathered(image, firstLooks[i]) ? [] : [{ image, first: firstLooks[i] }],

@@ -49,6 +49,7 @@ export async function verifyLocalAttestations(
       .concat(attestations.flatMap((a) => ('envelope' in a ? envelopeSubjects(a.envelope) : [])))[0] ??
     '';
   let anyOfType = false;
+  let otherDigest = false;
   for (const attestation of attestations) {
     if ('statement' in attestation) {
       const { statement, file } = attestation;
@@ -56,6 +57,7 @@ export async function verifyLocalAttestations(
       if (predicateType !== request.predicateType) continue;
       anyOfType = true;
       if (!statementSubjects(statement).includes(digest)) {
+        otherDigest = true;
         evidence.push({
           where: 'attestation file',
           problem: `${file}: signed, but for another digest`,
@@ -110,6 +112,7 @@ export async function verifyLocalAttestations(
         ...(row.problem ? { problem: `${file}: ${row.problem}` } : {}),
       });
       const outcome = conclude([judgement], asked);
+      if (outcome.code === 'attestation for another digest') otherDigest = true;
       if (outcome.code === 'verified' && judgement.statement && row.verifiedBy)
         verified.push({
           where: 'attestation file',
@@ -123,9 +126,11 @@ export async function verifyLocalAttestations(
     verified.length > 0
       ? undefined
       : outcomeText(
-          anyOfType
-            ? { code: 'no trusted attestation', predicateType: request.predicateType, signers: 'keys' }
-            : { code: 'no attestation', predicateType: request.predicateType },
+          otherDigest
+            ? { code: 'attestation for another digest' }
+            : anyOfType
+              ? { code: 'no trusted attestation', predicateType: request.predicateType, signers: 'keys' }
+              : { code: 'no attestation', predicateType: request.predicateType },
         );
   return {
     verified: verified.length > 0,
