@@ -298,18 +298,17 @@ describe('attestation conditions against a real registry', () => {
   });
 
   it('denies when a condition fails as it runs, naming the error, never admitting', async () => {
-    const server = await bouncer(
-      [
-        '  - name: scanned-by',
-        '    verifyAttestations:',
-        '      keys: [cosign.pub]',
-        `      predicateType: ${VULN}`,
-        '      conditions:',
-        `        - expression: 'predicate.scanner.db.updatedAt > now || true'`,
-        `        - expression: 'predicate.invocation.nonexistent.uri == ""'`,
-        '          message: invoked by the scanner',
-      ].join('\n'),
-    );
+    const rule = [
+      '  - name: scanned-by',
+      '    verifyAttestations:',
+      '      keys: [cosign.pub]',
+      `      predicateType: ${VULN}`,
+      '      conditions:',
+      `        - expression: 'predicate.scanner.db.updatedAt > now || true'`,
+      `        - expression: 'predicate.invocation.nonexistent.uri == ""'`,
+      '          message: invoked by the scanner',
+    ].join('\n');
+    const server = await bouncer(rule);
 
     expect(await ask(server, image('fresh'))).toBe(
       denied(
@@ -317,6 +316,10 @@ describe('attestation conditions against a real registry', () => {
         `attestation ${VULN} does not satisfy: invoked by the scanner (error: field not found: nonexistent)`,
         'scanned-by',
       ),
+    );
+    const explained = runCli(['explain', image('fresh'), '--policy', policyOf(rule)]).stdout;
+    expect(explained).toMatch(
+      /scanned-by: conditions\n {2}att tag by key sha256:[0-9a-f]{16} \(cosign\.pub\): does not satisfy the conditions\n {4}true +predicate\.scanner\.db\.updatedAt > now \|\| true\n {4}error +invoked by the scanner: field not found: nonexistent\n/,
     );
   });
 
