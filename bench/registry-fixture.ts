@@ -20,6 +20,8 @@ export interface BenchRegistry {
     readonly pinCold: string;
     readonly verify: string;
     readonly verifyCold: string;
+    /** verifyAttestations of the signed image's SLSA v1 provenance, with the issue's two conditions. */
+    readonly attested: string;
   };
   readonly payloads: {
     /** The Pod AdmissionReview with every image `app`, to /mutate and to /validate. */
@@ -49,6 +51,8 @@ function writePolicy(dir: string, name: string, spec: string[]): string {
   return path;
 }
 
+const RELEASE_WORKFLOW = 'https://github.com/acme/.github/workflows/release.yml@refs/heads/main';
+
 export async function startBenchRegistry(scratch: string): Promise<BenchRegistry> {
   const registry = await startRegistry();
   try {
@@ -60,6 +64,19 @@ export async function startBenchRegistry(scratch: string): Promise<BenchRegistry
     const signedDigest = await crane.push(signed, 'bench signed');
     const key = await cosign.generateKeyPair('bench');
     await cosign.sign(`${registry.host}/demo/signed@${signedDigest}`, 'bench');
+    await cosign.attest(`${registry.host}/demo/signed@${signedDigest}`, 'bench', 'slsaprovenance1', {
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: {
+          workflow: {
+            ref: 'refs/heads/main',
+            repository: 'https://github.com/acme/app',
+            path: '.github/workflows/release.yml',
+          },
+        },
+      },
+      runDetails: { builder: { id: RELEASE_WORKFLOW } },
+    });
 
     const dir = join(scratch, 'policies');
     mkdirSync(dir, { recursive: true });
@@ -76,6 +93,19 @@ export async function startBenchRegistry(scratch: string): Promise<BenchRegistry
         noLatest,
       ]),
       verify: writePolicy(dir, 'verify', [registries, 'rules:', noLatest, signedByCi]),
+      attested: writePolicy(dir, 'attested', [
+        registries,
+        'rules:',
+        noLatest,
+        '  - name: built-by-our-ci',
+        '    verifyAttestations:',
+        `      keys: [${JSON.stringify(key)}]`,
+        '      predicateType: https://slsa.dev/provenance/v1',
+        '      conditions:',
+        `        - expression: 'predicate.runDetails.builder.id == "${RELEASE_WORKFLOW}"'`,
+        '          message: built by the release workflow on main',
+        `        - expression: 'predicate.buildDefinition.externalParameters.workflow.repository == "https://github.com/acme/app"'`,
+      ]),
       verifyCold: writePolicy(dir, 'verify-cold', [
         registries,
         'registryCache: {tagTtlSeconds: 0, verificationTtlSeconds: 0, verificationFailureTtlSeconds: 0}',

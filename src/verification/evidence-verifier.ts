@@ -64,6 +64,8 @@ export async function judgeArtifacts(
 interface Statement {
   readonly predicateType?: unknown;
   readonly subjectDigests: readonly string[];
+  /** The whole statement: handed on only once a trusted signature over it verified. */
+  readonly json: Readonly<Record<string, unknown>>;
 }
 
 /** An in-toto statement's predicate type and sha256 subjects, at most MAX_STATEMENT_SUBJECTS of them. */
@@ -72,6 +74,7 @@ function statementOf(payload: Buffer): Statement | undefined {
   if (!isObject(statement)) return undefined;
   const subjects = Array.isArray(statement.subject) ? (statement.subject as unknown[]) : [];
   return {
+    json: statement,
     predicateType: statement.predicateType,
     subjectDigests: subjects.slice(0, MAX_STATEMENT_SUBJECTS).flatMap((subject) => {
       const digests = isObject(subject) && isObject(subject.digest) ? subject.digest : undefined;
@@ -171,7 +174,7 @@ class ArtifactJudge {
     const wanted = request.kind === 'signatures' ? COSIGN_SIGN_PREDICATE : request.predicateType;
     if (claimed.predicateType !== wanted)
       return withType({ signer, problem: { code: 'predicate type', predicateType } });
-    return withType({ signer });
+    return withType({ signer, statement: { json: claimed.json, bytes: envelope.payload.length } });
   }
 
   /** The first of the bundle's log entries that proves it, or the first entry's problem. */

@@ -8,5 +8,8 @@ export type {
   VerificationRequest,
   VerificationResult,
   VerificationTarget,
+  VerifiedAttestation,
 } from './image-verifier.service';
 export { VerificationModule } from './verification.module';
+export { verifyLocalAttestations } from './local-attestations';
+export type { LocalAttestation } from './local-attestations';

@@ -41,6 +41,18 @@ export interface Judgement {
   readonly problem?: EvidenceProblem;
   /** The predicate type the (verified or not) DSSE payload claims. */
   readonly predicateType?: string;
+  /**
+   * The in-toto statement, parsed, of an attestation that counts: a trusted signature over it
+   * verified, its subject names the digest and its type is the one asked for. Nothing else that
+   * was read is ever handed on as a statement.
+   */
+  readonly statement?: VerifiedStatement;
+}
+
+/** A verified statement as JSON, and the size of the payload it was read from. */
+export interface VerifiedStatement {
+  readonly json: Readonly<Record<string, unknown>>;
+  readonly bytes: number;
 }
 
 /** The verdict over everything found about one digest. */

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +172,59 @@ describe(ImagePolicyCompiler.name, () => {
           /^policy\.yaml:8: spec\.registries\[1\]\.credentialsFile cannot read file "not-json"/,
         ),
       ]);
+    });
+  });
+
+  describe('attestation conditions', () => {
+    const KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const attesting = (conditions: string): string =>
+      policy(
+        [
+          'rules:',
+          '  - name: scanned-this-week',
+          '    verifyAttestations:',
+          `      keys: [${JSON.stringify(KEY)}]`,
+          '      predicateType: https://cosign.sigstore.dev/attestation/vuln/v1',
+          '      conditions:',
+          conditions.replace(/^/gm, '        '),
+        ].join('\n'),
+      );
+
+    it('compiles conditions once, with the policy', () => {
+      const compiled = sut.compile(
+        attesting(
+          '- expression: \'now - timestamp(predicate.metadata.scanFinishedOn) < duration("168h")\'\n  message: scanned in the last 7 days',
+        ),
+        'policy.yaml',
+      );
+
+      expect(compiled.rules[0].settings).toMatchObject({
+        conditions: [{ message: 'scanned in the last 7 days', program: expect.anything() }],
+      });
+    });
+
+    it.each([
+      ['a syntax error', "- expression: 'predicate.metadata.scanFinishedOn =='", 'syntax error: '],
+      [
+        'a type error',
+        "- expression: 'size(1) == 1'",
+        "found no matching overload for 'size' applied to '(int)'",
+      ],
+      [
+        'a non-boolean expression',
+        "- expression: 'true'\n- expression: 'size(predicate.scanner.result.Results)'",
+        'must be a boolean expression, but is of type int',
+      ],
+    ])('refuses %s at the expression’s line', (_what, conditions, message) => {
+      const [problem] = problemsOf(attesting(conditions));
+      const index = conditions.split('\n').filter((line) => line.startsWith('-')).length - 1;
+      const line = 10 + conditions.split('\n').length - 1;
+
+      expect(problem).toContain(
+        `policy.yaml:${line}: spec.rules[0].verifyAttestations.conditions[${index}].expression ${message}`,
+      );
     });
   });
 
