@@ -1,7 +1,7 @@
 import { KeyObject, createHash } from 'node:crypto';
 import type { TlogEntry } from './evidence';
 import { isObject } from './evidence-parser';
-import { signatureVerifies } from './signature-crypto';
+import { SignatureScheme, signatureVerifies } from './signature-crypto';
 import { TrustedLog } from './trust';
 import { MAX_CHECKPOINT_SIGNATURES } from './verification-budgets';
 import { tlogProblemText } from './verification-words';
@@ -17,7 +17,12 @@ const sha256 = (...parts: Buffer[]): Buffer => {
  * log entry needs (its checkpoint, its signed entry timestamp) is paid from the same budget as the
  * envelope's own signatures.
  */
-export type SignatureCheck = (key: KeyObject, data: Buffer, signature: Buffer) => boolean | 'over budget';
+export type SignatureCheck = (
+  key: KeyObject,
+  data: Buffer,
+  signature: Buffer,
+  scheme?: SignatureScheme,
+) => boolean | 'over budget';
 
 const unbounded: SignatureCheck = signatureVerifies;
 
