@@ -9,8 +9,8 @@ import {
   RegistryFailureReason,
 } from '../registry';
 import { CosignEvidenceReader } from './cosign-evidence';
-import { Discard, ReadEvidence } from './evidence';
-import { conclude, judgeArtifacts } from './evidence-verifier';
+import { Discard, EvidenceSource, ReadEvidence } from './evidence';
+import { conclude, distinctSigners, judgeArtifacts } from './evidence-verifier';
 import { SignatureTrust } from './trust';
 import { ReviewBudget, VerificationBudget } from './verification-budgets';
 import { discardRows, judgementRow, outcomeText, problemText } from './verification-words';
@@ -27,12 +27,14 @@ export type VerificationReason = string;
 
 /** One signature or attestation found, and what came of it, or something discarded as malformed. */
 export interface EvidenceReport {
-  readonly where: 'sig tag' | 'att tag' | 'sigstore bundle';
+  readonly where: EvidenceSource;
   /** The key or identity whose signature verified. */
   readonly verifiedBy?: string;
   /** Why it does not count. */
   readonly problem?: string;
   readonly predicateType?: string;
+  /** Each RFC 3161 timestamp it carried: when and by whom, or why it does not count. */
+  readonly timestamps?: readonly string[];
 }
 
 export interface VerificationResult {
@@ -46,6 +48,11 @@ export interface VerificationResult {
   readonly ms: number;
   /** A registry failure, as opposed to a verdict on what the registry holds. */
   readonly registryFailure?: RegistryFailureReason;
+  /**
+   * How many distinct trusted keys or identities have a verified signature, of how many the rule
+   * requires (its `threshold`); absent for a registry failure.
+   */
+  readonly signers?: { readonly counted: number; readonly required: number };
 }
 
 export interface VerificationTarget {
@@ -178,7 +185,10 @@ export class ImageVerifier {
     const { access, repository, digest } = target;
     let read: ReadEvidence;
     try {
-      read = await this.reader.read(request.kind, access, repository, digest, deadline);
+      read = await this.reader.read(request.kind, access, repository, digest, deadline, {
+        cosign: request.trust.keys.length > 0 || request.trust.certificates !== undefined,
+        notation: request.kind === 'signatures' && request.trust.notation !== undefined,
+      });
     } catch (error) {
       const failure =
         error instanceof RegistryFailure
@@ -214,6 +224,7 @@ export class ImageVerifier {
       ...malformed.map((r) => `${r.where}: ${r.problem}`),
     ].join('; ');
     const verified = outcome.code === 'verified';
+    const counted = distinctSigners(judged.judgements.filter((j) => j.problem?.code !== 'not asked for'));
     // A failure reached without every artifact, for a reason of this review's, may pass.
     const cutShort = !verified && budget.spent === 'per review';
     return {
@@ -224,6 +235,7 @@ export class ImageVerifier {
         ...(verified ? {} : { reason: outcomeText(outcome), detail: detail || undefined }),
         digest,
         evidence: [...rows, ...malformed],
+        signers: { counted, required: request.trust.threshold ?? 1 },
       },
     };
   }

@@ -8,13 +8,7 @@ import {
   AsnTypeTypes,
   OctetString,
 } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  Certificate,
-  KeyUsageFlags,
-  Name,
-  id_kp_timeStamping,
-} from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate, KeyUsageFlags, id_kp_timeStamping } from '@peculiar/asn1-x509';
 import { PKIStatus, TSTInfo, TimeStampResp, id_ct_tstInfo } from '@peculiar/asn1-tsp';
 import { X509Certificate, createHash } from 'node:crypto';
 import { asn1Certificate } from './certificate-transparency';
@@ -287,7 +281,7 @@ const sameSigner = (certificate: X509Certificate, signer: TimestampSignerId): bo
   if ('keyId' in signer) return subjectKeyId(read)?.equals(signer.keyId) === true;
   return (
     buffer(read.tbsCertificate.serialNumber).equals(signer.serial) &&
-    Buffer.from(AsnConvert.serialize(read.tbsCertificate.issuer as Name)).equals(signer.issuer)
+    Buffer.from(AsnConvert.serialize(read.tbsCertificate.issuer)).equals(signer.issuer)
   );
 };
 

@@ -146,6 +146,12 @@ function identityMatches(identity: CertificateIdentity, trusted: TrustedIdentity
 export const validAt = (certificate: X509Certificate, at: Date): boolean =>
   new Date(certificate.validFrom) <= at && at <= new Date(certificate.validTo);
 
+/** The indices of the trusted identities a signing certificate carries. */
+export function matchedIdentities(leaf: X509Certificate, trusted: readonly TrustedIdentity[]): number[] {
+  const identity = certificateIdentity(leaf);
+  return trusted.flatMap((candidate, index) => (identityMatches(identity, candidate) ? [index] : []));
+}
+
 /**
  * Whether `issuer` signed `certificate`: OpenSSL's X509_check_issued (names, key identifiers, and
  * keyCertSign where the issuer has a key usage), then the signature itself.
