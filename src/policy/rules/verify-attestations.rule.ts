@@ -5,7 +5,7 @@ import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-r
 import {
   SignatureTrustValue,
   compileSignatureTrust,
-  signatureTrustOneOf,
+  cosignTrustAnyOf,
   signatureTrustProperties,
 } from './signature-trust-value';
 
@@ -37,7 +37,7 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
           'e.g. https://slsa.dev/provenance/v0.2, https://spdx.dev/Document, https://cyclonedx.org/bom',
       },
     },
-    oneOf: signatureTrustOneOf,
+    anyOf: cosignTrustAnyOf,
   };
 
   compile(value: unknown, context: RuleCompileContext): AttestationSettings {
