@@ -225,7 +225,7 @@ export function signerText(signer: Signer): string {
 export const MALFORMED_ARTIFACT = 'malformed artifact';
 
 /** What was discarded, in a sentence that follows "malformed artifact: ". */
-function discardSentence({ reason, cause, count }: Discard): string {
+function discardSentence({ source, reason, cause, count }: Discard): string {
   switch (reason) {
     case 'artifacts over budget':
       return `${count} past the budget of ${MAX_ARTIFACTS_PER_IMAGE} artifacts per image, not read`;
@@ -248,7 +248,7 @@ function discardSentence({ reason, cause, count }: Discard): string {
     case 'malformed manifest':
       return `a manifest ${CAUSE[cause]}`;
     case 'malformed envelope':
-      return `a DSSE envelope ${CAUSE[cause]}`;
+      return `${source === 'notation signature' ? 'a Notary Project envelope' : 'a DSSE envelope'} ${CAUSE[cause]}`;
     case 'malformed bundle':
       return `a sigstore bundle ${CAUSE[cause]}`;
     case 'malformed signature':
