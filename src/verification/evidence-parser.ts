@@ -6,11 +6,12 @@ import {
   EnvelopeArtifact,
   EvidenceSource,
   SignerMaterial,
+  TimestampBytes,
   TlogEntry,
   discard,
 } from './evidence';
 import { MAX_SIGNATURE_BYTES, isBase64 } from './signature-shape';
-import { SignedTimestamp, signedTimestampOf } from './rfc3161-timestamp';
+import { MAX_TIMESTAMP_BYTES } from './rfc3161-timestamp';
 import {
   MAX_CHAIN_CERTIFICATES,
   MAX_INCLUSION_PROOF_HASHES,
@@ -313,22 +314,26 @@ function tlogEntriesOf(list: unknown): Parsed<TlogEntry[]> {
 }
 
 /**
- * RFC 3161 timestamps from base64 DER, each read into its validated shape, at most
- * MAX_TIMESTAMPS_PER_SIGNATURE; what is not a timestamp is discarded, never judged.
+ * RFC 3161 timestamps from base64 DER, at most MAX_TIMESTAMPS_PER_SIGNATURE, none longer than
+ * MAX_TIMESTAMP_BYTES; what is not base64, or too long, is discarded here, the rest read into their
+ * validated shape when judged (TimestampBytes).
  */
-export function timestampsOf(source: EvidenceSource, written: readonly unknown[]): Parsed<SignedTimestamp[]> {
-  const value: SignedTimestamp[] = [];
+export function timestampsOf(source: EvidenceSource, written: readonly unknown[]): Parsed<TimestampBytes[]> {
+  const value: TimestampBytes[] = [];
   const discarded: Discard[] = [];
   const read = Math.min(written.length, MAX_TIMESTAMPS_PER_SIGNATURE);
   for (let i = 0; i < read; i++) {
     const entry = written[i];
-    if (typeof entry !== 'string' || !isBase64(entry)) {
+    if (typeof entry !== 'string' || entry === '' || !isBase64(entry)) {
       discarded.push(discard(source, 'malformed timestamp', 'field of the wrong type'));
       continue;
     }
-    const timestamp = entry.length > 0 ? signedTimestampOf(Buffer.from(entry, 'base64')) : 'unreadable';
-    if (typeof timestamp !== 'string') value.push(timestamp);
-    else discarded.push(discard(source, 'malformed timestamp', TIMESTAMP_CAUSE[timestamp]));
+    // Four base64 characters hold three bytes: longer text is longer DER, and is not decoded.
+    if (entry.length > Math.ceil(MAX_TIMESTAMP_BYTES / 3) * 4) {
+      discarded.push(discard(source, 'malformed timestamp', 'timestamp too long'));
+      continue;
+    }
+    value.push(Buffer.from(entry, 'base64'));
   }
   if (written.length > read)
     discarded.push(
@@ -337,7 +342,8 @@ export function timestampsOf(source: EvidenceSource, written: readonly unknown[]
   return { value, discarded };
 }
 
-const TIMESTAMP_CAUSE = {
+/** Why a timestamp's DER is not one, as a discard's cause. */
+export const TIMESTAMP_CAUSE = {
   unreadable: 'timestamp unreadable',
   'too long': 'timestamp too long',
   'not granted': 'timestamp not granted',
@@ -345,7 +351,7 @@ const TIMESTAMP_CAUSE = {
 } as const;
 
 /** cosign's classic annotation: `{"SignedRFC3161Timestamp": "<base64 DER>"}`. */
-function annotationTimestamps(source: 'sig tag' | 'att tag', layer: Descriptor): Parsed<SignedTimestamp[]> {
+function annotationTimestamps(source: 'sig tag' | 'att tag', layer: Descriptor): Parsed<TimestampBytes[]> {
   const written = annotation(layer, TIMESTAMP_ANNOTATION);
   if (written === undefined || written === '') return { value: [], discarded: [] };
   const json = written === false ? undefined : parseJson(Buffer.from(written, 'utf8'));
@@ -478,7 +484,7 @@ function bundleSigner(material: JsonObject): Parsed<SignerMaterial> {
 }
 
 /** `verificationMaterial.timestampVerificationData.rfc3161Timestamps[].signedTimestamp`. */
-function bundleTimestamps(material: JsonObject): Parsed<SignedTimestamp[]> {
+function bundleTimestamps(material: JsonObject): Parsed<TimestampBytes[]> {
   const source = 'sigstore bundle';
   const data = objectField(material, 'timestampVerificationData');
   if (data === undefined) return { value: [], discarded: [] };

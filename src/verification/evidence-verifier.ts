@@ -7,9 +7,10 @@ import type {
   EnvelopeArtifact,
   NotationArtifact,
   SimpleSigningArtifact,
+  TimestampBytes,
 } from './evidence';
 import { discard } from './evidence';
-import { isObject, parseJson } from './evidence-parser';
+import { TIMESTAMP_CAUSE, isObject, parseJson } from './evidence-parser';
 import { notationChainProblem, notationKeyAlgorithm } from './notation-chain';
 import {
   AUTHENTIC_SIGNING_TIME,
@@ -19,7 +20,7 @@ import {
   SIGNING_SCHEME,
 } from './notation-envelope';
 import { isSubsetName, nameText, subjectName } from './notation-identity';
-import { SignedTimestamp, VerifiedTimestamp, timestampOutcome } from './rfc3161-timestamp';
+import { VerifiedTimestamp, signedTimestampOf, timestampOutcome } from './rfc3161-timestamp';
 import {
   SignatureScheme,
   certificateIdentity,
@@ -77,6 +78,7 @@ export async function judgeArtifacts(
     if (index > 0 && !(await budget.nextTurn())) return { judgements, discarded, timedOut: true };
     const judge = new ArtifactJudge(artifact, request, digest, budget);
     judgements.push(await judge.judge());
+    discarded.push(...judge.discarded);
     if (judge.unchecked > 0)
       discarded.push(
         discard(artifact.source, 'signature checks over budget', 'over budget', { count: judge.unchecked }),
@@ -149,6 +151,8 @@ interface SignedTimes {
 class ArtifactJudge {
   /** Signatures left untried because the budget ran out. */
   unchecked = 0;
+  /** What judging found did not fit its shape after all: a timestamp read only now. */
+  readonly discarded: Discard[] = [];
   private encoded?: Buffer;
   private payloadHash?: string;
 
@@ -291,19 +295,35 @@ class ArtifactJudge {
    * cannot verify; it never stands in for one that does.
    */
   private async signedTimes(
-    timestamps: readonly SignedTimestamp[],
+    timestamps: readonly TimestampBytes[],
     stamped: Buffer,
     authorities = this.request.trust.timestamps,
     options: { requireSigningCertificate?: boolean } = {},
   ): Promise<SignedTimes & { readonly verified: readonly VerifiedTimestamp[] }> {
     const judged: TimestampJudgement[] = [];
     const verified: VerifiedTimestamp[] = [];
-    for (const timestamp of timestamps) {
-      const outcome = authorities
-        ? timestampOutcome(timestamp, stamped, authorities, this.check, options)
-        : ({
-            problem: { code: 'untrusted authority', detail: 'the rule trusts no timestamp authority' },
-          } as const);
+    // A rule that trusts no TSA learns nothing from a timestamp: it is not even read.
+    if (!authorities)
+      return {
+        times: [],
+        verified: [],
+        timestamps: timestamps.map(() => ({
+          problem: { code: 'untrusted authority', detail: 'the rule trusts no timestamp authority' },
+        })),
+      };
+    for (const der of timestamps) {
+      // Reading one costs about a signature check, and is paid as one.
+      if (!this.budget.takeCheck()) {
+        judged.push({ problem: { code: 'over budget' } });
+        break;
+      }
+      const timestamp = signedTimestampOf(der);
+      if (typeof timestamp === 'string') {
+        this.discarded.push(discard(this.artifact.source, 'malformed timestamp', TIMESTAMP_CAUSE[timestamp]));
+        if (!(await this.budget.pace())) break;
+        continue;
+      }
+      const outcome = timestampOutcome(timestamp, stamped, authorities, this.check, options);
       judged.push('problem' in outcome ? { problem: outcome.problem } : { verified: outcome });
       if (!('problem' in outcome)) verified.push(outcome);
       else if (outcome.problem.code === 'over budget' || !(await this.budget.pace())) break;

@@ -1,6 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NotationHeaders, NotationAlgorithm } from './notation-envelope';
-import type { SignedTimestamp } from './rfc3161-timestamp';
 
 // The one shape every kind of evidence is read into before anything about it is judged: cosign's
 // classic `.sig` and `.att` layers and sigstore bundles alike. Its fields have the types they claim
@@ -8,6 +7,13 @@ import type { SignedTimestamp } from './rfc3161-timestamp';
 
 /** Where a piece of evidence was found, as explanations name it. */
 export type EvidenceSource = 'sig tag' | 'att tag' | 'sigstore bundle' | 'notation signature';
+
+/**
+ * An RFC 3161 timestamp's DER, at most MAX_TIMESTAMP_BYTES, not yet read: parsing the CMS costs
+ * about what a signature check costs, so it is done when the timestamp is judged, and paid from the
+ * same budget (rfc3161-timestamp.ts reads it into its validated shape then, or discards it).
+ */
+export type TimestampBytes = Buffer;
 
 /** A signature that passed the structural checks: base64 of a plausible signature, never empty. */
 export interface CandidateSignature {
@@ -27,7 +33,7 @@ export interface SignerMaterial {
    * RFC 3161 timestamps over the signature (a bundle's `timestampVerificationData`, cosign's
    * `dev.sigstore.cosign/rfc3161timestamp` annotation), at most MAX_TIMESTAMPS_PER_SIGNATURE.
    */
-  readonly timestamps: readonly SignedTimestamp[];
+  readonly timestamps: readonly TimestampBytes[];
 }
 
 /**
@@ -108,7 +114,7 @@ export interface NotationArtifact {
   /** At most MAX_CHAIN_CERTIFICATES + 1, as written. */
   readonly chain: readonly X509Certificate[];
   /** The countersignature, if any: a timestamp over `signature`. */
-  readonly timestamps: readonly SignedTimestamp[];
+  readonly timestamps: readonly TimestampBytes[];
 }
 
 /** A sigstore bundle over something other than a DSSE envelope (a message signature, for blobs). */

@@ -1,4 +1,10 @@
-import { Attribute, ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
+import {
+  Attribute,
+  ContentInfo,
+  EncapsulatedContentInfo,
+  SignerIdentifier,
+  id_signedData,
+} from '@peculiar/asn1-cms';
 import {
   AsnArray,
   AsnConvert,
@@ -10,6 +16,7 @@ import {
 } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, KeyUsageFlags, id_kp_timeStamping } from '@peculiar/asn1-x509';
 import { PKIStatus, TSTInfo, TimeStampResp, id_ct_tstInfo } from '@peculiar/asn1-tsp';
+import { BaseBlock, Sequence, Set, fromBER } from 'asn1js';
 import { X509Certificate, createHash } from 'node:crypto';
 import { asn1Certificate } from './certificate-transparency';
 import { Anchors, SignatureScheme, capabilitiesOf, pathToAuthority, validAt } from './signature-crypto';
@@ -107,6 +114,73 @@ class SigningCertificateV1 {
 @AsnType({ type: AsnTypeTypes.Set, itemType: Attribute })
 class SignedAttributes extends AsnArray<Attribute> {}
 
+@AsnType({ type: AsnTypeTypes.Set, itemType: AsnPropTypes.Any })
+class RawCertificates extends AsnArray<ArrayBuffer> {}
+
+/**
+ * RFC 5652's SignedData with its certificates left as DER, for OpenSSL (node:crypto) to read:
+ * asn1-x509's full schema of each certificate is most of what parsing a token costs.
+ */
+@AsnType({ type: AsnTypeTypes.Sequence })
+class TimestampSignedData {
+  @AsnProp({ type: AsnPropTypes.Integer })
+  version = 0;
+
+  @AsnProp({ type: AsnPropTypes.Any })
+  digestAlgorithms = new ArrayBuffer(0);
+
+  @AsnProp({ type: EncapsulatedContentInfo })
+  encapContentInfo = new EncapsulatedContentInfo();
+
+  @AsnProp({ type: RawCertificates, context: 0, implicit: true, optional: true })
+  certificates?: RawCertificates;
+
+  @AsnProp({ type: AsnPropTypes.Any, context: 1, implicit: true, optional: true })
+  crls?: ArrayBuffer;
+
+  /** Read with asn1js below, to keep the signed attributes' DER exactly as it was signed. */
+  @AsnProp({ type: AsnPropTypes.Any })
+  signerInfos = new ArrayBuffer(0);
+}
+
+/**
+ * RFC 5652's SignerInfo, read element by element from asn1js's tree: asn1-cms's schema reads the
+ * implicitly tagged signed attributes by re-encoding them (most of what a token cost to parse) and
+ * does not keep their DER, which is what the signature covers.
+ */
+interface TimestampSignerInfo {
+  readonly sid: SignerIdentifier;
+  readonly digestAlgorithm: AlgorithmIdentifier;
+  /** The signed attributes' DER, re-tagged as the SET the signature covers. */
+  readonly signedAttributes: Buffer;
+  readonly signatureAlgorithm: AlgorithmIdentifier;
+  readonly signature: Buffer;
+}
+
+/** The only SignerInfo of a SET of them, or undefined when there is not exactly one that fits. */
+function signerInfoOf(set: ArrayBuffer): TimestampSignerInfo | undefined {
+  const read = fromBER(set);
+  if (read.offset === -1 || !(read.result instanceof Set) || read.result.valueBlock.value.length !== 1)
+    return undefined;
+  const [info] = read.result.valueBlock.value;
+  if (!(info instanceof Sequence)) return undefined;
+  const der = (element: BaseBlock): ArrayBuffer => element.toBER(false);
+  const [, sid, digestAlgorithm, attributes, signatureAlgorithm, signature] = info.valueBlock.value;
+  // [0] IMPLICIT SET OF Attribute: context-specific (class 3), constructed, tag 0.
+  if (!attributes || attributes.idBlock.tagClass !== 3 || attributes.idBlock.tagNumber !== 0)
+    return undefined;
+  if (!signatureAlgorithm || !signature) return undefined;
+  const signedAttributes = Buffer.from(attributes.valueBeforeDecodeView);
+  signedAttributes[0] = 0x31;
+  return {
+    sid: AsnConvert.parse(der(sid), SignerIdentifier),
+    digestAlgorithm: AsnConvert.parse(der(digestAlgorithm), AlgorithmIdentifier),
+    signedAttributes,
+    signatureAlgorithm: AsnConvert.parse(der(signatureAlgorithm), AlgorithmIdentifier),
+    signature: buffer(AsnConvert.parse(der(signature), OctetString).buffer),
+  };
+}
+
 /** A bare OBJECT IDENTIFIER, as the content-type attribute holds one. */
 @AsnType({ type: AsnTypeTypes.Choice })
 class ObjectIdentifierValue {
@@ -152,17 +226,20 @@ const buffer = (bytes: ArrayBuffer | ArrayBufferView): Buffer =>
     ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     : Buffer.from(bytes);
 
-/** The token of a TimeStampResp (what TSAs answer, and what sigstore stores), or a bare token (notation's). */
-function tokenOf(der: Buffer): ContentInfo | 'not granted' {
-  try {
-    const response = AsnConvert.parse(der, TimeStampResp);
-    const { status } = response.status;
-    if (status !== PKIStatus.granted && status !== PKIStatus.grantedWithMods) return 'not granted';
-    if (!response.timeStampToken) return 'not granted';
-    return response.timeStampToken;
-  } catch {
-    return AsnConvert.parse(der, ContentInfo);
-  }
+/**
+ * The token of a TimeStampResp (what TSAs answer, and what sigstore stores), or a bare token
+ * (notation's). A response's first element is a SEQUENCE (its status), a token's an OBJECT
+ * IDENTIFIER (its content type): the tag after the outer header tells them apart without a parse.
+ */
+function tokenOf(der: Buffer): ContentInfo | 'not granted' | 'unreadable' {
+  const lengthBytes = der[1] & 0x80 ? 1 + (der[1] & 0x7f) : 1;
+  const first = der[1 + lengthBytes];
+  if (der[0] !== 0x30 || (first !== 0x30 && first !== 0x06)) return 'unreadable';
+  if (first === 0x06) return AsnConvert.parse(der, ContentInfo);
+  const response = AsnConvert.parse(der, TimeStampResp);
+  const { status } = response.status;
+  if (status !== PKIStatus.granted && status !== PKIStatus.grantedWithMods) return 'not granted';
+  return response.timeStampToken ?? 'not granted';
 }
 
 /**
@@ -174,23 +251,24 @@ export function signedTimestampOf(der: Buffer): SignedTimestamp | TimestampShape
   if (der.length > MAX_TIMESTAMP_BYTES) return 'too long';
   try {
     const token = tokenOf(der);
-    if (token === 'not granted') return token;
+    if (typeof token === 'string') return token;
     if (token.contentType !== id_signedData) return 'unreadable';
-    const signed = AsnConvert.parse(token.content, SignedData);
+    const signed = AsnConvert.parse(token.content, TimestampSignedData);
     if (signed.encapContentInfo.eContentType !== id_ct_tstInfo) return 'unreadable';
     const content = signed.encapContentInfo.eContent?.single;
-    if (!content || signed.signerInfos.length !== 1) return 'unreadable';
+    const signer = signerInfoOf(signed.signerInfos);
+    if (!content || !signer) return 'unreadable';
     const tstInfo = buffer(content.buffer);
     const info = AsnConvert.parse(tstInfo, TSTInfo);
-    const signer = signed.signerInfos[0];
-    if (!signer.signedAttrs) return 'unreadable';
+    const { signedAttributes } = signer;
+    const attributes = AsnConvert.parse(signedAttributes, SignedAttributes);
     const imprintHash = HASHES[info.messageImprint.hashAlgorithm.algorithm];
     const digestHash = HASHES[signer.digestAlgorithm.algorithm];
     const algorithm = SIGNATURE_ALGORITHMS[signer.signatureAlgorithm.algorithm];
     if (!imprintHash || !digestHash || digestHash === 'sha1' || !algorithm) return 'unsupported algorithm';
     const hash = algorithm.hash ?? digestHash;
     const attribute = (oid: string): Buffer | undefined => {
-      const found = signer.signedAttrs!.filter((a) => a.attrType === oid);
+      const found = attributes.filter((a) => a.attrType === oid);
       // RFC 5652 §5.3: each of these attributes appears once, with one value.
       if (found.length !== 1 || found[0].attrValues.length !== 1) return undefined;
       return buffer(found[0].attrValues[0]);
@@ -209,10 +287,6 @@ export function signedTimestampOf(der: Buffer): SignedTimestamp | TimestampShape
       const first = AsnConvert.parse(v1, SigningCertificateV1).certs[0];
       if (first) signingCertificate = { hash: 'sha1', digest: buffer(first.certHash.buffer) };
     }
-    // The signature covers the attributes as a SET, not under the [0] tag they are carried with.
-    // asn1-schema keeps each attribute's value as it was read, so this is the signer's DER (a
-    // signer's BER, which DER forbids here, re-encodes differently and simply does not verify).
-    const signedAttributes = Buffer.from(AsnConvert.serialize(new SignedAttributes(signer.signedAttrs)));
     const accuracy = info.accuracy;
     const sid = signer.sid;
     return {
@@ -227,7 +301,7 @@ export function signedTimestampOf(der: Buffer): SignedTimestamp | TimestampShape
       signedAttributes,
       digestHash,
       scheme: { hash: hash === 'sha1' ? 'sha256' : hash },
-      signature: buffer(signer.signature.buffer),
+      signature: signer.signature,
       signer: sid.issuerAndSerialNumber
         ? {
             issuer: Buffer.from(AsnConvert.serialize(sid.issuerAndSerialNumber.issuer)),
@@ -235,10 +309,10 @@ export function signedTimestampOf(der: Buffer): SignedTimestamp | TimestampShape
           }
         : { keyId: buffer(sid.subjectKeyIdentifier!.buffer) },
       ...(signingCertificate ? { signingCertificate } : {}),
-      certificates: (signed.certificates ?? []).slice(0, MAX_CHAIN_CERTIFICATES).flatMap((choice) => {
-        if (!choice.certificate) return [];
+      // Certificates other than X.509 ones (attribute certificates, tagged) do not parse, and are passed over.
+      certificates: (signed.certificates ?? []).slice(0, MAX_CHAIN_CERTIFICATES).flatMap((raw) => {
         try {
-          return [new X509Certificate(Buffer.from(AsnConvert.serialize(choice.certificate)))];
+          return [new X509Certificate(Buffer.from(raw))];
         } catch {
           return [];
         }
