@@ -102,7 +102,7 @@ describe('a threshold met by one signer', () => {
       sha256(createPublicKey(release.publicPem).export({ type: 'spki', format: 'der' })),
     );
     cosign.pushBundle(repository, digest, {
-      ...(keyBundle(bundleBy(digest))),
+      ...keyBundle(bundleBy(digest)),
       verificationMaterial: { publicKey: { hint: releaseHint } },
     });
 
