@@ -414,6 +414,59 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
     });
   });
 
+  describe('under verifyAttestations, the same keys', () => {
+    const SLSA = 'https://slsa.dev/provenance/v1';
+    const attestations = (trust: SignatureTrust): VerificationRequest => ({
+      kind: 'attestations',
+      trust,
+      predicateType: SLSA,
+    });
+    const attestationOf = (digest: string, privateKey = ci.privateKey) =>
+      envelopeOf(cosign.statement(repository, digest, SLSA), privateKey);
+
+    it('count distinct signers toward a threshold: two keys pass, one key twice does not', async () => {
+      const base = byKeys(ci.publicPem, release.publicPem);
+      const trust = { ...base, threshold: 2, hash: trustHash(base.keys, undefined, { threshold: 2 }) };
+      const twice = cosign.image(repository, 'twice');
+      cosign.pushBundle(repository, twice, keyBundle(attestationOf(twice)));
+      cosign.pushBundle(repository, twice, keyBundle(attestationOf(twice)));
+      const both = cosign.image(repository, 'both');
+      cosign.pushBundle(repository, both, keyBundle(attestationOf(both)));
+      cosign.pushBundle(repository, both, keyBundle(attestationOf(both, release.privateKey)));
+
+      expect(await sut.verify(target(both), attestations(trust), deadlineIn())).toMatchObject({
+        verified: true,
+        signers: { counted: 2, required: 2 },
+      });
+      expect(await sut.verify(target(twice), attestations(trust), deadlineIn())).toMatchObject({
+        verified: false,
+        reason: 'not enough trusted signatures (1 of 2)',
+        signers: { counted: 1, required: 2 },
+      });
+    });
+
+    it('require a timestamp over the attestation when the rule says so', async () => {
+      const stamped = cosign.image(repository, 'stamped');
+      const envelope = attestationOf(stamped);
+      cosign.pushBundle(
+        repository,
+        stamped,
+        keyBundle(envelope, [timestampOver(tsa, signatureBytes(envelope))]),
+      );
+      const bare = cosign.image(repository, 'bare');
+      cosign.pushBundle(repository, bare, keyBundle(attestationOf(bare)));
+      const trust = keysWithTimestamps(true, ci.publicPem);
+
+      expect(await sut.verify(target(stamped), attestations(trust), deadlineIn())).toMatchObject({
+        verified: true,
+      });
+      expect(await sut.verify(target(bare), attestations(trust), deadlineIn())).toMatchObject({
+        verified: false,
+        reason: 'no verified timestamp',
+      });
+    });
+  });
+
   it('reads a trusted root whose timestamp authorities and Rekor v2 log ids it uses', () => {
     const log = rekorV2Log('log2026-2.rekor.example');
     const root = readTrustedRoot(
