@@ -3,7 +3,7 @@
  * registry, signer or pod author, one spec per class of attack) lives in test/adversarial. All three
  * run by `npm test`.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const transform = require('./jest.swc-transform');
 
 // A guard against a hang, never a pace: e2e specs start the built CLI, which takes well over
 // jest's default 5 s on a busy machine (seen under stress-ng --cpu 2 on Node 24).

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
 import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
@@ -17,12 +18,21 @@ import {
 } from './image-assessment';
 import { ImagePolicyRequest, ImageUnderReview, PolicyDecision } from './image-policy.types';
 import { violationsWith } from './policy-decision';
+import { NamespaceGlob } from './patterns/glob';
 import { CompiledImagePolicy, CompiledRule } from './policy-file/compiled-image-policy';
 import { PolicyStore } from './policy-file/policy-store.service';
 import { ReferenceCache } from './reference-cache';
 
 export { INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from './image-assessment';
 export type { ImageTrace, RuleSkip, RuleTrace } from './image-assessment';
+
+/**
+ * Images of one review whose registry facts are gathered at once; the others wait their turn. A
+ * pod spec bounds nothing (thousands of containers fit an apiserver request), and every image's
+ * lookups and verifications at once took a worker past a GiB (SECURITY.md's budget table). An
+ * honest pod rarely has more distinct images than this, and those it has are mostly cached.
+ */
+export const REVIEW_IMAGES_AT_ONCE = 16;
 
 /** Whether registry-aware rules ask the registry, or are skipped (`check` without `--online`). */
 export interface DecideOptions {
@@ -50,8 +60,8 @@ export interface PolicyExplanation {
  * The one decision engine behind both review types and the CLI: parse each image, apply the policy
  * in force (exemptions, exceptions, scopes, rules, enforcement), then break-glass. Pure rules run
  * first and synchronously; what registry-aware rules need (a tag's digest, the verification of its
- * signatures) is gathered once per review, for all images at once, under the policy's one registry
- * deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
+ * signatures) is gathered once per review, REVIEW_IMAGES_AT_ONCE images at a time, under the
+ * policy's one registry deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
  */
 @Injectable()
 export class ImagePolicyService {
@@ -100,49 +110,81 @@ export class ImagePolicyService {
   ): Promise<PolicyExplanation> {
     const policy = this.store.current;
     const namespace = request.namespace || undefined;
-    const decided = { policy: { name: policy.name, revision: policy.revision }, breakGlassRefusals: [] };
-    const explained = (decision: PolicyDecision, images: ImageTrace[]): PolicyExplanation => ({
-      policy,
-      namespace,
-      images,
-      decision,
-    });
-
     const exemptNamespace = namespace && policy.exemptNamespaces.find((glob) => glob.matches(namespace));
-    if (exemptNamespace) {
-      this.logger.log(
-        `namespace ${namespace} is exempt (${exemptNamespace.source}): allowed ${request.images.length} image(s) unchecked`,
-      );
-      const exemptBy = `namespace ${exemptNamespace.source}`;
-      const skipped: RuleSkip = { because: 'exempt-namespace', pattern: exemptNamespace.source };
-      const images = request.images.map((subject) => ({
-        verdict: { subject, violations: [], exemptBy },
-        rules: policy.rules.map((rule) => ({ rule, skipped })),
-      }));
-      return explained(
-        {
-          ...decided,
-          allowed: true,
-          exemptNamespace: exemptNamespace.source,
-          verdicts: images.map((image) => image.verdict),
-        },
-        images,
-      );
-    }
+    if (exemptNamespace) return this.exemptNamespaceExplanation(request, policy, namespace, exemptNamespace);
 
     const now = new Date();
+    const images = await this.judgeImages(request, policy, namespace, now, options);
+    const decision: PolicyDecision = {
+      policy: { name: policy.name, revision: policy.revision },
+      breakGlassRefusals: [],
+      allowed: true,
+      verdicts: images.map((i) => i.verdict),
+    };
+    for (const { verdict, violation } of violationsWith(decision, 'audit')) {
+      this.logger.log(
+        `audit: image ${verdict.subject.image} in ${namespace ?? 'no namespace'} ${violation.problem} (rule ${violation.rule})`,
+      );
+    }
+    const enforced =
+      violationsWith(decision, 'enforce').length === 0
+        ? decision
+        : this.breakGlass(decision, request, policy, namespace, now);
+    return { policy, namespace, images, decision: enforced };
+  }
+
+  /** A review in an exempt namespace: every image allowed unchecked, and logged. */
+  private exemptNamespaceExplanation(
+    request: ImagePolicyRequest,
+    policy: CompiledImagePolicy,
+    namespace: string,
+    exemptNamespace: NamespaceGlob,
+  ): PolicyExplanation {
+    this.logger.log(
+      `namespace ${namespace} is exempt (${exemptNamespace.source}): allowed ${request.images.length} image(s) unchecked`,
+    );
+    const exemptBy = `namespace ${exemptNamespace.source}`;
+    const skipped: RuleSkip = { because: 'exempt-namespace', pattern: exemptNamespace.source };
+    const images = request.images.map((subject) => ({
+      verdict: { subject, violations: [], exemptBy },
+      rules: policy.rules.map((rule) => ({ rule, skipped })),
+    }));
+    const decision: PolicyDecision = {
+      policy: { name: policy.name, revision: policy.revision },
+      breakGlassRefusals: [],
+      allowed: true,
+      exemptNamespace: exemptNamespace.source,
+      verdicts: images.map((image) => image.verdict),
+    };
+    return { policy, namespace, images, decision };
+  }
+
+  /**
+   * Every image's trace: a first look with no registry facts, then, for those that still need
+   * them (and that no enforced pure rule already denies), the registry phase under the review's
+   * one deadline, all images at once. What an UPDATE leaves as it was is left out where judging it
+   * again could say nothing new.
+   */
+  private async judgeImages(
+    request: ImagePolicyRequest,
+    policy: CompiledImagePolicy,
+    namespace: string | undefined,
+    now: Date,
+    options: DecideOptions,
+  ): Promise<ImageTrace[]> {
     const looked = request.images.map((subject) => this.look(subject, policy, namespace, now));
     const firstLooks = looked.map((image) => assess(image, FIRST_LOOK, this.onRuleError));
     const judged = looked.flatMap((image, i) =>
       grandfathered(image, firstLooks[i]) ? [] : [{ image, first: firstLooks[i] }],
     );
     let deadline: RegistryDeadline | undefined;
+    const inTurn = inTurns(REVIEW_IMAGES_AT_ONCE);
     const images = await Promise.all(
       judged.map(async ({ image, first }): Promise<ImageTrace> => {
         if (isSettled(first) || first.deniedBy !== undefined) return finished(first);
         if (options.registry === 'offline') return finished(assess(image, OFFLINE, this.onRuleError));
-        deadline ??= registryDeadline(policy.registryTimeoutMs);
-        return this.gatherFacts(image, first, deadline);
+        const review = (deadline ??= registryDeadline(policy.registryTimeoutMs));
+        return inTurn(() => this.gatherFacts(image, first, review));
       }),
     );
     for (const { verdict } of images)
@@ -150,35 +192,32 @@ export class ImagePolicyService {
         this.logger.warn(
           `exception ${describeTicket(verdict.exception)} lets image ${verdict.subject.image} in ${namespace ?? 'no namespace'} through every rule`,
         );
+    return images;
+  }
 
-    const decision: PolicyDecision = { ...decided, allowed: true, verdicts: images.map((i) => i.verdict) };
-    for (const { verdict, violation } of violationsWith(decision, 'audit')) {
-      this.logger.log(
-        `audit: image ${verdict.subject.image} in ${namespace ?? 'no namespace'} ${violation.problem} (rule ${violation.rule})`,
-      );
-    }
-    if (violationsWith(decision, 'enforce').length === 0) return explained(decision, images);
-
+  /** A decision with enforced violations: denied, unless the policy honours a live break-glass ticket. */
+  private breakGlass(
+    decision: PolicyDecision,
+    request: ImagePolicyRequest,
+    policy: CompiledImagePolicy,
+    namespace: string | undefined,
+    now: Date,
+  ): PolicyDecision {
     const breakGlass = readBreakGlass(request.annotations ?? {}, now, policy.breakGlassMaxHours);
     if (!policy.breakGlass) {
       const refusals = breakGlass.present ? ['break-glass annotations are disabled by the policy'] : [];
-      return explained({ ...decision, allowed: false, breakGlassRefusals: refusals }, images);
+      return { ...decision, allowed: false, breakGlassRefusals: refusals };
     }
-    if (breakGlass.active) {
-      this.logger.warn(
-        `break-glass ticket ${describeTicket(breakGlass.active)} allowed a denied review in ${namespace ?? 'no namespace'}`,
-      );
-      return explained(
-        {
-          ...decision,
-          allowed: true,
-          breakGlass: breakGlass.active,
-          breakGlassRefusals: breakGlass.refusals,
-        },
-        images,
-      );
-    }
-    return explained({ ...decision, allowed: false, breakGlassRefusals: breakGlass.refusals }, images);
+    if (!breakGlass.active) return { ...decision, allowed: false, breakGlassRefusals: breakGlass.refusals };
+    this.logger.warn(
+      `break-glass ticket ${describeTicket(breakGlass.active)} allowed a denied review in ${namespace ?? 'no namespace'}`,
+    );
+    return {
+      ...decision,
+      allowed: true,
+      breakGlass: breakGlass.active,
+      breakGlassRefusals: breakGlass.refusals,
+    };
   }
 
   /** An image parsed once (through the bounded cache), with where and when it is judged. */

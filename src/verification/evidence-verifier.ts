@@ -22,6 +22,7 @@ import {
 import { isSubsetName, nameText, subjectName } from './notation-identity';
 import { VerifiedTimestamp, signedTimestampOf, timestampOutcome } from './rfc3161-timestamp';
 import {
+  CHAIN_CHECKS_OVER_BUDGET,
   SignatureScheme,
   certificateIdentity,
   certificateProblem,
@@ -323,13 +324,19 @@ class ArtifactJudge {
         if (!(await this.budget.pace())) break;
         continue;
       }
-      const outcome = timestampOutcome(timestamp, stamped, authorities, this.check, options);
+      const outcome = timestampOutcome(timestamp, stamped, authorities, this.check, {
+        ...options,
+        takeCheck: this.takeCheck,
+      });
       judged.push('problem' in outcome ? { problem: outcome.problem } : { verified: outcome });
       if (!('problem' in outcome)) verified.push(outcome);
       else if (outcome.problem.code === 'over budget' || !(await this.budget.pace())) break;
     }
     return { times: verified.map((v) => v.time), timestamps: judged, verified };
   }
+
+  /** One check of a certificate's signature in a chain, paid from the same budget. */
+  private readonly takeCheck = (): boolean => this.budget.takeCheck();
 
   /** One signature check, paid from the budget. */
   private readonly check: SignatureCheck = (key, data, signature, scheme) =>
@@ -377,7 +384,17 @@ class ArtifactJudge {
     // start) so that the reason says what is missing, but it never counts.
     const at = times.length > 0 ? times : [untimed ? new Date(certificate.validFrom) : new Date()];
     for (const time of at) {
-      const problem = certificateProblem(certificate, material.chain, trust.certificates, time);
+      const problem = certificateProblem(
+        certificate,
+        material.chain,
+        trust.certificates,
+        time,
+        this.takeCheck,
+      );
+      if (problem === CHAIN_CHECKS_OVER_BUDGET) {
+        this.unchecked = signatures.length;
+        return nobody({ code: 'unchecked' });
+      }
       if (problem) return nobody({ code: 'certificate', detail: problem });
     }
     const key = certificate.publicKey;
@@ -450,7 +467,11 @@ class ArtifactJudge {
     );
     if (verified === 'over budget') return judged({ problem: { code: 'unchecked' } });
     if (!verified) return judged({ problem: { code: 'certificate key' } });
-    const structure = notationChainProblem(artifact.chain);
+    const structure = notationChainProblem(artifact.chain, this.takeCheck);
+    if (structure === 'over budget') {
+      this.unchecked = 1;
+      return judged({ problem: { code: 'unchecked' } });
+    }
     if (structure) return notation({ code: 'chain', detail: structure });
     const trusted = new Set(trust.trustStore.map((certificate) => certificate.fingerprint256));
     if (!artifact.chain.some((certificate) => trusted.has(certificate.fingerprint256)))

@@ -9,7 +9,7 @@ import {
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { asn1Certificate } from './certificate-transparency';
 import type { NotationAlgorithm } from './notation-envelope';
-import { MAX_CHAIN, capabilitiesOf, issuedBy } from './signature-crypto';
+import { ChecksSpent, MAX_CHAIN, TakeCheck, capabilitiesOf, issuedBy } from './signature-crypto';
 import type { ChainProblem } from './verification-outcome';
 
 // The Notary Project's certificate requirements, checked of the chain a signature carries, as
@@ -85,16 +85,25 @@ function issuerProblem(issuer: X509Certificate, below: number): ChainProblem | u
  * check_issued would also want keyCertSign, which a self-signed signing certificate (what `notation
  * cert generate-test` makes) does not have.
  */
-function selfSigned(certificate: X509Certificate): boolean {
+function selfSigned(certificate: X509Certificate, takeCheck: TakeCheck): boolean {
+  if (certificate.issuer !== certificate.subject) return false;
+  if (!takeCheck()) throw new ChecksSpent();
   try {
-    return certificate.issuer === certificate.subject && certificate.verify(certificate.publicKey);
+    return certificate.verify(certificate.publicKey);
   } catch {
     return false;
   }
 }
 
-/** Why a Notary Project signature's chain is not one, or undefined when it is. */
-export function notationChainProblem(chain: readonly X509Certificate[]): ChainProblem | undefined {
+/**
+ * Why a Notary Project signature's chain is not one, or undefined when it is; 'over budget' when
+ * the verification's budget ran out first, each link checked (the root's own signature too) being
+ * a signature check like any other.
+ */
+export function notationChainProblem(
+  chain: readonly X509Certificate[],
+  takeCheck: TakeCheck,
+): ChainProblem | 'over budget' | undefined {
   if (chain.length > MAX_CHAIN) return 'too long';
   for (const certificate of chain) {
     if (!strongEnough(certificate.publicKey)) return 'weak key';
@@ -102,9 +111,14 @@ export function notationChainProblem(chain: readonly X509Certificate[]): ChainPr
     if (algorithm === undefined) return 'unreadable';
     if (SHA1_SIGNATURES.has(algorithm)) return 'sha1';
   }
-  for (let i = 0; i + 1 < chain.length; i++) if (!issuedBy(chain[i], chain[i + 1])) return 'out of order';
-  const root = chain[chain.length - 1];
-  if (!selfSigned(root)) return 'no root';
+  try {
+    for (let i = 0; i + 1 < chain.length; i++)
+      if (!issuedBy(chain[i], chain[i + 1], takeCheck)) return 'out of order';
+    if (!selfSigned(chain[chain.length - 1], takeCheck)) return 'no root';
+  } catch (error) {
+    if (error instanceof ChecksSpent) return 'over budget';
+    throw error;
+  }
   const leaf = leafProblem(chain[0], chain.length === 1);
   if (leaf) return leaf;
   for (let i = 1; i < chain.length; i++) {

@@ -19,7 +19,15 @@ import { PKIStatus, TSTInfo, TimeStampResp, id_ct_tstInfo } from '@peculiar/asn1
 import { BaseBlock, Sequence, Set, fromBER } from 'asn1js';
 import { X509Certificate, createHash } from 'node:crypto';
 import { asn1Certificate } from './certificate-transparency';
-import { Anchors, SignatureScheme, capabilitiesOf, pathToAuthority, validAt } from './signature-crypto';
+import {
+  Anchors,
+  ChecksSpent,
+  SignatureScheme,
+  TakeCheck,
+  capabilitiesOf,
+  pathToAuthority,
+  validAt,
+} from './signature-crypto';
 import type { SignatureCheck } from './transparency-log';
 import { MAX_CHAIN_CERTIFICATES } from './verification-budgets';
 
@@ -401,7 +409,11 @@ export function timestampOutcome(
   stamped: Buffer,
   authorities: TrustedTimestampAuthorities,
   check: SignatureCheck,
-  options: { readonly requireSigningCertificate?: boolean } = {},
+  options: {
+    readonly requireSigningCertificate?: boolean;
+    /** Pays each link of the TSA's chain checked, as a signature check. */
+    readonly takeCheck?: TakeCheck;
+  } = {},
 ): VerifiedTimestamp | { readonly problem: TimestampProblem } {
   const problem = (p: TimestampProblem) => ({ problem: p });
   if (!hashOf(timestamp.imprint.hash, stamped).equals(timestamp.imprint.digest))
@@ -424,7 +436,14 @@ export function timestampOutcome(
       code: 'untrusted authority',
       detail: `its certificate is not valid at ${at.toISOString()}`,
     });
-  const path = pathToAuthority(signer, timestamp.certificates, authorities, at, 'timestamping');
+  let path: X509Certificate[] | { problem: string };
+  try {
+    const takeCheck = options.takeCheck ?? (() => true);
+    path = pathToAuthority(signer, timestamp.certificates, authorities, at, takeCheck, 'timestamping');
+  } catch (error) {
+    if (error instanceof ChecksSpent) return problem({ code: 'over budget' });
+    throw error;
+  }
   if ('problem' in path)
     return problem({
       code: 'untrusted authority',
