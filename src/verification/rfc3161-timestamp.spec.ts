@@ -42,6 +42,19 @@ describe('RFC 3161 timestamps', () => {
     expect(checks).toBe(1);
   });
 
+  it("pays each link of the TSA's chain from the budget, and stops when it is spent", () => {
+    const stamped = read(timestampOver(tsa, signature));
+    let links = 0;
+    const takeCheck = () => (links++, true);
+
+    expect(timestampOutcome(stamped, signature, trusting(tsa), check, { takeCheck })).toHaveProperty('time');
+    expect([links, checks]).toEqual([1, 1]);
+    expect(timestampOutcome(stamped, signature, trusting(tsa), check, { takeCheck: () => false })).toEqual({
+      problem: { code: 'over budget' },
+    });
+    expect(checks).toBe(1);
+  });
+
   it('reads a bare token as notation stores it, and one that names its certificate only by the trust', () => {
     const token = read(timestampOver(tsa, signature, { tokenOnly: true, includeCertificate: false }));
     expect(token.certificates).toHaveLength(0);
