@@ -54,7 +54,15 @@ export interface ImageExplanationJson {
       readonly digest: string | null;
       readonly cache: 'hit' | 'miss';
       readonly ms: number;
-      readonly evidence: readonly { where: string; verifiedBy: string | null; problem: string | null }[];
+      readonly evidence: readonly {
+        where: string;
+        verifiedBy: string | null;
+        problem: string | null;
+        /** Each RFC 3161 timestamp it carried: when and by whom, or why it does not count. */
+        timestamps: readonly string[];
+      }[];
+      /** Distinct trusted keys or identities with a verified signature, of the rule's threshold. */
+      readonly signers: { readonly counted: number; readonly required: number } | null;
     } | null;
     /**
      * For a verifyAttestations rule with conditions: each verified attestation of its type, in the
@@ -193,20 +201,32 @@ function pinningLines(pin: ImagePin | undefined): string[][] {
   return [['pinning', `not pinned: ${outcome.unresolved} (${outcome.detail})`]];
 }
 
-/** For each rule that asked the registry: the digest it verified, and each signature found. */
+/**
+ * For each rule that asked the registry: the digest it verified, each signature found (cosign's
+ * and the Notary Project's) with each timestamp it carried, and how many distinct trusted signers
+ * that makes of the rule's threshold.
+ */
 function verificationLines(rules: readonly RuleTrace[]): string[] {
   return rules.flatMap(({ rule, verification, attestations }) => {
     if (!verification) return [];
-    const evidence = verification.evidence.map(({ where, verifiedBy, problem }) => [
-      `  ${where}`,
-      verifiedBy && !problem
-        ? `verified by ${verifiedBy}`
-        : `${problem}${verifiedBy ? ` (signed by ${verifiedBy})` : ''}`,
+    const rows = alignColumns(
+      verification.evidence.map(({ where, verifiedBy, problem }) => [
+        `  ${where}`,
+        verifiedBy && !problem
+          ? `verified by ${verifiedBy}`
+          : `${problem}${verifiedBy ? ` (signed by ${verifiedBy})` : ''}`,
+      ]),
+    );
+    const evidence = rows.flatMap((row, index) => [
+      row,
+      ...(verification.evidence[index].timestamps ?? []).map((timestamp) => `      ${timestamp}`),
     ]);
+    const { signers } = verification;
     return [
       '',
       `${rule.name}: digest ${verification.digest || '(unresolved)'}, ${verification.verified ? 'verified' : `not verified: ${verification.reason}`}, ${verification.ms} ms, cache ${verification.cache}`,
-      ...(evidence.length === 0 ? ['  (nothing found)'] : alignColumns(evidence)),
+      ...(evidence.length === 0 ? ['  (nothing found)'] : evidence),
+      ...(signers ? [`  trusted signers: ${signers.counted} of ${signers.required} required`] : []),
       ...(attestations ? ['', `${rule.name}: conditions`, ...attestationLines(attestations)] : []),
     ];
   });
@@ -220,11 +240,13 @@ const verificationJson = (verification: VerificationResult | undefined) =>
         digest: verification.digest || null,
         cache: verification.cache,
         ms: verification.ms,
-        evidence: verification.evidence.map(({ where, verifiedBy, problem }) => ({
+        evidence: verification.evidence.map(({ where, verifiedBy, problem, timestamps }) => ({
           where,
           verifiedBy: verifiedBy ?? null,
           problem: problem ?? null,
+          timestamps: timestamps ?? [],
         })),
+        signers: verification.signers ?? null,
       }
     : null;
 

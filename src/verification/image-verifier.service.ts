@@ -9,8 +9,8 @@ import {
   RegistryFailureReason,
 } from '../registry';
 import { CosignEvidenceReader } from './cosign-evidence';
-import { Discard, ReadEvidence } from './evidence';
-import { conclude, judgeArtifacts } from './evidence-verifier';
+import { Discard, EvidenceSource, ReadEvidence } from './evidence';
+import { conclude, distinctSigners, judgeArtifacts } from './evidence-verifier';
 import { SignatureTrust } from './trust';
 import { ReviewBudget, VerificationBudget } from './verification-budgets';
 import type { Judgement } from './verification-outcome';
@@ -41,12 +41,14 @@ export type VerificationReason = string;
 /** One signature or attestation found, and what came of it, or something discarded as malformed. */
 export interface EvidenceReport {
   /** Where it was found: a registry's artifact, or a file a policy test names. */
-  readonly where: 'sig tag' | 'att tag' | 'sigstore bundle' | 'attestation file';
+  readonly where: EvidenceSource | 'attestation file';
   /** The key or identity whose signature verified. */
   readonly verifiedBy?: string;
   /** Why it does not count. */
   readonly problem?: string;
   readonly predicateType?: string;
+  /** Each RFC 3161 timestamp it carried: when and by whom, or why it does not count. */
+  readonly timestamps?: readonly string[];
 }
 
 /** An attestation that counts (see Judgement.statement), with the statement a rule's conditions read. */
@@ -75,6 +77,11 @@ export interface VerificationResult {
    * read from the registry again without being verified again.
    */
   readonly attestations?: readonly VerifiedAttestation[];
+  /**
+   * How many distinct trusted keys or identities have a verified signature, of how many the rule
+   * requires (its `threshold`); absent for a registry failure.
+   */
+  readonly signers?: { readonly counted: number; readonly required: number };
 }
 
 export interface VerificationTarget {
@@ -216,7 +223,10 @@ export class ImageVerifier {
     const { access, repository, digest } = target;
     let read: ReadEvidence;
     try {
-      read = await this.reader.read(request.kind, access, repository, digest, deadline);
+      read = await this.reader.read(request.kind, access, repository, digest, deadline, {
+        cosign: request.trust.keys.length > 0 || request.trust.certificates !== undefined,
+        notation: request.kind === 'signatures' && request.trust.notation !== undefined,
+      });
     } catch (error) {
       const failure =
         error instanceof RegistryFailure
@@ -252,6 +262,7 @@ export class ImageVerifier {
       ...malformed.map((r) => `${r.where}: ${r.problem}`),
     ].join('; ');
     const verified = outcome.code === 'verified';
+    const counted = distinctSigners(judged.judgements.filter((j) => j.problem?.code !== 'not asked for'));
     // A failure reached without every artifact, for a reason of this review's, may pass.
     const cutShort = !verified && budget.spent === 'per review';
     const kept =
@@ -267,6 +278,7 @@ export class ImageVerifier {
         digest,
         evidence: [...rows, ...malformed],
         ...(kept ? { attestations: kept.attestations, statementBytes: kept.bytes } : {}),
+        signers: { counted, required: request.trust.threshold ?? 1 },
       },
     };
   }

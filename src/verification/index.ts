@@ -1,6 +1,12 @@
 // Cosign signature and attestation verification as the engine sees it: trust material compiled
 // from files, and one verifier with its cache.
 export * from './trust';
+export {
+  DistinguishedNameError,
+  X509_SUBJECT,
+  isSubsetName,
+  parseDistinguishedName,
+} from './notation-identity';
 export { ImageVerifier, registryFailureReason } from './image-verifier.service';
 export type { Discard, DiscardReason } from './evidence';
 export type {

@@ -23,7 +23,7 @@ import {
 import {
   SignatureTrustValue,
   compileSignatureTrust,
-  signatureTrustOneOf,
+  cosignTrustAnyOf,
   signatureTrustProperties,
 } from './signature-trust-value';
 
@@ -82,7 +82,7 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
         items: conditionSchema,
       },
     },
-    oneOf: signatureTrustOneOf,
+    anyOf: cosignTrustAnyOf,
   };
 
   compile(value: unknown, context: RuleCompileContext): AttestationSettings {
