@@ -22,6 +22,8 @@ const LAYERS: Record<string, readonly string[]> = {
   verification: ['registry', 'cache'],
   // Verified verdicts kept through a registry outage; a cluster's primary keeps its file.
   'verification-ledger': ['registry', 'config', 'cluster-ipc'],
+  // CEL conditions over verified statements: the rule hands them what it was given.
+  'attestation-conditions': [],
   policy: [
     'image-reference',
     'config',
@@ -30,6 +32,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'verification',
     'verification-ledger',
     'cache',
+    'attestation-conditions',
   ],
   metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'verification-ledger'],
   audit: ['metrics', 'policy', 'http'],
@@ -50,6 +53,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'image-reference',
     'registry',
     'verification',
+    'attestation-conditions',
   ],
   main: ['cli', 'cluster'],
   testing: ['config', 'http', 'policy', 'registry', 'verification', 'verification-ledger'],

@@ -18,6 +18,7 @@ import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
 import type { DigestPinningService } from '../policy/digest-pinning.service';
 import type { ImagePolicyRequest } from '../policy/image-policy.types';
+import type { LocalAttestation } from '../verification';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -98,6 +99,8 @@ export interface CheckOptions {
   readonly online: boolean;
   /** Pins images as /mutate would, before they are judged, when online. */
   readonly pinning?: DigestPinningService;
+  /** Attestation files verifyAttestations rules read instead of the registry (policy tests). */
+  readonly attestations?: readonly LocalAttestation[];
 }
 
 const TALLIED: Record<ReviewOutcome, 'denied' | 'warned' | 'allowed'> = {
@@ -191,7 +194,10 @@ export async function checkManifests(
         if (options.online) request = await pinnedAsAtAdmission(options.pinning, request);
         else pinningSkipped += request.images.length;
       }
-      const explanation = await engine.explain(request, { registry: options.online ? 'online' : 'offline' });
+      const explanation = await engine.explain(request, {
+        registry: options.online ? 'online' : 'offline',
+        ...(options.attestations ? { attestations: options.attestations } : {}),
+      });
       for (const { rules } of explanation.images)
         for (const { rule, skipped: skip } of rules)
           if (skip?.because === 'needs-registry') {

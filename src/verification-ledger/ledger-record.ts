@@ -12,7 +12,7 @@ const MAX_TEXT = 256;
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,128}$/;
 const HEX = /^[0-9a-f]{8,128}$/;
-const EVIDENCE_PLACES = ['sig tag', 'att tag', 'sigstore bundle'] as const;
+const EVIDENCE_PLACES = ['sig tag', 'att tag', 'sigstore bundle', 'notation signature'] as const;
 
 /** A signature or attestation that verified, by who: what decided the verdict. */
 export interface LedgerEvidence {
