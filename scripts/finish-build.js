@@ -31,4 +31,6 @@ try {
 }
 const target = join(root, 'dist', 'build-info.json');
 writeFileSync(target, `${JSON.stringify({ commit, treeState }, null, 2)}\n`);
-process.stdout.write(`wrote ${target} (commit ${commit ?? 'unknown'}); ${Object.values(bin).join(', ')} executable\n`);
+process.stdout.write(
+  `wrote ${target} (commit ${commit ?? 'unknown'}); ${Object.values(bin).join(', ')} executable\n`,
+);
