@@ -1,5 +1,4 @@
 import { buildCli, namedCommandLine } from './cli';
-import { closestCommand } from './command-suggestion';
 
 describe(namedCommandLine.name, () => {
   const program = buildCli();
@@ -42,20 +41,5 @@ describe(namedCommandLine.name, () => {
     ],
   ])('refuses the unknown word %s', (word, message) => {
     expect(() => namedCommandLine([word, '-f', 'x'], program)).toThrow(message);
-  });
-});
-
-describe(closestCommand.name, () => {
-  const commands = ['serve', 'check', 'explain', 'setup', 'version', 'completion'];
-
-  it.each([
-    ['SERVE', 'serve'],
-    ['explian', 'explain'],
-    ['compl', 'completion'],
-    ['vers', 'version'],
-    ['x', undefined],
-    ['sevre', 'serve'],
-  ])('%s → %s', (word, meant) => {
-    expect(closestCommand(word, commands)).toBe(meant);
   });
 });

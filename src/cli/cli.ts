@@ -5,7 +5,7 @@ import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { ListenError } from '../server/listen-error';
 import { TlsMaterialError } from '../tls/tls-material';
 import { checkCommand } from './check.command';
-import { closestCommand } from './command-suggestion';
+import { closestName } from '../config/closest-name';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
 import { explainCommand } from './explain.command';
@@ -60,7 +60,7 @@ function longOptions(program: Command): Set<string> {
 /** A first word that names no command: refused, with the command it most likely meant. */
 class UnknownCommandError extends Error {
   constructor(word: string, commands: readonly string[]) {
-    const meant = closestCommand(word, commands);
+    const meant = closestName(word, commands);
     super(
       `unknown command ${JSON.stringify(word)}` +
         (meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ` (commands: ${commands.join(', ')})`),

@@ -546,7 +546,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       });
       expect(policy.revision).toBe(revisionOf(ONLY_NGINX));
       expect(policy.lastReloadRefused?.message).toContain(
-        `${policyFile}:11: spec.rules[1].namespace is not a known key`,
+        `${policyFile}:11: spec.rules[1].namespace is not a known key (did you mean "namespaces"?)`,
       );
 
       // Images the apiserver has not asked about yet, so nothing is answered from its cache.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
@@ -157,6 +157,17 @@ describe(ImagePolicyCompiler.name, () => {
       expect(sut.compile(text, source).revision).toBe(compiled.revision);
     });
 
+    it.each([
+      ['missing.pub', 'no such file or directory'],
+      ['a-directory.pub', 'it is a directory'],
+    ])('says why the key file %s cannot be read in words, as every other file error does', (key, why) => {
+      mkdirSync(join(dir, 'a-directory.pub'), { recursive: true });
+      const source = at('signed.yaml', policy(`rules:\n  - verifySignatures:\n      keys: [${key}]`));
+      expect(() => sut.compile(readFileSync(source, 'utf8'), source)).toThrow(
+        `  ${source}:6: spec.rules[0].verifySignatures.keys[0] cannot read file "${key}": ${why}`,
+      );
+    });
+
     it('refuses unreadable or malformed registry files at their line', () => {
       at('not-json', 'nope');
       expect(
@@ -166,7 +177,7 @@ describe(ImagePolicyCompiler.name, () => {
           ).replace(/^/, ''),
         ).map((p) => p.replace(dir, '<dir>')),
       ).toEqual([
-        'policy.yaml:6: spec.registries[0].caFile cannot read file "/nonexistent/ca.pem": ENOENT',
+        'policy.yaml:6: spec.registries[0].caFile cannot read file "/nonexistent/ca.pem": no such file or directory',
         expect.stringMatching(
           /^policy\.yaml:8: spec\.registries\[1\]\.credentialsFile cannot read file "not-json"/,
         ),
@@ -188,7 +199,7 @@ describe(ImagePolicyCompiler.name, () => {
         'rules:\n  - name: a\n    disalowedTags: [latest]',
         [
           'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest, verifySignatures, verifyAttestations (has none)',
-          'policy.yaml:6: spec.rules[0].disalowedTags is not a known key',
+          'policy.yaml:6: spec.rules[0].disalowedTags is not a known key (did you mean "disallowedTags"?)',
         ],
       ],
       [
@@ -206,7 +217,29 @@ describe(ImagePolicyCompiler.name, () => {
       [
         'an unknown spec key',
         'exemptNamespace: [kube-system]\nrules: []',
-        ['policy.yaml:4: spec.exemptNamespace is not a known key'],
+        ['policy.yaml:4: spec.exemptNamespace is not a known key (did you mean "exemptNamespaces"?)'],
+      ],
+      [
+        'an unknown key near none the schema knows there',
+        'rules:\n  - requireDigest: true\n    owner: team-a',
+        ['policy.yaml:6: spec.rules[0].owner is not a known key'],
+      ],
+      [
+        'a misspelt key in a nested object',
+        'pinDigests: {namespace: [prod]}\nrules:\n  - requireDigest: true',
+        ['policy.yaml:4: spec.pinDigests.namespace is not a known key (did you mean "namespaces"?)'],
+      ],
+      [
+        'pinDigests of neither type',
+        'pinDigests: "yes"\nrules:\n  - requireDigest: true',
+        ['policy.yaml:4: spec.pinDigests must be a boolean or a mapping (got "yes")'],
+      ],
+      [
+        'a signature rule with both keys and certificates',
+        'rules:\n  - verifySignatures: {keys: [k.pub], certificates: {caFile: ca.pem, identities: [{issuer: i, subject: s}]}}',
+        [
+          'policy.yaml:5: spec.rules[0].verifySignatures must have exactly one of keys, certificates (has keys, certificates)',
+        ],
       ],
       [
         'an empty tag list',

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
+import { closestName } from '../../config/closest-name';
 import { DEFAULT_BREAK_GLASS_MAX_HOURS } from '../break-glass';
 import { NamespaceGlob } from '../patterns/glob';
 import { ImagePattern } from '../patterns/image-pattern';
@@ -123,6 +124,13 @@ function compileRegistrySettings(
   return new RegistrySettings(compiled);
 }
 
+/** ` (did you mean "namespaces"?)` for a key close to one the schema knows there, as misspelt flags get. */
+export function didYouMean(key: string, objectSchema: unknown): string {
+  const properties = (objectSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  const meant = properties && closestName(key, Object.keys(properties));
+  return meant ? ` (did you mean "${meant}"?)` : '';
+}
+
 const got = (value: unknown): string =>
   value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80) ?? typeof value})`;
 
@@ -140,7 +148,10 @@ export class ImagePolicyCompiler {
     this.rulesByKey = new Map(rules.map((rule) => [rule.key, rule]));
     this.schema = buildImagePolicySchema(rules);
     // strictRequired would refuse the oneOf branches, which require properties declared beside them.
-    this.validate = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(this.schema);
+    // verbose: an unknown key's error carries the schema beside it, whose keys a did-you-mean reads.
+    this.validate = new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(
+      this.schema,
+    );
   }
 
   /** `known` holds texts of referenced files already read by whoever watches them. */
@@ -261,72 +272,96 @@ export class ImagePolicyCompiler {
 
   /** ajv's errors, said the way a person editing the file needs them. */
   private schemaProblems(errors: readonly ErrorObject[], document: PolicyDocument): PolicyProblem[] {
-    const checkKeys = [...this.rulesByKey.keys()];
-    const oneOfAt = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-    return (
-      errors
-        // A oneOf failure also reports each branch's "required"; the oneOf message says it better.
-        .filter((e) => !(oneOfAt.has(e.instancePath) && e.schemaPath.includes('/oneOf/')))
-        .map((error): PolicyProblem => {
-          const path = pointerToPath(error.instancePath);
-          const value = valueAt(document.value, path);
-          const params = error.params as Record<string, unknown>;
-          switch (error.keyword) {
-            case 'additionalProperties': {
-              const key = String(params.additionalProperty);
-              return {
-                path: [...path, key],
-                line: document.locate(path, key),
-                message: 'is not a known key',
-              };
-            }
-            case 'required':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must have the key "${String(params.missingProperty)}"`,
-              };
-            case 'oneOf': {
-              const present = checkKeys.filter(
-                (key) => value !== null && typeof value === 'object' && key in value,
-              );
-              return {
-                path,
-                line: document.locate(path),
-                message: `must have exactly one of ${checkKeys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
-              };
-            }
-            case 'enum':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
-              };
-            case 'const':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be ${String(params.allowedValue)}${got(value)}`,
-              };
-            case 'minItems':
-            case 'minLength':
-              return { path, line: document.locate(path), message: 'must not be empty' };
-            case 'uniqueItems':
-              return { path, line: document.locate(path), message: 'must not repeat a value' };
-            case 'pattern':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
-              };
-            default:
-              return {
-                path,
-                line: document.locate(path),
-                message: `${error.message ?? 'is invalid'}${got(value)}`,
-              };
+    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key, a signature rule's keys or
+    // certificates), said by the oneOf error itself; and a choice of types (pinDigests: true or
+    // {namespaces: ...}), where what is wrong inside the branch the value took says it better.
+    const oneOfKeys = new Map<string, string[]>();
+    const typeChoices = new Map<string, ErrorObject>();
+    for (const error of errors.filter((e) => e.keyword === 'oneOf')) {
+      const branches = (error.schema ?? []) as { required?: string[] }[];
+      const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
+      if (keys.every((key) => key !== undefined)) oneOfKeys.set(error.instancePath, keys);
+      else typeChoices.set(error.instancePath, error);
+    }
+    const withinBranch = (e: ErrorObject): boolean => {
+      for (const path of [...oneOfKeys.keys(), ...typeChoices.keys()])
+        if (e.instancePath.startsWith(path) && e.schemaPath.includes('/oneOf/')) return true;
+      return false;
+    };
+    const kept = errors.filter((e) => {
+      if (e.keyword === 'oneOf') return oneOfKeys.has(e.instancePath);
+      if (!withinBranch(e)) return true;
+      // Inside a choice of types, a branch of another type is not what the user meant.
+      return typeChoices.has(e.instancePath) ? e.keyword !== 'type' : !oneOfKeys.has(e.instancePath);
+    });
+    for (const [path, error] of typeChoices)
+      if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
+    return kept.map((error): PolicyProblem => {
+      const path = pointerToPath(error.instancePath);
+      const value = valueAt(document.value, path);
+      const params = error.params as Record<string, unknown>;
+      switch (error.keyword) {
+        case 'additionalProperties': {
+          const key = String(params.additionalProperty);
+          return {
+            path: [...path, key],
+            line: document.locate(path, key),
+            message: `is not a known key${didYouMean(key, error.parentSchema)}`,
+          };
+        }
+        case 'required':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must have the key "${String(params.missingProperty)}"`,
+          };
+        case 'oneOf': {
+          const keys = oneOfKeys.get(error.instancePath);
+          if (keys === undefined) {
+            const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
+            return {
+              path,
+              line: document.locate(path),
+              message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
+            };
           }
-        })
-    );
+          const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+          return {
+            path,
+            line: document.locate(path),
+            message: `must have exactly one of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
+          };
+        }
+        case 'enum':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
+          };
+        case 'const':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be ${String(params.allowedValue)}${got(value)}`,
+          };
+        case 'minItems':
+        case 'minLength':
+          return { path, line: document.locate(path), message: 'must not be empty' };
+        case 'uniqueItems':
+          return { path, line: document.locate(path), message: 'must not repeat a value' };
+        case 'pattern':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
+          };
+        default:
+          return {
+            path,
+            line: document.locate(path),
+            message: `${error.message ?? 'is invalid'}${got(value)}`,
+          };
+      }
+    });
   }
 }
