@@ -55,6 +55,25 @@ skipped 2 objects with no pod spec at a place the webhook knows: example.com/Wid
       });
     });
 
+    it('takes files and directories without -f, as -f takes them, and both together', () => {
+      const withFlag = runCli(['check', '-f', `${MANIFESTS}/app`]);
+      expect(runCli(['check', `${MANIFESTS}/app`])).toEqual(withFlag);
+      const both = runCli([
+        'check',
+        `${MANIFESTS}/app/list.yaml`,
+        '-f',
+        `${MANIFESTS}/crds.yaml`,
+        '-o',
+        'json',
+      ]);
+      expect(JSON.parse(both.stdout)).toMatchObject({ summary: { files: 2, podSpecs: 4 } });
+      expect(
+        runCli(['check', '-'], { input: readFileSync(`${MANIFESTS}/helm-output.yaml`, 'utf8') }),
+      ).toEqual(
+        runCli(['check', '-f', '-'], { input: readFileSync(`${MANIFESTS}/helm-output.yaml`, 'utf8') }),
+      );
+    });
+
     it('exits 0 on a clean manifest, with only the summary', () => {
       expect(runCli(['check', '-f', `${MANIFESTS}/app/clean.json`])).toEqual({
         status: 0,
@@ -374,7 +393,8 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       expect(runCli(['check'])).toEqual({
         status: 2,
         stdout: '',
-        stderr: 'kube-image-bouncer: check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
+        stderr:
+          'kube-image-bouncer: check needs at least one FILE, DIRECTORY or - (stdin), each given alone or after -f\n',
       });
     });
 

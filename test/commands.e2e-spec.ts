@@ -18,6 +18,11 @@ describe('kube-image-bouncer commands', () => {
         ['deploy', '--to', 'prod'],
         'error: unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)\n',
       ],
+      [
+        ['help', 'nosuch'],
+        'error: unknown command "nosuch" (commands: serve, check, explain, setup, test, version, completion, help)\n',
+      ],
+      [['help', 'chek'], 'error: unknown command "chek" (did you mean "check"?)\n'],
     ])('%j', (args, stderr) => {
       expect(runCli(args)).toEqual({ status: 2, stdout: '', stderr });
     });

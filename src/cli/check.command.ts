@@ -39,9 +39,13 @@ function formatted(report: CheckReport, flags: CheckFlags): string {
   }
 }
 
-async function check(flags: CheckFlags): Promise<void> {
+async function check(paths: string[], given: CheckFlags): Promise<void> {
+  // `check deploy/` is `check -f deploy/`, as conftest and kubeconform take their files.
+  const flags = { ...given, filename: [...given.filename, ...paths] };
   if (flags.filename.length === 0)
-    throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
+    throw new InvalidConfigError([
+      'check needs at least one FILE, DIRECTORY or - (stdin), each given alone or after -f',
+    ]);
   // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
   const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
   const report: CheckReport = await withPolicyEngine(flags.policy, async (engine, pinning) => {
@@ -67,6 +71,7 @@ export function checkCommand(): Command {
     .description(
       'check Kubernetes manifests against the image policy with the engine the webhook runs; offline unless --online',
     )
+    .argument('[paths...]', 'the same as -f: manifest files, directories, or - for stdin')
     .option(
       '-f, --filename <path>',
       'manifest file, directory (searched recursively for .yaml, .yml and .json) or - for stdin; repeatable',
@@ -112,6 +117,7 @@ Exit status: 0 when every pod spec would be admitted (warnings included, unless 
 inputs hold no Kubernetes object at all.
 
 Examples:
+  kube-image-bouncer check deploy/
   kube-image-bouncer check -f deploy/
   helm template my-release ./chart | kube-image-bouncer check -f - --policy policy.yaml
   kustomize build overlays/prod | kube-image-bouncer check -f - -n prod -o sarif > images.sarif

@@ -42,4 +42,13 @@ describe(namedCommandLine.name, () => {
   ])('refuses the unknown word %s', (word, message) => {
     expect(() => namedCommandLine([word, '-f', 'x'], program)).toThrow(message);
   });
+
+  it('refuses help for an unknown word as it refuses the word alone', () => {
+    expect(() => namedCommandLine(['help', 'nosuch'], program)).toThrow(
+      'unknown command "nosuch" (commands: serve, check, explain, setup, test, version, completion, help)',
+    );
+    expect(() => namedCommandLine(['help', 'chek'], program)).toThrow(
+      'unknown command "chek" (did you mean "check"?)',
+    );
+  });
 });

@@ -79,8 +79,12 @@ export function namedCommandLine(args: readonly string[], program: Command): str
   if (first === undefined) return ['serve'];
   if (first.startsWith('-')) return PROGRAM_FLAGS.has(first) ? [...args] : ['serve', ...args];
   const commands = [...program.commands.map((command) => command.name()), 'help'];
-  if (commands.includes(first)) return [...args];
-  throw new UnknownCommandError(first, commands);
+  if (!commands.includes(first)) throw new UnknownCommandError(first, commands);
+  // Commander answers `help nosuch` with the program's help; the word is as unknown as it is alone.
+  const asked = args[1];
+  if (first === 'help' && asked !== undefined && !asked.startsWith('-') && !commands.includes(asked))
+    throw new UnknownCommandError(asked, commands);
+  return [...args];
 }
 
 /** Mistakes in what the user gave: flags, files, an address this machine cannot listen on. */
