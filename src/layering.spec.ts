@@ -9,6 +9,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
  */
 const LAYERS: Record<string, readonly string[]> = {
   'image-reference': [],
+  version: [],
   'cpu-quota': [],
   config: ['cpu-quota'],
   'file-watch': [],
@@ -21,15 +22,17 @@ const LAYERS: Record<string, readonly string[]> = {
   registry: ['cache', 'image-reference'],
   verification: ['registry', 'cache'],
   'policy engine': ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
-  metrics: ['policy engine', 'registry', 'tls', 'http', 'config', 'cluster-ipc'],
+  metrics: ['policy engine', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'version'],
   audit: ['metrics', 'policy engine', 'http'],
   'image-review adapter': ['policy engine', 'audit', 'http'],
   admission: ['policy engine', 'audit', 'http'],
   health: ['policy engine', 'tls', 'http', 'config', 'cluster-ipc'],
   app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review adapter', 'admission', 'health'],
   server: ['app', 'config', 'http', 'logging', 'tls', 'metrics'],
-  cluster: ['server', 'config', 'logging', 'tls', 'policy engine', 'health', 'cluster-ipc'],
+  // The primary sums its workers' metrics: it reads what MetricsService registers.
+  cluster: ['server', 'config', 'logging', 'tls', 'policy engine', 'health', 'cluster-ipc', 'metrics'],
   cli: [
+    'version',
     'cluster',
     'server',
     'config',

@@ -135,6 +135,24 @@ describe('logs', () => {
     expect(lines.filter((line) => line.level === 'info')).toHaveLength(7);
   });
 
+  it.each([['1'], ['2']])(
+    'warns once, with --workers %s, that an exception of the policy has expired',
+    async (workers) => {
+      const lines = await startLines([
+        '--workers',
+        workers,
+        '--policy',
+        'test/fixtures/policies/exceptions.yaml',
+      ]);
+      expect(lines.filter((line) => String(line.msg).includes('expired'))).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'policy: test/fixtures/policies/exceptions.yaml:13: spec.exceptions[1] (ticket CHG-1999) expired at 2020-01-31T00:00:00.000Z and lets nothing through; remove it, or renew it with a later expires',
+        }),
+      ]);
+    },
+  );
+
   it('--log-level debug shows the bootstrap lines again', async () => {
     const lines = await startLines(['--log-level', 'debug', '--workers', '1']);
     const bootstrap = lines.filter((line) => NEST_BOOTSTRAP.includes(line.context as string));

@@ -10,7 +10,7 @@ import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
 import { explainCommand } from './explain.command';
 import { acceptGoStyleFlags } from './go-style-flags';
-import { packageVersion } from './package-version';
+import { packageVersion } from '../version';
 import { serveCommand } from './serve.command';
 import { setupCommand } from './setup.command';
 import { testCommand } from './test.command';

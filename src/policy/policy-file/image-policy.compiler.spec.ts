@@ -107,6 +107,41 @@ describe(ImagePolicyCompiler.name, () => {
     });
   });
 
+  describe('spec.exceptions', () => {
+    const withExceptions = policy(
+      [
+        'exceptions:',
+        '  - {images: [legacy/app], expires: "2026-06-01T00:00:00Z", ticket: CHG-1}',
+        '  - {images: [old/app], expires: "2026-01-01T00:00:00Z", ticket: CHG-2}',
+        'rules:',
+        '  - disallowedTags: [latest]',
+      ].join('\n'),
+    );
+
+    it('accepts an exception that has expired, with a warning naming its line and ticket', () => {
+      const compiled = sut.compile(
+        withExceptions,
+        'policy.yaml',
+        undefined,
+        new Date('2026-03-01T00:00:00Z'),
+      );
+      expect(compiled.exceptions).toHaveLength(2);
+      expect(compiled.warnings).toEqual([
+        'policy.yaml:6: spec.exceptions[1] (ticket CHG-2) expired at 2026-01-01T00:00:00.000Z and lets nothing through; remove it, or renew it with a later expires',
+      ]);
+    });
+
+    it('warns of nothing while every exception is in force', () => {
+      const compiled = sut.compile(
+        withExceptions,
+        'policy.yaml',
+        undefined,
+        new Date('2025-12-01T00:00:00Z'),
+      );
+      expect(compiled.warnings).toEqual([]);
+    });
+  });
+
   describe('registries and pinning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'compiler-registries-'));
     const at = (name: string, text: string): string => {

@@ -10,7 +10,7 @@ import { compileImagePatterns } from '../rules/rule-values';
 import { DockerConfigError, RegistryHostSettings, RegistrySettings, parseDockerConfig } from '../../registry';
 import { CompiledImagePolicy, CompiledRule, PinScope, PolicyException } from './compiled-image-policy';
 import { Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
-import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
+import { InvalidPolicyError, PolicyPath, PolicyProblem, formatPolicyPath } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument, pointerToPath, valueAt } from './policy-document';
 import { ReferencedFiles } from './referenced-files';
 
@@ -154,8 +154,16 @@ export class ImagePolicyCompiler {
     );
   }
 
-  /** `known` holds texts of referenced files already read by whoever watches them. */
-  compile(text: string, source: string, known?: ReadonlyMap<string, string>): CompiledImagePolicy {
+  /**
+   * `known` holds texts of referenced files already read by whoever watches them; `now` is when
+   * it loads, against which exceptions are found already expired.
+   */
+  compile(
+    text: string,
+    source: string,
+    known?: ReadonlyMap<string, string>,
+    now = new Date(),
+  ): CompiledImagePolicy {
     const document = parsePolicyDocument(text, source);
     if (!this.validate(document.value)) {
       throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
@@ -205,6 +213,7 @@ export class ImagePolicyCompiler {
       ];
     });
     const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
+    const warnings: string[] = [];
     const exceptions = (file.spec.exceptions ?? []).flatMap((entry, index) => {
       const at: PolicyPath = ['spec', 'exceptions', index];
       const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
@@ -215,6 +224,11 @@ export class ImagePolicyCompiler {
         );
         return [];
       }
+      // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
+      if (expires <= now)
+        warnings.push(
+          `${source}:${document.locate([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
+        );
       return [
         new PolicyException(
           entry.ticket,
@@ -260,6 +274,7 @@ export class ImagePolicyCompiler {
         (file.spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) *
         1000,
       exceptions,
+      warnings,
       pinDigests: pinScope,
       exemptNamespaces,
       exemptImages,
