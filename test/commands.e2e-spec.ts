@@ -16,11 +16,11 @@ describe('kube-image-bouncer commands', () => {
       [['verison'], 'error: unknown command "verison" (did you mean "version"?)\n'],
       [
         ['deploy', '--to', 'prod'],
-        'error: unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)\n',
+        'error: unknown command "deploy" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
       ],
       [
         ['help', 'nosuch'],
-        'error: unknown command "nosuch" (commands: serve, check, explain, setup, test, version, completion, help)\n',
+        'error: unknown command "nosuch" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
       ],
       [['help', 'chek'], 'error: unknown command "chek" (did you mean "check"?)\n'],
     ])('%j', (args, stderr) => {

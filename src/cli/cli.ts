@@ -9,6 +9,7 @@ import { closestName } from '../config/closest-name';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
 import { explainCommand } from './explain.command';
+import { reviewCommand } from './review.command';
 import { acceptGoStyleFlags } from './go-style-flags';
 import { packageVersion } from '../version';
 import { serveCommand } from './serve.command';
@@ -40,6 +41,7 @@ Without a command, kube-image-bouncer serves: \`kube-image-bouncer -cert server.
     serveCommand(),
     checkCommand(),
     explainCommand(),
+    reviewCommand(),
     setupCommand(),
     testCommand(),
     versionCommand(),
