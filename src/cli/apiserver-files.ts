@@ -139,6 +139,14 @@ const workloads = (apiGroup: string, resources: string[]) => ({
   scope: 'Namespaced',
 });
 
+/**
+ * The label every webhook configuration we ship carries (setup's, the kits', the chart's), so that
+ * removing the bouncer deletes them all by selector, whichever and however many were registered:
+ *   kubectl delete validatingwebhookconfigurations,mutatingwebhookconfigurations -l app.kubernetes.io/name=kube-image-bouncer
+ * A fail-closed webhook left behind by a removal refuses every pod it selects.
+ */
+export const WEBHOOK_CONFIGURATION_LABELS = { 'app.kubernetes.io/name': 'kube-image-bouncer' } as const;
+
 /** What the validating webhook is sent: pods, their ephemeral containers and every pod controller. */
 export const VALIDATING_WEBHOOK_RULES = [
   workloads('', ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers', 'podtemplates']),
@@ -180,7 +188,7 @@ export function validatingWebhookConfiguration(hostPort: string, caCertificatePe
   return yamlText('Apply with kubectl: kubectl apply -f validating-webhook-configuration.yaml', {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'kube-image-bouncer' },
+    metadata: { name: 'kube-image-bouncer', labels: WEBHOOK_CONFIGURATION_LABELS },
     webhooks: [
       {
         name: VALIDATING_WEBHOOK_NAME,
@@ -210,7 +218,7 @@ export function mutatingWebhookConfiguration(hostPort: string, caCertificatePem:
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'kube-image-bouncer' },
+      metadata: { name: 'kube-image-bouncer', labels: WEBHOOK_CONFIGURATION_LABELS },
       webhooks: [
         {
           name: MUTATING_WEBHOOK_NAME,
