@@ -1,8 +1,12 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ImagePolicyCompiler } from '../src/policy/policy-file/image-policy.compiler';
 import { buildImagePolicySchema } from '../src/policy/policy-file/image-policy.schema';
 import { policyKeys } from '../src/policy/policy-file/policy-key-paths';
 import { IMAGE_RULE_TYPES } from '../src/policy/rules';
-import { codeBlocks, codeSpans, readmeSection } from './support/readme';
+import { codeBlocks, codeSpans, readmeSection, tableAfter } from './support/readme';
 
 const rules = IMAGE_RULE_TYPES.map((Rule) => new Rule());
 
@@ -39,3 +43,53 @@ describe("docs/policy.md's exceptions", () => {
     expect(compiled.warnings).toEqual([]);
   });
 });
+
+/**
+ * What the README and docs/policy.md say the policy revision is: of the file alone when it names no
+ * file (so `sha256sum` gives it), and of the files it names too, so that rotating a key is a new
+ * revision even when the policy's own text did not change.
+ */
+describe('the policy revision, as the README says it', () => {
+  const compiler = new ImagePolicyCompiler(rules);
+  const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
+  const readyzRow = tableAfter(readmeSection('Running it'), '| field | what |').find(([field]) =>
+    field.includes('`policy.revision`'),
+  )!;
+
+  it('says both', () => {
+    expect(readyzRow[1]).toContain(
+      'of a SHA-256 of the file and of every file it names (keys, CA bundles, credentials)',
+    );
+    expect(readyzRow[1]).toContain('for a policy that names no file, of the file alone');
+    expect(readmeSection('Image policy', 'docs/policy.md')).toContain('of each of those too');
+  });
+
+  it('is the sha256sum of a policy that names no file', () => {
+    const text =
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - disallowedTags: [latest]\n';
+    expect(compiler.compile(text, 'policy.yaml').revision).toBe(sha256(text));
+  });
+
+  it('covers the key files a policy names: rotating the key alone is a new revision', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revision-'));
+    const text =
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules:\n    - verifySignatures:\n        keys: [cosign.pub]\n';
+    const key = (pem: string) => writeFileSync(join(dir, 'cosign.pub'), pem);
+    writeFileSync(join(dir, 'policy.yaml'), text);
+    key(KEY_1);
+    const first = compiler.compile(text, join(dir, 'policy.yaml')).revision;
+    key(KEY_2);
+    const rotated = compiler.compile(text, join(dir, 'policy.yaml')).revision;
+    expect(first).not.toBe(sha256(text));
+    expect(rotated).not.toBe(first);
+  });
+});
+
+const KEY_1 = `-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsct1ZFyQh/EM7CMWyd7z12J4rsHd
+ytc23ahG43RVFW3IDp/kJlEMfr1eL8K20xt6ZFX2f4qrzycL6SHsL7hVmg==
+-----END PUBLIC KEY-----
+`;
+const KEY_2 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();

@@ -146,6 +146,16 @@ const workloads = (apiGroup: string, resources: string[]) => ({
  * A fail-closed webhook left behind by a removal refuses every pod it selects.
  */
 export const WEBHOOK_CONFIGURATION_LABELS = { 'app.kubernetes.io/name': 'kube-image-bouncer' } as const;
+export const WEBHOOK_SELECTOR = Object.entries(WEBHOOK_CONFIGURATION_LABELS)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
+
+/** The first removal steps, in every README and doc that removes the bouncer: delete them all, then show none is left. */
+export const removeWebhookConfigurations = (): string =>
+  [
+    `kubectl delete validatingwebhookconfigurations,mutatingwebhookconfigurations -l ${WEBHOOK_SELECTOR}`,
+    `kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -l ${WEBHOOK_SELECTOR}`,
+  ].join('\n');
 
 /** What the validating webhook is sent: pods, their ephemeral containers and every pod controller. */
 export const VALIDATING_WEBHOOK_RULES = [
