@@ -105,6 +105,12 @@ function errorLines(error: Error): string {
 }
 
 export async function runCli(argv: readonly string[]): Promise<void> {
+  // `kube-image-bouncer check --help | head`: a reader that stops early is not an error to report
+  // with a stack trace. (The server logs through its own stream, which this leaves alone.)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = buildCli();
   try {
     const args = namedCommandLine(acceptGoStyleFlags(argv.slice(2), longOptions(program)), program);
