@@ -1,5 +1,9 @@
-/** Unit specs live beside the code; e2e specs live in test/. Both run by `npm test`. */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+/**
+ * Unit specs live beside the code; e2e specs live in test/; the adversarial suite (a hostile
+ * registry, signer or pod author, one spec per class of attack) lives in test/adversarial. All three
+ * run by `npm test`.
+ */
+const transform = require('./jest.swc-transform');
 
 // A guard against a hang, never a pace: e2e specs start the built CLI, which takes well over
 // jest's default 5 s on a busy machine (seen under stress-ng --cpu 2 on Node 24).
@@ -23,6 +27,15 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/build-dist.global-setup.js',
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      setupFiles: ['reflect-metadata'],
+      transform,
+    },
+    {
+      displayName: 'adversarial',
+      testEnvironment: 'node',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/adversarial/**/*.adversarial-spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       setupFiles: ['reflect-metadata'],
       transform,

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MANIFEST_MEDIA_TYPES } from '../src/registry/registry-client';
+import { MANIFEST_MEDIA_TYPES } from '../src/registry';
 import { Cosign } from '../test/registry/support/cosign';
 import { Crane, LocalRegistry, startRegistry } from '../test/registry/support/local-registry';
 import { BenchPayload, podReview } from './payloads';

@@ -8,7 +8,8 @@
  *   BENCH_PAYLOADS=1,3        only these payloads (1-based, as the README numbers them)
  *   BENCH_SERVERS=nest,bouncer only these servers
  *   BENCH_SKIP=scaling,registry,decision
- *   BENCH_BEFORE=DIR          one more server, "before": the bouncer built in DIR (a copy of dist/)
+ *   BENCH_BEFORE=DIR          one more server, "before": the bouncer built in DIR (a copy of dist/), on the
+ *                             review payloads and on the verification paths of the registry payloads
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -208,20 +209,28 @@ export interface RegistryFigures {
   readonly verifyCold: FixedRateResult;
   readonly mutateColdOverHeadP99: number;
   readonly verifyColdOverHeadP99: number;
+  /** With BENCH_BEFORE: the verification paths of the bouncer built before the change, in the same run. */
+  readonly before?: {
+    /** verifySignatures from the caches, before and after, paired. */
+    readonly verified: { readonly before: number; readonly after: number; readonly afterOverBefore: number };
+    readonly verifyCold: FixedRateResult;
+    readonly verifyColdAfterOverBeforeP99: number;
+  };
 }
 
 /** The registry payloads of issues 17 and 18, against a local docker-registry. */
 async function measureRegistryPaths(
-  bouncer: (name: string, workers: number, policy?: string) => Promise<RunningServer>,
+  bouncer: (name: string, workers: number, policy?: string, dist?: string) => Promise<RunningServer>,
   scratch: string,
+  beforeDist?: string,
 ): Promise<RegistryFigures> {
   let fixture: BenchRegistry | undefined;
   const servers: RunningServer[] = [];
   try {
     fixture = await startBenchRegistry(scratch);
     log(`registry payloads, against docker-registry at ${fixture.registry.host}`);
-    const start = async (name: string, policy?: string): Promise<RunningServer> => {
-      const server = await bouncer(name, 1, policy);
+    const start = async (name: string, policy?: string, dist?: string): Promise<RunningServer> => {
+      const server = await bouncer(name, 1, policy, dist);
       servers.push(server);
       return server;
     };
@@ -230,6 +239,12 @@ async function measureRegistryPaths(
     const pinCold = await start('pin-cold', fixture.policies.pinCold);
     const verify = await start('verify', fixture.policies.verify);
     const verifyColdServer = await start('verify-cold', fixture.policies.verifyCold);
+    const verifyBefore = beforeDist
+      ? await start('verify (before)', fixture.policies.verify, beforeDist)
+      : undefined;
+    const verifyColdBefore = beforeDist
+      ? await start('verify-cold (before)', fixture.policies.verifyCold, beforeDist)
+      : undefined;
     const { payloads } = fixture;
 
     // What is timed must be what it claims: a pin, and a verified allow.
@@ -238,7 +253,11 @@ async function measureRegistryPaths(
       if (answer.patchType !== 'JSONPatch')
         throw new Error(`${server.name} did not pin: ${JSON.stringify(answer)}`);
     }
-    for (const server of [verify, verifyColdServer]) {
+    for (const server of [
+      verify,
+      verifyColdServer,
+      ...(verifyBefore ? [verifyBefore, verifyColdBefore!] : []),
+    ]) {
       const answer = await reviewOnce(server.port, payloads.verified);
       if (answer.allowed !== true)
         throw new Error(`${server.name} did not verify: ${JSON.stringify(answer)}`);
@@ -281,6 +300,27 @@ async function measureRegistryPaths(
     const registryHead = await cold(undefined, head, fixture.tagHead.port);
     const mutateCold = await cold(pinCold, payloads.mutate, pinCold.port);
     const verifyCold = await cold(verifyColdServer, payloads.verified, verifyColdServer.port);
+    let before: RegistryFigures['before'];
+    if (verifyBefore && verifyColdBefore) {
+      const [verifiedBefore, verifiedAfter] = await pairedSaturation(
+        { port: verifyBefore.port, payload: payloads.verified },
+        { port: verify.port, payload: payloads.verified },
+        scratch,
+      );
+      const verifyColdBeforeResult = await cold(verifyColdBefore, payloads.verified, verifyColdBefore.port);
+      before = {
+        verified: {
+          before: verifiedBefore,
+          after: verifiedAfter,
+          afterOverBefore: verifiedAfter / verifiedBefore,
+        },
+        verifyCold: verifyColdBeforeResult,
+        verifyColdAfterOverBeforeP99: verifyCold.p99Ms / verifyColdBeforeResult.p99Ms,
+      };
+      log(
+        `  before the change: verifySignatures from the caches ${verifiedBefore.toFixed(0)} req/s against ${verifiedAfter.toFixed(0)} after; caches off p99 ${verifyColdBeforeResult.p99Ms.toFixed(2)} ms (p50 ${verifyColdBeforeResult.p50Ms.toFixed(2)}) against ${verifyCold.p99Ms.toFixed(2)} ms (p50 ${verifyCold.p50Ms.toFixed(2)}) after`,
+      );
+    }
     const p99 = (r: FixedRateResult): string =>
       `p99 ${r.p99Ms.toFixed(2)} ms (p50 ${r.p50Ms.toFixed(2)}, ${r.failed} failed)`;
     log(
@@ -295,6 +335,7 @@ async function measureRegistryPaths(
       verifyCold,
       mutateColdOverHeadP99: mutateCold.p99Ms / registryHead.p99Ms,
       verifyColdOverHeadP99: verifyCold.p99Ms / registryHead.p99Ms,
+      ...(before ? { before } : {}),
     };
   } finally {
     servers.forEach((server) => server.process.kill('SIGTERM'));
@@ -375,7 +416,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const registry = SKIP.has('registry') ? undefined : await measureRegistryPaths(bouncer, scratch);
+  const registry = SKIP.has('registry')
+    ? undefined
+    : await measureRegistryPaths(bouncer, scratch, BEFORE_DIST);
 
   const decision = SKIP.has('decision') ? undefined : await measureDecisionCost(payloads[2].body);
   if (decision)

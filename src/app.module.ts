@@ -6,7 +6,7 @@ import { AllConfigType } from './config/bouncer-config';
 import { HealthModule } from './health/health.module';
 import { ReviewHttpModule } from './http/review-http.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { ImageReviewModule } from './policy/image-review.module';
+import { ImageReviewModule } from './image-review';
 import { TlsModule } from './tls/tls.module';
 
 @Module({})

@@ -4,8 +4,8 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
 /**
  * The layers of the code, lowest first, and what each may import. An arrow that runs back up (the
  * engine importing an adapter, a feature importing the CLI) fails here, naming the file and the
- * import. The ImagePolicyWebhook adapter lives in src/policy, as the design card says, so it is
- * told apart from the engine beside it by its files.
+ * import. A layer is a folder of src/: the engine is src/policy, and each protocol is an adapter in
+ * a folder of its own beside it (src/image-review, src/admission).
  */
 const LAYERS: Record<string, readonly string[]> = {
   'image-reference': [],
@@ -21,16 +21,16 @@ const LAYERS: Record<string, readonly string[]> = {
   tls: ['config', 'file-watch'],
   registry: ['cache', 'image-reference'],
   verification: ['registry', 'cache'],
-  'policy engine': ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
-  metrics: ['policy engine', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'version'],
-  audit: ['metrics', 'policy engine', 'http'],
-  'image-review adapter': ['policy engine', 'audit', 'http'],
-  admission: ['policy engine', 'audit', 'http'],
-  health: ['policy engine', 'tls', 'http', 'config', 'cluster-ipc'],
-  app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review adapter', 'admission', 'health'],
+  policy: ['image-reference', 'config', 'file-watch', 'registry', 'verification', 'cache'],
+  metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'version'],
+  audit: ['metrics', 'policy', 'http'],
+  'image-review': ['policy', 'audit', 'http'],
+  admission: ['policy', 'audit', 'http'],
+  health: ['policy', 'tls', 'http', 'config', 'cluster-ipc'],
+  app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review', 'admission', 'health'],
   server: ['app', 'config', 'http', 'logging', 'tls', 'metrics'],
   // The primary sums its workers' metrics: it reads what MetricsService registers.
-  cluster: ['server', 'config', 'logging', 'tls', 'policy engine', 'health', 'cluster-ipc', 'metrics'],
+  cluster: ['server', 'config', 'logging', 'tls', 'policy', 'health', 'cluster-ipc', 'metrics'],
   cli: [
     'version',
     'cluster',
@@ -38,14 +38,14 @@ const LAYERS: Record<string, readonly string[]> = {
     'config',
     'logging',
     'tls',
-    'policy engine',
+    'policy',
     'admission',
     'image-reference',
     'registry',
     'verification',
   ],
   main: ['cli', 'cluster'],
-  testing: ['config', 'http', 'policy engine', 'registry', 'verification'],
+  testing: ['config', 'http', 'policy', 'registry', 'verification'],
 };
 
 const SRC = __dirname;
@@ -56,9 +56,9 @@ const IMAGE_REVIEW_ADAPTER =
 function layerOf(file: string): string {
   if (file === 'app.module.ts') return 'app';
   if (file === 'main.ts') return 'main';
-  if (IMAGE_REVIEW_ADAPTER.test(file)) return 'image-review adapter';
+  if (IMAGE_REVIEW_ADAPTER.test(file)) return 'image-review';
   const feature = file.split('/')[0];
-  return feature === 'policy' ? 'policy engine' : feature;
+  return feature === 'policy' ? 'policy' : feature;
 }
 
 function sourceFiles(directory: string): string[] {
@@ -100,10 +100,18 @@ describe('layering', () => {
     expect(violations).toEqual([]);
   });
 
+  it('ships nothing of src/testing, whose fakes need packages only development installs', () => {
+    const build = JSON.parse(readFileSync(join(SRC, '..', 'tsconfig.build.json'), 'utf8')) as {
+      exclude: string[];
+    };
+    expect(build.exclude).toContain('src/testing');
+    expect(Object.entries(LAYERS).filter(([, may]) => may.includes('testing'))).toEqual([]);
+  });
+
   it('catches an arrow back up, such as the cluster reaching into the CLI', () => {
     expect(LAYERS.cluster).not.toContain('cli');
     expect(layerOf('cli/check.command.ts')).toBe('cli');
-    expect(layerOf('policy/policy.controller.ts')).toBe('image-review adapter');
-    expect(layerOf('policy/image-policy.service.ts')).toBe('policy engine');
+    expect(layerOf('image-review/policy.controller.ts')).toBe('image-review');
+    expect(layerOf('policy/image-policy.service.ts')).toBe('policy');
   });
 });

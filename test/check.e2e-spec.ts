@@ -74,6 +74,26 @@ skipped 2 objects with no pod spec at a place the webhook knows: example.com/Wid
       );
     });
 
+    it('judges image volumes, which the kubelet pulls like a container image, naming the volume', () => {
+      expect(runCli(['check', '-f', `${MANIFESTS}/image-volumes`])).toEqual({
+        status: 1,
+        stderr: '',
+        stdout: `LOCATION                                           DOC  NAMESPACE  RESOURCE          CONTAINER               IMAGE                                   RULE       ENFORCEMENT  MESSAGE
+test/fixtures/manifests/image-volumes/pod.yaml:16  1    ml         Pod/model-server  weights (image volume)  registry.example.com/ml/weights:latest  no-latest  enforce      uses the latest tag
+
+checked 1 pod spec in 1 document from 1 file against policy default (revision 3e42b1e38d1b): 1 denied, 0 allowed with warnings, 0 allowed
+`,
+      });
+      const report = JSON.parse(runCli(['check', '-f', `${MANIFESTS}/image-volumes`, '-o', 'json']).stdout);
+      expect(report.findings[0]).toMatchObject({
+        line: 16,
+        container: 'weights',
+        containerList: 'volumes',
+        description:
+          'image volume "weights": image registry.example.com/ml/weights:latest uses the latest tag (rule no-latest)',
+      });
+    });
+
     it('exits 0 on a clean manifest, with only the summary', () => {
       expect(runCli(['check', '-f', `${MANIFESTS}/app/clean.json`])).toEqual({
         status: 0,

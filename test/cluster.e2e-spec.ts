@@ -8,8 +8,8 @@ import { connect } from 'node:tls';
 import request from 'supertest';
 import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, loopbackListenerArgs, runBouncer } from './support/bouncer-process';
-import { eventually } from './support/eventually';
-import { parsePrometheusText, sampleValue } from './support/prometheus-text';
+import { WaitingIsPointless, eventually } from './support/eventually';
+import { Sample, parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { imageReview } from './support/reviews';
 import { SecretVolume } from './support/secret-volume';
 import { TestPki, createTestPki } from './support/test-pki';
@@ -335,15 +335,41 @@ describe('cluster mode (--workers 2)', () => {
     const restarts = sampleValue(before, 'kube_image_bouncer_worker_restarts_total')!;
 
     process.kill(victims[0].pid, 'SIGKILL');
-    await eventually('a replacement worker', async () => {
+    const survivor = victims[1].pid;
+    const replacement = await eventually('a replacement worker', async () => {
       const response = await health().get('/readyz');
       const now = (response.body as { workers?: { pid: number }[] }).workers ?? [];
       if (response.status !== 200 || now.length !== 2 || now.some((w) => w.pid === victims[0].pid))
         throw new Error(JSON.stringify(response.body));
+      return now.find((w) => w.pid !== survivor)!.pid;
     });
-    const after = await scrape();
-    const fell = counters.filter((s) => (sampleValue(after, s.name, s.labels) ?? 0) < s.value);
-    expect(fell).toEqual([]);
+    /** The cluster worker id a process's log lines carry, which its `process` label names. */
+    const workerIdOf = (pid: number): number =>
+      bouncer
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { pid?: number; worker?: number })
+        .find((line) => line.pid === pid && line.worker !== undefined)!.worker!;
+    const processesIn = (samples: Sample[]) =>
+      samples
+        .filter((s) => s.name === 'process_max_fds')
+        .map((s) => s.labels.process)
+        .sort();
+    expect(processesIn(before)).toContain(`worker-${workerIdOf(victims[0].pid)}`);
+    // Every scrape from now on, until the replacement has answered one (a worker that does not
+    // answer within 2 s is summed as it last answered, and a new one has not yet), keeps them all.
+    const fellIn = (samples: Sample[]) =>
+      counters.filter((s) => (sampleValue(samples, s.name, s.labels) ?? 0) < s.value);
+    const after = await eventually('a scrape the replacement worker has answered', async () => {
+      const samples = await scrape();
+      const fell = fellIn(samples);
+      if (fell.length > 0) throw new WaitingIsPointless(`counters went backwards: ${JSON.stringify(fell)}`);
+      if (!processesIn(samples).includes(`worker-${workerIdOf(replacement)}`))
+        throw new Error('the replacement has not answered a scrape yet');
+      return samples;
+    });
+    expect(fellIn(after)).toEqual([]);
     expect(
       sampleValue(after, 'kube_image_bouncer_decisions_total', {
         endpoint: 'image_policy',
@@ -358,8 +384,10 @@ describe('cluster mode (--workers 2)', () => {
       }),
     );
     expect(sampleValue(after, 'kube_image_bouncer_worker_restarts_total')).toBe(restarts + 1);
-    // The dead worker's own process metrics went with it.
-    expect(after.filter((s) => s.name === 'process_max_fds')).toHaveLength(3);
+    // The dead worker's own process metrics went with it; the others' are each their own.
+    expect(processesIn(after)).toEqual(
+      ['primary', ...[survivor, replacement].map((pid) => `worker-${workerIdOf(pid)}`)].sort(),
+    );
   });
 });
 

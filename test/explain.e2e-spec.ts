@@ -152,6 +152,7 @@ decision   allow, with a warning
       namespace: 'default',
       policy: { name: 'default', source: 'built-in default policy', revision: '3e42b1e38d1b' },
       pinning: null,
+      withheld: [],
       resolution: null,
       rules: [
         {

@@ -32,6 +32,16 @@ FAILED: 4 of 6 checks in 3 tests of 1 suite
     });
   });
 
+  it('holds image volumes of a manifest to expectations like container images', () => {
+    const run = runCli(['test', `${SUITES}/image-volumes`]);
+
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(run.stdout).toContain(
+      'registry.example.com/ml/weights:latest  deny (no-latest)  deny (no-latest)  pass',
+    );
+    expect(run.stdout).toMatch(/\npassed: 3 of 3 checks in 1 test of 1 suite\n$/);
+  });
+
   it('gives the results as JSON with -o json', () => {
     const run = runCli(['test', `${SUITES}/mismatches/suite.yaml`, '-o', 'json']);
     expect(run.status).toBe(1);

@@ -42,19 +42,20 @@ describe('kube-image-bouncer setup', () => {
     expect(run).toEqual({
       status: 0,
       stderr: '',
-      stdout: `wrote 12 files to out for a bouncer at https://127.0.0.1:${port} (private keys mode 0600):
-  ca.crt                                 CA certificate: the bouncer and the kube-apiserver trust it
-  ca.key                                 CA private key: keep it offline, it's only for issuing new certificates
-  server.crt                             the bouncer's server certificate
-  server.key                             the bouncer's private key
-  apiserver-client.crt                   the kube-apiserver's client certificate
-  apiserver-client.key                   the kube-apiserver's private key
-  kubeconfig.yaml                        kube-apiserver: kubeconfig for ImagePolicyWebhook
-  webhook-kubeconfig.yaml                kube-apiserver: client certificate for the validating webhook
-  admission-config.yaml                  kube-apiserver: --admission-control-config-file
-  validating-webhook-configuration.yaml  kubectl apply -f: the ValidatingWebhookConfiguration
-  mutating-webhook-configuration.yaml    kubectl apply -f, when the policy pins digests: the MutatingWebhookConfiguration
-  README.md                              where each file goes, and the exact commands and flags
+      stdout: `wrote 13 files to out for a bouncer at https://127.0.0.1:${port} (private keys mode 0600):
+  ca.crt                                   CA certificate: the bouncer and the kube-apiserver trust it
+  ca.key                                   CA private key: keep it offline, it's only for issuing new certificates
+  server.crt                               the bouncer's server certificate
+  server.key                               the bouncer's private key
+  apiserver-client.crt                     the kube-apiserver's client certificate
+  apiserver-client.key                     the kube-apiserver's private key
+  kubeconfig.yaml                          kube-apiserver: kubeconfig for ImagePolicyWebhook
+  webhook-kubeconfig.yaml                  kube-apiserver: client certificate for the validating webhook
+  admission-config.yaml                    kube-apiserver: --admission-control-config-file
+  validating-webhook-configuration.yaml    kubectl apply -f: the ValidatingWebhookConfiguration
+  mutating-webhook-configuration.yaml      kubectl apply -f, when the policy pins digests: the MutatingWebhookConfiguration
+  image-volume-webhook-configuration.yaml  kubectl apply -f, with ImagePolicyWebhook alone: pods that mount image volumes
+  README.md                                where each file goes, and the exact commands and flags
 next: read out/README.md
 `,
     });
@@ -118,7 +119,7 @@ next: read out/README.md
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      `kube-image-bouncer: refusing to overwrite 12 files in ${out}; pass --force to replace them:\n` +
+      `kube-image-bouncer: refusing to overwrite 13 files in ${out}; pass --force to replace them:\n` +
         [
           'ca.crt',
           'ca.key',
@@ -131,6 +132,7 @@ next: read out/README.md
           'admission-config.yaml',
           'validating-webhook-configuration.yaml',
           'mutating-webhook-configuration.yaml',
+          'image-volume-webhook-configuration.yaml',
           'README.md',
         ]
           .map((name) => `  ${name}\n`)

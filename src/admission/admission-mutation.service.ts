@@ -1,23 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { DigestPinningService, ImagePin, PinningDecision } from '../policy';
+import { DigestPinningService, PinningDecision, imagePlace } from '../policy';
 import { admissionPodSpec } from './admission-pod-spec';
 import { AdmissionOutcome, JsonPatchOperation } from './admission-review-response';
 import { allowedUnchecked } from './admission-review.service';
 import { AdmissionRequestDto } from './dto/admission-review.dto';
-import { podSpecReviewRequest } from './pod-spec';
+import { imagePathInSpec, podSpecReviewRequest } from './pod-spec';
 
 /** RFC 6901: `~` and `/` in a key are escaped; the keys we write (spec, containers) have neither. */
 const pointer = (steps: readonly (string | number)[]): string =>
   `/${steps.map((step) => String(step).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
-const where = ({ subject }: ImagePin): string =>
-  subject.container ? `container "${subject.container.name}" (${subject.container.list}): ` : '';
-
 /** What kubectl prints for an image /mutate could not pin: it names the image and the reason. */
 export function unpinnedWarnings(pinning: PinningDecision): string[] {
   return pinning.pins.flatMap((pin) =>
     'unresolved' in pin.outcome
-      ? [`${where(pin)}image ${pin.subject.image} was not pinned to a digest: ${pin.outcome.unresolved}`]
+      ? [
+          `${imagePlace(pin.subject)}image ${pin.subject.image} was not pinned to a digest: ${pin.outcome.unresolved}`,
+        ]
       : [],
   );
 }
@@ -41,22 +40,18 @@ export class AdmissionMutationService {
         reviewed.isPod ? 'the policy does not pin digests' : 'the policy does not pin pod controllers',
       );
     const pinning = await this.pinning.pin(podSpecReviewRequest(reviewed.pod));
-    const patch: JsonPatchOperation[] = pinning.pins.flatMap(({ subject, outcome }) =>
-      'pinned' in outcome && subject.container
+    const patch: JsonPatchOperation[] = pinning.pins.flatMap(({ subject, outcome }) => {
+      const at = imagePathInSpec(subject);
+      return 'pinned' in outcome && at
         ? [
             {
               op: 'replace',
-              path: pointer([
-                ...reviewed.pod.location.specPath,
-                subject.container.list,
-                subject.container.index,
-                'image',
-              ]),
+              path: pointer([...reviewed.pod.location.specPath, ...at]),
               value: outcome.pinned,
             },
           ]
-        : [],
-    );
+        : [];
+    });
     const pinned = Object.fromEntries(
       pinning.pins.flatMap(({ subject, outcome }) =>
         'pinned' in outcome ? [[subject.image, outcome.pinned]] : [],

@@ -34,6 +34,7 @@ export function admissionPodSpec(request: AdmissionRequestDto): AdmissionPodSpec
         request.operation === 'UPDATE'
           ? { object: request.oldObject, objectName: 'request.oldObject' }
           : undefined,
+      ...(request.subResource === EPHEMERAL_CONTAINERS_SUBRESOURCE ? { ephemeralContainersOnly: true } : {}),
     },
   };
 }

@@ -76,8 +76,12 @@ function descend(root: unknown, path: readonly string[]): unknown {
 const pathText = (path: readonly string[]): string => path.join('.');
 
 /**
- * Every container image of the pod spec, in list order: containers, then initContainers, then
- * ephemeralContainers. A missing list is empty; a list or image of the wrong type is an error.
+ * Every image the kubelet pulls for the pod spec, in order: the images of containers, then
+ * initContainers, then ephemeralContainers, then image volumes (`spec.volumes[].image.reference`,
+ * KEP-4639, GA in 1.36), which the kubelet pulls just as it pulls a container's. A missing list is
+ * empty; a list or image of the wrong type is an error. An image volume without a reference is
+ * skipped: a pod template may leave it for a later default, and the apiserver refuses a Pod with
+ * none (core validation's AllowEmptyImageVolumeReference) before validating webhooks are asked.
  */
 export function readPodImages(
   object: unknown,
@@ -103,7 +107,30 @@ export function readPodImages(
       images.push({ image: container.image, container: { name, list, index } });
     });
   }
+  const volumes = spec.volumes;
+  if (volumes === undefined || volumes === null) return images;
+  if (!Array.isArray(volumes)) throw new MalformedPodSpecError(`${specText}.volumes must be an array`);
+  volumes.forEach((volume: unknown, index) => {
+    const at = `${specText}.volumes[${index}]`;
+    if (!isObject(volume)) throw new MalformedPodSpecError(`${at} must be an object`);
+    const source = volume.image;
+    if (source === undefined || source === null) return;
+    if (!isObject(source)) throw new MalformedPodSpecError(`${at}.image must be an object`);
+    const { reference } = source;
+    if (reference === undefined || reference === null || reference === '') return;
+    if (typeof reference !== 'string')
+      throw new MalformedPodSpecError(`${at}.image.reference must be a string`);
+    const name = typeof volume.name === 'string' ? volume.name : `#${index}`;
+    images.push({ image: reference, volume: { name, index } });
+  });
   return images;
+}
+
+/** Where an image sits in the pod spec, as a JSON Patch path from the spec names it. */
+export function imagePathInSpec(subject: ImageUnderReview): readonly (string | number)[] | undefined {
+  if (subject.container) return [subject.container.list, subject.container.index, 'image'];
+  if (subject.volume) return ['volumes', subject.volume.index, 'image', 'reference'];
+  return undefined;
 }
 
 /** The pod's annotations that concern image policy (break-glass tickets), as ImagePolicyWebhook forwards them. */
@@ -130,6 +157,12 @@ export interface PodSpecUnderReview {
   readonly namespace?: string;
   /** On UPDATE, the object as it was: images it already ran are not judged again. */
   readonly previous?: { readonly object: unknown; readonly objectName: string };
+  /**
+   * Through the `pods/ephemeralcontainers` subresource only ephemeral containers can change (the
+   * apiserver keeps the rest of the old spec), so only they are judged, as ImagePolicyWebhook
+   * judges only them there.
+   */
+  readonly ephemeralContainersOnly?: true;
 }
 
 /**
@@ -137,26 +170,55 @@ export interface PodSpecUnderReview {
  * that `check` judges exactly as the webhook does by construction.
  */
 export function podSpecReviewRequest(pod: PodSpecUnderReview): ImagePolicyRequest {
-  const images = readPodImages(pod.object, pod.location, pod.objectName);
-  const previous = pod.previous ? previousImages(pod.previous, pod.location) : new Set<string>();
+  const read = readPodImages(pod.object, pod.location, pod.objectName);
+  const images = pod.ephemeralContainersOnly
+    ? read.filter((image) => image.container?.list === 'ephemeralContainers')
+    : read;
+  const ran = pod.previous ? imagesThatRan(pod.previous, pod.location) : undefined;
   return {
-    // Images the object already ran are not judged again, so an old workload can still be scaled,
-    // relabelled or rolled back after the policy tightens; only what the update introduces is.
-    images: previous.size === 0 ? images : images.filter(({ image }) => !previous.has(image)),
+    images:
+      ran === undefined
+        ? images
+        : images.map((image) => (ranBefore(image, ran) ? { ...image, ranBefore: true } : image)),
     namespace: pod.namespace,
     annotations: readImagePolicyAnnotations(pod.object, pod.location),
   };
 }
 
+/** What the object ran before an update: its images, and its ephemeral containers by name. */
+interface ImagesThatRan {
+  readonly images: ReadonlySet<string>;
+  /** An ephemeral container is one run of one image, never a place another image may take. */
+  readonly ephemeral: ReadonlyMap<string, string>;
+}
+
+/**
+ * On UPDATE, images the object already ran may be spared another judgement (the engine says when:
+ * see `grandfathered` there). An ephemeral container ran before only if the old object had one
+ * of that name with that image: `kubectl debug` adds a new one, and a new one is always judged,
+ * whatever image the pod's other containers run (CVE-2023-2727 was the same hole in the apiserver).
+ */
+function ranBefore(image: ImageUnderReview, ran: ImagesThatRan): boolean {
+  if (image.container?.list === 'ephemeralContainers')
+    return ran.ephemeral.get(image.container.name) === image.image;
+  return ran.images.has(image.image);
+}
+
 /** An unreadable old object grandfathers nothing: every image is then judged as new. */
-function previousImages(
+function imagesThatRan(
   previous: NonNullable<PodSpecUnderReview['previous']>,
   location: PodSpecLocation,
-): Set<string> {
+): ImagesThatRan | undefined {
+  let images: ImageUnderReview[];
   try {
-    return new Set(readPodImages(previous.object, location, previous.objectName).map(({ image }) => image));
+    images = readPodImages(previous.object, location, previous.objectName);
   } catch (error) {
-    if (error instanceof MalformedPodSpecError) return new Set();
+    if (error instanceof MalformedPodSpecError) return undefined;
     throw error;
   }
+  const ran = { images: new Set<string>(), ephemeral: new Map<string, string>() };
+  for (const image of images)
+    if (image.container?.list === 'ephemeralContainers') ran.ephemeral.set(image.container.name, image.image);
+    else ran.images.add(image.image);
+  return ran;
 }

@@ -81,7 +81,7 @@ describe(`${InFlight.name} joinUntil`, () => {
     const deadlines: SharedDeadline[] = [];
     const work = deferred<string>();
 
-    const first = sut.joinUntil('k', 1_000_100, (deadline) => {
+    const first = sut.joinUntil('k', { deadlineAt: 1_000_100 }, (deadline) => {
       deadlines.push(deadline);
       return work.promise;
     });
@@ -101,9 +101,9 @@ describe(`${InFlight.name} joinUntil`, () => {
     const sut = new InFlight<string, string>();
     const start = jest.fn((_deadline: SharedDeadline) => new Promise<string>(() => undefined));
 
-    void sut.joinUntil('k', 1_000_100, start);
-    void sut.joinUntil('k', 1_000_500, start);
-    void sut.joinUntil('k', 1_000_200, start);
+    void sut.joinUntil('k', { deadlineAt: 1_000_100 }, start);
+    void sut.joinUntil('k', { deadlineAt: 1_000_500 }, start);
+    void sut.joinUntil('k', { deadlineAt: 1_000_200 }, start);
     const [[deadline]] = start.mock.calls;
 
     expect(start).toHaveBeenCalledTimes(1);
@@ -122,9 +122,9 @@ describe(`${InFlight.name} joinUntil`, () => {
       return Promise.resolve(deadlines.length);
     };
 
-    await expect(sut.joinUntil('k', 1_000_100, start)).resolves.toBe(1);
+    await expect(sut.joinUntil('k', { deadlineAt: 1_000_100 }, start)).resolves.toBe(1);
     jest.advanceTimersByTime(1_000);
-    await expect(sut.joinUntil('k', 1_002_000, start)).resolves.toBe(2);
+    await expect(sut.joinUntil('k', { deadlineAt: 1_002_000 }, start)).resolves.toBe(2);
 
     expect(deadlines[0].signal.aborted).toBe(false);
     expect(deadlines[1].deadlineAt).toBe(1_002_000);
@@ -136,12 +136,12 @@ describe(`${InFlight.name} joinUntil`, () => {
     const deadlines: SharedDeadline[] = [];
 
     await expect(
-      sut.joinUntil('k', 1_000_100, (deadline) => {
+      sut.joinUntil('k', { deadlineAt: 1_000_100 }, (deadline) => {
         deadlines.push(deadline);
         return Promise.reject(new Error('boom'));
       }),
     ).rejects.toThrow('boom');
-    await sut.joinUntil('k', 1_000_900, (deadline) => {
+    await sut.joinUntil('k', { deadlineAt: 1_000_900 }, (deadline) => {
       deadlines.push(deadline);
       return Promise.resolve(1);
     });
@@ -238,5 +238,37 @@ describe(untilAborted.name, () => {
     await untilAborted(Promise.resolve(1), controller.signal);
 
     expect(remove).toHaveBeenCalledWith('abort', expect.any(Function));
+  });
+});
+
+describe(`${InFlight.name} joinUntil and budgets`, () => {
+  it('carries the budget of the caller that started the work, not of those who join it', () => {
+    const sut = new InFlight<string, string>();
+    const start = jest.fn((_deadline: SharedDeadline<string>) => new Promise<string>(() => undefined));
+
+    void sut.joinUntil('k', { deadlineAt: Date.now() + 1_000, budget: 'first review' }, start);
+    void sut.joinUntil('k', { deadlineAt: Date.now() + 2_000, budget: 'second review' }, start);
+
+    expect(start).toHaveBeenCalledTimes(1);
+    expect(start.mock.calls[0][0].budget).toBe('first review');
+  });
+
+  it('tells who asks once the work has settled, and at once after', async () => {
+    const sut = new InFlight<string, number>();
+    const told: string[] = [];
+    const work = deferred<number>();
+    let shared: SharedDeadline | undefined;
+
+    const running = sut.joinUntil('k', { deadlineAt: Date.now() + 1_000 }, (deadline) => {
+      shared = deadline;
+      deadline.onSettled(() => told.push('while running'));
+      return work.promise;
+    });
+    expect(told).toEqual([]);
+    work.resolve(1);
+    await running;
+    shared!.onSettled(() => told.push('after'));
+
+    expect(told).toEqual(['while running', 'after']);
   });
 });

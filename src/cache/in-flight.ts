@@ -4,10 +4,14 @@
  * deadline (every review has the same budget, so no asker is owed longer than one budget from the
  * start), and a caller that stops waiting, its review answered or abandoned, does not cancel it for
  * the others; each caller stops waiting at its own deadline (see `untilAborted`).
+ *
+ * What the shared work spends is charged to the budget of the caller that started it: it is that
+ * caller's ask, the others only wait for its answer, and a budget that the others could add to
+ * would let many small reviews together hold what no one review may.
  */
 export class InFlight<K, V> {
   private readonly running = new Map<K, Promise<V>>();
-  private readonly deadlines = new Map<K, SharedDeadline>();
+  private readonly deadlines = new Map<K, SharedDeadline<unknown>>();
 
   get size(): number {
     return this.running.size;
@@ -25,15 +29,20 @@ export class InFlight<K, V> {
   /**
    * `join` for work bounded by a deadline: the work runs under a SharedDeadline that each caller
    * joining it moves to its own `deadlineAt` if later, so it ends when the last caller stops waiting.
+   * It carries the starting caller's `budget`.
    */
-  joinUntil(key: K, deadlineAt: number, start: (deadline: SharedDeadline) => Promise<V>): Promise<V> {
+  joinUntil<B>(
+    key: K,
+    caller: { readonly deadlineAt: number; readonly budget?: B },
+    start: (deadline: SharedDeadline<B>) => Promise<V>,
+  ): Promise<V> {
     const running = this.running.get(key);
     const shared = this.deadlines.get(key);
     if (running && shared) {
-      shared.extendTo(deadlineAt);
+      shared.extendTo(caller.deadlineAt);
       return running;
     }
-    const deadline = new SharedDeadline(deadlineAt);
+    const deadline = new SharedDeadline<B>(caller.deadlineAt, caller.budget);
     this.deadlines.set(key, deadline);
     return this.join(key, async () => {
       try {
@@ -48,16 +57,29 @@ export class InFlight<K, V> {
 
 /**
  * The deadline of work several callers wait for: its signal aborts, as `AbortSignal.timeout` does,
- * at the latest `deadlineAt` any of them brought, not at the first caller's.
+ * at the latest `deadlineAt` any of them brought, not at the first caller's. It carries the budget
+ * of the caller that started the work, and tells whoever asks when the work has settled, so that
+ * what was held for it can be given back then.
  */
-export class SharedDeadline {
+export class SharedDeadline<B = unknown> {
   private readonly controller = new AbortController();
   private at: number;
   private timer: NodeJS.Timeout;
+  private readonly settled: (() => void)[] = [];
+  private disposed = false;
 
-  constructor(deadlineAt: number) {
+  constructor(
+    deadlineAt: number,
+    readonly budget?: B,
+  ) {
     this.at = deadlineAt;
     this.timer = this.arm();
+  }
+
+  /** Runs `callback` once the work has settled, or at once if it already has. */
+  onSettled(callback: () => void): void {
+    if (this.disposed) callback();
+    else this.settled.push(callback);
   }
 
   get signal(): AbortSignal {
@@ -75,9 +97,11 @@ export class SharedDeadline {
     this.timer = this.arm();
   }
 
-  /** Stops the clock once the work has settled. */
+  /** Stops the clock once the work has settled, and tells those who asked. */
   dispose(): void {
     clearTimeout(this.timer);
+    this.disposed = true;
+    for (const callback of this.settled.splice(0)) callback();
   }
 
   private arm(): NodeJS.Timeout {

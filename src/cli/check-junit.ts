@@ -1,5 +1,5 @@
 import { describeViolation } from '../policy/policy-decision';
-import { CheckReport, exceptionLabel } from './check-report';
+import { CheckReport, describeException } from './check-report';
 import { ManifestFinding, ManifestObject, ManifestReview, kindLabel } from './manifest-check';
 
 /** What fails the run besides a denial, which always does: `--fail-on warn`, `--fail-on skipped`. */
@@ -71,10 +71,7 @@ export function checkJunit(report: CheckReport, failOn: FailOn): string {
       ...(failure && failure.type !== 'skipped'
         ? []
         : review.findings.map((f) => `warning: ${findingText(f)}`)),
-      ...review.excepted.map(
-        (e) =>
-          `excepted: container "${e.container.name}" (${e.container.list}): image ${e.verdict.subject.image} let through by spec.exceptions ${exceptionLabel(e)}`,
-      ),
+      ...review.excepted.map((e) => `excepted: ${describeException(e)}`),
     ];
     const body =
       (failure

@@ -1,5 +1,5 @@
 import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
-import { describeViolation, displayImage } from '../policy/policy-decision';
+import { describeViolation, displayImage, imagePlace } from '../policy/policy-decision';
 import { alignColumns } from './aligned-columns';
 import {
   ManifestCheck,
@@ -17,10 +17,11 @@ export interface CheckReport {
   readonly check: ManifestCheck;
 }
 
-const CONTAINER_LIST_LABEL = {
+const PLACE_LABEL = {
   containers: '',
   initContainers: ' (init)',
   ephemeralContainers: ' (ephemeral)',
+  volumes: ' (image volume)',
 };
 
 /** A finding or an excepted image: something reported at an image of a pod spec. */
@@ -35,6 +36,10 @@ export const resourceLabel = ({ object }: ReportedImage): string =>
 /** `CHG-7 until 2026-12-31T00:00:00.000Z`: the exception that let an image through. */
 export const exceptionLabel = ({ ticket, expires }: ManifestException): string =>
   `${ticket} until ${expires.toISOString()}`;
+
+/** `container "app" (containers): image legacy/app let through by spec.exceptions CHG-7 until …`. */
+export const describeException = (exception: ManifestException): string =>
+  `${imagePlace(exception.verdict.subject)}image ${exception.verdict.subject.image} let through by spec.exceptions ${exceptionLabel(exception)}`;
 
 /** `file:line`, and for `helm template` output the chart template, since stdin has no file to open. */
 const location = ({ object, line }: ReportedImage): string =>
@@ -103,7 +108,7 @@ export function checkTable(report: CheckReport, failOnSkipped = false): string {
     documentLabel(reported),
     reported.object.namespace,
     resourceLabel(reported),
-    `${reported.container.name}${CONTAINER_LIST_LABEL[reported.container.list]}`,
+    `${reported.place.name}${PLACE_LABEL[reported.place.list]}`,
     displayImage(reported.verdict),
   ];
   const rows = report.check.reviews.flatMap((review) =>
@@ -179,8 +184,8 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       kind: finding.object.kind,
       namespace: finding.object.namespace,
       name: finding.object.name,
-      container: finding.container.name,
-      containerList: finding.container.list,
+      container: finding.place.name,
+      containerList: finding.place.list,
       image: finding.verdict.subject.image,
       rule: finding.violation.rule,
       enforcement: finding.violation.enforcement,
@@ -200,8 +205,8 @@ export function checkJson({ policy, input, check }: CheckReport): unknown {
       kind: exception.object.kind,
       namespace: exception.object.namespace,
       name: exception.object.name,
-      container: exception.container.name,
-      containerList: exception.container.list,
+      container: exception.place.name,
+      containerList: exception.place.list,
       image: exception.verdict.subject.image,
       ticket: exception.ticket,
       expires: exception.expires.toISOString(),

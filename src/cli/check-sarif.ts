@@ -5,7 +5,7 @@ import type { ArtifactLocation, Log, ReportingDescriptor, Result } from 'sarif';
 import { INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from '../policy/image-policy.service';
 import { Enforcement } from '../policy/policy-file/image-policy.schema';
 import { describeViolation } from '../policy/policy-decision';
-import { CheckReport, exceptionLabel, resourceLabel } from './check-report';
+import { CheckReport, describeException, exceptionLabel, resourceLabel } from './check-report';
 import { ManifestException, ManifestFinding } from './manifest-check';
 import { STDIN } from './manifest-source';
 import { packageVersion } from '../version';
@@ -71,12 +71,9 @@ function artifactLocation(file: string): ArtifactLocation {
 }
 
 /** Stable across runs while the finding stands, even when lines move, so alerts are not duplicated. */
-function fingerprint(
-  { object, container, verdict }: ManifestFinding | ManifestException,
-  rule: string,
-): string {
-  const identity = [object.document.file, object.kind, object.namespace, object.name, container.list];
-  identity.push(container.name, verdict.subject.image, rule);
+function fingerprint({ object, place, verdict }: ManifestFinding | ManifestException, rule: string): string {
+  const identity = [object.document.file, object.kind, object.namespace, object.name, place.list];
+  identity.push(place.name, verdict.subject.image, rule);
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
@@ -144,7 +141,7 @@ export function checkSarif(report: CheckReport): Log {
       ruleIndex: rules.findIndex((rule) => rule.id === EXCEPTED_RULE),
       level: 'note',
       message: {
-        text: `${resourceLabel(exception)} in namespace ${exception.object.namespace}: container "${exception.container.name}" (${exception.container.list}): image ${exception.verdict.subject.image} let through by spec.exceptions ${exceptionLabel(exception)}`,
+        text: `${resourceLabel(exception)} in namespace ${exception.object.namespace}: ${describeException(exception)}`,
       },
       locations: locationsOf(exception),
       partialFingerprints: { 'kubeImageBouncerFinding/v1': fingerprint(exception, EXCEPTED_RULE) },

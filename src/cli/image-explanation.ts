@@ -64,6 +64,8 @@ export interface ImageExplanationJson {
     readonly ms: number | null;
     readonly cache: 'hit' | 'miss' | null;
   } | null;
+  /** Patterns that name the image's tag but did not let its digest through, and why. */
+  readonly withheld: readonly string[];
   /** The tag's digest, when a rule needed it. */
   readonly resolution: {
     readonly registry: string;
@@ -108,6 +110,8 @@ function skipReason(skipped: RuleSkip): string {
       return `image excepted by spec.exceptions ticket ${skipped.ticket} until ${skipped.expires.toISOString()}`;
     case 'needs-registry':
       return 'needs the registry (run online)';
+    case 'already-denied':
+      return `rule ${skipped.rule} already denies the image, so its registry is not asked`;
   }
 }
 
@@ -249,6 +253,9 @@ export function explanationText(image: string, explanation: PolicyExplanation, p
     ]),
     ...(rules.length === 0 ? ['(the policy has no rules)'] : []),
     ...verificationLines(rules),
+    ...(explanation.images[0].withheld ?? []).flatMap((note, i) =>
+      i === 0 ? ['', `not let through: ${note}`] : [`not let through: ${note}`],
+    ),
     '',
     ...decisionLines(explanation),
   ];
@@ -291,6 +298,7 @@ export function explanationJson(
           cache: 'resolution' in pinned ? pinned.resolution.cache : null,
         }
       : null,
+    withheld: explanation.images[0].withheld ?? [],
     resolution: resolution
       ? {
           registry: resolution.registry,

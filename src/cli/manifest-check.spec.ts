@@ -33,7 +33,7 @@ describe(checkManifests.name, () => {
   const findings = (result: ManifestCheck): string[] =>
     result.findings.map(
       (f) =>
-        `${f.object.kind}/${f.object.name}@${f.object.namespace} ${f.container.list}[${f.container.index}] ${f.verdict.subject.image} ${f.violation.rule}:${f.violation.enforcement} ${f.line}`,
+        `${f.object.kind}/${f.object.name}@${f.object.namespace} ${f.place.list}[${f.place.index}] ${f.verdict.subject.image} ${f.violation.rule}:${f.violation.enforcement} ${f.line}`,
     );
   const pod = (name: string, image: string, extra = ''): string =>
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  containers:\n    - name: c\n      image: ${image}\n`;

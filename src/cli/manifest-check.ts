@@ -1,13 +1,24 @@
-import { MalformedPodSpecError, locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
+import {
+  MalformedPodSpecError,
+  imagePathInSpec,
+  locatePodSpec,
+  podSpecReviewRequest,
+} from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { describeTicket } from '../policy/break-glass';
-import { ContainerList, ImageVerdict, PolicyDecision, RuleViolation } from '../policy/image-policy.types';
+import {
+  ContainerList,
+  ImageUnderReview,
+  ImageVerdict,
+  PolicyDecision,
+  RuleViolation,
+} from '../policy/image-policy.types';
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
 import { pinnedImage } from '../policy/digest-pinning.service';
 import type { DigestPinningService } from '../policy/digest-pinning.service';
-import type { ImagePolicyRequest, ImageUnderReview } from '../policy/image-policy.types';
+import type { ImagePolicyRequest } from '../policy/image-policy.types';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -23,12 +34,20 @@ export interface ManifestObject {
   readonly namespace: string;
 }
 
-/** A warn- or enforce-mode violation of one container image, where the webhook would report it. */
+/** Where a pod spec holds an image: a container of one of its lists, or an image volume. */
+export interface ImagePlace {
+  /** The container's or the volume's name. */
+  readonly name: string;
+  readonly list: ContainerList | 'volumes';
+  readonly index: number;
+}
+
+/** A warn- or enforce-mode violation of one image, where the webhook would report it. */
 export interface ManifestFinding {
   readonly object: ManifestObject;
   readonly verdict: ImageVerdict;
   readonly violation: RuleViolation;
-  readonly container: { readonly name: string; readonly list: ContainerList; readonly index: number };
+  readonly place: ImagePlace;
   readonly line: number;
   readonly column: number;
   /** The break-glass ticket that lets the pod through despite an enforced violation. */
@@ -41,7 +60,7 @@ export interface ManifestFinding {
 export interface ManifestException {
   readonly object: ManifestObject;
   readonly verdict: ImageVerdict;
-  readonly container: { readonly name: string; readonly list: ContainerList; readonly index: number };
+  readonly place: ImagePlace;
   readonly line: number;
   readonly column: number;
   readonly ticket: string;
@@ -235,13 +254,13 @@ export async function checkManifests(
       const podFindings: ManifestFinding[] = [];
       const podExcepted: ManifestException[] = [];
       decision.verdicts.forEach((verdict) => {
-        const { name: containerName, list, index } = verdict.subject.container!;
-        const position = at([...location.specPath, list, index, 'image']);
+        const place = imagePlaceOf(verdict.subject);
+        const position = at([...location.specPath, ...imagePathInSpec(verdict.subject)!]);
         if (verdict.exception)
           podExcepted.push({
             object,
             verdict,
-            container: { name: containerName, list, index },
+            place,
             ...position,
             ticket: verdict.exception.ticket,
             expires: verdict.exception.expires,
@@ -252,7 +271,7 @@ export async function checkManifests(
             object,
             verdict,
             violation,
-            container: { name: containerName, list, index },
+            place,
             ...position,
             ...(decision.breakGlass && violation.enforcement === 'enforce'
               ? {
@@ -267,7 +286,7 @@ export async function checkManifests(
           });
         }
       });
-      // The webhook lists containers before initContainers; a report reads best in file order.
+      // The webhook lists containers before initContainers and volumes; a report reads best in file order.
       const inFileOrder = (a: { line: number; column: number }, b: { line: number; column: number }) =>
         a.line - b.line || a.column - b.column;
       podFindings.sort(inFileOrder);
@@ -354,4 +373,11 @@ export function nothingToCheck(input: ManifestInput): CommandInputError {
     return documents === 0 ? `-f ${given} (no YAML or JSON documents)` : `-f ${given}`;
   });
   return new CommandInputError(`nothing to check: no Kubernetes objects in ${described.join(', ')}`);
+}
+
+/** Where the webhook's pod-spec reader found an image; `check` reads only pod specs, so it has one. */
+function imagePlaceOf(subject: ImageUnderReview): ImagePlace {
+  if (subject.volume) return { name: subject.volume.name, list: 'volumes', index: subject.volume.index };
+  const { name, list, index } = subject.container!;
+  return { name, list, index };
 }

@@ -29,6 +29,16 @@ const VM_MUTATING_WEBHOOK_CONFIGURATION = join(
   'mutating-webhook-configuration.yaml',
 );
 
+const VM_IMAGE_VOLUME_WEBHOOK_CONFIGURATION = join(
+  __dirname,
+  '..',
+  '..',
+  'deploy',
+  'vm',
+  'apiserver',
+  'image-volume-webhook-configuration.yaml',
+);
+
 const certificate = (path: string): X509Certificate => new X509Certificate(readFileSync(path));
 const yamlOf = <T = unknown>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
 
@@ -214,6 +224,30 @@ describe(writeSetupFiles.name, () => {
       expect(generated.webhooks[0]).toMatchObject({ reinvocationPolicy: 'IfNeeded' });
     });
 
+    it('writes the image-volume webhook of deploy/vm: pods with an image volume, which ImagePolicyWebhook is not sent', () => {
+      const generated = yamlOf<WebhookConfiguration>(result.files.imageVolumeWebhookConfiguration);
+      const shipped = yamlOf<WebhookConfiguration>(VM_IMAGE_VOLUME_WEBHOOK_CONFIGURATION);
+      expect(generated.webhooks[0].clientConfig).toEqual({
+        url: 'https://bouncer.example.com:1323/validate',
+        caBundle: readFileSync(result.files.caCertificate).toString('base64'),
+      });
+      const withoutClientConfig = (configuration: WebhookConfiguration) => ({
+        ...configuration,
+        webhooks: configuration.webhooks.map(({ clientConfig: _, ...rest }) => rest),
+      });
+      expect(withoutClientConfig(generated)).toEqual(withoutClientConfig(shipped));
+      expect(generated.webhooks[0]).toMatchObject({
+        rules: [{ apiGroups: [''], resources: ['pods'], operations: ['CREATE'] }],
+        matchConditions: [
+          {
+            name: 'has-image-volumes',
+            expression: 'has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.image))',
+          },
+        ],
+        failurePolicy: 'Fail',
+      });
+    });
+
     it('writes a README with the serve command and the apiserver flags', () => {
       const readme = readFileSync(result.files.readme, 'utf8');
       const f = result.files;
@@ -297,7 +331,7 @@ describe(writeSetupFiles.name, () => {
     const refused = writeSetupFiles({ host: 'b.example', outDir: out });
     await expect(refused).rejects.toThrow(CommandInputError);
     await expect(refused).rejects.toThrow(
-      `refusing to overwrite 12 files in ${out}; pass --force to replace them:\n  ca.crt\n  ca.key\n`,
+      `refusing to overwrite 13 files in ${out}; pass --force to replace them:\n  ca.crt\n  ca.key\n`,
     );
     expect(readFileSync(first.files.caCertificate, 'utf8')).toBe(caBefore);
     expect(readFileSync(first.files.serverKey, 'utf8')).toBe('mine');

@@ -5,6 +5,7 @@ import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import {
   admissionConfiguration,
   imagePolicyKubeconfig,
+  imageVolumeWebhookConfiguration,
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
   webhookKubeconfig,
@@ -56,6 +57,7 @@ export const SETUP_FILE_NAMES = {
   admissionConfiguration: 'admission-config.yaml',
   validatingWebhookConfiguration: 'validating-webhook-configuration.yaml',
   mutatingWebhookConfiguration: 'mutating-webhook-configuration.yaml',
+  imageVolumeWebhookConfiguration: 'image-volume-webhook-configuration.yaml',
   readme: 'README.md',
 } as const;
 
@@ -178,6 +180,7 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
     admissionConfiguration: admissionConfiguration(apiserver),
     validatingWebhookConfiguration: validatingWebhookConfiguration(hostPort, ca.certificatePem),
     mutatingWebhookConfiguration: mutatingWebhookConfiguration(hostPort, ca.certificatePem),
+    imageVolumeWebhookConfiguration: imageVolumeWebhookConfiguration(hostPort, ca.certificatePem),
     readme: setupReadme({
       hostPort,
       directory,

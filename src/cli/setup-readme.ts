@@ -83,6 +83,17 @@ kubectl apply -f validating-webhook-configuration.yaml
 It sends Pods, their ephemeral containers and every pod controller to
 \`https://${hostPort}${VALIDATE_PATH}\`, except in kube-system.
 
+If you use ImagePolicyWebhook without that validating webhook, apply this instead:
+
+\`\`\`sh
+kubectl apply -f image-volume-webhook-configuration.yaml
+\`\`\`
+
+ImagePolicyWebhook is not sent the images of image volumes (\`spec.volumes[].image\`), which the
+kubelet pulls like a container's; without this, a pod could run any image by mounting it. It sends
+only the pods that mount an image volume (a \`matchConditions\` CEL expression the apiserver
+evaluates) to \`https://${hostPort}${VALIDATE_PATH}\`, which judges every image of the pod.
+
 When the policy pins images to digests (\`pinDigests\`), also:
 
 \`\`\`sh

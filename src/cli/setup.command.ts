@@ -44,6 +44,8 @@ const WHAT: Record<SetupFile, string> = {
   validatingWebhookConfiguration: 'kubectl apply -f: the ValidatingWebhookConfiguration',
   mutatingWebhookConfiguration:
     'kubectl apply -f, when the policy pins digests: the MutatingWebhookConfiguration',
+  imageVolumeWebhookConfiguration:
+    'kubectl apply -f, with ImagePolicyWebhook alone: pods that mount image volumes',
   readme: 'where each file goes, and the exact commands and flags',
 };
 

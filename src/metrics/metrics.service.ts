@@ -186,6 +186,12 @@ export class MetricsService implements OnApplicationBootstrap {
     buckets: REGISTRY_BUCKETS,
     registers: [this.registry],
   });
+  readonly evidenceDiscarded = new Counter({
+    name: 'kube_image_bouncer_evidence_discarded_total',
+    help: 'Parts of signatures and attestations read from registries and discarded before judging, by reason: malformed (a descriptor, manifest, envelope, bundle, signature, certificate or log entry that does not have its shape, or an artifact the registry would not serve) or over a budget (artifacts, signatures, log entries, certificates, signature checks).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly imagePins = new Counter({
     name: 'kube_image_bouncer_image_pins_total',
     help: 'Images /mutate looked at, by result: pinned, unchanged (a digest already, exempt, invalid) or why it could not pin.',
@@ -210,6 +216,28 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Tag lookups under way now; concurrent asks of one tag share one.',
     registers: [this.registry],
     collect: (): void => this.registryLookupsInFlight.set(this.digests.inFlight),
+  });
+  readonly registryHopsRefused = new Counter({
+    name: 'kube_image_bouncer_registry_hops_refused_total',
+    help:
+      'Connections the registry connection guard refused to make, by hop (registry, redirect, realm) and ' +
+      'reason (address, resolved address, not https, https to http, credentials, not a URL, too many redirects).',
+    labelNames: ['hop', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly registryBudgetExceeded = new Counter({
+    name: 'kube_image_bouncer_registry_budget_exceeded_total',
+    help:
+      'Registry bodies refused for a byte budget, by budget (review: the review would hold more than it may; ' +
+      "worker: the worker's budget stayed full until the read's deadline) and operation.",
+    labelNames: ['budget', 'operation'] as const,
+    registers: [this.registry],
+  });
+  readonly registryBytesHeld: Gauge = new Gauge({
+    name: 'kube_image_bouncer_registry_bytes_held',
+    help: "Bytes read from registries and held now, against the worker's budget (summed over workers).",
+    registers: [this.registry],
+    collect: (): void => this.registryBytesHeld.set(this.registryClient.bytesHeld),
   });
   readonly cacheEvents = new Counter({
     name: 'kube_image_bouncer_cache_events_total',
@@ -239,6 +267,7 @@ export class MetricsService implements OnApplicationBootstrap {
       this.verifications.inc({ rule, outcome });
       this.verificationDuration.observe({ rule, cache }, seconds);
     });
+    this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
     this.registryClient.observe({
       request: ({ registry, operation, outcome, seconds }) => {
@@ -246,6 +275,9 @@ export class MetricsService implements OnApplicationBootstrap {
         this.registryRequestDuration.observe({ registry, operation }, seconds);
       },
       cache: (cache, event) => this.cacheEvents.inc({ cache, event }),
+      // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
+      hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
+      budgetExceeded: ({ budget, operation }) => this.registryBudgetExceeded.inc({ budget, operation }),
     });
     this.certificateExpiry.set(this.tls.current.notAfter.getTime() / 1000);
     this.tls.onRotation((result, material) => {

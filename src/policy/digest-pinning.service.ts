@@ -91,44 +91,47 @@ export class DigestPinningService {
     if (skipped !== undefined) return { ...decided, skipped, pins: [] };
 
     const deadline = registryDeadline(policy.registryTimeoutMs);
+    // What an update leaves as it was is not pinned again (podSpecReviewRequest marks it).
     const pins = await Promise.all(
-      request.images.map(async (subject): Promise<ImagePin> => {
-        let reference: ImageReference;
-        try {
-          reference = this.references.parse(subject.image);
-        } catch (error) {
-          if (!(error instanceof InvalidImageReferenceError)) throw error;
-          return { subject, outcome: { unchanged: 'not a valid reference' } };
-        }
-        if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
-        if (matchesAny(policy.pinDigests!.exemptImages, reference))
-          return { subject, outcome: { unchanged: 'exempt' } };
-        const resolution = await this.resolver.resolve(
-          reference.domain,
-          reference.path,
-          pulledTag(reference),
-          policy.registries,
-          policy.tagTtlMs,
-          deadline,
-        );
-        if (resolution.digest === undefined) {
-          this.logger.warn(
-            `could not pin ${subject.image}: ${resolution.failure!.reason} (${resolution.failure!.detail})`,
+      request.images
+        .filter((subject) => !subject.ranBefore)
+        .map(async (subject): Promise<ImagePin> => {
+          let reference: ImageReference;
+          try {
+            reference = this.references.parse(subject.image);
+          } catch (error) {
+            if (!(error instanceof InvalidImageReferenceError)) throw error;
+            return { subject, outcome: { unchanged: 'not a valid reference' } };
+          }
+          if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
+          if (matchesAny(policy.pinDigests!.exemptImages, reference))
+            return { subject, outcome: { unchanged: 'exempt' } };
+          const resolution = await this.resolver.resolve(
+            reference.domain,
+            reference.path,
+            pulledTag(reference),
+            policy.registries,
+            policy.tagTtlMs,
+            deadline,
           );
+          if (resolution.digest === undefined) {
+            this.logger.warn(
+              `could not pin ${subject.image}: ${resolution.failure!.reason} (${resolution.failure!.detail})`,
+            );
+            return {
+              subject,
+              outcome: {
+                unresolved: resolution.failure!.reason,
+                detail: resolution.failure!.detail,
+                resolution,
+              },
+            };
+          }
           return {
             subject,
-            outcome: {
-              unresolved: resolution.failure!.reason,
-              detail: resolution.failure!.detail,
-              resolution,
-            },
+            outcome: { pinned: pinnedImage(subject.image, reference, resolution.digest), resolution },
           };
-        }
-        return {
-          subject,
-          outcome: { pinned: pinnedImage(subject.image, reference, resolution.digest), resolution },
-        };
-      }),
+        }),
     );
     return { ...decided, pins };
   }

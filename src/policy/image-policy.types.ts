@@ -4,11 +4,21 @@ import type { Enforcement } from './policy-file/image-policy.schema';
 
 export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 
-/** An image to decide on, with the container it came from when the review names containers. */
+/**
+ * An image to decide on, with where the pod spec holds it when the review names places: a
+ * container, or an image volume (KEP-4639), which the kubelet pulls just as it pulls a container's.
+ */
 export interface ImageUnderReview {
   readonly image: string;
   /** `index` is the container's position in its list, as a JSON Patch path names it. */
   readonly container?: { readonly name: string; readonly list: ContainerList; readonly index: number };
+  /** `spec.volumes[index].image.reference`. */
+  readonly volume?: { readonly name: string; readonly index: number };
+  /**
+   * On UPDATE, the object already ran this image in the same place: the engine does not judge it
+   * again where that could say nothing new (see `grandfathered` in the engine).
+   */
+  readonly ranBefore?: true;
 }
 
 export interface ImagePolicyRequest {

@@ -1,6 +1,6 @@
 import { describeTicket } from './break-glass';
 import { Enforcement } from './policy-file/image-policy.schema';
-import { ImageVerdict, PolicyDecision, RuleViolation } from './image-policy.types';
+import { ImageUnderReview, ImageVerdict, PolicyDecision, RuleViolation } from './image-policy.types';
 
 // How a decision is classified, said once: metrics, the audit line, `check`, `explain` and the
 // review responses all read these rather than walking the violations themselves.
@@ -47,11 +47,16 @@ function hasViolationWith(decision: PolicyDecision, enforcement: Enforcement): b
 export const displayImage = (verdict: ImageVerdict): string =>
   verdict.reference ? verdict.subject.image : JSON.stringify(verdict.subject.image);
 
+/** Where the pod spec holds an image, as messages open: `container "web" (initContainers): `. */
+export function imagePlace(subject: ImageUnderReview): string {
+  if (subject.container) return `container "${subject.container.name}" (${subject.container.list}): `;
+  if (subject.volume) return `image volume "${subject.volume.name}": `;
+  return '';
+}
+
 /** `container "web" (initContainers): image nginx uses the latest tag (rule no-latest)`. */
 export function describeViolation({ verdict, violation }: LocatedViolation): string {
-  const container = verdict.subject.container;
-  const where = container ? `container "${container.name}" (${container.list}): ` : '';
-  return `${where}image ${displayImage(verdict)} ${violation.problem} (rule ${violation.rule})`;
+  return `${imagePlace(verdict.subject)}image ${displayImage(verdict)} ${violation.problem} (rule ${violation.rule})`;
 }
 
 /** What kubectl shows on an allowed request: warn-mode violations, and any break-glass use. */

@@ -1,6 +1,7 @@
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { DigestResolver } from './digest-resolver';
-import { RegistryClient, RegistryDeadline } from './registry-client';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess, RegistrySettings } from './registry-settings';
 
@@ -45,7 +46,7 @@ describe(DigestResolver.name, () => {
     cacheEvents = [];
     client.observe({ request: () => undefined, cache: (cache, event) => cacheEvents.push([cache, event]) });
     jest.spyOn(client, 'resolveTag').mockImplementation(
-      (access, repository, tag, deadline) =>
+      ({ access, repository, tag, deadline }) =>
         new Promise((resolve, reject) => {
           deadline.signal.addEventListener('abort', () =>
             reject(new RegistryFailure('timed out', 'no answer in time')),

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { BoundedTtlCache } from '../cache/bounded-ttl-cache';
 import { DeadlineExceededError, InFlight, untilAborted } from '../cache/in-flight';
-import { RegistryClient, RegistryDeadline } from './registry-client';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
 import { RegistryFailure, RegistryFailureReason } from './registry-failure';
 import { RegistrySettings } from './registry-settings';
 
@@ -57,13 +58,13 @@ export class DigestResolver {
       const digest = await untilAborted(
         // Shared by every review asking for this tag now: it runs until the last of them stops
         // waiting, not to the deadline of whichever review happened to ask first.
-        this.lookups.joinUntil(key, deadline.deadlineAt, async (shared) => {
-          const resolved = await this.client.resolveTag(
-            settings.accessFor(registry),
+        this.lookups.joinUntil(key, deadline, async (shared) => {
+          const resolved = await this.client.resolveTag({
+            access: settings.accessFor(registry),
             repository,
             tag,
-            shared,
-          );
+            deadline: shared,
+          });
           this.digests.set(key, resolved.digest, ttlMs);
           return resolved.digest;
         }),

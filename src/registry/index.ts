@@ -3,7 +3,18 @@
 export * from './docker-config';
 export * from './registry-failure';
 export * from './registry-settings';
-export * from './registry-client';
+export * from './registry-deadline';
+export * from './registry-observer';
+export {
+  MANIFEST_MEDIA_TYPES,
+  type BlobCall,
+  type DigestCall,
+  type FetchedManifest,
+  type ManifestDescriptor,
+  type RepositoryCall,
+  type TagCall,
+} from './distribution-api';
+export { RegistryClient } from './registry-client';
 export { RegistryModule } from './registry.module';
 export { DigestResolver } from './digest-resolver';
 export type { DigestResolution } from './digest-resolver';

@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { InFlight } from '../cache/in-flight';
-import {
-  MANIFEST_MEDIA_TYPES,
-  RegistryClient,
-  RegistryDeadline,
-  RegistryObserver,
-  RegistryRequestEvent,
-} from './registry-client';
+import { MANIFEST_MEDIA_TYPES } from './distribution-api';
+import { RegistryClient } from './registry-client';
+import { RegistryDeadline } from './registry-deadline';
+import { RegistryObserver, RegistryRequestEvent } from './registry-observer';
 import { RegistryFailure } from './registry-failure';
 import { RegistryAccess } from './registry-settings';
 import { closeServer, listenOnLoopback } from '../testing/loopback-server';
@@ -81,12 +78,13 @@ class FakeServer {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** How the policy reaches this registry: listed, insecure (a registry on loopback must be listed). */
   access(more: Partial<RegistryAccess> = {}): RegistryAccess {
     return {
       registry: this.host,
       baseUrl: `http://${this.host}`,
       insecure: true,
-      policyLists: () => false,
+      policyLists: (host) => host === this.host,
       ...more,
     };
   }
@@ -143,6 +141,13 @@ describe(RegistryClient.name, () => {
 
   const manifest = json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: {}, layers: [] });
   const manifestDigest = digestOf(manifest);
+  /** A call about demo/app in the fake registry, with a fresh deadline. */
+  const app = <T extends object>(call: T) => ({
+    access: registry.access(),
+    repository: 'demo/app',
+    deadline: deadlineIn(),
+    ...call,
+  });
 
   beforeAll(async () => {
     await Promise.all([registry.start(), elsewhere.start()]);
@@ -187,7 +192,7 @@ describe(RegistryClient.name, () => {
     it('resolves a tag from the Docker-Content-Digest of a HEAD, asking for all four manifest media types', async () => {
       registry.reset(serveManifest());
 
-      const resolved = await sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn());
+      const resolved = await sut.resolveTag(app({ tag: 'v1' }));
 
       expect(resolved).toEqual({ digest: manifestDigest, mediaType: OCI_MANIFEST });
       expect(registry.seen()).toEqual(['HEAD /v2/demo/app/manifests/v1']);
@@ -204,7 +209,7 @@ describe(RegistryClient.name, () => {
     it('hashes the body of a GET when the HEAD answer has no Docker-Content-Digest', async () => {
       registry.reset(serveManifest(null));
 
-      const resolved = await sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn());
+      const resolved = await sut.resolveTag(app({ tag: 'v1' }));
 
       expect(resolved).toEqual({ digest: manifestDigest, mediaType: OCI_MANIFEST });
       expect(registry.seen()).toEqual(['HEAD /v2/demo/app/manifests/v1', 'GET /v2/demo/app/manifests/v1']);
@@ -214,7 +219,7 @@ describe(RegistryClient.name, () => {
     it('hashes the body of a GET when the HEAD answer names no sha256 digest', async () => {
       registry.reset(serveManifest('sha256:not-hex'));
 
-      const resolved = await sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn());
+      const resolved = await sut.resolveTag(app({ tag: 'v1' }));
 
       expect(resolved.digest).toBe(manifestDigest);
       expect(registry.seen()).toHaveLength(2);
@@ -223,7 +228,7 @@ describe(RegistryClient.name, () => {
     it("says 'not found' for a tag the registry does not have", async () => {
       registry.reset((_request, response) => send(response, 404));
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v9', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v9' })));
 
       expect(failure.reason).toBe('not found');
       expect(failure.detail).toBe('HTTP 404 for HEAD /v2/demo/app/manifests/v9');
@@ -235,7 +240,7 @@ describe(RegistryClient.name, () => {
     it('gives the manifest whose content matches its digest', async () => {
       registry.reset(serveManifest());
 
-      const fetched = await sut.getManifest(registry.access(), 'demo/app', manifestDigest, deadlineIn());
+      const fetched = await sut.getManifest(app({ digest: manifestDigest }));
 
       expect(fetched).toMatchObject({
         digest: manifestDigest,
@@ -250,9 +255,7 @@ describe(RegistryClient.name, () => {
       const forged = json({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: ['forged'] });
       registry.reset((_request, response) => send(response, 200, { 'Content-Type': OCI_MANIFEST }, forged));
 
-      const failure = await failureOf(
-        sut.getManifest(registry.access(), 'demo/app', manifestDigest, deadlineIn()),
-      );
+      const failure = await failureOf(sut.getManifest(app({ digest: manifestDigest })));
 
       expect(failure.reason).toBe('invalid response');
       expect(failure.detail).toBe(
@@ -266,9 +269,7 @@ describe(RegistryClient.name, () => {
     ])("refuses a manifest that is %s as 'invalid response'", async (_what, body, detail) => {
       registry.reset((_request, response) => send(response, 200, { 'Content-Type': OCI_MANIFEST }, body));
 
-      const failure = await failureOf(
-        sut.getManifest(registry.access(), 'demo/app', digestOf(body), deadlineIn()),
-      );
+      const failure = await failureOf(sut.getManifest(app({ digest: digestOf(body) })));
 
       expect(failure.reason).toBe('invalid response');
       expect(failure.detail).toContain(detail);
@@ -278,27 +279,53 @@ describe(RegistryClient.name, () => {
       const bare = json({ schemaVersion: 2, layers: [] });
       registry.reset((_request, response) => send(response, 200, { 'Content-Type': DOCKER_MANIFEST }, bare));
 
-      const fetched = await sut.getManifest(registry.access(), 'demo/app', digestOf(bare), deadlineIn());
+      const fetched = await sut.getManifest(app({ digest: digestOf(bare) }));
 
       expect(fetched.mediaType).toBe(DOCKER_MANIFEST);
     });
+  });
+
+  describe('what goes into a URL path', () => {
+    const other = `sha256:${'2'.repeat(64)}`;
+
+    it.each([
+      [
+        'getManifest',
+        () =>
+          sut.getManifest(app({ digest: `${manifestDigest}/../../../../../v2/other/manifests/${other}` })),
+      ],
+      [
+        'getBlob',
+        () => sut.getBlob(app({ digest: `${manifestDigest}/../../other/blobs/${other}`, maxBytes: 1024 })),
+      ],
+      ['listReferrers', () => sut.listReferrers(app({ digest: `${manifestDigest}/..` }))],
+      ['getTaggedManifest', () => sut.getTaggedManifest(app({ tag: `x:/../../other/manifests/${other}` }))],
+      ['resolveTag', () => sut.resolveTag(app({ repository: 'demo/../other', tag: 'v1' }))],
+    ])(
+      "is checked before any request: %s refuses a path out of the repository as 'invalid response'",
+      async (_call, call) => {
+        registry.reset(serveManifest());
+
+        const failure = await failureOf(call());
+
+        expect(failure.reason).toBe('invalid response');
+        expect(failure.detail).toMatch(/is not an OCI digest$|is not a tag$|is not a repository name$/);
+        expect(registry.requests).toEqual([]);
+      },
+    );
   });
 
   describe('getTaggedManifest', () => {
     it('gives nothing for a tag that does not exist', async () => {
       registry.reset((_request, response) => send(response, 404));
 
-      await expect(
-        sut.getTaggedManifest(registry.access(), 'demo/app', 'sha256-abc.sig', deadlineIn()),
-      ).resolves.toBeUndefined();
+      await expect(sut.getTaggedManifest(app({ tag: 'sha256-abc.sig' }))).resolves.toBeUndefined();
     });
 
     it('passes on any other failure', async () => {
       registry.reset((_request, response) => send(response, 500));
 
-      const failure = await failureOf(
-        sut.getTaggedManifest(registry.access(), 'demo/app', 'x', deadlineIn()),
-      );
+      const failure = await failureOf(sut.getTaggedManifest(app({ tag: 'x' })));
 
       expect(failure.reason).toBe('unreachable');
     });
@@ -316,8 +343,8 @@ describe(RegistryClient.name, () => {
     it('answers a Basic challenge, and sends Basic at once the next time', async () => {
       registry.reset(basicRegistry);
 
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
 
       expect(registry.requests.map((r) => r.headers.authorization)).toEqual([undefined, BASIC, BASIC]);
     });
@@ -325,7 +352,7 @@ describe(RegistryClient.name, () => {
     it("says 'unauthorized' when the policy gives no credentials for a registry that asks for them", async () => {
       registry.reset(basicRegistry);
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe('the registry asks for credentials and the policy gives none for it');
@@ -335,7 +362,7 @@ describe(RegistryClient.name, () => {
     it("says 'unauthorized' when the registry refuses the credentials too, asking once only", async () => {
       registry.reset((_request, response) => send(response, 401, { 'WWW-Authenticate': 'Basic realm="r"' }));
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe('HTTP 401 for HEAD /v2/demo/app/manifests/v1');
@@ -345,7 +372,7 @@ describe(RegistryClient.name, () => {
     it("says 'unauthorized' for a 401 without a challenge it can answer", async () => {
       registry.reset((_request, response) => send(response, 401));
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe('the registry asked for authentication');
@@ -354,7 +381,7 @@ describe(RegistryClient.name, () => {
     it("says 'unauthorized' for a 403", async () => {
       registry.reset((_request, response) => send(response, 403));
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(registry.requests).toHaveLength(1);
@@ -399,8 +426,8 @@ describe(RegistryClient.name, () => {
     it('fetches a token from the realm with service, scope and Basic credentials, and reuses it', async () => {
       registry.reset(bearerRegistry());
 
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
-      await sut.getManifest(withCredential(), 'demo/app', manifestDigest, deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
+      await sut.getManifest(app({ access: withCredential(), digest: manifestDigest }));
 
       expect(registry.seen()).toEqual([
         'HEAD /v2/demo/app/manifests/v1',
@@ -430,7 +457,7 @@ describe(RegistryClient.name, () => {
         serveManifest()(request, response);
       });
 
-      await sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ tag: 'v1' }));
 
       const tokenRequest = registry.requests[1];
       expect(tokenRequest.headers.authorization).toBeUndefined();
@@ -441,7 +468,7 @@ describe(RegistryClient.name, () => {
       grant = (n) => ({ access_token: `token-${n}` });
       registry.reset(bearerRegistry());
 
-      await expect(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn())).resolves.toMatchObject({
+      await expect(sut.resolveTag(app({ access: withCredential(), tag: 'v1' }))).resolves.toMatchObject({
         digest: manifestDigest,
       });
     });
@@ -450,7 +477,7 @@ describe(RegistryClient.name, () => {
       registry.reset(bearerRegistry());
 
       await Promise.all(
-        Array.from({ length: 5 }, () => sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn())),
+        Array.from({ length: 5 }, () => sut.resolveTag(app({ access: withCredential(), tag: 'v1' }))),
       );
 
       expect(registry.seen('/token')).toHaveLength(1);
@@ -468,12 +495,22 @@ describe(RegistryClient.name, () => {
       const hurriedDeadlineAt = Date.now() + 1_000;
 
       const hurried = failureOf(
-        sut.resolveTag(withCredential(), 'demo/app', 'v1', {
-          signal: hurriedSignal.signal,
-          deadlineAt: hurriedDeadlineAt,
+        sut.resolveTag({
+          access: withCredential(),
+          repository: 'demo/app',
+          tag: 'v1',
+          deadline: {
+            signal: hurriedSignal.signal,
+            deadlineAt: hurriedDeadlineAt,
+          },
         }),
       );
-      const patient = sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn(30_000));
+      const patient = sut.resolveTag({
+        access: withCredential(),
+        repository: 'demo/app',
+        tag: 'v1',
+        deadline: deadlineIn(30_000),
+      });
       while (joins.mock.calls.length < 2 || releaseToken === undefined)
         await new Promise((next) => setTimeout(next, 5));
       hurriedSignal.abort();
@@ -487,10 +524,10 @@ describe(RegistryClient.name, () => {
 
     it('fetches a new token when the registry refuses the one it has', async () => {
       registry.reset(bearerRegistry());
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
       valid.clear(); // the registry rotated its signing key
 
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
 
       expect(registry.seen('/token')).toHaveLength(2);
       expect(registry.requests.slice(3).map((r) => `${r.path} ${r.headers.authorization}`)).toEqual([
@@ -502,11 +539,11 @@ describe(RegistryClient.name, () => {
 
     it('asks for the scope the registry names, and reuses and drops that token like any other', async () => {
       registry.reset(bearerRegistry(undefined, 'repository:demo/app:pull,push'));
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
       valid.clear();
 
-      await sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+      await sut.resolveTag(app({ access: withCredential(), tag: 'v1' }));
 
       expect(registry.requests[1].query.get('scope')).toBe('repository:demo/app:pull,push');
       expect(registry.requests.map((r) => `${r.path} ${r.headers.authorization}`)).toEqual([
@@ -528,14 +565,14 @@ describe(RegistryClient.name, () => {
       grant = (n) => ({ token: `token-${n}`, expires_in: 30 });
       registry.reset(bearerRegistry());
       try {
-        await client.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+        await client.resolveTag(app({ access: withCredential(), tag: 'v1' }));
 
         skew = 20_000;
-        await client.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+        await client.resolveTag(app({ access: withCredential(), tag: 'v1' }));
         expect(registry.seen('/token')).toHaveLength(1);
 
         skew = 26_000; // past 30 s less the 5 s margin
-        await client.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn());
+        await client.resolveTag(app({ access: withCredential(), tag: 'v1' }));
         expect(registry.seen('/token')).toHaveLength(2);
         expect(registry.requests.at(-1)?.headers.authorization).toBe('Bearer token-2');
       } finally {
@@ -549,7 +586,7 @@ describe(RegistryClient.name, () => {
         send(response, 401, { 'WWW-Authenticate': `Bearer realm="http://${registry.host}/token"` });
       });
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe('HTTP 401 for HEAD /v2/demo/app/manifests/v1');
@@ -564,12 +601,12 @@ describe(RegistryClient.name, () => {
       registry.reset(bearerRegistry());
 
       const failure = await failureOf(
-        sut.resolveTag(
-          registry.access({ credential: { username: USER, password: 'wrong' } }),
-          'demo/app',
-          'v1',
-          deadlineIn(),
-        ),
+        sut.resolveTag({
+          access: registry.access({ credential: { username: USER, password: 'wrong' } }),
+          repository: 'demo/app',
+          tag: 'v1',
+          deadline: deadlineIn(),
+        }),
       );
 
       expect(failure.reason).toBe('unauthorized');
@@ -586,7 +623,7 @@ describe(RegistryClient.name, () => {
         send(response, 401, { 'WWW-Authenticate': `Bearer realm="http://${registry.host}/token"` });
       });
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure).toMatchObject({ reason: 'invalid response', detail });
     });
@@ -594,7 +631,7 @@ describe(RegistryClient.name, () => {
     it("refuses a realm on a private host the policy does not list, as 'unauthorized', without asking it", async () => {
       registry.reset(bearerRegistry(() => `http://${elsewhere.host}/token`));
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe(
@@ -610,12 +647,12 @@ describe(RegistryClient.name, () => {
         serveManifest()(request, response);
       });
 
-      await sut.resolveTag(
-        registry.access({ policyLists: (host) => host === elsewhere.host }),
-        'demo/app',
-        'v1',
-        deadlineIn(),
-      );
+      await sut.resolveTag({
+        access: registry.access({ policyLists: (host) => host === elsewhere.host || host === registry.host }),
+        repository: 'demo/app',
+        tag: 'v1',
+        deadline: deadlineIn(),
+      });
 
       expect(elsewhere.seen()).toEqual(['GET /token']);
     });
@@ -624,7 +661,7 @@ describe(RegistryClient.name, () => {
       const port = elsewhere.host.split(':')[1];
       registry.reset(bearerRegistry(() => `http://localhost:${port}/token`));
 
-      const failure = await failureOf(sut.resolveTag(withCredential(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ access: withCredential(), tag: 'v1' })));
 
       expect(failure.reason).toBe('unauthorized');
       expect(failure.detail).toBe('token realm localhost resolves to a private address');
@@ -636,7 +673,7 @@ describe(RegistryClient.name, () => {
         send(response, 401, { 'WWW-Authenticate': 'Bearer service="x"' }),
       );
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure).toMatchObject({ reason: 'unauthorized', detail: 'token realm "" is not a URL' });
     });
@@ -656,7 +693,7 @@ describe(RegistryClient.name, () => {
     it('waits out a 429 whose Retry-After falls inside the deadline, once', async () => {
       registry.reset(rateLimited(1, '0'));
 
-      await expect(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn())).resolves.toMatchObject({
+      await expect(sut.resolveTag(app({ tag: 'v1' }))).resolves.toMatchObject({
         digest: manifestDigest,
       });
       expect(registry.requests).toHaveLength(2);
@@ -665,7 +702,7 @@ describe(RegistryClient.name, () => {
     it("says 'rate limited' for a second 429, having waited once", async () => {
       registry.reset(rateLimited(2, '0'));
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure.reason).toBe('rate limited');
       expect(registry.requests).toHaveLength(2);
@@ -679,7 +716,7 @@ describe(RegistryClient.name, () => {
     ])("says 'rate limited' at once for a 429 with %s", async (_what, retryAfter) => {
       registry.reset(rateLimited(1, retryAfter));
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure.reason).toBe('rate limited');
       expect(failure.detail).toBe('HTTP 429 for HEAD /v2/demo/app/manifests/v1');
@@ -689,7 +726,7 @@ describe(RegistryClient.name, () => {
     it.each([500, 502, 503])("says 'unreachable' for HTTP %d", async (status) => {
       registry.reset((_request, response) => send(response, status));
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure.reason).toBe('unreachable');
       expect(failure.detail).toBe(`HTTP ${status} for HEAD /v2/demo/app/manifests/v1`);
@@ -698,7 +735,7 @@ describe(RegistryClient.name, () => {
     it("says 'invalid response' for another HTTP error", async () => {
       registry.reset((_request, response) => send(response, 400));
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(sut.resolveTag(app({ tag: 'v1' })));
 
       expect(failure.reason).toBe('invalid response');
     });
@@ -709,7 +746,9 @@ describe(RegistryClient.name, () => {
       const access = closed.access();
       await closed.stop();
 
-      const failure = await failureOf(sut.resolveTag(access, 'demo/app', 'v1', deadlineIn()));
+      const failure = await failureOf(
+        sut.resolveTag({ access, repository: 'demo/app', tag: 'v1', deadline: deadlineIn() }),
+      );
 
       expect(failure.reason).toBe('unreachable');
       expect(failure.detail).toContain('ECONNREFUSED');
@@ -718,7 +757,14 @@ describe(RegistryClient.name, () => {
     it("says 'timed out' at the caller's signal when the registry accepts and never answers", async () => {
       registry.reset(() => undefined);
 
-      const failure = await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn(200)));
+      const failure = await failureOf(
+        sut.resolveTag({
+          access: registry.access(),
+          repository: 'demo/app',
+          tag: 'v1',
+          deadline: deadlineIn(200),
+        }),
+      );
 
       expect(failure.reason).toBe('timed out');
       expect(registry.requests).toHaveLength(1);
@@ -730,9 +776,14 @@ describe(RegistryClient.name, () => {
       controller.abort();
 
       const failure = await failureOf(
-        sut.resolveTag(registry.access(), 'demo/app', 'v1', {
-          signal: controller.signal,
-          deadlineAt: Date.now(),
+        sut.resolveTag({
+          access: registry.access(),
+          repository: 'demo/app',
+          tag: 'v1',
+          deadline: {
+            signal: controller.signal,
+            deadlineAt: Date.now(),
+          },
         }),
       );
 
@@ -753,18 +804,39 @@ describe(RegistryClient.name, () => {
         send(response, 404);
       });
 
-      const bytes = await sut.getBlob(registry.access(), 'demo/app', blobDigest, 1024, deadlineIn());
+      const bytes = await sut.getBlob(app({ digest: blobDigest, maxBytes: 1024 }));
 
       expect(bytes.equals(blob)).toBe(true);
       expect(registry.seen()).toEqual([`GET /v2/demo/app/blobs/${blobDigest}`, 'GET /storage/blob']);
     });
 
+    it("answers only the registry's own 401: blob storage it redirects to gets no credentials", async () => {
+      registry.reset((request, response) => {
+        if (request.headers.authorization !== BASIC)
+          return send(response, 401, { 'WWW-Authenticate': 'Basic realm="registry"' });
+        send(response, 307, { Location: `http://${elsewhere.host}/storage/blob` });
+      });
+      elsewhere.reset((_request, response) =>
+        send(response, 401, { 'WWW-Authenticate': 'Basic realm="storage"' }),
+      );
+      const access = registry.access({
+        credential: { username: USER, password: PASSWORD },
+        policyLists: (host) => host === registry.host || host === elsewhere.host,
+      });
+
+      const failure = await failureOf(sut.getBlob(app({ access, digest: blobDigest, maxBytes: 1024 })));
+
+      expect(failure).toMatchObject({
+        reason: 'unauthorized',
+        detail: `HTTP 401 for GET /v2/demo/app/blobs/${blobDigest}`,
+      });
+      expect(elsewhere.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
+    });
+
     it("refuses a blob whose Content-Length is over maxBytes as 'invalid response'", async () => {
       registry.reset((_request, response) => send(response, 200, {}, blob));
 
-      const failure = await failureOf(
-        sut.getBlob(registry.access(), 'demo/app', blobDigest, 4, deadlineIn()),
-      );
+      const failure = await failureOf(sut.getBlob(app({ digest: blobDigest, maxBytes: 4 })));
 
       expect(failure.reason).toBe('invalid response');
       expect(failure.detail).toBe(
@@ -780,9 +852,7 @@ describe(RegistryClient.name, () => {
         response.end(big);
       });
 
-      const failure = await failureOf(
-        sut.getBlob(registry.access(), 'demo/app', digestOf(big), 1024, deadlineIn()),
-      );
+      const failure = await failureOf(sut.getBlob(app({ digest: digestOf(big), maxBytes: 1024 })));
 
       expect(failure.reason).toBe('invalid response');
       expect(failure.detail).toBe(`blob demo/app@${digestOf(big)} is more than the 1024 bytes allowed`);
@@ -791,9 +861,7 @@ describe(RegistryClient.name, () => {
     it("refuses a blob that does not match its digest as 'invalid response'", async () => {
       registry.reset((_request, response) => send(response, 200, {}, Buffer.from('forged')));
 
-      const failure = await failureOf(
-        sut.getBlob(registry.access(), 'demo/app', blobDigest, 1024, deadlineIn()),
-      );
+      const failure = await failureOf(sut.getBlob(app({ digest: blobDigest, maxBytes: 1024 })));
 
       expect(failure).toMatchObject({
         reason: 'invalid response',
@@ -804,9 +872,7 @@ describe(RegistryClient.name, () => {
     it('refuses a digest that is not sha256 without asking', async () => {
       registry.reset(serveManifest());
 
-      const failure = await failureOf(
-        sut.getBlob(registry.access(), 'demo/app', 'md5:abc', 1024, deadlineIn()),
-      );
+      const failure = await failureOf(sut.getBlob(app({ digest: 'md5:abc', maxBytes: 1024 })));
 
       expect(failure.reason).toBe('invalid response');
       expect(registry.requests).toEqual([]);
@@ -832,10 +898,7 @@ describe(RegistryClient.name, () => {
         send(response, 404);
       });
 
-      await expect(sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn())).resolves.toEqual([
-        signature,
-        attestation,
-      ]);
+      await expect(sut.listReferrers(app({ digest: subject }))).resolves.toEqual([signature, attestation]);
       expect(registry.seen()).toEqual([`GET /v2/demo/app/referrers/${subject}`]);
       expect(registry.requests[0].headers.accept).toBe(OCI_INDEX);
     });
@@ -847,9 +910,7 @@ describe(RegistryClient.name, () => {
         send(response, 404);
       });
 
-      await expect(sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn())).resolves.toEqual([
-        signature,
-      ]);
+      await expect(sut.listReferrers(app({ digest: subject }))).resolves.toEqual([signature]);
       expect(registry.seen()).toEqual([
         `GET /v2/demo/app/referrers/${subject}`,
         `GET /v2/demo/app/manifests/${fallbackTag}`,
@@ -865,26 +926,20 @@ describe(RegistryClient.name, () => {
         send(response, 404);
       });
 
-      await expect(sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn())).resolves.toEqual([
-        attestation,
-      ]);
+      await expect(sut.listReferrers(app({ digest: subject }))).resolves.toEqual([attestation]);
     });
 
     it('gives an empty list when there is neither', async () => {
       registry.reset((_request, response) => send(response, 404));
 
-      await expect(sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn())).resolves.toEqual(
-        [],
-      );
+      await expect(sut.listReferrers(app({ digest: subject }))).resolves.toEqual([]);
       expect(registry.requests).toHaveLength(2);
     });
 
     it('passes on a failure of the referrers API other than not found', async () => {
       registry.reset((_request, response) => send(response, 503));
 
-      const failure = await failureOf(
-        sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn()),
-      );
+      const failure = await failureOf(sut.listReferrers(app({ digest: subject })));
 
       expect(failure.reason).toBe('unreachable');
       expect(registry.requests).toHaveLength(1);
@@ -897,9 +952,7 @@ describe(RegistryClient.name, () => {
     ])("refuses a referrers answer that is %s as 'invalid response'", async (_what, body) => {
       registry.reset((_request, response) => send(response, 200, { 'Content-Type': OCI_INDEX }, body));
 
-      const failure = await failureOf(
-        sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn()),
-      );
+      const failure = await failureOf(sut.listReferrers(app({ digest: subject })));
 
       expect(failure).toMatchObject({
         reason: 'invalid response',
@@ -919,9 +972,7 @@ describe(RegistryClient.name, () => {
         send(response, 404);
       });
 
-      await expect(sut.listReferrers(registry.access(), 'demo/app', subject, deadlineIn())).resolves.toEqual(
-        [],
-      );
+      await expect(sut.listReferrers(app({ digest: subject }))).resolves.toEqual([]);
     });
   });
 
@@ -936,9 +987,9 @@ describe(RegistryClient.name, () => {
         serveManifest()(request, response);
       });
 
-      await sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn());
-      await sut.getManifest(registry.access(), 'demo/app', manifestDigest, deadlineIn());
-      await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v9', deadlineIn()));
+      await sut.resolveTag(app({ tag: 'v1' }));
+      await sut.getManifest(app({ digest: manifestDigest }));
+      await failureOf(sut.resolveTag(app({ tag: 'v9' })));
 
       expect(observer.requests.map(({ seconds: _seconds, ...event }) => event)).toEqual([
         { registry: registry.host, operation: 'resolve', outcome: 'unauthorized' },
@@ -961,7 +1012,14 @@ describe(RegistryClient.name, () => {
       sut.observe(observer);
       registry.reset(() => undefined);
 
-      await failureOf(sut.resolveTag(registry.access(), 'demo/app', 'v1', deadlineIn(100)));
+      await failureOf(
+        sut.resolveTag({
+          access: registry.access(),
+          repository: 'demo/app',
+          tag: 'v1',
+          deadline: deadlineIn(100),
+        }),
+      );
 
       expect(observer.requests).toEqual([
         expect.objectContaining({ registry: registry.host, operation: 'resolve', outcome: 'timed out' }),
@@ -998,10 +1056,24 @@ describe(RegistryClient.name, () => {
     ];
     for (const scenario of scenarios) {
       registry.reset(scenario);
-      failures.push(await failureOf(sut.resolveTag(access, 'demo/app', 'v1', deadlineIn(300))));
+      failures.push(
+        await failureOf(
+          sut.resolveTag({ access, repository: 'demo/app', tag: 'v1', deadline: deadlineIn(300) }),
+        ),
+      );
     }
     registry.reset((_request, response) => send(response, 200, {}, Buffer.from('forged')));
-    failures.push(await failureOf(sut.getBlob(access, 'demo/app', manifestDigest, 1024, deadlineIn())));
+    failures.push(
+      await failureOf(
+        sut.getBlob({
+          access,
+          repository: 'demo/app',
+          digest: manifestDigest,
+          maxBytes: 1024,
+          deadline: deadlineIn(),
+        }),
+      ),
+    );
 
     const told = JSON.stringify([
       failures.map((f) => [f.message, f.detail, f.stack]),

@@ -10,6 +10,13 @@ export const REGISTRY_FAILURE_REASONS = [
   'rate limited',
   'unreachable',
   'invalid response',
+  // A body that would take its review past the bytes a review may hold at once (SECURITY.md's
+  // budget table). It is that artifact's problem: the evidence reader discards it and counts it.
+  'over budget',
+  // A registry on a private, loopback or link-local address is reached only when the policy lists
+  // it: anyone who may create a pod names the registry, and so could make the bouncer call into its
+  // own network. The reason says what to do about it.
+  'private registry not in spec.registries',
 ] as const;
 export type RegistryFailureReason = (typeof REGISTRY_FAILURE_REASONS)[number];
 

@@ -1,194 +1,161 @@
-import { X509Certificate } from 'node:crypto';
 import {
   FetchedManifest,
-  ManifestDescriptor,
   RegistryAccess,
   RegistryClient,
   RegistryDeadline,
   RegistryFailure,
+  RegistryFailureReason,
 } from '../registry';
+import { Artifact, Discard, EvidenceSource, ReadEvidence, discard } from './evidence';
+import {
+  Descriptor,
+  Parsed,
+  bundleOf,
+  classicAttestationOf,
+  classicSignatureOf,
+  descriptorOf,
+  descriptorsOf,
+  isObject,
+} from './evidence-parser';
+import { ARTIFACT_FETCH_CONCURRENCY, MAX_ARTIFACTS_PER_IMAGE } from './verification-budgets';
+
+export type { TlogEntry } from './evidence';
 
 // Where cosign keeps what it says about an image, and in which shapes.
 // https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md
 export const SIMPLE_SIGNING_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_ENVELOPE_TYPE = 'application/vnd.dsse.envelope.v1+json';
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 const BUNDLE_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
-const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
-const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
 
-/** More artifacts than any pipeline writes; a registry offering more is not read further. */
-const MAX_ARTIFACTS = 32;
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
 /** Attestations carry SBOMs and scan reports, which run to megabytes. */
 const MAX_ATTESTATION_BYTES = 8 * 1024 * 1024;
 
-/** A DSSE envelope as cosign and sigstore bundles write it. */
+/** A DSSE envelope as cosign and sigstore bundles write it (what the test fixtures sign). */
 export interface DsseEnvelope {
   readonly payload: string;
   readonly payloadType: string;
   readonly signatures: readonly { readonly sig: string; readonly keyid?: string }[];
 }
 
-/** A sigstore bundle, as far as verification reads it. */
-export interface SigstoreBundle {
-  readonly mediaType?: string;
-  readonly verificationMaterial?: {
-    readonly publicKey?: { readonly hint?: string };
-    readonly certificate?: { readonly rawBytes?: string };
-    readonly x509CertificateChain?: { readonly certificates?: readonly { readonly rawBytes?: string }[] };
-    readonly tlogEntries?: readonly TlogEntry[];
-  };
-  readonly dsseEnvelope?: DsseEnvelope;
-  readonly messageSignature?: unknown;
-}
-
-export interface TlogEntry {
-  readonly logIndex?: string;
-  readonly logId?: { readonly keyId?: string };
-  readonly kindVersion?: { readonly kind?: string; readonly version?: string };
-  readonly integratedTime?: string;
-  /** Rekor's signed entry timestamp: the log's signature over the body, the time and the index. */
-  readonly inclusionPromise?: { readonly signedEntryTimestamp?: string };
-  readonly canonicalizedBody?: string;
-  readonly inclusionProof?: {
-    readonly logIndex?: string;
-    readonly rootHash?: string;
-    readonly treeSize?: string;
-    readonly hashes?: readonly string[];
-    readonly checkpoint?: { readonly envelope?: string };
-  };
-}
-
 /**
- * One thing found in the registry that claims to vouch for an image, before anything about it is
- * believed: every field here is untrusted until a signature over it verifies.
+ * The registry failures that fail a whole verification: the registry as a whole cannot be read now,
+ * or may not be contacted at all (an unlisted registry on a private address).
+ * Any other failure (a blob missing, an answer that is not what it claims, a download refused for
+ * a budget) is about one artifact, which is discarded while the others are still judged.
  */
-export type Evidence =
-  | {
-      readonly where: 'sig tag';
-      readonly payload: Buffer;
-      readonly signature: Buffer;
-      readonly certificate?: X509Certificate;
-      readonly chain: readonly X509Certificate[];
-    }
-  | {
-      readonly where: 'att tag';
-      readonly envelope: DsseEnvelope;
-      readonly certificate?: X509Certificate;
-      readonly chain: readonly X509Certificate[];
-    }
-  | { readonly where: 'sigstore bundle'; readonly artifact: string; readonly bundle: SigstoreBundle }
-  | { readonly where: 'sig tag' | 'att tag' | 'sigstore bundle'; readonly unreadable: string };
+const WHOLE_FAILURES: ReadonlySet<RegistryFailureReason> = new Set([
+  'unauthorized',
+  'timed out',
+  'rate limited',
+  'unreachable',
+  'private registry not in spec.registries',
+]);
 
-function pemCertificates(pem: string | undefined): X509Certificate[] {
-  if (!pem) return [];
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).flatMap(
-    (block) => {
-      try {
-        return [new X509Certificate(block)];
-      } catch {
-        return [];
-      }
-    },
-  );
-}
+/** Registry answers about one artifact that will not change: it is not there, or it is not what it claims. */
+const LASTING_FAILURES: ReadonlySet<RegistryFailureReason> = new Set(['not found', 'invalid response']);
 
-/**
- * One artifact that is missing or malformed is evidence that does not count, not a failure of the
- * whole verification: another signature beside it may still verify. A registry that times out or
- * refuses credentials fails the whole verification, which then denies.
- */
-async function orUnreadable(
-  where: Evidence['where'],
-  read: () => Promise<Evidence | Evidence[]>,
-): Promise<Evidence[]> {
+/** What reading one artifact gave, and whether it went unread for a reason that may pass. */
+type Read<T> = Parsed<T> & { readonly transient?: boolean };
+
+/** `read()`, or a Discard when the registry would not serve this one artifact. */
+async function orUnreadable<T>(source: EvidenceSource, read: () => Promise<Parsed<T>>): Promise<Read<T>> {
   try {
-    const found = await read();
-    return Array.isArray(found) ? found : [found];
+    return await read();
   } catch (error) {
-    if (
-      error instanceof RegistryFailure &&
-      (error.reason === 'not found' || error.reason === 'invalid response')
-    )
-      return [{ where, unreadable: error.message }];
+    if (error instanceof RegistryFailure && !WHOLE_FAILURES.has(error.reason))
+      return {
+        discarded: [discard(source, 'unreadable artifact', 'registry failure', { subject: error.message })],
+        transient: !LASTING_FAILURES.has(error.reason),
+      };
     throw error;
   }
 }
 
-const tagFor = (digest: string, suffix: '.sig' | '.att' | ''): string =>
-  `${digest.replace(':', '-')}${suffix}`;
+/** At most `limit` pieces of work at once; the rest wait their turn, in the order they came. */
+function limiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+const tagFor = (digest: string, suffix: '.sig' | '.att'): string => `${digest.replace(':', '-')}${suffix}`;
 
 /**
- * Reads what cosign wrote about `digest` in the image's own repository: the classic `.sig` and
- * `.att` tags, and sigstore bundles found through referrers (or their fallback tag). A signature
- * for this digest in another repository is not looked for: a copy of the image elsewhere must be
- * signed there.
+ * Reads what cosign wrote about `digest` in the image's own repository into the validated evidence
+ * shape: the classic `.sig` or `.att` tag, and sigstore bundles found through referrers (or their
+ * fallback tag). A signature for this digest in another repository is not looked for: a copy of
+ * the image elsewhere must be signed there. At most MAX_ARTIFACTS_PER_IMAGE artifacts are read,
+ * the classic tag's layers first; whatever does not fit the shape is discarded, never thrown.
  */
 export class CosignEvidenceReader {
   constructor(private readonly client: RegistryClient) {}
 
-  async signatures(
+  async read(
+    kind: 'signatures' | 'attestations',
     access: RegistryAccess,
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
-  ): Promise<Evidence[]> {
-    const [classic, bundles] = await Promise.all([
-      this.classicSignatures(access, repository, digest, deadline),
-      this.bundles(access, repository, digest, deadline),
-    ]);
-    return [...classic, ...bundles];
-  }
-
-  async attestations(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    deadline: RegistryDeadline,
-  ): Promise<Evidence[]> {
-    const [classic, bundles] = await Promise.all([
-      this.classicAttestations(access, repository, digest, deadline),
-      this.bundles(access, repository, digest, deadline),
-    ]);
-    return [...classic, ...bundles];
-  }
-
-  private classicSignatures(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    deadline: RegistryDeadline,
-  ): Promise<Evidence[]> {
-    return this.classicLayers(access, repository, digest, deadline, {
-      where: 'sig tag',
-      mediaType: SIMPLE_SIGNING_TYPE,
-      maxBytes: MAX_SIGNATURE_BYTES,
-      read: (layer, payload, signer) => {
-        const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-        if (!signature) return { where: 'sig tag', unreadable: 'a layer without a signature annotation' };
-        return { where: 'sig tag', payload, signature: Buffer.from(signature, 'base64'), ...signer };
-      },
+  ): Promise<ReadEvidence> {
+    const classic = kind === 'signatures' ? ('sig tag' as const) : ('att tag' as const);
+    const inTurn = limiter(ARTIFACT_FETCH_CONCURRENCY);
+    const overBudget = (source: EvidenceSource, count: number): Discard[] =>
+      count > 0 ? [discard(source, 'artifacts over budget', 'over budget', { count })] : [];
+    // Each artifact is fetched as soon as its listing is in: the classic tag's layers at once, the
+    // referrers once the layers have taken their share of the budget (their listing takes longer).
+    const layers = orUnreadable(classic, () =>
+      this.classicLayers(classic, access, repository, digest, deadline),
+    );
+    const referrers = orUnreadable('sigstore bundle', () =>
+      this.referrers(access, repository, digest, deadline),
+    );
+    const classicRead = layers.then(async (listed) => {
+      const kept = (listed.value ?? []).slice(0, MAX_ARTIFACTS_PER_IMAGE);
+      const read = await Promise.all(
+        kept.map((layer) =>
+          inTurn(() =>
+            orUnreadable(classic, () => this.classicArtifact(classic, layer, access, repository, deadline)),
+          ),
+        ),
+      );
+      return { listed, over: overBudget(classic, (listed.value?.length ?? 0) - kept.length), read };
     });
-  }
-
-  private classicAttestations(
-    access: RegistryAccess,
-    repository: string,
-    digest: string,
-    deadline: RegistryDeadline,
-  ): Promise<Evidence[]> {
-    return this.classicLayers(access, repository, digest, deadline, {
-      where: 'att tag',
-      mediaType: DSSE_ENVELOPE_TYPE,
-      maxBytes: MAX_ATTESTATION_BYTES,
-      read: (_layer, bytes, signer) => {
-        const envelope = parseEnvelope(bytes);
-        if (typeof envelope === 'string') return { where: 'att tag', unreadable: envelope };
-        return { where: 'att tag', envelope, ...signer };
-      },
+    const bundleRead = Promise.all([layers, referrers]).then(async ([classicListed, listed]) => {
+      const room =
+        MAX_ARTIFACTS_PER_IMAGE - Math.min(classicListed.value?.length ?? 0, MAX_ARTIFACTS_PER_IMAGE);
+      const kept = (listed.value ?? []).slice(0, room);
+      const read = await Promise.all(
+        kept.map((descriptor) =>
+          inTurn(() =>
+            orUnreadable('sigstore bundle', () => this.bundle(descriptor, access, repository, deadline)),
+          ),
+        ),
+      );
+      return { listed, over: overBudget('sigstore bundle', (listed.value?.length ?? 0) - kept.length), read };
     });
+    const parts = await Promise.all([classicRead, bundleRead]);
+    const artifacts: Artifact[] = [];
+    const discarded: Discard[] = parts.flatMap(({ listed, over }) => [...listed.discarded, ...over]);
+    let transient = false;
+    for (const { listed, read } of parts) {
+      transient ||= listed.transient === true;
+      for (const parsed of read) {
+        if (parsed.value) artifacts.push(parsed.value);
+        discarded.push(...parsed.discarded);
+        transient ||= parsed.transient === true;
+      }
+    }
+    return { artifacts, discarded, transient };
   }
 
   /**
@@ -197,105 +164,93 @@ export class CosignEvidenceReader {
    * in the layer's annotations.
    */
   private async classicLayers(
+    source: 'sig tag' | 'att tag',
     access: RegistryAccess,
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
-    layout: {
-      readonly where: 'sig tag' | 'att tag';
-      readonly mediaType: string;
-      readonly maxBytes: number;
-      readonly read: (
-        layer: ManifestDescriptor,
-        blob: Buffer,
-        signer: { certificate?: X509Certificate; chain: X509Certificate[] },
-      ) => Evidence;
-    },
-  ): Promise<Evidence[]> {
-    const tag = tagFor(digest, layout.where === 'sig tag' ? '.sig' : '.att');
-    const manifest = await this.client.getTaggedManifest(access, repository, tag, deadline);
-    const layers = (manifest?.json.layers ?? [])
-      .filter((l) => l.mediaType === layout.mediaType)
-      .slice(0, MAX_ARTIFACTS);
-    const found = await Promise.all(
-      layers.map((layer) =>
-        orUnreadable(layout.where, async () => {
-          const blob = await this.client.getBlob(access, repository, layer.digest, layout.maxBytes, deadline);
-          return layout.read(layer, blob, {
-            certificate: pemCertificates(layer.annotations?.[CERTIFICATE_ANNOTATION])[0],
-            chain: pemCertificates(layer.annotations?.[CHAIN_ANNOTATION]),
-          });
-        }),
-      ),
+  ): Promise<Parsed<Descriptor[]>> {
+    const tag = tagFor(digest, source === 'sig tag' ? '.sig' : '.att');
+    const manifest = await this.client.getTaggedManifest({ access, repository, tag, deadline });
+    if (!manifest) return { value: [], discarded: [] };
+    const layers = descriptorsOf(
+      (manifest.json as Record<string, unknown>).layers,
+      source,
+      'layers not a list',
     );
-    return found.flat();
+    const mediaType = source === 'sig tag' ? SIMPLE_SIGNING_TYPE : DSSE_ENVELOPE_TYPE;
+    return {
+      value: layers.value!.filter((layer) => layer.mediaType === mediaType),
+      discarded: layers.discarded,
+    };
   }
 
-  private async bundles(
+  private async classicArtifact(
+    source: 'sig tag' | 'att tag',
+    layer: Descriptor,
+    access: RegistryAccess,
+    repository: string,
+    deadline: RegistryDeadline,
+  ): Promise<Parsed<Artifact>> {
+    const maxBytes = source === 'sig tag' ? MAX_SIGNATURE_BYTES : MAX_ATTESTATION_BYTES;
+    const blob = await this.client.getBlob({ access, repository, digest: layer.digest, maxBytes, deadline });
+    return source === 'sig tag' ? classicSignatureOf(layer, blob) : classicAttestationOf(layer, blob);
+  }
+
+  /** The referrers of `digest`, each descriptor checked before it names anything to fetch. */
+  private async referrers(
     access: RegistryAccess,
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
-  ): Promise<Evidence[]> {
-    const referrers = (await this.client.listReferrers(access, repository, digest, deadline)).slice(
-      0,
-      MAX_ARTIFACTS,
-    );
-    const found = await Promise.all(
-      referrers.map((descriptor) =>
-        orUnreadable('sigstore bundle', async (): Promise<Evidence[]> => {
-          const manifest = await this.client.getManifest(access, repository, descriptor.digest, deadline);
-          // The index entry's artifactType may be the empty type; the manifest itself says what it is.
-          if (!isBundleManifest(manifest)) return [];
-          const layer = manifest.json.layers?.[0];
-          if (!layer) return [{ where: 'sigstore bundle', unreadable: `${descriptor.digest} has no layer` }];
-          const bytes = await this.client.getBlob(
-            access,
-            repository,
-            layer.digest,
-            MAX_ATTESTATION_BYTES,
-            deadline,
-          );
-          let bundle: SigstoreBundle;
-          try {
-            bundle = JSON.parse(bytes.toString('utf8')) as SigstoreBundle;
-          } catch {
-            return [{ where: 'sigstore bundle', unreadable: `${descriptor.digest} is not JSON` }];
-          }
-          if (typeof bundle !== 'object' || bundle === null)
-            return [{ where: 'sigstore bundle', unreadable: `${descriptor.digest} is not a bundle` }];
-          return [{ where: 'sigstore bundle', artifact: descriptor.digest, bundle }];
-        }),
-      ),
-    );
-    return found.flat();
+  ): Promise<Parsed<Descriptor[]>> {
+    const listed: unknown = await this.client.listReferrers({ access, repository, digest, deadline });
+    return descriptorsOf(listed, 'sigstore bundle', 'referrers not a list');
+  }
+
+  private async bundle(
+    descriptor: Descriptor,
+    access: RegistryAccess,
+    repository: string,
+    deadline: RegistryDeadline,
+  ): Promise<Parsed<Artifact>> {
+    const source = 'sigstore bundle';
+    const manifest = await this.client.getManifest({
+      access,
+      repository,
+      digest: descriptor.digest,
+      deadline,
+    });
+    const json = manifest.json as Record<string, unknown>;
+    const layers = json.layers;
+    if (layers !== undefined && layers !== null && !Array.isArray(layers))
+      return {
+        discarded: [
+          discard(source, 'malformed manifest', 'layers not a list', { subject: descriptor.digest }),
+        ],
+      };
+    const first: unknown = Array.isArray(layers) ? (layers as unknown[])[0] : undefined;
+    // The index entry's artifactType may be the empty type; the manifest itself says what it is.
+    if (!isBundleManifest(manifest, first)) return { discarded: [] };
+    const layer = descriptorOf(first);
+    if (typeof layer === 'string')
+      return { discarded: [discard(source, 'malformed descriptor', layer, { subject: descriptor.digest })] };
+    const bytes = await this.client.getBlob({
+      access,
+      repository,
+      digest: layer.digest,
+      maxBytes: MAX_ATTESTATION_BYTES,
+      deadline,
+    });
+    return bundleOf(descriptor.digest, bytes);
   }
 }
 
-function isBundleManifest(manifest: FetchedManifest): boolean {
-  const { json } = manifest;
-  const config = json.config as { artifactType?: string; mediaType?: string } | undefined;
-  return [json.artifactType, config?.artifactType, json.layers?.[0]?.mediaType].some(
+function isBundleManifest(manifest: FetchedManifest, firstLayer: unknown): boolean {
+  const json = manifest.json as Record<string, unknown>;
+  const config = isObject(json.config) ? json.config : undefined;
+  const layerType = isObject(firstLayer) ? firstLayer.mediaType : undefined;
+  return [json.artifactType, config?.artifactType, layerType].some(
     (type) => typeof type === 'string' && type.startsWith(BUNDLE_TYPE_PREFIX),
   );
-}
-
-/** A DSSE envelope from JSON bytes, or why it is not one. */
-export function parseEnvelope(bytes: unknown): DsseEnvelope | string {
-  let value: unknown = bytes;
-  if (Buffer.isBuffer(bytes)) {
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return 'an envelope that is not JSON';
-    }
-  }
-  const envelope = value as Partial<DsseEnvelope> | null;
-  if (
-    typeof envelope?.payload !== 'string' ||
-    typeof envelope.payloadType !== 'string' ||
-    !Array.isArray(envelope.signatures)
-  )
-    return 'an envelope without payload, payloadType and signatures';
-  return envelope as DsseEnvelope;
 }

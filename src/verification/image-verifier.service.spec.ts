@@ -1,549 +1,38 @@
 import * as x509 from '@peculiar/x509';
+import { randomBytes, sign } from 'node:crypto';
+import { RegistryClient, RegistryFailure } from '../registry';
 import {
-  KeyObject,
-  X509Certificate,
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  webcrypto,
-} from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { ManifestDescriptor, RegistryAccess, RegistryClient, RegistryDeadline } from '../registry';
-import { closeServer, listenOnLoopback } from '../testing/loopback-server';
-import {
-  merkleInclusionPath as inclusionPath,
-  merkleLeafHash as leafHashOf,
-  merkleTreeHash as treeHash,
-} from '../testing/merkle-tree';
+  Authority,
+  COSIGN_SIGN,
+  CosignWriter,
+  GITHUB_ISSUER,
+  HOUR,
+  IN_TOTO,
+  SLSA,
+  SigningCertificate,
+  TransparencyLog,
+  WORKFLOW,
+  authority,
+  b64,
+  byIdentity,
+  byKeys,
+  certificateBundle,
+  deadlineIn,
+  dsseEntryBody,
+  envelopeOf,
+  fingerprintOf,
+  keyBundle,
+  keyPair,
+  logEntry,
+  signingCertificate,
+  transparencyLog,
+  trustedRootDocument,
+} from '../testing/cosign-fixtures';
+import { FakeRegistry, digestOf, tagFor } from '../testing/fake-registry';
 import type { DsseEnvelope, TlogEntry } from './cosign-evidence';
+import type { Discard } from './evidence';
 import { ImageVerifier, VerificationRequest, VerificationTarget } from './image-verifier.service';
-import {
-  CertificateTrust,
-  SignatureTrust,
-  TrustedIdentity,
-  readTrustedRoot,
-  trustHash,
-  trustedKey,
-} from './trust';
-
-// What cosign v2.6.5 writes, as read from a real registry on this machine (see SUPPLY-CHAIN.md).
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
-const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
-const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const IN_TOTO = 'application/vnd.in-toto+json';
-const SLSA = 'https://slsa.dev/provenance/v0.2';
-const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
-const WORKFLOW = 'https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main';
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
-
-const sha256 = (bytes: Buffer | string): Buffer => createHash('sha256').update(bytes).digest();
-const digestOf = (bytes: Buffer): string => `sha256:${sha256(bytes).toString('hex')}`;
-const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64');
-const tagFor = (digest: string, suffix = ''): string => `${digest.replace(':', '-')}${suffix}`;
-
-/**
- * A registry in-process, serving what tests put in it the way distribution does: manifests by tag
- * or digest, blobs, and (only where a test says so) the OCI 1.1 referrers API; 404 for the rest.
- * It can also answer everything with HTTP 500, or never answer at all.
- */
-class FakeRegistry {
-  readonly requests: string[] = [];
-  behaviour: 'serve' | 'fail' | 'hang' = 'serve';
-  private readonly manifests = new Map<string, { bytes: Buffer; mediaType: string }>();
-  private readonly tags = new Map<string, string>();
-  private readonly blobs = new Map<string, Buffer>();
-  private readonly referrers = new Map<string, ManifestDescriptor[]>();
-  private readonly fallbackIndexes = new Map<string, ManifestDescriptor[]>();
-  private server?: Server;
-  private port = 0;
-
-  async start(): Promise<void> {
-    ({ server: this.server, port: this.port } = await listenOnLoopback((request, response) =>
-      this.answer(request, response),
-    ));
-  }
-
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-  }
-
-  get access(): RegistryAccess {
-    return {
-      registry: `127.0.0.1:${this.port}`,
-      baseUrl: `http://127.0.0.1:${this.port}`,
-      insecure: true,
-      policyLists: () => false,
-    };
-  }
-
-  blob(bytes: Buffer, mediaType: string, annotations?: Record<string, string>): ManifestDescriptor {
-    const digest = digestOf(bytes);
-    this.blobs.set(digest, bytes);
-    return { mediaType, digest, size: bytes.length, ...(annotations ? { annotations } : {}) };
-  }
-
-  manifest(
-    repository: string,
-    json: { readonly mediaType: string } & Record<string, unknown>,
-    tag?: string,
-  ): ManifestDescriptor {
-    const bytes = Buffer.from(JSON.stringify(json));
-    const digest = digestOf(bytes);
-    this.manifests.set(`${repository}@${digest}`, { bytes, mediaType: json.mediaType });
-    if (tag !== undefined) this.tags.set(`${repository}:${tag}`, digest);
-    return { mediaType: json.mediaType, digest, size: bytes.length };
-  }
-
-  /** Lists an artifact under the referrers API, which this registry then offers for `subject`. */
-  addReferrer(repository: string, subject: string, descriptor: ManifestDescriptor): void {
-    const key = `${repository}@${subject}`;
-    this.referrers.set(key, [...(this.referrers.get(key) ?? []), descriptor]);
-  }
-
-  /** Lists an artifact in the referrers fallback tag `sha256-<hex>`, as cosign does on distribution 2.8. */
-  addToFallbackTag(repository: string, subject: string, descriptor: ManifestDescriptor): void {
-    const key = `${repository}@${subject}`;
-    const manifests = [...(this.fallbackIndexes.get(key) ?? []), descriptor];
-    this.fallbackIndexes.set(key, manifests);
-    this.manifest(repository, { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, tagFor(subject));
-  }
-
-  /** How many times the manifest under this tag or digest was fetched. */
-  manifestRequests(repository: string, reference: string): number {
-    return this.requests.filter((r) => r === `GET /v2/${repository}/manifests/${reference}`).length;
-  }
-
-  private answer(request: IncomingMessage, response: ServerResponse): void {
-    this.requests.push(`${request.method} ${request.url}`);
-    if (this.behaviour === 'hang') return;
-    if (this.behaviour === 'fail') {
-      response.writeHead(500).end();
-      return;
-    }
-    const [, repository, kind, reference] =
-      /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/]+)$/.exec(request.url ?? '') ?? [];
-    const found = kind ? this.find(repository, kind, decodeURIComponent(reference)) : undefined;
-    if (!found) {
-      response.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN"}]}');
-      return;
-    }
-    response.writeHead(200, {
-      'Content-Type': found.mediaType,
-      'Content-Length': found.bytes.length,
-      ...(found.digest ? { 'Docker-Content-Digest': found.digest } : {}),
-    });
-    response.end(request.method === 'HEAD' ? undefined : found.bytes);
-  }
-
-  private find(
-    repository: string,
-    kind: string,
-    reference: string,
-  ): { bytes: Buffer; mediaType: string; digest?: string } | undefined {
-    if (kind === 'blobs') {
-      const bytes = this.blobs.get(reference);
-      return bytes && { bytes, mediaType: 'application/octet-stream', digest: reference };
-    }
-    if (kind === 'manifests') {
-      const digest = reference.startsWith('sha256:')
-        ? reference
-        : this.tags.get(`${repository}:${reference}`);
-      const manifest = digest === undefined ? undefined : this.manifests.get(`${repository}@${digest}`);
-      return manifest && { ...manifest, digest };
-    }
-    const manifests = this.referrers.get(`${repository}@${reference}`);
-    return (
-      manifests && {
-        bytes: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })),
-        mediaType: OCI_INDEX,
-      }
-    );
-  }
-}
-
-interface KeyPair {
-  readonly privateKey: KeyObject;
-  readonly publicPem: string;
-}
-
-function keyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
-const fingerprintOf = (pem: string): string =>
-  `sha256:${sha256(createPublicKey(pem).export({ type: 'spki', format: 'der' }))
-    .toString('hex')
-    .slice(0, 16)}`;
-
-/** DSSE's pre-authentication encoding, written here from the spec rather than taken from the code. */
-const pae = (payloadType: string, payload: Buffer): Buffer =>
-  Buffer.concat([
-    Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `),
-    payload,
-  ]);
-
-function envelopeOf(statement: object, privateKey: KeyObject): DsseEnvelope {
-  const payload = Buffer.from(JSON.stringify(statement));
-  return {
-    payloadType: IN_TOTO,
-    payload: b64(payload),
-    signatures: [{ keyid: '', sig: b64(sign('sha256', pae(IN_TOTO, payload), privateKey)) }],
-  };
-}
-
-interface ClassicLayer {
-  readonly payload: Buffer;
-  readonly signature: Buffer;
-  readonly certificate?: string;
-  readonly chain?: string;
-}
-
-interface AttestationLayer {
-  readonly envelope: DsseEnvelope;
-  readonly predicateType: string;
-  readonly certificate?: string;
-  readonly chain?: string;
-}
-
-const certificateAnnotations = (layer: { certificate?: string; chain?: string }): Record<string, string> => ({
-  ...(layer.certificate ? { 'dev.sigstore.cosign/certificate': layer.certificate } : {}),
-  ...(layer.chain ? { 'dev.sigstore.cosign/chain': layer.chain } : {}),
-});
-
-/** Writes what `cosign sign` and `cosign attest` leave in a registry, signed in-process. */
-class CosignWriter {
-  constructor(private readonly registry: FakeRegistry) {}
-
-  image(repository: string): string {
-    const config = this.registry.blob(Buffer.from('{"architecture":"amd64","os":"linux"}'), OCI_CONFIG);
-    const layer = this.registry.blob(randomBytes(32), 'application/vnd.oci.image.layer.v1.tar');
-    return this.registry.manifest(
-      repository,
-      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] },
-      'v1',
-    ).digest;
-  }
-
-  /** The simple-signing payload, byte for byte as cosign writes it. */
-  simpleSigning(repository: string, digest: string): Buffer {
-    return Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': `${this.registry.access.registry}/${repository}` },
-          image: { 'docker-manifest-digest': digest },
-          type: 'cosign container image signature',
-        },
-        optional: null,
-      }),
-    );
-  }
-
-  classicSignature(repository: string, digest: string, privateKey: KeyObject): ClassicLayer {
-    const payload = this.simpleSigning(repository, digest);
-    return { payload, signature: sign('sha256', payload, privateKey) };
-  }
-
-  /** The `sha256-<hex>.sig` tag of `digest`, holding these layers. */
-  pushSignatures(repository: string, digest: string, layers: readonly ClassicLayer[]): void {
-    const config = this.registry.blob(Buffer.from('{"architecture":"","os":""}'), OCI_CONFIG);
-    const blobs = layers.map((layer) =>
-      this.registry.blob(layer.payload, SIMPLE_SIGNING, {
-        'dev.cosignproject.cosign/signature': b64(layer.signature),
-        ...certificateAnnotations(layer),
-      }),
-    );
-    this.registry.manifest(
-      repository,
-      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: blobs },
-      tagFor(digest, '.sig'),
-    );
-  }
-
-  statement(repository: string, digest: string, predicateType: string): object {
-    return {
-      _type: 'https://in-toto.io/Statement/v0.1',
-      predicateType,
-      subject: [
-        { name: `${this.registry.access.registry}/${repository}`, digest: { sha256: digest.slice(7) } },
-      ],
-      predicate: { builder: { id: 'https://github.com/acme/app/actions' }, buildType: 'https://example/ci' },
-    };
-  }
-
-  /** The `sha256-<hex>.att` tag of `digest`, holding these envelopes. */
-  pushAttestations(repository: string, digest: string, layers: readonly AttestationLayer[]): void {
-    const config = this.registry.blob(Buffer.from('{"architecture":"","os":""}'), OCI_CONFIG);
-    const blobs = layers.map((layer) =>
-      this.registry.blob(Buffer.from(JSON.stringify(layer.envelope)), DSSE_ENVELOPE, {
-        'dev.cosignproject.cosign/signature': '',
-        predicateType: layer.predicateType,
-        ...certificateAnnotations(layer),
-      }),
-    );
-    this.registry.manifest(
-      repository,
-      { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: blobs },
-      tagFor(digest, '.att'),
-    );
-  }
-
-  /**
-   * A sigstore bundle as `--new-bundle-format` stores it: a manifest whose subject is the image,
-   * listed in the fallback tag with the empty artifact type, or in the referrers API.
-   */
-  pushBundle(
-    repository: string,
-    digest: string,
-    bundle: object,
-    via: 'fallback tag' | 'referrers' = 'fallback tag',
-  ): void {
-    const config = this.registry.blob(Buffer.from('{}'), OCI_EMPTY);
-    const layer = this.registry.blob(Buffer.from(JSON.stringify(bundle)), BUNDLE);
-    const artifact = this.registry.manifest(repository, {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      artifactType: BUNDLE,
-      config,
-      layers: [layer],
-      subject: { mediaType: OCI_MANIFEST, digest },
-    });
-    if (via === 'referrers')
-      this.registry.addReferrer(repository, digest, { ...artifact, artifactType: BUNDLE });
-    else this.registry.addToFallbackTag(repository, digest, { ...artifact, artifactType: OCI_EMPTY });
-  }
-
-  /** The statement `cosign sign --new-bundle-format` signs. */
-  imageSignatureStatement(repository: string, digest: string): object {
-    return {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [
-        { name: `${this.registry.access.registry}/${repository}`, digest: { sha256: digest.slice(7) } },
-      ],
-      predicateType: COSIGN_SIGN,
-      predicate: {},
-    };
-  }
-}
-
-const keyBundle = (dsseEnvelope: DsseEnvelope): object => ({
-  mediaType: BUNDLE,
-  verificationMaterial: { publicKey: { hint: 'ci' } },
-  dsseEnvelope,
-});
-
-const certificateBundle = (
-  dsseEnvelope: DsseEnvelope,
-  certificate: SigningCertificate,
-  tlogEntries: readonly TlogEntry[] = [],
-): object => ({
-  mediaType: BUNDLE,
-  verificationMaterial: { certificate: { rawBytes: b64(certificate.der) }, tlogEntries },
-  dsseEnvelope,
-});
-
-// Certificates: a local Fulcio-like CA, and leaves shaped like GitHub Actions' keyless ones.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const HOUR = 3_600_000;
-
-interface Authority {
-  readonly keys: webcrypto.CryptoKeyPair;
-  readonly certificate: x509.X509Certificate;
-  readonly pem: string;
-  readonly der: Buffer;
-  readonly node: X509Certificate;
-}
-
-interface SigningCertificate {
-  readonly pem: string;
-  readonly der: Buffer;
-  readonly privateKey: KeyObject;
-}
-
-const utf8String = (text: string): Uint8Array => {
-  const bytes = Buffer.from(text, 'utf8');
-  return new Uint8Array(Buffer.concat([Buffer.from([0x0c, bytes.length]), bytes]));
-};
-
-async function authority(name: string, parent?: Authority): Promise<Authority> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
-  const now = Date.now();
-  const extensions = [
-    new x509.BasicConstraintsExtension(true, parent ? 0 : 1, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-  ];
-  const validity = { notBefore: new Date(now - HOUR), notAfter: new Date(now + 24 * HOUR) };
-  const certificate = parent
-    ? await x509.X509CertificateGenerator.create({
-        subject: `CN=${name}`,
-        issuer: parent.certificate.subject,
-        publicKey: keys.publicKey,
-        signingKey: parent.keys.privateKey,
-        signingAlgorithm: EC,
-        ...validity,
-        extensions: [...extensions, await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey)],
-      })
-    : await x509.X509CertificateGenerator.createSelfSigned({
-        name: `CN=${name}`,
-        keys,
-        signingAlgorithm: EC,
-        ...validity,
-        extensions,
-      });
-  const der = Buffer.from(certificate.rawData);
-  return { keys, certificate, pem: certificate.toString('pem'), der, node: new X509Certificate(der) };
-}
-
-async function signingCertificate(
-  issuer: Authority,
-  options: {
-    subject?: string;
-    oidcIssuer?: string;
-    usages?: string[];
-    notBefore?: Date;
-    notAfter?: Date;
-  } = {},
-): Promise<SigningCertificate> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
-  const now = Date.now();
-  const certificate = await x509.X509CertificateGenerator.create({
-    subject: 'CN=sigstore',
-    issuer: issuer.certificate.subject,
-    publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
-    signingAlgorithm: EC,
-    notBefore: options.notBefore ?? new Date(now - 60_000),
-    notAfter: options.notAfter ?? new Date(now + HOUR),
-    extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(options.usages ?? [x509.ExtendedKeyUsage.codeSigning]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
-      new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
-    ],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return {
-    pem: certificate.toString('pem'),
-    der: Buffer.from(certificate.rawData),
-    privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
-  };
-}
-
-// A transparency log: RFC 9162 Merkle trees, and checkpoints as signed notes, computed here.
-interface TransparencyLog {
-  readonly origin: string;
-  readonly privateKey: KeyObject;
-  readonly spki: Buffer;
-  /** SHA-256 of the SPKI: the log's id, and (its first 4 bytes) the key hint of its signatures. */
-  readonly id: Buffer;
-}
-
-function transparencyLog(origin: string): TransparencyLog {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  return { origin, privateKey, spki, id: sha256(spki) };
-}
-
-function checkpoint(log: TransparencyLog, size: number, root: Buffer, signedBy = log): string {
-  const note = `${log.origin}\n${size}\n${b64(root)}\n`;
-  const signature = Buffer.concat([
-    log.id.subarray(0, 4),
-    sign('sha256', Buffer.from(note), signedBy.privateKey),
-  ]);
-  return `${note}\n— ${log.origin} ${b64(signature)}\n`;
-}
-
-/** What Rekor records for a DSSE envelope: the `dsse` kind, v0.0.1. */
-function dsseEntryBody(envelope: DsseEnvelope, verifierPem: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'dsse',
-      spec: {
-        payloadHash: {
-          algorithm: 'sha256',
-          value: sha256(Buffer.from(envelope.payload, 'base64')).toString('hex'),
-        },
-        signatures: envelope.signatures.map((s) => ({ signature: s.sig, verifier: b64(verifierPem) })),
-      },
-    }),
-  );
-}
-
-/** The entry for `body` at index 2 of a 5-leaf tree, with its inclusion proof and checkpoint. */
-function logEntry(log: TransparencyLog, body: Buffer, checkpointSigner = log): TlogEntry {
-  const index = 2;
-  const leaves = [randomBytes(40), randomBytes(40), body, randomBytes(40), randomBytes(40)].map(leafHashOf);
-  const root = treeHash(leaves);
-  return {
-    logIndex: String(index),
-    logId: { keyId: b64(log.id) },
-    kindVersion: { kind: 'dsse', version: '0.0.1' },
-    integratedTime: String(Math.floor(Date.now() / 1000)),
-    canonicalizedBody: b64(body),
-    inclusionProof: {
-      logIndex: String(index),
-      rootHash: b64(root),
-      treeSize: String(leaves.length),
-      hashes: inclusionPath(index, leaves).map((h) => b64(h)),
-      checkpoint: { envelope: checkpoint(log, leaves.length, root, checkpointSigner) },
-    },
-  };
-}
-
-/** A sigstore TrustedRoot document, as `cosign trusted-root create` writes one. */
-function trustedRootDocument(ca: Authority, logs: readonly TransparencyLog[]): string {
-  return JSON.stringify({
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: logs.map((log) => ({
-      baseUrl: 'https://rekor.example',
-      hashAlgorithm: 'SHA2_256',
-      publicKey: {
-        rawBytes: b64(log.spki),
-        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-        validFor: { start: '2020-01-01T00:00:00Z' },
-      },
-      logId: { keyId: b64(log.id) },
-    })),
-    certificateAuthorities: [
-      {
-        subject: { organization: 'acme', commonName: 'test fulcio' },
-        uri: 'https://fulcio.example',
-        certChain: { certificates: [{ rawBytes: b64(ca.der) }] },
-        validFor: { start: '2020-01-01T00:00:00Z' },
-      },
-    ],
-    ctlogs: [],
-    timestampAuthorities: [],
-  });
-}
-
-const byKeys = (...pems: string[]): SignatureTrust => {
-  const keys = pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`));
-  return { keys, hash: trustHash(keys, undefined) };
-};
-
-const byIdentity = (certificates: CertificateTrust): SignatureTrust => ({
-  keys: [],
-  certificates,
-  hash: trustHash([], certificates),
-});
-
-const deadlineIn = (ms = 5_000): RegistryDeadline => ({
-  signal: AbortSignal.timeout(ms),
-  deadlineAt: Date.now() + ms,
-});
+import { SignatureTrust, TrustedIdentity, readTrustedRoot } from './trust';
 
 describe(ImageVerifier.name, () => {
   const registry = new FakeRegistry();
@@ -582,6 +71,7 @@ describe(ImageVerifier.name, () => {
 
   beforeEach(() => {
     registry.behaviour = 'serve';
+    registry.intercept = undefined;
     repository = `demo/app-${++repositories}`;
     sut = new ImageVerifier(client);
   });
@@ -1194,6 +684,204 @@ describe(ImageVerifier.name, () => {
       const result = await sut.verify(target(digest), signatures(relaxed), deadlineIn());
 
       expect(result.verified).toBe(true);
+    });
+  });
+
+  describe("cosign's deliberate leniencies, kept", () => {
+    it('verifies a classic .att envelope with several signatures when one of them is by a trusted key', async () => {
+      const digest = cosign.image(repository);
+      const statement = cosign.statement(repository, digest, SLSA);
+      const bySomeone = envelopeOf(statement, stranger.privateKey);
+      const byCi = envelopeOf(statement, ci.privateKey);
+      const envelope = { ...byCi, signatures: [...bySomeone.signatures, ...byCi.signatures] };
+      cosign.pushAttestations(repository, digest, [{ envelope, predicateType: SLSA }]);
+
+      const result = await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+    });
+
+    it('does not verify a sigstore bundle whose envelope carries more than one signature, as sigstore-go does not', async () => {
+      const digest = cosign.image(repository);
+      const statement = cosign.imageSignatureStatement(repository, digest);
+      const byCi = envelopeOf(statement, ci.privateKey);
+      const envelope = {
+        ...byCi,
+        signatures: [...byCi.signatures, ...envelopeOf(statement, stranger.privateKey).signatures],
+      };
+      cosign.pushBundle(repository, digest, keyBundle(envelope));
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result).toMatchObject({ verified: false, reason: 'no signature by a trusted key' });
+      expect(result.evidence).toEqual([
+        {
+          where: 'sigstore bundle',
+          problem: "a sigstore bundle's envelope carries 2 signatures, where it must carry one",
+          predicateType: COSIGN_SIGN,
+        },
+      ]);
+    });
+
+    it("reads a signed payload's duplicate keys as Go's encoding/json does: the last one wins", async () => {
+      const digest = cosign.image(repository);
+      const other = `sha256:${'3'.repeat(64)}`;
+      const payload = (first: string, last: string): Buffer =>
+        Buffer.from(
+          `{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"${first}","docker-manifest-digest":"${last}"},"type":"cosign container image signature"},"optional":null}`,
+        );
+      const lastWins = cosign.image(repository);
+      cosign.pushSignatures(repository, lastWins, [
+        {
+          payload: payload(other, lastWins),
+          signature: sign('sha256', payload(other, lastWins), ci.privateKey),
+        },
+      ]);
+      cosign.pushSignatures(repository, digest, [
+        { payload: payload(digest, other), signature: sign('sha256', payload(digest, other), ci.privateKey) },
+      ]);
+
+      const verified = await sut.verify(target(lastWins), signatures(byKeys(ci.publicPem)), deadlineIn());
+      const replayed = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(verified.verified).toBe(true);
+      expect(replayed).toMatchObject({ verified: false, reason: 'signature for another digest' });
+    });
+
+    it("does not compare the payload's docker-reference with the image's repository", async () => {
+      const digest = cosign.image(repository);
+      const payload = Buffer.from(
+        JSON.stringify({
+          critical: {
+            identity: { 'docker-reference': 'elsewhere.example/another/name' },
+            image: { 'docker-manifest-digest': digest },
+            type: 'cosign container image signature',
+          },
+          optional: null,
+        }),
+      );
+      cosign.pushSignatures(repository, digest, [
+        { payload, signature: sign('sha256', payload, ci.privateKey) },
+      ]);
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+    });
+  });
+
+  describe('budgets shared by a review', () => {
+    /** An image whose ten .att layers each carry 32 well-formed signatures nobody trusted made. */
+    const hostileImage = (): string => {
+      const digest = cosign.image(repository);
+      const junk = Array.from({ length: 32 }, (_, i) => ({
+        sig: b64(sign('sha256', Buffer.from(`junk ${i}`), stranger.privateKey)),
+      }));
+      cosign.pushAttestations(
+        repository,
+        digest,
+        Array.from({ length: 10 }, (_, i) => ({
+          envelope: {
+            ...envelopeOf({ ...cosign.statement(repository, digest, SLSA), n: i }, ci.privateKey),
+            signatures: junk,
+          },
+          predicateType: SLSA,
+        })),
+      );
+      return digest;
+    };
+
+    it("runs its own verification when the work it joined was cut short by another review's budget", async () => {
+      const signed = cosign.image(repository);
+      const envelope = envelopeOf(cosign.statement(repository, signed, SLSA), ci.privateKey);
+      cosign.pushAttestations(repository, signed, [{ envelope, predicateType: SLSA }]);
+      const spent = deadlineIn(30_000);
+      // Four hostile images spend the first review's 1,024 checks.
+      for (let i = 0; i < 4; i++)
+        await sut.verify(target(hostileImage()), attestations(byKeys(ci.publicPem)), spent);
+
+      const [inSpentReview, inOtherReview] = await Promise.all([
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), spent),
+        sut.verify(target(signed), attestations(byKeys(ci.publicPem)), deadlineIn(30_000)),
+      ]);
+
+      expect(inSpentReview).toMatchObject({ verified: false, cache: 'miss' });
+      expect(inSpentReview.evidence).toContainEqual({
+        where: 'att tag',
+        problem: 'not checked: the budget of signature checks ran out',
+        predicateType: SLSA,
+      });
+      expect(inOtherReview).toMatchObject({ verified: true, cache: 'miss' });
+    });
+
+    it('does not cache a failure reached while an artifact went unread for a reason that may pass', async () => {
+      const digest = cosign.image(repository);
+      cosign.pushSignatures(repository, digest, [cosign.classicSignature(repository, digest, ci.privateKey)]);
+      // What the registry client says when a review's byte budget refuses a download.
+      jest
+        .spyOn(client, 'getBlob')
+        .mockRejectedValueOnce(new RegistryFailure('over budget', 'bytes in flight'));
+
+      const refused = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+      const again = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(refused).toMatchObject({ verified: false, reason: 'no signature' });
+      expect(refused.evidence).toEqual([
+        {
+          where: 'sig tag',
+          problem:
+            'malformed artifact: an artifact the registry did not serve (over budget: bytes in flight)',
+        },
+      ]);
+      expect(again).toMatchObject({ verified: true, cache: 'miss' });
+    });
+  });
+
+  describe('what does not fit the evidence shape', () => {
+    it('tells its discard listeners what it discarded, by reason, once per verification that read it', async () => {
+      const digest = cosign.image(repository);
+      const envelope = envelopeOf(cosign.statement(repository, digest, SLSA), ci.privateKey);
+      const junk = {
+        ...envelope,
+        signatures: [null, { sig: '' }, ...envelope.signatures],
+      } as unknown as DsseEnvelope;
+      cosign.pushAttestations(repository, digest, [{ envelope: junk, predicateType: SLSA }]);
+      const heard: Discard[] = [];
+      sut.onDiscard((discarded) => heard.push(discarded));
+
+      await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+      await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(heard).toEqual([
+        { source: 'att tag', reason: 'malformed signature', cause: 'not an object', count: 1 },
+        { source: 'att tag', reason: 'malformed signature', cause: 'empty signature', count: 1 },
+      ]);
+    });
+
+    it('discards one artifact the registry will not serve, and judges the others', async () => {
+      const digest = cosign.image(repository);
+      const gone = Buffer.concat([cosign.simpleSigning(repository, digest), Buffer.from(' ')]);
+      cosign.pushSignatures(repository, digest, [
+        { payload: gone, signature: sign('sha256', gone, stranger.privateKey) },
+        cosign.classicSignature(repository, digest, ci.privateKey),
+      ]);
+      registry.intercept = (request, response) => {
+        if (request.url?.endsWith(`/blobs/${digestOf(gone)}`)) {
+          response.writeHead(404).end();
+          return true;
+        }
+        return false;
+      };
+
+      const result = await sut.verify(target(digest), signatures(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(result.verified).toBe(true);
+      expect(result.evidence).toContainEqual({
+        where: 'sig tag',
+        problem: expect.stringMatching(
+          /^malformed artifact: an artifact the registry did not serve \(not found: /,
+        ) as string,
+      });
     });
   });
 

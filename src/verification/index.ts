@@ -2,6 +2,7 @@
 // from files, and one verifier with its cache.
 export * from './trust';
 export { ImageVerifier, registryFailureReason } from './image-verifier.service';
+export type { Discard, DiscardReason } from './evidence';
 export type {
   EvidenceReport,
   VerificationRequest,

@@ -1,6 +1,14 @@
 import * as x509 from '@peculiar/x509';
 import { X509Certificate, generateKeyPairSync, randomBytes, sign, webcrypto } from 'node:crypto';
 import {
+  Authority,
+  authority,
+  signingCertificate,
+  transparencyLog,
+  trustedRootDocument,
+} from '../testing/cosign-fixtures';
+import {
+  MAX_CHAIN,
   certificateIdentity,
   certificateProblem,
   describeIdentity,
@@ -8,7 +16,7 @@ import {
   preAuthenticationEncoding,
   signatureVerifies,
 } from './signature-crypto';
-import { CertificateTrust, trustedKey } from './trust';
+import { CertificateTrust, readTrustedRoot, trustedKey } from './trust';
 
 const WORKFLOW = 'https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main';
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -216,6 +224,7 @@ describe('certificates', () => {
       identities,
       requireTransparencyLog: false,
       logs: [],
+      ctLogs: [],
     });
     let trusted: CertificateTrust;
 
@@ -288,6 +297,222 @@ describe('certificates', () => {
   describe(describeIdentity.name, () => {
     it('names the SAN and the issuer', async () => {
       expect(describeIdentity(await leaf())).toBe(`identity ${WORKFLOW} (issuer ${GITHUB_ISSUER})`);
+    });
+  });
+});
+
+// The chain and leaf checks sigstore's verifiers make (Go's x509 for sigstore-go and cosign,
+// sigstore-js's CertificateChainVerifier), on certificates from the shared Fulcio-like fixtures.
+describe(`${certificateProblem.name}: the chain and what each certificate may do`, () => {
+  const sut = certificateProblem;
+  const identities = [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }];
+  const trustIn = (...authorities: Authority[]): CertificateTrust => ({
+    authorities: authorities.map((a) => a.node),
+    identities,
+    requireTransparencyLog: false,
+    logs: [],
+    ctLogs: [],
+  });
+  const leafOf = async (
+    issuer: Authority,
+    options: Parameters<typeof signingCertificate>[1] = {},
+  ): Promise<X509Certificate> => new X509Certificate((await signingCertificate(issuer, options)).der);
+  let root: Authority;
+  let fulcioIntermediate: Authority;
+
+  beforeAll(async () => {
+    root = await authority('test fulcio root');
+    // As Fulcio's: a CA for code signing only, with no intermediate below it.
+    fulcioIntermediate = await authority('test fulcio intermediate', root, {
+      usages: [x509.ExtendedKeyUsage.codeSigning],
+    });
+  });
+
+  describe('the signing certificate', () => {
+    it('is refused without any extended key usage, which Go would let do anything', async () => {
+      expect(sut(await leafOf(root, { usages: null }), [], trustIn(root), new Date())).toBe(
+        'the signing certificate is not for code signing',
+      );
+    });
+
+    it('is refused with anyExtendedKeyUsage instead of code signing', async () => {
+      const any = await leafOf(root, { usages: ['2.5.29.37.0'] });
+
+      expect(sut(any, [], trustIn(root), new Date())).toBe('the signing certificate is not for code signing');
+    });
+
+    it('is refused when it is a certificate authority itself', async () => {
+      expect(sut(await leafOf(root, { ca: true }), [], trustIn(root), new Date())).toBe(
+        'the signing certificate is a certificate authority',
+      );
+    });
+
+    it('is refused when its key usage leaves out digital signatures, as Fulcio never does', async () => {
+      const encipherOnly = await leafOf(root, { keyUsages: x509.KeyUsageFlags.keyEncipherment });
+
+      expect(sut(encipherOnly, [], trustIn(root), new Date())).toBe(
+        "the signing certificate's key usage does not allow digital signatures",
+      );
+    });
+
+    it('is accepted without a key usage extension, which then restricts nothing', async () => {
+      expect(sut(await leafOf(root, { keyUsages: null }), [], trustIn(root), new Date())).toBeUndefined();
+    });
+  });
+
+  describe('the chain', () => {
+    it("is Fulcio's shape: leaf, an intermediate the signature carries, a trusted root", async () => {
+      const leaf = await leafOf(fulcioIntermediate);
+
+      expect(sut(leaf, [fulcioIntermediate.node, root.node], trustIn(root), new Date())).toBeUndefined();
+    });
+
+    it("is Fulcio's shape with the intermediate among the trusted certificates, as sigstore's root lists it", async () => {
+      const leaf = await leafOf(fulcioIntermediate);
+
+      expect(sut(leaf, [], trustIn(fulcioIntermediate, root), new Date())).toBeUndefined();
+    });
+
+    it.each<[string, Parameters<typeof authority>[2]]>([
+      ['CA=false', { ca: false }],
+      ['no basicConstraints at all', { ca: undefined }],
+    ])('refuses an intermediate the signature carries with %s', async (_case, options) => {
+      const intermediate = await authority('not a ca', root, options);
+      const leaf = await leafOf(intermediate);
+
+      expect(sut(leaf, [intermediate.node], trustIn(root), new Date())).toBe(
+        'an issuing certificate in its chain is not a certificate authority',
+      );
+    });
+
+    it('refuses a trusted certificate that is not a CA, as the issuer of a leaf', async () => {
+      const notCa = await authority('a leaf in the CA bundle', root, { ca: false });
+
+      expect(sut(await leafOf(notCa), [], trustIn(notCa, root), new Date())).toBe(
+        'an issuing certificate in its chain is not a certificate authority',
+      );
+    });
+
+    it('refuses an intermediate whose key usage does not include keyCertSign, as OpenSSL does', async () => {
+      const intermediate = await authority('signs only', root, {
+        keyUsages: x509.KeyUsageFlags.digitalSignature,
+      });
+
+      expect(sut(await leafOf(intermediate), [intermediate.node], trustIn(root), new Date())).toBe(
+        'the signing certificate does not chain to a trusted authority',
+      );
+    });
+
+    it('accepts an intermediate without a key usage extension', async () => {
+      const intermediate = await authority('unrestricted', root, { keyUsages: null });
+
+      expect(sut(await leafOf(intermediate), [intermediate.node], trustIn(root), new Date())).toBeUndefined();
+    });
+
+    it.each<[string, string[], string | undefined]>([
+      ['server authentication only', [x509.ExtendedKeyUsage.serverAuth], 'is not for code signing'],
+      ['anyExtendedKeyUsage', ['2.5.29.37.0'], undefined],
+    ])('judges an intermediate whose extended key usage is %s', async (_case, usages, problem) => {
+      const intermediate = await authority('tls', root, { usages });
+      const result = sut(await leafOf(intermediate), [intermediate.node], trustIn(root), new Date());
+
+      if (problem) expect(result).toBe(`an issuing certificate in its chain ${problem}`);
+      else expect(result).toBeUndefined();
+    });
+
+    it("refuses an intermediate below the root's path length constraint of 0", async () => {
+      const strictRoot = await authority('root for leaves only', undefined, { pathLength: 0 });
+      const intermediate = await authority('one too many', strictRoot, { pathLength: null });
+
+      expect(sut(await leafOf(intermediate), [intermediate.node], trustIn(strictRoot), new Date())).toBe(
+        "its chain breaks an issuing certificate's path length constraint",
+      );
+      expect(sut(await leafOf(strictRoot), [], trustIn(strictRoot), new Date())).toBeUndefined();
+    });
+
+    it("refuses a second intermediate below Fulcio's, whose path length is 0", async () => {
+      const below = await authority('below fulcio', fulcioIntermediate, { pathLength: null });
+      const leaf = await leafOf(below);
+
+      expect(sut(leaf, [below.node, fulcioIntermediate.node], trustIn(root), new Date())).toBe(
+        "its chain breaks an issuing certificate's path length constraint",
+      );
+    });
+
+    it('refuses an intermediate that is not valid at the time the certificate is judged at', async () => {
+      const intermediate = await authority('test fulcio intermediate', root);
+      const leaf = await leafOf(intermediate);
+
+      expect(sut(leaf, [intermediate.node], trustIn(root), new Date(Date.now() - 2 * HOUR))).toMatch(
+        /is not valid at|does not chain/,
+      );
+      expect(sut(leaf, [intermediate.node], trustIn(root), new Date(Date.now() + 2 * HOUR))).toMatch(
+        /is not valid at/,
+      );
+    });
+
+    it("trusts an authority only within the trusted root's validFor of it, as sigstore-go does", async () => {
+      const now = Date.now();
+      const leaf = await leafOf(root, {
+        notBefore: new Date(now - 2 * HOUR),
+        notAfter: new Date(now + HOUR),
+      });
+      const retiredAt = new Date(now - 0.5 * HOUR);
+      const retired = {
+        ...trustIn(root),
+        authorityValidFor: new Map([[root.node.fingerprint256, [{ validUntil: retiredAt }]]]),
+      };
+
+      expect(sut(leaf, [], retired, new Date())).toBe(
+        'the signing certificate does not chain to a trusted authority',
+      );
+      expect(sut(leaf, [], retired, new Date(now - 0.75 * HOUR))).toBeUndefined();
+    });
+
+    it('follows at most MAX_CHAIN certificates: three intermediates, not four', async () => {
+      const open = await authority('open root', undefined, { pathLength: null });
+      const chain: Authority[] = [];
+      for (let i = 0; i < 4; i++)
+        chain.unshift(await authority(`intermediate ${i}`, chain[0] ?? open, { pathLength: null }));
+      const three = chain.slice(1);
+
+      expect(MAX_CHAIN).toBe(5);
+      expect(
+        sut(
+          await leafOf(three[0]),
+          three.map((a) => a.node),
+          trustIn(open),
+          new Date(),
+        ),
+      ).toBeUndefined();
+      expect(
+        sut(
+          await leafOf(chain[0]),
+          chain.map((a) => a.node),
+          trustIn(open),
+          new Date(),
+        ),
+      ).toBe('the signing certificate does not chain to a trusted authority');
+    });
+  });
+
+  describe('with CT logs in the trust material', () => {
+    const ctLog = transparencyLog('ctfe.example - 2026');
+    const withCt = (...authorities: Authority[]): CertificateTrust => ({
+      ...trustIn(...authorities),
+      ctLogs: readTrustedRoot(trustedRootDocument(root, [], [ctLog]), 'root.json').ctLogs,
+    });
+
+    it("checks the SCT against the key of the leaf's issuer on the verified chain", async () => {
+      const leaf = await leafOf(fulcioIntermediate, { scts: [{ log: ctLog }] });
+
+      expect(sut(leaf, [fulcioIntermediate.node], withCt(root), new Date())).toBeUndefined();
+    });
+
+    it('refuses a certificate without an SCT before looking at its identity', async () => {
+      const stranger = await leafOf(root, { subject: 'https://github.com/evil/app' });
+
+      expect(sut(stranger, [], withCt(root), new Date())).toMatch(/carries no signed certificate timestamp/);
     });
   });
 });

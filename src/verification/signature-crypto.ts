@@ -1,13 +1,30 @@
-import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  BasicConstraints,
+  ExtendedKeyUsage,
+  KeyUsage,
+  KeyUsageFlags,
+  SubjectAlternativeName,
+  anyExtendedKeyUsage,
+  id_ce_basicConstraints,
+  id_ce_extKeyUsage,
+  id_ce_keyUsage,
+  id_ce_subjectAltName,
+  id_kp_codeSigning,
+} from '@peculiar/asn1-x509';
 import { KeyObject, X509Certificate, verify as cryptoVerify } from 'node:crypto';
-import { CertificateTrust, TrustedIdentity, TrustedKey } from './trust';
+import { asn1Certificate, sctProblem } from './certificate-transparency';
+import { CertificateTrust, TrustedIdentity, TrustedKey, withinWindow } from './trust';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw string. */
 const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 const FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
-const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-/** A leaf, at most a few intermediates, a root. */
-const MAX_CHAIN = 5;
+const CODE_SIGNING = id_kp_codeSigning;
+/**
+ * The longest certificate path judged: a leaf, at most three intermediates, a root. Fulcio's is
+ * three long (leaf, intermediate, root); a longer one is refused as not chaining.
+ */
+export const MAX_CHAIN = 5;
 
 /**
  * Whether `signature` is `key`'s over `data`. ECDSA and RSA keys sign a SHA-256 of the data, as
@@ -47,17 +64,27 @@ export interface CertificateIdentity {
   readonly issuer?: string;
 }
 
+/** Its SAN URIs and e-mails, in order; a certificate that cannot be read carries none. */
 export function certificateIdentity(certificate: X509Certificate): CertificateIdentity {
-  const parsed = new x509.X509Certificate(certificate.raw);
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const subjects = (san?.names.items ?? [])
-    .filter((name) => name.type === 'url' || name.type === 'email')
-    .map((name) => name.value);
-  const v2 = parsed.extensions.find((e) => e.type === FULCIO_ISSUER_V2);
-  const v1 = parsed.extensions.find((e) => e.type === FULCIO_ISSUER_V1);
+  const extensions = asn1Certificate(certificate)?.tbsCertificate.extensions ?? [];
+  const find = (oid: string): Buffer | undefined => {
+    const found = extensions.find((extension) => extension.extnID === oid);
+    return found && Buffer.from(found.extnValue.buffer);
+  };
+  const san = find(id_ce_subjectAltName);
+  let subjects: string[] = [];
+  try {
+    subjects = (san ? AsnConvert.parse(san, SubjectAlternativeName) : []).flatMap(
+      (name) => name.uniformResourceIdentifier ?? name.rfc822Name ?? [],
+    );
+  } catch {
+    // A SAN that cannot be read names no one.
+  }
+  const v2 = find(FULCIO_ISSUER_V2);
+  const v1 = find(FULCIO_ISSUER_V1);
   let issuer: string | undefined;
-  if (v2) issuer = derUtf8String(Buffer.from(v2.value));
-  else if (v1) issuer = Buffer.from(v1.value).toString('utf8');
+  if (v2) issuer = derUtf8String(v2);
+  else if (v1) issuer = v1.toString('utf8');
   return { subjects, issuer };
 }
 
@@ -89,6 +116,10 @@ function identityMatches(identity: CertificateIdentity, trusted: TrustedIdentity
 const validAt = (certificate: X509Certificate, at: Date): boolean =>
   new Date(certificate.validFrom) <= at && at <= new Date(certificate.validTo);
 
+/**
+ * Whether `issuer` signed `certificate`: OpenSSL's X509_check_issued (names, key identifiers, and
+ * keyCertSign where the issuer has a key usage), then the signature itself.
+ */
 const issuedBy = (certificate: X509Certificate, issuer: X509Certificate): boolean => {
   try {
     return certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
@@ -97,10 +128,123 @@ const issuedBy = (certificate: X509Certificate, issuer: X509Certificate): boolea
   }
 };
 
+/** What RFC 5280's extensions let a certificate do; absent extensions are undefined. */
+interface Capabilities {
+  readonly ca: boolean;
+  readonly pathLength?: number;
+  readonly keyUsage?: KeyUsageFlags;
+  readonly extendedUsages?: readonly string[];
+}
+
 /**
- * Why a signing certificate is not trusted, or undefined when it is: it must be a code-signing
- * certificate valid at `at`, chain through the given intermediates (which are untrusted until they
- * chain) to one of the configured authorities, and carry one of the trusted identities.
+ * Read from the certificate with @peculiar/asn1-x509, or undefined when it cannot be read or
+ * names one of these extensions twice (RFC 5280 §4.2 allows each once).
+ */
+function capabilitiesOf(certificate: X509Certificate): Capabilities | undefined {
+  const read = asn1Certificate(certificate);
+  if (!read) return undefined;
+  const extensions = read.tbsCertificate.extensions ?? [];
+  const value = <T>(oid: string, type: new () => T): T | undefined => {
+    const found = extensions.filter((extension) => extension.extnID === oid);
+    if (found.length > 1) throw new Error(`${oid} twice`);
+    return found.length === 0 ? undefined : AsnConvert.parse(found[0].extnValue.buffer, type);
+  };
+  try {
+    const basic = value(id_ce_basicConstraints, BasicConstraints);
+    return {
+      ca: basic?.cA === true,
+      pathLength: basic?.pathLenConstraint,
+      keyUsage: value(id_ce_keyUsage, KeyUsage)?.toNumber(),
+      extendedUsages: value(id_ce_extKeyUsage, ExtendedKeyUsage)?.map(String),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a leaf must be to sign: not a CA, for code signing, and (where it says) for signatures.
+ * The code-signing EKU is required outright, stricter than Go's x509 (which sigstore-go and cosign
+ * use, and which lets a leaf without any EKU do anything): Fulcio always writes it, and without
+ * it any certificate the authorities ever issued, a TLS server's for one, could sign images.
+ */
+function signingCertificateProblem(leaf: X509Certificate): string | undefined {
+  const capabilities = capabilitiesOf(leaf);
+  if (!capabilities) return 'the signing certificate cannot be read';
+  if (capabilities.ca) return 'the signing certificate is a certificate authority';
+  if (!capabilities.extendedUsages?.includes(CODE_SIGNING))
+    return 'the signing certificate is not for code signing';
+  if (capabilities.keyUsage !== undefined && (capabilities.keyUsage & KeyUsageFlags.digitalSignature) === 0)
+    return "the signing certificate's key usage does not allow digital signatures";
+  return undefined;
+}
+
+/**
+ * What a certificate above the leaf must be to have issued the one below it (RFC 5280 §6.1.4):
+ * a CA, with no more intermediates below it than its path length constraint allows, and not
+ * restricted to other purposes than code signing where it names extended key usages (Go's x509
+ * checks that nesting too). `below` counts the intermediates between it and the leaf. That its key
+ * usage, where present, includes keyCertSign is OpenSSL's check, in `checkIssued` (issuedBy).
+ */
+function issuingCertificateProblem(issuer: X509Certificate, below: number): string | undefined {
+  const capabilities = capabilitiesOf(issuer);
+  if (!capabilities?.ca) return 'an issuing certificate in its chain is not a certificate authority';
+  if (capabilities.pathLength !== undefined && below > capabilities.pathLength)
+    return "its chain breaks an issuing certificate's path length constraint";
+  const extended = capabilities.extendedUsages;
+  if (extended !== undefined && !extended.includes(CODE_SIGNING) && !extended.includes(anyExtendedKeyUsage))
+    return 'an issuing certificate in its chain is not for code signing';
+  return undefined;
+}
+
+const DOES_NOT_CHAIN = 'the signing certificate does not chain to a trusted authority';
+
+/**
+ * The path from `leaf` up to a trusted authority (one the trusted root had in service at `at`),
+ * each certificate valid at `at` and allowed to issue the one below it, or why there is none. Authorities are preferred at every step, so the
+ * shortest path is found; of the given intermediates (untrusted until they chain) only the first
+ * MAX_CHAIN are looked at, and a path is at most MAX_CHAIN certificates long.
+ */
+function pathToAuthority(
+  leaf: X509Certificate,
+  intermediates: readonly X509Certificate[],
+  trust: CertificateTrust,
+  at: Date,
+): X509Certificate[] | { problem: string } {
+  const inService = (ca: X509Certificate): boolean => {
+    const windows = trust.authorityValidFor?.get(ca.fingerprint256);
+    return windows === undefined || windows.some((window) => withinWindow(window, at));
+  };
+  const authorities = trust.authorities.filter(inService);
+  const candidates = intermediates.slice(0, MAX_CHAIN);
+  const path = [leaf];
+  for (let depth = 1; depth < MAX_CHAIN; depth++) {
+    const current = path[depth - 1];
+    let refusal: string | undefined;
+    const fitIssuer = (pool: readonly X509Certificate[]): X509Certificate | undefined =>
+      pool.find((ca) => {
+        if (path.includes(ca) || !validAt(ca, at) || !issuedBy(current, ca)) return false;
+        const problem = issuingCertificateProblem(ca, depth - 1);
+        refusal ??= problem;
+        return problem === undefined;
+      });
+    const authority = fitIssuer(authorities);
+    if (authority) return [...path, authority];
+    const intermediate = fitIssuer(candidates);
+    if (!intermediate) return { problem: refusal ?? DOES_NOT_CHAIN };
+    path.push(intermediate);
+  }
+  return { problem: DOES_NOT_CHAIN };
+}
+
+/**
+ * Why a signing certificate is not trusted, or undefined when it is. Every check sigstore's own
+ * verifiers make of a keyless certificate, and the code-signing EKU besides: the leaf is valid at
+ * `at` and fit to sign (signingCertificateProblem); it chains through the given intermediates
+ * (untrusted until they chain) to one of the configured authorities, every certificate on the
+ * way valid at `at` and fit to issue (pathToAuthority); when the trust material lists CT logs, it
+ * carries an SCT one of them signed over it (sctProblem); and it carries one of the trusted
+ * identities.
  */
 export function certificateProblem(
   leaf: X509Certificate,
@@ -109,22 +253,14 @@ export function certificateProblem(
   at: Date,
 ): string | undefined {
   if (!validAt(leaf, at)) return `the signing certificate is not valid at ${at.toISOString()}`;
-  const extendedUsages = leaf.keyUsage;
-  if (extendedUsages !== undefined && !extendedUsages.includes(CODE_SIGNING))
-    return 'the signing certificate is not for code signing';
-  let current = leaf;
-  let chained = false;
-  for (let depth = 0; depth < MAX_CHAIN && !chained; depth++) {
-    const authority = trust.authorities.find((ca) => issuedBy(current, ca) && validAt(ca, at));
-    if (authority) {
-      chained = true;
-      break;
-    }
-    const next = intermediates.find((ca) => ca.ca && issuedBy(current, ca) && validAt(ca, at));
-    if (!next) break;
-    current = next;
+  const unfit = signingCertificateProblem(leaf);
+  if (unfit) return unfit;
+  const path = pathToAuthority(leaf, intermediates, trust, at);
+  if ('problem' in path) return path.problem;
+  if (trust.ctLogs.length > 0) {
+    const untracked = sctProblem(leaf, path[1], trust.ctLogs);
+    if (untracked) return untracked;
   }
-  if (!chained) return 'the signing certificate does not chain to a trusted authority';
   const identity = certificateIdentity(leaf);
   if (!trust.identities.some((trusted) => identityMatches(identity, trusted)))
     return `the certificate's identity (${identity.subjects.join(', ') || 'no SAN'}, issuer ${identity.issuer ?? 'none'}) is not a trusted one`;

@@ -277,11 +277,13 @@ describe(VerifySignaturesRule.name, () => {
     const trust = sut.compile({ keys: [publicPem()] }, filesContext());
 
     it('finds nothing wrong with a verified signature', () => {
-      expect(sut.check(image, trust, result(true))).toBeUndefined();
+      expect(sut.check(image, trust, { verification: result(true) })).toBeUndefined();
     });
 
     it('denies with the reason the verifier gave', () => {
-      expect(sut.check(image, trust, result(false, 'signature for another digest'))).toEqual({
+      expect(
+        sut.check(image, trust, { verification: result(false, 'signature for another digest') }),
+      ).toEqual({
         summary: 'Images without a verified signature are not allowed',
         problem: 'has no verified signature: signature for another digest',
         detail: 'signature for another digest',
@@ -355,11 +357,13 @@ describe(VerifyAttestationsRule.name, () => {
     const settings = sut.compile({ keys: [publicPem()], predicateType: SLSA }, filesContext());
 
     it('finds nothing wrong with a verified attestation', () => {
-      expect(sut.check(image, settings, result(true))).toBeUndefined();
+      expect(sut.check(image, settings, { verification: result(true) })).toBeUndefined();
     });
 
     it('denies with the reason the verifier gave', () => {
-      expect(sut.check(image, settings, result(false, `no attestation of type ${SLSA}`))).toEqual({
+      expect(
+        sut.check(image, settings, { verification: result(false, `no attestation of type ${SLSA}`) }),
+      ).toEqual({
         summary: 'Images without a verified attestation are not allowed',
         problem: `has no verified attestation: no attestation of type ${SLSA}`,
         detail: `no attestation of type ${SLSA}`,

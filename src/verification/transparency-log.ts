@@ -1,13 +1,25 @@
-import { createHash } from 'node:crypto';
-import { TlogEntry } from './cosign-evidence';
+import { KeyObject, createHash } from 'node:crypto';
+import type { TlogEntry } from './evidence';
+import { isObject } from './evidence-parser';
 import { signatureVerifies } from './signature-crypto';
 import { TrustedLog } from './trust';
+import { MAX_CHECKPOINT_SIGNATURES } from './verification-budgets';
+import { tlogProblemText } from './verification-words';
 
 const sha256 = (...parts: Buffer[]): Buffer => {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return hash.digest();
 };
+
+/**
+ * One signature check, or `'over budget'` once the verification may make no more: every check a
+ * log entry needs (its checkpoint, its signed entry timestamp) is paid from the same budget as the
+ * envelope's own signatures.
+ */
+export type SignatureCheck = (key: KeyObject, data: Buffer, signature: Buffer) => boolean | 'over budget';
+
+const unbounded: SignatureCheck = signatureVerifies;
 
 /**
  * RFC 9162 §2.1.3.2: whether `proof` shows the leaf at `index` inside the tree of `size` leaves
@@ -51,88 +63,136 @@ export const leafHash = (body: Buffer): Buffer => sha256(Buffer.from([0]), body)
  * `— <name> <base64(key hint ‖ signature)>`) is signed by `log` and states `size` and `root`.
  * https://github.com/transparency-dev/formats/blob/main/log/README.md
  */
-export function checkpointVerifies(envelope: string, log: TrustedLog, size: bigint, root: Buffer): boolean {
+export function checkpointVerifies(
+  envelope: string,
+  log: TrustedLog,
+  size: bigint,
+  root: Buffer,
+  check: SignatureCheck = unbounded,
+): boolean | 'over budget' {
   const split = envelope.indexOf('\n\n');
   if (split < 0) return false;
   const note = envelope.slice(0, split + 1);
-  const [, sizeLine, rootLine] = note.split('\n');
+  const [, sizeLine, rootLine] = note.split('\n', 3);
   if (sizeLine !== size.toString() || rootLine !== root.toString('base64')) return false;
   const hint = Buffer.from(log.logId, 'hex').subarray(0, 4);
-  return envelope
+  const signed = Buffer.from(note, 'utf8');
+  // The log's own line and a few witnesses' are all a checkpoint carries; more are not read.
+  const lines = envelope
     .slice(split + 2)
-    .split('\n')
+    .split('\n', MAX_CHECKPOINT_SIGNATURES * 2)
     .filter((line) => line.startsWith('— '))
-    .some((line) => {
-      const signature = Buffer.from(line.slice(line.lastIndexOf(' ') + 1), 'base64');
-      return (
-        signature.length > 4 &&
-        signature.subarray(0, 4).equals(hint) &&
-        signatureVerifies(log.key, Buffer.from(note, 'utf8'), signature.subarray(4))
-      );
-    });
+    .slice(0, MAX_CHECKPOINT_SIGNATURES);
+  for (const line of lines) {
+    const signature = Buffer.from(line.slice(line.lastIndexOf(' ') + 1), 'base64');
+    if (signature.length <= 4 || !signature.subarray(0, 4).equals(hint)) continue;
+    const verified = check(log.key, signed, signature.subarray(4));
+    if (verified !== false) return verified;
+  }
+  return false;
 }
 
 /** What a DSSE entry of Rekor records: the payload's hash and the envelope's signatures. */
 interface DsseEntryBody {
-  kind?: string;
+  kind?: unknown;
   spec?: {
-    payloadHash?: { algorithm?: string; value?: string };
-    signatures?: { signature?: string }[];
+    payloadHash?: { algorithm?: unknown; value?: unknown };
+    signatures?: unknown;
   };
 }
 
+/** Why a transparency-log entry proves nothing, as a code; `tlogProblemText` gives its words. */
+export type TlogProblem =
+  | { readonly code: 'unknown log' }
+  | { readonly code: 'no inclusion proof' }
+  | { readonly code: 'no body' }
+  | { readonly code: 'body not JSON' }
+  | { readonly code: 'kind not read'; readonly kind: string }
+  | { readonly code: 'other envelope' }
+  | { readonly code: 'no index or size' }
+  | { readonly code: 'proof off its root' }
+  | { readonly code: 'checkpoint not signed' }
+  | { readonly code: 'over budget' };
+
+/** What a log entry is checked against: the envelope's payload hash, computed once, and its signatures. */
+export interface LoggedEnvelope {
+  /** Hex SHA-256 of the payload, once per envelope however many entries it has. */
+  readonly payloadSha256: string;
+  readonly signatures: readonly Buffer[];
+}
+
 /**
- * Why a bundle's transparency-log entry does not prove its DSSE envelope was logged, or undefined
- * with the time it was integrated when it does. Checked offline against the trusted root's log
- * keys: the entry's log is trusted, its body records this envelope, the inclusion proof leads from
- * the body to the root, and the checkpoint stating that root is signed by the log.
+ * Whether a bundle's transparency-log entry proves its DSSE envelope was logged, and when it was
+ * integrated if the log signed that time. Checked offline against the trusted root's log keys: the
+ * entry's log is trusted, its body records this envelope, the inclusion proof leads from the body
+ * to the root, and the checkpoint stating that root is signed by the log.
  */
-export function tlogProblem(
+export function tlogOutcome(
   entry: TlogEntry,
-  envelope: { readonly payload: Buffer; readonly signatures: readonly Buffer[] },
+  envelope: LoggedEnvelope,
   logs: readonly TrustedLog[],
-): { problem: string } | { integratedAt?: Date } {
+  check: SignatureCheck = unbounded,
+): { problem: TlogProblem } | { integratedAt?: Date } {
+  const problem = (code: Exclude<TlogProblem['code'], 'kind not read'>) => ({ problem: { code } });
   const logId = entry.logId?.keyId ? Buffer.from(entry.logId.keyId, 'base64').toString('hex') : undefined;
   const log = logs.find((l) => l.logId === logId);
-  if (!log) return { problem: 'the transparency-log entry is from a log the trusted root does not name' };
+  if (!log) return problem('unknown log');
   const proof = entry.inclusionProof;
   if (!proof?.rootHash || !proof.treeSize || proof.logIndex === undefined || !proof.checkpoint?.envelope)
-    return { problem: 'the transparency-log entry has no inclusion proof' };
-  if (!entry.canonicalizedBody) return { problem: 'the transparency-log entry has no body' };
+    return problem('no inclusion proof');
+  if (!entry.canonicalizedBody) return problem('no body');
   const body = Buffer.from(entry.canonicalizedBody, 'base64');
   let recorded: DsseEntryBody;
   try {
     recorded = JSON.parse(body.toString('utf8')) as DsseEntryBody;
   } catch {
-    return { problem: 'the transparency-log entry body is not JSON' };
+    return problem('body not JSON');
   }
-  if (recorded.kind !== 'dsse')
-    return { problem: `transparency-log entries of kind ${String(recorded.kind)} are not read` };
-  const payloadHash = createHash('sha256').update(envelope.payload).digest('hex');
-  const logged = new Set((recorded.spec?.signatures ?? []).map((s) => s.signature));
+  if (recorded?.kind !== 'dsse') return { problem: { code: 'kind not read', kind: String(recorded?.kind) } };
+  const logged = recorded.spec?.signatures;
+  const loggedSignatures = new Set(
+    (Array.isArray(logged) ? (logged as unknown[]) : []).flatMap((s) =>
+      isObject(s) && typeof s.signature === 'string' ? [s.signature] : [],
+    ),
+  );
   // Every signature of the envelope must be the log's: one logged signature does not vouch for
   // another put beside it later, which may be the very one that verifies.
   if (
-    recorded.spec?.payloadHash?.value !== payloadHash ||
+    recorded.spec?.payloadHash?.value !== envelope.payloadSha256 ||
     envelope.signatures.length === 0 ||
-    !envelope.signatures.every((s) => logged.has(s.toString('base64')))
+    !envelope.signatures.every((s) => loggedSignatures.has(s.toString('base64')))
   )
-    return { problem: 'the transparency-log entry records another envelope' };
+    return problem('other envelope');
   let index: bigint;
   let size: bigint;
   try {
     index = BigInt(proof.logIndex);
     size = BigInt(proof.treeSize);
   } catch {
-    return { problem: 'the inclusion proof has no valid index or tree size' };
+    return problem('no index or size');
   }
   const root = Buffer.from(proof.rootHash, 'base64');
   const hashes = (proof.hashes ?? []).map((h) => Buffer.from(h, 'base64'));
   if (!inclusionProofVerifies(index, size, leafHash(body), hashes, root))
-    return { problem: 'the inclusion proof does not lead to its root' };
-  if (!checkpointVerifies(proof.checkpoint.envelope, log, size, root))
-    return { problem: 'the checkpoint is not signed by the log, or states another tree' };
-  return { integratedAt: promisedTime(entry, body, log) };
+    return problem('proof off its root');
+  const signed = checkpointVerifies(proof.checkpoint.envelope, log, size, root, check);
+  if (signed === 'over budget') return problem('over budget');
+  if (!signed) return problem('checkpoint not signed');
+  return { integratedAt: promisedTime(entry, body, log, check) };
+}
+
+/**
+ * `tlogOutcome` in the words explanations use, for one entry checked on its own: the payload is
+ * hashed here, which a verification does once per envelope instead.
+ */
+export function tlogProblem(
+  entry: TlogEntry,
+  envelope: { readonly payload: Buffer; readonly signatures: readonly Buffer[] },
+  logs: readonly TrustedLog[],
+): { problem: string } | { integratedAt?: Date } {
+  const payloadSha256 = createHash('sha256').update(envelope.payload).digest('hex');
+  const outcome = tlogOutcome(entry, { payloadSha256, signatures: envelope.signatures }, logs);
+  return 'problem' in outcome ? { problem: tlogProblemText(outcome.problem) } : outcome;
 }
 
 /**
@@ -142,7 +202,12 @@ export function tlogProblem(
  * certificate is judged now.
  * https://github.com/sigstore/rekor/blob/main/pkg/verify/verify.go (VerifySignedEntryTimestamp)
  */
-function promisedTime(entry: TlogEntry, body: Buffer, log: TrustedLog): Date | undefined {
+function promisedTime(
+  entry: TlogEntry,
+  body: Buffer,
+  log: TrustedLog,
+  check: SignatureCheck,
+): Date | undefined {
   const timestamp = entry.inclusionPromise?.signedEntryTimestamp;
   const seconds = Number(entry.integratedTime);
   const index = Number(entry.logIndex);
@@ -154,7 +219,7 @@ function promisedTime(entry: TlogEntry, body: Buffer, log: TrustedLog): Date | u
     logID: log.logId,
     logIndex: index,
   });
-  return signatureVerifies(log.key, Buffer.from(promise, 'utf8'), Buffer.from(timestamp, 'base64'))
+  return check(log.key, Buffer.from(promise, 'utf8'), Buffer.from(timestamp, 'base64')) === true
     ? new Date(seconds * 1000)
     : undefined;
 }

@@ -104,14 +104,131 @@ describe(readTrustedRoot.name, () => {
       sut('{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}', 'root.json'),
     ).toEqual({
       authorities: [],
+      authorityValidFor: new Map(),
       logs: [],
+      ctLogs: [],
     });
   });
 
   it('skips entries without raw bytes', () => {
     const document = JSON.stringify({ tlogs: [{ baseUrl: 'https://rekor' }], certificateAuthorities: [{}] });
 
-    expect(sut(document, 'root.json')).toEqual({ authorities: [], logs: [] });
+    expect(sut(document, 'root.json')).toEqual({
+      authorities: [],
+      authorityValidFor: new Map(),
+      logs: [],
+      ctLogs: [],
+    });
+  });
+
+  it("reads each certificate authority's validFor, for every certificate of its chain", async () => {
+    const [intermediate, root] = [await selfSigned('intermediate'), await selfSigned('root')];
+    const document = JSON.stringify({
+      certificateAuthorities: [
+        {
+          certChain: { certificates: [{ rawBytes: root.raw.toString('base64') }] },
+          validFor: { start: '2021-03-07T03:20:29.000Z', end: '2022-12-31T23:59:59.999Z' },
+        },
+        {
+          certChain: {
+            certificates: [intermediate, root].map((c) => ({ rawBytes: c.raw.toString('base64') })),
+          },
+          validFor: { start: '2022-04-13T20:06:15.000Z' },
+        },
+      ],
+    });
+
+    const { authorityValidFor } = sut(document, 'trusted-root.json');
+
+    expect(authorityValidFor.get(intermediate.fingerprint256)).toEqual([
+      { validFrom: new Date('2022-04-13T20:06:15Z'), validUntil: undefined },
+    ]);
+    expect(authorityValidFor.get(root.fingerprint256)).toEqual([
+      { validFrom: new Date('2021-03-07T03:20:29Z'), validUntil: new Date('2022-12-31T23:59:59.999Z') },
+      { validFrom: new Date('2022-04-13T20:06:15Z'), validUntil: undefined },
+    ]);
+  });
+
+  it('refuses a certificate authority whose validFor is not a timestamp', async () => {
+    const ca = await selfSigned('fulcio');
+    const text = JSON.stringify({
+      certificateAuthorities: [
+        {
+          certChain: { certificates: [{ rawBytes: ca.raw.toString('base64') }] },
+          validFor: { start: 1615087229 },
+        },
+      ],
+    });
+
+    expect(() => sut(text, 'root.json')).toThrow(
+      'root.json has a certificate authority whose validFor is not a timestamp',
+    );
+  });
+
+  it("reads the CT logs' keys, naming each log by its key's SHA-256 as RFC 6962 does, with their validFor", () => {
+    const document = JSON.stringify({
+      ctlogs: [
+        {
+          baseUrl: 'https://ctfe.sigstore.dev/2022',
+          publicKey: {
+            rawBytes: logKey.toString('base64'),
+            validFor: { start: '2022-10-20T00:00:00.000Z', end: '2030-01-01T00:00:00Z' },
+          },
+          logId: { keyId: 'ignored' },
+        },
+        { publicKey: { rawBytes: logKey.toString('base64') } },
+      ],
+    });
+
+    const { ctLogs } = sut(document, 'trusted-root.json');
+
+    expect(ctLogs).toHaveLength(2);
+    expect(ctLogs[0]).toMatchObject({
+      logId: createHash('sha256').update(logKey).digest('hex'),
+      validFrom: new Date('2022-10-20T00:00:00Z'),
+      validUntil: new Date('2030-01-01T00:00:00Z'),
+    });
+    expect(ctLogs[0].key.export({ type: 'spki', format: 'der' })).toEqual(logKey);
+    expect(ctLogs[1]).toMatchObject({ validFrom: undefined, validUntil: undefined });
+  });
+
+  it.each([
+    ['without a public key', { baseUrl: 'https://ctfe' }, 'root.json has a CT log without a public key'],
+    [
+      'whose key cannot be read',
+      { publicKey: { rawBytes: 'AAAA' } },
+      'root.json has a CT log key that cannot be read',
+    ],
+    [
+      'whose key cannot sign RFC 6962 timestamps',
+      {
+        publicKey: {
+          rawBytes: generateKeyPairSync('ed25519')
+            .publicKey.export({ type: 'spki', format: 'der' })
+            .toString('base64'),
+        },
+      },
+      'root.json has a CT log key of type ed25519, which cannot sign RFC 6962 timestamps',
+    ],
+    [
+      'whose validFor is not a timestamp',
+      { publicKey: { rawBytes: logKey.toString('base64'), validFor: { start: 'yesterday' } } },
+      'root.json has a CT log whose validFor is not a timestamp',
+    ],
+  ])(
+    'refuses a document with a CT log %s, which could otherwise leave no SCT required',
+    (_case, log, message) => {
+      const text = JSON.stringify({ ctlogs: [log] });
+
+      expect(() => sut(text, 'root.json')).toThrow(TrustMaterialError);
+      expect(() => sut(text, 'root.json')).toThrow(message);
+    },
+  );
+
+  it('refuses ctlogs that is not a list', () => {
+    expect(() => sut('{"ctlogs": {"publicKey": {}}}', 'root.json')).toThrow(
+      'root.json has a ctlogs that is not a list',
+    );
   });
 
   it.each([
@@ -149,6 +266,7 @@ describe(trustHash.name, () => {
       ],
       requireTransparencyLog: false,
       logs: [],
+      ctLogs: [],
     };
   });
 
@@ -169,8 +287,30 @@ describe(trustHash.name, () => {
     ],
     ['requireTransparencyLog', (c) => ({ ...c, requireTransparencyLog: true })],
     ['a log', (c) => ({ ...c, logs: [{ logId: 'ab'.repeat(32), key: one.key }] })],
+    ['a CT log', (c) => ({ ...c, ctLogs: [{ logId: 'ab'.repeat(32), key: one.key }] })],
     ['the authorities', (c) => ({ ...c, authorities: [] })],
   ])('changes with %s', (_case, change) => {
     expect(sut([], change(certificates))).not.toBe(sut([], certificates));
+  });
+
+  it("changes with a CT log's validFor, which decides which SCTs count", () => {
+    const log = { logId: 'ab'.repeat(32), key: one.key };
+    const until = (validUntil?: Date): string =>
+      sut([], { ...certificates, ctLogs: [{ ...log, validUntil }] });
+
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(undefined));
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(new Date('2031-01-01T00:00:00Z')));
+  });
+
+  it("changes with a certificate authority's validFor", () => {
+    const [authority] = certificates.authorities;
+    const until = (validUntil?: Date): string =>
+      sut([], {
+        ...certificates,
+        authorityValidFor: new Map([[authority.fingerprint256, [{ validUntil }]]]),
+      });
+
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(until(undefined));
+    expect(until(new Date('2030-01-01T00:00:00Z'))).not.toBe(sut([], certificates));
   });
 });

@@ -28,6 +28,27 @@ export interface TrustedLog {
   readonly key: KeyObject;
 }
 
+/** A TrustedRoot's `validFor`: when a certificate authority or a CT log may be relied on. */
+export interface ValidityWindow {
+  readonly validFrom?: Date;
+  readonly validUntil?: Date;
+}
+
+export const withinWindow = (window: ValidityWindow, at: Date): boolean =>
+  (window.validFrom === undefined || window.validFrom <= at) &&
+  (window.validUntil === undefined || at <= window.validUntil);
+
+/**
+ * A certificate transparency log's key, for checking the signed certificate timestamps (SCTs) that
+ * Fulcio embeds in the certificates it issues (RFC 6962 §3.3). Its window is the trusted root's
+ * `validFor`: an SCT dated outside it does not count.
+ */
+export interface TrustedCtLog extends ValidityWindow {
+  /** SHA-256 of the log's SubjectPublicKeyInfo, in hex: RFC 6962's LogID, as SCTs name their log. */
+  readonly logId: string;
+  readonly key: KeyObject;
+}
+
 export interface CertificateTrust {
   /** The roots and intermediates a signing certificate must chain to. */
   readonly authorities: readonly X509Certificate[];
@@ -35,6 +56,19 @@ export interface CertificateTrust {
   /** When set, a signature counts only with a transparency-log inclusion proof that verifies offline. */
   readonly requireTransparencyLog: boolean;
   readonly logs: readonly TrustedLog[];
+  /**
+   * The trusted root's CT logs. When there are any, a signing certificate counts only with an
+   * embedded SCT that one of them signed; with none (a `caFile`, or a root whose `ctlogs` is
+   * empty) no SCT can be asked for.
+   */
+  readonly ctLogs: readonly TrustedCtLog[];
+  /**
+   * The trusted root's `validFor` of its certificate authorities, by the `fingerprint256` of each
+   * certificate in their chains: such a certificate is a trusted authority only for a signing time
+   * within one of its windows, as in sigstore-go and sigstore-js, so a retired Fulcio stops issuing.
+   * An authority without an entry (a caFile's) is trusted whenever it is itself valid.
+   */
+  readonly authorityValidFor?: ReadonlyMap<string, readonly ValidityWindow[]>;
 }
 
 /**
@@ -84,8 +118,57 @@ export function certificatesIn(pem: string, source: string): X509Certificate[] {
   });
 }
 
+interface TransparencyLogInstance {
+  publicKey?: { rawBytes?: unknown; validFor?: ValidFor };
+}
+
+interface ValidFor {
+  start?: unknown;
+  end?: unknown;
+}
+
+/** A `validFor` (RFC 3339 timestamps, as protobuf's JSON writes them); a bound it leaves out is open. */
+function windowOf(validFor: ValidFor | undefined, what: string, source: string): ValidityWindow {
+  const bound = (value: unknown): Date | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const at = typeof value === 'string' ? new Date(value) : undefined;
+    if (at === undefined || Number.isNaN(at.getTime()))
+      throw new TrustMaterialError(`${source} has ${what} whose validFor is not a timestamp`);
+    return at;
+  };
+  return { validFrom: bound(validFor?.start), validUntil: bound(validFor?.end) };
+}
+
 /**
- * The certificate authorities and transparency logs of a sigstore TrustedRoot document
+ * A CT log of the trusted root. Unlike a transparency log without a key, which is skipped, a CT
+ * log that cannot be read refuses the whole document: skipping it could leave no CT log at all,
+ * and with it no SCT required.
+ */
+function ctLogOf(log: TransparencyLogInstance, source: string): TrustedCtLog {
+  if (typeof log?.publicKey?.rawBytes !== 'string')
+    throw new TrustMaterialError(`${source} has a CT log without a public key`);
+  const der = Buffer.from(log.publicKey.rawBytes, 'base64');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  } catch {
+    throw new TrustMaterialError(`${source} has a CT log key that cannot be read`);
+  }
+  // RFC 6962 v1 SCTs are signed with ECDSA or RSA only.
+  if (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'rsa')
+    throw new TrustMaterialError(
+      `${source} has a CT log key of type ${key.asymmetricKeyType}, which cannot sign RFC 6962 timestamps`,
+    );
+  return {
+    // The log's id is its key's hash by definition (RFC 6962 §3.2); the document's keyId is not trusted for it.
+    logId: createHash('sha256').update(der).digest('hex'),
+    key,
+    ...windowOf(log.publicKey.validFor, 'a CT log', source),
+  };
+}
+
+/**
+ * The certificate authorities, transparency logs and CT logs of a sigstore TrustedRoot document
  * (`application/vnd.dev.sigstore.trustedroot+json`), as `cosign trusted-root create` writes it
  * and as TUF would deliver it; here it is a file the operator mounts.
  * https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_trustroot.proto
@@ -93,26 +176,43 @@ export function certificatesIn(pem: string, source: string): X509Certificate[] {
 export function readTrustedRoot(
   text: string,
   source: string,
-): { authorities: X509Certificate[]; logs: TrustedLog[] } {
+): {
+  authorities: X509Certificate[];
+  authorityValidFor: Map<string, ValidityWindow[]>;
+  logs: TrustedLog[];
+  ctLogs: TrustedCtLog[];
+} {
   let root: {
-    certificateAuthorities?: { certChain?: { certificates?: { rawBytes?: string }[] } }[];
+    certificateAuthorities?: {
+      certChain?: { certificates?: { rawBytes?: string }[] };
+      validFor?: ValidFor;
+    }[];
     tlogs?: { publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }[];
+    ctlogs?: unknown;
   };
   try {
     root = JSON.parse(text) as typeof root;
   } catch (error) {
     throw new TrustMaterialError(`${source} is not JSON: ${(error as Error).message}`);
   }
-  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) =>
-    (ca.certChain?.certificates ?? []).flatMap((cert) => {
-      if (typeof cert.rawBytes !== 'string') return [];
+  const authorityValidFor = new Map<string, ValidityWindow[]>();
+  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) => {
+    const window = windowOf(ca?.validFor, 'a certificate authority', source);
+    return (ca?.certChain?.certificates ?? []).flatMap((cert) => {
+      if (typeof cert?.rawBytes !== 'string') return [];
+      let certificate: X509Certificate;
       try {
-        return [new X509Certificate(Buffer.from(cert.rawBytes, 'base64'))];
+        certificate = new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
       } catch {
         throw new TrustMaterialError(`${source} has a certificate authority that cannot be read`);
       }
-    }),
-  );
+      authorityValidFor.set(certificate.fingerprint256, [
+        ...(authorityValidFor.get(certificate.fingerprint256) ?? []),
+        window,
+      ]);
+      return [certificate];
+    });
+  });
   const logs = (root.tlogs ?? []).flatMap((log) => {
     if (typeof log.publicKey?.rawBytes !== 'string') return [];
     const der = Buffer.from(log.publicKey.rawBytes, 'base64');
@@ -124,7 +224,10 @@ export function readTrustedRoot(
     }
     return [{ logId: createHash('sha256').update(der).digest('hex'), key }];
   });
-  return { authorities, logs };
+  if (root.ctlogs !== undefined && root.ctlogs !== null && !Array.isArray(root.ctlogs))
+    throw new TrustMaterialError(`${source} has a ctlogs that is not a list`);
+  const ctLogs = ((root.ctlogs ?? []) as TransparencyLogInstance[]).map((log) => ctLogOf(log, source));
+  return { authorities, authorityValidFor, logs, ctLogs };
 }
 
 /** The hash that names a rule's trust material in cache keys. */
@@ -134,6 +237,14 @@ export function trustHash(keys: readonly TrustedKey[], certificates: Certificate
   if (certificates) {
     for (const authority of certificates.authorities) hash.update(authority.raw).update('\0');
     for (const log of certificates.logs) hash.update(log.logId).update('\0');
+    // Validity windows decide too: which authorities issue, and which SCTs count, at a given time.
+    const window = (w: ValidityWindow): string =>
+      `${w.validFrom?.toISOString() ?? '-'} ${w.validUntil?.toISOString() ?? '-'}`;
+    for (const log of certificates.ctLogs) hash.update(`ct ${log.logId} ${window(log)}\0`);
+    for (const [fingerprint, windows] of [...(certificates.authorityValidFor ?? [])].sort(([a], [b]) =>
+      a.localeCompare(b),
+    ))
+      hash.update(`ca ${fingerprint} ${windows.map(window).join(' ')}\0`);
     hash.update(
       JSON.stringify(
         certificates.identities.map((i) => [

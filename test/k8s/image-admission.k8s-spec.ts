@@ -1189,6 +1189,67 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
     });
   });
 
+  describe('12. image volumes: the kubelet pulls them, so the bouncer judges them', () => {
+    // A pod whose containers pass, mounting evil:latest as an image volume (KEP-4639, GA in 1.36).
+    const podWithImageVolume = (name: string, ns: string): string =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec: {
+          containers: [
+            { name: 'app', image: 'nginx:1.13.8', volumeMounts: [{ name: 'tools', mountPath: '/tools' }] },
+          ],
+          volumes: [{ name: 'tools', image: { reference: 'evil:latest', pullPolicy: 'IfNotPresent' } }],
+        },
+      });
+    const volumeDenial = 'image volume "tools": image evil:latest uses the latest tag (rule no-latest)';
+
+    it('refuses the pod through the validating webhook, naming the volume', async () => {
+      const ns = await cluster.namespace('image-volumes-webhook', 'v1');
+
+      expect(outcome(await kubectl(['create', '-f', '-'], podWithImageVolume('mounts-evil', ns)))).toEqual(
+        refused(
+          `Error from server (Forbidden): error when creating "STDIN": admission webhook "${WEBHOOK_NAME.v1}" denied the request: ${volumeDenial}`,
+        ),
+      );
+    });
+
+    it("closes ImagePolicyWebhook's gap with setup's image-volume webhook, which only pods with image volumes reach", async () => {
+      const ns = await cluster.namespace('image-volumes-image-policy');
+      // ImagePolicyWebhook alone is not sent the volume's image (plugin/pkg/admission/imagepolicy, v1.37.2).
+      expect(await kubectl(['create', '-f', '-'], podWithImageVolume('walks-around', ns))).toEqual({
+        code: 0,
+        stdout: 'pod/walks-around created\n',
+        stderr: '',
+      });
+
+      const registered = await kubectl(['apply', '-f', cluster.setup.files.imageVolumeWebhookConfiguration]);
+      expect(registered).toMatchObject({ code: 0, stderr: '' });
+      try {
+        const refusal = await eventually('the image-volume webhook to answer', async () => {
+          const attempt = await kubectl(['create', '-f', '-'], podWithImageVolume('mounts-evil', ns));
+          if (!attempt.stderr.includes('image-volumes.kube-image-bouncer.io'))
+            throw new Error(`exit ${attempt.code}: ${attempt.stdout}${attempt.stderr}`);
+          return attempt;
+        });
+        expect(outcome(refusal)).toEqual(
+          refused(
+            `Error from server (Forbidden): error when creating "STDIN": admission webhook "image-volumes.kube-image-bouncer.io" denied the request: ${volumeDenial}`,
+          ),
+        );
+        // A pod without image volumes never reaches it: ImagePolicyWebhook alone decides, as before.
+        const before = cluster.bouncer.reviews().filter(({ endpoint }) => endpoint === 'validate').length;
+        expect(await kubectl(['run', 'plain', '--image=nginx:1.13.8', '-n', ns])).toMatchObject({ code: 0 });
+        expect(cluster.bouncer.reviews().filter(({ endpoint }) => endpoint === 'validate')).toHaveLength(
+          before,
+        );
+      } finally {
+        await kubectl(['delete', '-f', cluster.setup.files.imageVolumeWebhookConfiguration]);
+      }
+    });
+  });
+
   /**
    * Last, since it deletes every webhook configuration of the bouncer, the conformance one included.
    * The kit's and the chart's webhooks are registered for real, against a Service with no endpoints:
@@ -1196,7 +1257,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
    * and a pod is created. Steps that left a webhook behind (the ones before, which deleted only the
    * validating one) would leave pod creation failing.
    */
-  describe('12. removal as docs/deploying.md says it leaves no webhook behind', () => {
+  describe('13. removal as docs/deploying.md says it leaves no webhook behind', () => {
     const ns = 'after-removal';
     const REPOSITORY = join(__dirname, '..', '..');
     const removal = codeBlocks(readmeSection('Removing it', 'docs/deploying.md'), 'sh');

@@ -9,7 +9,7 @@ module.exports = {
   testMatch: ['<rootDir>/test/k8s/**/*.k8s-spec.ts'],
   moduleFileExtensions: ['js', 'json', 'ts'],
   setupFiles: ['reflect-metadata'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: require('../../jest.swc-transform'),
   // One control plane serves every scenario of a file; files run one at a time.
   maxWorkers: 1,
   testTimeout: 120_000,

@@ -349,9 +349,18 @@ describe('digest pinning against a real registry', () => {
       `${secure.host}/demo/app:v1@${appV1}`,
     ]);
 
-    const systemRootsOnly = await bouncer('pinDigests: true\nrules: []\nallowPermissive: true');
+    // Listed, as a registry on loopback must be, but without its CA: the system's roots alone.
+    const systemRootsOnly = await bouncer(
+      `registries:\n  - {host: "${secure.host}"}\npinDigests: true\nrules: []\nallowPermissive: true`,
+    );
     const refused = await mutate(systemRootsOnly, pki, pod({ web: `${secure.host}/demo/app:v1` }));
     expect(refused.response.warnings?.[0]).toMatch(/was not pinned to a digest: unreachable$/);
+
+    const unlisted = await bouncer('pinDigests: true\nrules: []\nallowPermissive: true');
+    const notContacted = await mutate(unlisted, pki, pod({ web: `${secure.host}/demo/app:v1` }));
+    expect(notContacted.response.warnings?.[0]).toMatch(
+      /was not pinned to a digest: private registry not in spec.registries$/,
+    );
   });
 
   describe('a registry that limits its rate', () => {

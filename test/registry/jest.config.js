@@ -3,7 +3,7 @@
  * (distribution 2.8) on loopback, with images pushed by crane and signed by cosign, both built from
  * the Go module proxy (test/tools/go-tool.sh). Specs run one at a time: each starts registries.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const transform = require('../../jest.swc-transform');
 
 module.exports = {
   displayName: 'registry',

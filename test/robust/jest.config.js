@@ -3,7 +3,7 @@
  * under load and TLS refusals, against the built CLI as a process. Specs run one at a time, since
  * each loads the machine and some measure memory.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const transform = require('../../jest.swc-transform');
 
 module.exports = {
   displayName: 'robust',

@@ -57,7 +57,9 @@ export function runBouncer(
   child.stderr.on('data', append);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const waitFor = (text: string | RegExp, timeoutMs = 15_000): Promise<void> =>
+  // A guard against a hang, not a pace: a cluster of a primary and two workers took more than 15 s
+  // to say it serves on this machine while other test tiers ran beside it (load average about 8).
+  const waitFor = (text: string | RegExp, timeoutMs = 45_000): Promise<void> =>
     new Promise((resolve, reject) => {
       const matches = (): boolean => (typeof text === 'string' ? output.includes(text) : text.test(output));
       const timer = setTimeout(

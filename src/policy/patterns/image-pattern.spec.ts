@@ -85,6 +85,78 @@ describe(ImagePattern.name, () => {
     });
   });
 
+  describe('every spelling of a registry is that registry', () => {
+    it.each([
+      ['docker.io/**', 'registry-1.docker.io/randomuser/app:1'],
+      ['docker.io/**', 'registry-1.docker.io/nginx:1'],
+      ['nginx', 'registry-1.docker.io/nginx:1'],
+      ['nginx', 'registry-1.docker.io/library/nginx:1'],
+      ['nginx', 'index.docker.io:443/library/nginx:1'],
+      ['registry-1.docker.io/**', 'nginx'],
+      ['registry-1.docker.io/nginx', 'nginx:1'],
+      ['docker.io/randomuser/**', 'Registry-1.Docker.io/randomuser/tool:3'],
+      ['registry.example.com/**', 'registry.example.com:443/app:1'],
+      ['registry.example.com:443/**', 'registry.example.com/app:1'],
+      ['*.example.com/**', 'eu.example.com:443/app:1'],
+    ])('%s matches %s', (pattern, image) => {
+      expect(matches(pattern, image)).toBe(true);
+      expect(new ImagePattern(pattern).grants(parseNormalizedReference(image))).toBe('yes');
+    });
+
+    it.each([
+      ['another port is another registry', 'registry.example.com/**', 'registry.example.com:5000/app:1'],
+      ['a one-segment Docker Hub name is an official image', 'randomuser/**', 'registry-1.docker.io/nginx'],
+      ['a look-alike host is not Docker Hub', 'docker.io/**', 'registry-2.docker.io/x/y:1'],
+    ])('%s: %s does not match %s', (_case, pattern, image) => {
+      expect(matches(pattern, image)).toBe(false);
+    });
+
+    it('a registry glob denies the spelling as written too, and grants only the one spelling', () => {
+      const pattern = new ImagePattern('*.docker.io/**');
+      const image = parseNormalizedReference('registry-1.docker.io/randomuser/app:1');
+
+      expect(pattern.matches(image)).toBe(true);
+      expect(pattern.grants(image)).toBe('no');
+    });
+  });
+
+  describe('a pattern that names a tag grants what the runtime pulls, which is the digest', () => {
+    const pinned = parseNormalizedReference(`repo:debug@${DIGEST}`);
+
+    it("waits for the tag's digest before it grants an image written with a tag and a digest", () => {
+      expect(new ImagePattern('repo:debug').grants(pinned)).toBe('needs-tag-digest');
+    });
+
+    it('grants it when the tag resolves to that digest now, and not when it resolves elsewhere', () => {
+      const pattern = new ImagePattern('repo:debug');
+
+      expect(pattern.grants(pinned, { digest: DIGEST })).toBe('yes');
+      expect(pattern.grants(pinned, { digest: `sha256:${'c'.repeat(64)}` })).toBe('no');
+    });
+
+    it('grants nothing when the tag could not be resolved', () => {
+      expect(new ImagePattern('repo:debug').grants(pinned, {})).toBe('no');
+    });
+
+    it('still denies by the tag as written, whatever the digest', () => {
+      expect(new ImagePattern('repo:debug').matches(pinned)).toBe(true);
+    });
+
+    it.each([
+      ['no tag', 'repo', `repo:debug@${DIGEST}`],
+      ['the digest itself', `repo@${DIGEST}`, `repo:debug@${DIGEST}`],
+      ['a tag, for an image without a digest', 'repo:debug', 'repo:debug'],
+    ])('grants at once a pattern with %s', (_case, pattern, image) => {
+      expect(new ImagePattern(pattern).grants(parseNormalizedReference(image))).toBe('yes');
+    });
+
+    it('does not grant an image whose written tag the pattern does not name, whatever the digest', () => {
+      expect(new ImagePattern('repo:debug').grants(parseNormalizedReference(`repo:prod@${DIGEST}`))).toBe(
+        'no',
+      );
+    });
+  });
+
   it.each([
     ['myorg/MyApp', 'repository name (myorg/MyApp) must be lowercase'],
     ['nginx@sha256:abc', 'invalid'],

@@ -1,5 +1,5 @@
 import type { ImageReference } from '../../image-reference';
-import type { ImagePattern } from '../patterns/image-pattern';
+import { ImagePattern, PatternGrant, TagDigest, grantingPattern } from '../patterns/image-pattern';
 import type { NamespaceGlob } from '../patterns/glob';
 import type { ImageRule } from '../rules/image-rule';
 import type { RegistrySettings } from '../../registry';
@@ -18,12 +18,21 @@ export class PolicyException {
     private readonly namespaces: readonly NamespaceGlob[] | undefined,
   ) {}
 
-  /** It lapses on its own: at `now` past the expiry it covers nothing. */
-  covers(reference: ImageReference, namespace: string | undefined, now: Date): boolean {
-    if (now >= this.expires) return false;
+  /**
+   * Whether it lets the image through, as an exemption does (ImagePattern.grants): an image
+   * pattern that names a tag covers an image written with a digest only while the tag resolves to
+   * it. It lapses on its own: at `now` past the expiry it covers nothing.
+   */
+  grants(
+    reference: ImageReference,
+    namespace: string | undefined,
+    now: Date,
+    tagDigest?: TagDigest,
+  ): PatternGrant {
+    if (now >= this.expires) return 'no';
     if (this.namespaces && !(namespace && this.namespaces.some((glob) => glob.matches(namespace))))
-      return false;
-    return this.images.some((pattern) => pattern.matches(reference));
+      return 'no';
+    return grantingPattern(this.images, reference, tagDigest).grant;
   }
 }
 

@@ -35,7 +35,7 @@ const registrySchemas: Record<string, JsonSchema> = {
   registries: {
     type: 'array',
     description:
-      'How to reach registries. An unlisted registry is reached over HTTPS with the system CAs and no credentials.',
+      'How to reach registries. An unlisted registry is reached over HTTPS with the system CAs and no credentials, and only at a public address.',
     items: {
       type: 'object',
       required: ['host'],

@@ -1,5 +1,6 @@
 import type { ImageReference } from '../../image-reference';
 import type { VerificationRequest, VerificationResult } from '../../verification';
+import type { TagDigest } from '../patterns/image-pattern';
 
 /** DI token under which every rule kind is registered, as one array (see rules/index.ts). */
 export const IMAGE_RULES = Symbol('IMAGE_RULES');
@@ -34,11 +35,23 @@ export interface RuleCompileContext {
 }
 
 /**
+ * What the engine gathered from the image's registry for one rule, once per review under one
+ * deadline; a rule reads it and never calls the network itself.
+ */
+export interface RuleFacts {
+  /** The registry's answer to what `verification` asked. */
+  readonly verification?: VerificationResult;
+  /** What the image's written tag resolves to now, for a rule whose `needsTagDigest` said so. */
+  readonly tagDigest?: TagDigest;
+}
+
+/**
  * One kind of check, named by its key in the policy file (`disallowedTags: [latest]`).
  * Implementations are small pure classes: `compile` runs once per policy load and pre-builds
  * whatever matching needs; `check` runs for every image of every admission and does no I/O.
- * A rule that needs the image's registry says what to verify in `verification`; the engine gathers
- * that once per review, under one deadline, and hands the result to `check`.
+ * A rule that needs the image's registry says so, in `verification` (what to verify) or
+ * `needsTagDigest` (what its tag resolves to now); the engine gathers that once per review, under
+ * one deadline, and hands it to `check` as facts.
  */
 export interface ImageRule<Settings = unknown> {
   readonly key: string;
@@ -46,10 +59,8 @@ export interface ImageRule<Settings = unknown> {
   readonly valueSchema: JsonSchema;
   /** Receives a value the schema already accepted. Throws RuleValueError for what a schema cannot say. */
   compile(value: unknown, context: RuleCompileContext): Settings;
-  check(
-    reference: ImageReference,
-    settings: Settings,
-    verification?: VerificationResult,
-  ): RuleFinding | undefined;
+  check(reference: ImageReference, settings: Settings, facts?: RuleFacts): RuleFinding | undefined;
   verification?(settings: Settings): VerificationRequest;
+  /** Whether `check` must know what the image's tag resolves to now. Pure, like `check`. */
+  needsTagDigest?(reference: ImageReference, settings: Settings): boolean;
 }

@@ -113,7 +113,7 @@ export function compileSignatureTrust(
       ? material(['certificates', 'trustedRoot'], () =>
           readTrustedRoot(read(trustedRoot, ['certificates', 'trustedRoot']), trustedRoot),
         )
-      : { authorities: [], logs: [] };
+      : { authorities: [], authorityValidFor: undefined, logs: [], ctLogs: [] };
     const authorities = [
       ...root.authorities,
       ...(caFile
@@ -132,6 +132,8 @@ export function compileSignatureTrust(
     certificates = {
       authorities,
       logs: root.logs,
+      ctLogs: root.ctLogs,
+      authorityValidFor: root.authorityValidFor,
       requireTransparencyLog: requireTransparencyLog ?? false,
       identities: identities.map((identity, index): TrustedIdentity => ({
         issuer: identity.issuer,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ImageReference } from '../../image-reference';
-import type { SignatureTrust, VerificationRequest, VerificationResult } from '../../verification';
-import { ImageRule, RuleCompileContext, RuleFinding } from './image-rule';
+import type { SignatureTrust, VerificationRequest } from '../../verification';
+import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-rule';
 import {
   SignatureTrustValue,
   compileSignatureTrust,
@@ -52,8 +52,9 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
   check(
     _reference: ImageReference,
     _settings: AttestationSettings,
-    result?: VerificationResult,
+    facts?: RuleFacts,
   ): RuleFinding | undefined {
+    const result = facts?.verification;
     if (result?.verified) return undefined;
     const reason = result?.reason ?? 'not verified';
     return {

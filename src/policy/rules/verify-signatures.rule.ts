@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ImageReference } from '../../image-reference';
-import type { SignatureTrust, VerificationRequest, VerificationResult } from '../../verification';
-import { ImageRule, RuleCompileContext, RuleFinding } from './image-rule';
+import type { SignatureTrust, VerificationRequest } from '../../verification';
+import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-rule';
 import {
   SignatureTrustValue,
   compileSignatureTrust,
@@ -34,11 +34,8 @@ export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
     return { kind: 'signatures', trust };
   }
 
-  check(
-    _reference: ImageReference,
-    _trust: SignatureTrust,
-    result?: VerificationResult,
-  ): RuleFinding | undefined {
+  check(_reference: ImageReference, _trust: SignatureTrust, facts?: RuleFacts): RuleFinding | undefined {
+    const result = facts?.verification;
     // No result is a doubt, and a doubt denies.
     if (result?.verified) return undefined;
     const reason = result?.reason ?? 'not verified';

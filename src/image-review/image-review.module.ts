@@ -2,7 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
 import { PolicyController } from './policy.controller';
-import { PolicyModule } from './policy.module';
+import { PolicyModule } from '../policy';
 
 /** The ImagePolicyWebhook endpoints over the policy engine. */
 @Module({

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { reviewControllerApp } from '../testing/review-controller-app';
 import { ImageReviewModule } from './image-review.module';
 import { PolicyController } from './policy.controller';
-import { DEFAULT_POLICY_YAML } from './policy-file/default-policy';
+import { DEFAULT_POLICY_YAML } from '../policy/policy-file/default-policy';
 
 const REVISION = createHash('sha256').update(DEFAULT_POLICY_YAML).digest('hex').slice(0, 12);
 const imageReview = (images: string[], namespace = 'default') => ({

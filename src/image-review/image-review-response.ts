@@ -1,6 +1,11 @@
 import { IMAGE_REVIEW_API_VERSION, IMAGE_REVIEW_KIND } from './dto/image-review.dto';
-import { PolicyDecision } from './image-policy.types';
-import { decisionAuditAnnotations, decisionWarnings, displayImage, violationsWith } from './policy-decision';
+import {
+  PolicyDecision,
+  decisionAuditAnnotations,
+  decisionWarnings,
+  displayImage,
+  violationsWith,
+} from '../policy';
 
 export interface ImageReviewResponse {
   apiVersion: typeof IMAGE_REVIEW_API_VERSION;

@@ -1,5 +1,4 @@
-import { PolicyDecision, RuleViolation } from './image-policy.types';
-import { decisionAuditAnnotations } from './policy-decision';
+import { PolicyDecision, RuleViolation, decisionAuditAnnotations } from '../policy';
 import { denialReason, toImageReviewResponse } from './image-review-response';
 
 const latest: RuleViolation = {

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestj
 import { ReviewAuditService } from '../audit/review-audit.service';
 import { REVIEW_ROUTES } from '../http/review-routes';
 import { ImageReviewDto } from './dto/image-review.dto';
-import { ImagePolicyService } from './image-policy.service';
+import { ImagePolicyService } from '../policy';
 import { ImageReviewResponse, toImageReviewResponse } from './image-review-response';
 import { ImageReviewFailureFilter } from './image-review-failure.filter';
 
