@@ -197,6 +197,20 @@ describe('AdmissionReview over HTTPS (ValidatingAdmissionWebhook)', () => {
       );
       expect(reply.response.allowed).toBe(true);
     });
+
+    it('judges the whole pod when the subresource comes as anything but the UPDATE the apiserver sends', async () => {
+      const reply = await responseTo(
+        admissionReview({
+          operation: 'CREATE',
+          subResource: 'ephemeralcontainers',
+          object: podObject(web('nginx')),
+        }),
+      );
+      expect(reply.response).toMatchObject({
+        allowed: false,
+        status: { message: 'container "web" (containers): image nginx uses the latest tag (rule no-latest)' },
+      });
+    });
   });
 
   describe('UPDATE judges only the images it introduces', () => {

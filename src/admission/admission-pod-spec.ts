@@ -34,7 +34,10 @@ export function admissionPodSpec(request: AdmissionRequestDto): AdmissionPodSpec
         request.operation === 'UPDATE'
           ? { object: request.oldObject, objectName: 'request.oldObject' }
           : undefined,
-      ...(request.subResource === EPHEMERAL_CONTAINERS_SUBRESOURCE ? { ephemeralContainersOnly: true } : {}),
+      // The apiserver sends this subresource only as an UPDATE; anything else is judged whole.
+      ...(request.subResource === EPHEMERAL_CONTAINERS_SUBRESOURCE && request.operation === 'UPDATE'
+        ? { ephemeralContainersOnly: true }
+        : {}),
     },
   };
 }

@@ -102,15 +102,32 @@ describe(`${InFlight.name} joinUntil`, () => {
     const start = jest.fn((_deadline: SharedDeadline) => new Promise<string>(() => undefined));
 
     void sut.joinUntil('k', { deadlineAt: 1_000_100 }, start);
-    void sut.joinUntil('k', { deadlineAt: 1_000_500 }, start);
-    void sut.joinUntil('k', { deadlineAt: 1_000_200 }, start);
+    void sut.joinUntil('k', { deadlineAt: 1_000_180 }, start);
+    void sut.joinUntil('k', { deadlineAt: 1_000_120 }, start);
     const [[deadline]] = start.mock.calls;
 
     expect(start).toHaveBeenCalledTimes(1);
-    expect(deadline.deadlineAt).toBe(1_000_500);
-    jest.advanceTimersByTime(499);
+    expect(deadline.deadlineAt).toBe(1_000_180);
+    jest.advanceTimersByTime(179);
     expect(deadline.signal.aborted).toBe(false);
     jest.advanceTimersByTime(1);
+    expect(deadline.signal.aborted).toBe(true);
+  });
+
+  it("moves it no further than one more budget after the first caller's, however many join after", () => {
+    const sut = new InFlight<string, string>();
+    const start = jest.fn((_deadline: SharedDeadline) => new Promise<string>(() => undefined));
+
+    void sut.joinUntil('k', { deadlineAt: 1_000_100 }, start);
+    const [[deadline]] = start.mock.calls;
+    // Callers keep joining, each with the same budget, each just before the work would end.
+    for (let at = 90; at < 400; at += 90) {
+      jest.advanceTimersByTime(90);
+      if (!deadline.signal.aborted) void sut.joinUntil('k', { deadlineAt: 1_000_000 + at + 100 }, start);
+    }
+
+    expect(start).toHaveBeenCalledTimes(1);
+    expect(deadline.deadlineAt).toBe(1_000_200);
     expect(deadline.signal.aborted).toBe(true);
   });
 

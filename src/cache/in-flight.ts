@@ -57,13 +57,17 @@ export class InFlight<K, V> {
 
 /**
  * The deadline of work several callers wait for: its signal aborts, as `AbortSignal.timeout` does,
- * at the latest `deadlineAt` any of them brought, not at the first caller's. It carries the budget
- * of the caller that started the work, and tells whoever asks when the work has settled, so that
- * what was held for it can be given back then.
+ * at the latest `deadlineAt` any of them brought, not at the first caller's, but never later than
+ * one more budget after the first caller's: a caller that joins while the work runs is served until
+ * its own deadline, while callers joining one after another cannot keep the work (and whatever it
+ * holds) alive for ever. Whoever keeps naming the same stalled registry gets a timeout and fresh
+ * work once a round ends. It carries the budget of the caller that started the work, and tells
+ * whoever asks when the work has settled, so that what was held for it can be given back then.
  */
 export class SharedDeadline<B = unknown> {
   private readonly controller = new AbortController();
   private at: number;
+  private readonly latest: number;
   private timer: NodeJS.Timeout;
   private readonly settled: (() => void)[] = [];
   private disposed = false;
@@ -73,6 +77,7 @@ export class SharedDeadline<B = unknown> {
     readonly budget?: B,
   ) {
     this.at = deadlineAt;
+    this.latest = deadlineAt + Math.max(deadlineAt - Date.now(), 0);
     this.timer = this.arm();
   }
 
@@ -91,9 +96,10 @@ export class SharedDeadline<B = unknown> {
   }
 
   extendTo(deadlineAt: number): void {
-    if (deadlineAt <= this.at || this.controller.signal.aborted) return;
+    const until = Math.min(deadlineAt, this.latest);
+    if (until <= this.at || this.controller.signal.aborted) return;
     clearTimeout(this.timer);
-    this.at = deadlineAt;
+    this.at = until;
     this.timer = this.arm();
   }
 

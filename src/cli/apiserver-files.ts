@@ -231,12 +231,9 @@ export function imageVolumeWebhookConfiguration(hostPort: string, caCertificateP
             caBundle: Buffer.from(caCertificatePem).toString('base64'),
           },
           rules: [{ ...workloads('', ['pods']), operations: ['CREATE'] }],
+          // No namespace is spared, kube-system included: ImagePolicyWebhook judges every
+          // namespace's containers, so volumes must be judged wherever it does.
           matchConditions: IMAGE_VOLUME_MATCH_CONDITIONS,
-          namespaceSelector: {
-            matchExpressions: [
-              { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
-            ],
-          },
           ...VALIDATING_WEBHOOK_SETTINGS,
         },
       ],

@@ -246,6 +246,8 @@ describe(writeSetupFiles.name, () => {
         ],
         failurePolicy: 'Fail',
       });
+      // ImagePolicyWebhook spares no namespace, so neither may the volumes it is not sent.
+      expect(generated.webhooks[0]).not.toHaveProperty('namespaceSelector');
     });
 
     it('writes a README with the serve command and the apiserver flags', () => {

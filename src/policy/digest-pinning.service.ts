@@ -1,8 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
+import { REVIEW_IMAGES_AT_ONCE } from './image-policy.service';
 import { ImagePolicyRequest, ImageUnderReview } from './image-policy.types';
-import { matchesAny } from './patterns/image-pattern';
+import { FIRST_LOOK, assess } from './image-assessment';
+import { UNKNOWN_DIGEST, matchesAny } from './patterns/image-pattern';
 import { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 import { PolicyStore } from './policy-file/policy-store.service';
 import { ReferenceCache } from './reference-cache';
@@ -10,7 +13,9 @@ import { ReferenceCache } from './reference-cache';
 /** What pinning did with one image. */
 export type PinOutcome =
   | { readonly pinned: string; readonly resolution: DigestResolution }
-  | { readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' }
+  | {
+      readonly unchanged: 'has a digest' | 'not a valid reference' | 'exempt' | 'denied whatever its digest';
+    }
   | {
       readonly unresolved: RegistryFailureReason;
       readonly detail: string;
@@ -43,8 +48,8 @@ export const pinnedImage = (image: string, reference: ImageReference, digest: st
 
 /**
  * Digest pinning for /mutate, `check --online` and `explain`: which images of a review the policy
- * pins, and the digest each tag resolves to now, all images at once under the policy's one
- * registry deadline. It never denies: an image it cannot resolve is left as written, with the
+ * pins, and the digest each tag resolves to now, REVIEW_IMAGES_AT_ONCE images at a time under the
+ * policy's one registry deadline. It never denies: an image it cannot resolve is left as written, with the
  * reason, and the validating phase (requireDigest) decides what that means.
  */
 @Injectable()
@@ -91,6 +96,7 @@ export class DigestPinningService {
     if (skipped !== undefined) return { ...decided, skipped, pins: [] };
 
     const deadline = registryDeadline(policy.registryTimeoutMs);
+    const inTurn = inTurns(REVIEW_IMAGES_AT_ONCE);
     // What an update leaves as it was is not pinned again (podSpecReviewRequest marks it).
     const pins = await Promise.all(
       request.images
@@ -106,13 +112,18 @@ export class DigestPinningService {
           if (reference.digest !== undefined) return { subject, outcome: { unchanged: 'has a digest' } };
           if (matchesAny(policy.pinDigests!.exemptImages, reference))
             return { subject, outcome: { unchanged: 'exempt' } };
-          const resolution = await this.resolver.resolve(
-            reference.domain,
-            reference.path,
-            pulledTag(reference),
-            policy.registries,
-            policy.tagTtlMs,
-            deadline,
+          // The validating phase denies it anyway: its registry hears nothing from us.
+          if (this.deniedWhateverItsDigest(subject, reference, policy, request.namespace))
+            return { subject, outcome: { unchanged: 'denied whatever its digest' } };
+          const resolution = await inTurn(() =>
+            this.resolver.resolve(
+              reference.domain,
+              reference.path,
+              pulledTag(reference),
+              policy.registries,
+              policy.tagTtlMs,
+              deadline,
+            ),
           );
           if (resolution.digest === undefined) {
             this.logger.warn(
@@ -134,6 +145,29 @@ export class DigestPinningService {
         }),
     );
     return { ...decided, pins };
+  }
+
+  /**
+   * Whether an enforced rule that asks nothing of the registry denies the image as pinned, to any
+   * digest: an allow-list it is not on, a denied repository, `latest`. Patterns that name a digest
+   * wait (see UNKNOWN_DIGEST), so an image pinning could still get admitted is always pinned.
+   */
+  private deniedWhateverItsDigest(
+    subject: ImageUnderReview,
+    reference: ImageReference,
+    policy: CompiledImagePolicy,
+    namespace: string | undefined,
+  ): boolean {
+    const image = pinnedImage(subject.image, reference, UNKNOWN_DIGEST);
+    let parsed: ImageReference;
+    try {
+      parsed = this.references.parse(image);
+    } catch (error) {
+      if (error instanceof InvalidImageReferenceError) return false;
+      throw error;
+    }
+    const pinned = { subject: { ...subject, image }, parsed, policy, namespace, now: new Date() };
+    return assess(pinned, FIRST_LOOK, () => undefined).deniedBy !== undefined;
   }
 
   private skipReason(policy: CompiledImagePolicy, namespace: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
 import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
@@ -24,6 +25,14 @@ import { ReferenceCache } from './reference-cache';
 
 export { INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from './image-assessment';
 export type { ImageTrace, RuleSkip, RuleTrace } from './image-assessment';
+
+/**
+ * Images of one review whose registry facts are gathered at once; the others wait their turn. A
+ * pod spec bounds nothing (thousands of containers fit an apiserver request), and every image's
+ * lookups and verifications at once took a worker past a GiB (SECURITY.md's budget table). An
+ * honest pod rarely has more distinct images than this, and those it has are mostly cached.
+ */
+export const REVIEW_IMAGES_AT_ONCE = 16;
 
 /** Whether registry-aware rules ask the registry, or are skipped (`check` without `--online`). */
 export interface DecideOptions {
@@ -51,8 +60,8 @@ export interface PolicyExplanation {
  * The one decision engine behind both review types and the CLI: parse each image, apply the policy
  * in force (exemptions, exceptions, scopes, rules, enforcement), then break-glass. Pure rules run
  * first and synchronously; what registry-aware rules need (a tag's digest, the verification of its
- * signatures) is gathered once per review, for all images at once, under the policy's one registry
- * deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
+ * signatures) is gathered once per review, REVIEW_IMAGES_AT_ONCE images at a time, under the
+ * policy's one registry deadline, and those rules then read what was gathered. Rule logic lives only in the rule classes.
  */
 @Injectable()
 export class ImagePolicyService {
@@ -169,12 +178,13 @@ export class ImagePolicyService {
       grandfathered(image, firstLooks[i]) ? [] : [{ image, first: firstLooks[i] }],
     );
     let deadline: RegistryDeadline | undefined;
+    const inTurn = inTurns(REVIEW_IMAGES_AT_ONCE);
     const images = await Promise.all(
       judged.map(async ({ image, first }): Promise<ImageTrace> => {
         if (isSettled(first) || first.deniedBy !== undefined) return finished(first);
         if (options.registry === 'offline') return finished(assess(image, OFFLINE, this.onRuleError));
-        deadline ??= registryDeadline(policy.registryTimeoutMs);
-        return this.gatherFacts(image, first, deadline);
+        const review = (deadline ??= registryDeadline(policy.registryTimeoutMs));
+        return inTurn(() => this.gatherFacts(image, first, review));
       }),
     );
     for (const { verdict } of images)

@@ -184,14 +184,16 @@ describe(DigestResolver.name, () => {
   });
 
   it("says 'timed out' at the caller's deadline while a later caller still gets the shared answer", async () => {
-    const hurried = resolve(deadlineIn(50));
+    // Every review has the same budget; the later caller joins while the first one still waits.
+    const hurried = resolve(deadlineIn(2_000));
     await started();
-    const patient = resolve(deadlineIn(30_000));
+    await new Promise((next) => setTimeout(next, 300));
+    const patient = resolve(deadlineIn(2_000));
 
     await expect(hurried).resolves.toMatchObject({
       failure: { reason: 'timed out', detail: 'no answer within the review deadline' },
     });
-    await new Promise((next) => setTimeout(next, 100)); // well past the hurried caller's deadline
+    await new Promise((next) => setTimeout(next, 100)); // past the hurried caller's deadline, not the patient one's
     expect(lookups[0].deadline.signal.aborted).toBe(false);
     lookups[0].answer(DIGEST);
 
@@ -210,16 +212,27 @@ describe(DigestResolver.name, () => {
   });
 
   it('keeps the shared lookup going past its first caller, up to the last deadline of those waiting', async () => {
-    const first = deadlineIn(50);
-    const last = deadlineIn(30_000);
+    const first = deadlineIn(2_000);
     void resolve(first);
     await started();
+    await new Promise((next) => setTimeout(next, 1_000));
+    const last = deadlineIn(2_000);
     void resolve(last);
 
-    await new Promise((next) => setTimeout(next, 100));
+    await new Promise((next) => setTimeout(next, 1_500)); // past the first deadline, not the last
 
     expect(lookups[0].deadline.deadlineAt).toBe(last.deadlineAt);
     expect(lookups[0].deadline.signal.aborted).toBe(false);
+    lookups[0].answer(DIGEST);
+  });
+
+  it('keeps it going no further than one more budget after its first caller, however many join', async () => {
+    const first = deadlineIn(200);
+    void resolve(first);
+    await started();
+    void resolve(deadlineIn(10_000));
+
+    expect(lookups[0].deadline.deadlineAt).toBeLessThanOrEqual(first.deadlineAt + 200);
     lookups[0].answer(DIGEST);
   });
 

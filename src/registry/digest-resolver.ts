@@ -54,6 +54,14 @@ export class DigestResolver {
     const elapsed = (): number => Date.now() - started;
     const cached = this.digests.get(key);
     if (cached !== undefined) return { registry, digest: cached, cache: 'hit', ms: elapsed() };
+    // A lookup whose turn came after the review's deadline starts nothing: nobody would wait for it.
+    if (deadline.signal.aborted)
+      return {
+        registry,
+        failure: { reason: 'timed out', detail: 'no answer within the review deadline' },
+        cache: 'miss',
+        ms: elapsed(),
+      };
     try {
       const digest = await untilAborted(
         // Shared by every review asking for this tag now: it runs until the last of them stops

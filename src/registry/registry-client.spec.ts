@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { CacheEvent } from '../cache/bounded-ttl-cache';
 import { InFlight } from '../cache/in-flight';
 import { MANIFEST_MEDIA_TYPES } from './distribution-api';
@@ -831,6 +832,22 @@ describe(RegistryClient.name, () => {
         detail: `HTTP 401 for GET /v2/demo/app/blobs/${blobDigest}`,
       });
       expect(elsewhere.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
+    });
+
+    it('asks for each body as it is stored, so that the length it is charged by is the length it reads', async () => {
+      const envelope = json({ payload: 'x'.repeat(4096), signatures: [] });
+      // A registry (or the CDN before it) that compresses what a client says it takes, and declares
+      // the compressed length, as HTTP has it.
+      registry.reset((request, response) => {
+        if (!/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? '')))
+          return send(response, 200, {}, envelope);
+        send(response, 200, { 'Content-Encoding': 'gzip' }, gzipSync(envelope));
+      });
+
+      const bytes = await sut.getBlob(app({ digest: digestOf(envelope), maxBytes: 8192 }));
+
+      expect(bytes.equals(envelope)).toBe(true);
+      expect(registry.requests.map((r) => r.headers['accept-encoding'])).toEqual(['identity']);
     });
 
     it("refuses a blob whose Content-Length is over maxBytes as 'invalid response'", async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ReviewByteBudget } from './byte-budget';
 
 /**
@@ -41,6 +42,9 @@ export function registryDeadline(ms: number): RegistryDeadline {
           left > 0
             ? AbortSignal.timeout(left)
             : AbortSignal.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+        // Every request of the review listens on it, up to REVIEW_IMAGES_AT_ONCE images' worth at
+        // once, and each stops listening when it ends: more than Node's warning threshold of 10.
+        setMaxListeners(0, signal);
       }
       return signal;
     },

@@ -129,7 +129,9 @@ export class RegistryTransport {
       try {
         response = await fetch(url, {
           method,
-          headers,
+          // Bodies as stored, not encoded for the wire: a declared length is then what is read and
+          // charged, and no compressed body is inflated (undici's fetch asks for gzip unless told).
+          headers: { 'Accept-Encoding': 'identity', ...headers },
           redirect: 'manual',
           signal: deadline.signal,
           dispatcher: this.agentFor(access.ca, verdict.publicOnly),
@@ -169,9 +171,12 @@ export class RegistryTransport {
   }
 
   /**
-   * The body, refusing more than `maxBytes`, and holding it against the review's and the worker's
-   * byte budgets: a declared length is charged before anything is read, a body without one as it
-   * arrives. A hostile registry can make the bouncer hold no more than those budgets.
+   * The body, refusing more than `maxBytes` (at once when its declared length says so), and holding
+   * it against the review's and the worker's byte budgets as it arrives. Bytes are charged when they
+   * come, not when a header promises them: a registry that declares the largest body and then sends
+   * nothing would otherwise hold the worker's budget, and every other review's reads with it, without
+   * spending a byte of its own bandwidth. A hostile registry can make the bouncer hold no more than
+   * those budgets, and only with bytes it really sent.
    */
   async read(
     response: RegistryResponse,
@@ -219,35 +224,25 @@ export class RegistryTransport {
       charged += bytes;
     };
     const known = Number.isSafeInteger(declared) && declared >= 0;
-    // A declared length is read into one buffer of that size: what is held is what was charged,
-    // with no second copy made at the end.
-    let body: Buffer | undefined;
     const chunks: Buffer[] = [];
     let total = 0;
     try {
-      if (known) {
-        await hold(declared);
-        body = Buffer.allocUnsafe(declared);
-      }
       for await (const chunk of response.body ?? []) {
         const bytes = chunk as Uint8Array;
         // Leaving the loop cancels the body; cancel() itself would throw, the stream being locked to the loop.
         if (total + bytes.byteLength > maxBytes)
           throw new RegistryFailure('invalid response', `${what} is more than the ${maxBytes} bytes allowed`);
-        if (body !== undefined && total + bytes.byteLength > body.length)
+        if (known && total + bytes.byteLength > declared)
           throw new RegistryFailure('invalid response', `${what} is longer than its Content-Length`);
-        if (total + bytes.byteLength > charged) await hold(total + bytes.byteLength - charged);
-        if (body !== undefined) body.set(bytes, total);
-        else chunks.push(Buffer.from(bytes));
+        await hold(bytes.byteLength);
+        chunks.push(Buffer.from(bytes));
         total += bytes.byteLength;
       }
     } catch (error) {
       holding.release(charged);
-      if (!known || charged === 0) await response.body?.cancel().catch(() => undefined);
+      await response.body?.cancel().catch(() => undefined);
       throw namedFailure(error);
     }
-    if (charged > total) holding.release(charged - total);
-    if (body !== undefined) return total === body.length ? body : body.subarray(0, total);
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
   }
 

@@ -1,3 +1,4 @@
+import { inTurns } from '../cache/turns';
 import {
   FetchedManifest,
   RegistryAccess,
@@ -72,22 +73,6 @@ async function orUnreadable<T>(source: EvidenceSource, read: () => Promise<Parse
   }
 }
 
-/** At most `limit` pieces of work at once; the rest wait their turn, in the order they came. */
-function limiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (work) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await work();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 const tagFor = (digest: string, suffix: '.sig' | '.att'): string => `${digest.replace(':', '-')}${suffix}`;
 
 /**
@@ -108,7 +93,7 @@ export class CosignEvidenceReader {
     deadline: RegistryDeadline,
   ): Promise<ReadEvidence> {
     const classic = kind === 'signatures' ? ('sig tag' as const) : ('att tag' as const);
-    const inTurn = limiter(ARTIFACT_FETCH_CONCURRENCY);
+    const inTurn = inTurns(ARTIFACT_FETCH_CONCURRENCY);
     const overBudget = (source: EvidenceSource, count: number): Discard[] =>
       count > 0 ? [discard(source, 'artifacts over budget', 'over budget', { count })] : [];
     // Each artifact is fetched as soon as its listing is in: the classic tag's layers at once, the

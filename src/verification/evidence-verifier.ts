@@ -9,7 +9,12 @@ import type {
 } from './evidence';
 import { discard } from './evidence';
 import { isObject, parseJson } from './evidence-parser';
-import { certificateProblem, preAuthenticationEncoding, signatureVerifies } from './signature-crypto';
+import {
+  CHAIN_CHECKS_OVER_BUDGET,
+  certificateProblem,
+  preAuthenticationEncoding,
+  signatureVerifies,
+} from './signature-crypto';
 import { fitsKey, keysInOrder } from './signature-shape';
 import { SignatureCheck, TlogProblem, tlogOutcome } from './transparency-log';
 import { VerificationBudget, MAX_STATEMENT_SUBJECTS } from './verification-budgets';
@@ -193,6 +198,9 @@ class ArtifactJudge {
     return { problem: { code: 'tlog', problem: first! } };
   }
 
+  /** One check of a certificate's signature in a chain, paid from the same budget. */
+  private readonly takeCheck = (): boolean => this.budget.takeCheck();
+
   /** One signature check, paid from the budget. */
   private readonly check: SignatureCheck = (key, data, signature) =>
     this.budget.takeCheck() ? signatureVerifies(key, data, signature) : 'over budget';
@@ -227,7 +235,11 @@ class ArtifactJudge {
     }
     const { certificate } = material;
     if (!certificate) return { code: 'no certificate' };
-    const problem = certificateProblem(certificate, material.chain, trust.certificates, at);
+    const problem = certificateProblem(certificate, material.chain, trust.certificates, at, this.takeCheck);
+    if (problem === CHAIN_CHECKS_OVER_BUDGET) {
+      this.unchecked = signatures.length;
+      return { code: 'unchecked' };
+    }
     if (problem) return { code: 'certificate', detail: problem };
     const key = certificate.publicKey;
     for (const [index, signature] of signatures.entries()) {

@@ -130,6 +130,9 @@ export class ImageVerifier {
     ].join('\n');
     const cached = this.verdicts.get(key);
     if (cached) return { ...cached, cache: 'hit', ms: Date.now() - started };
+    // A verification whose turn came after the review's deadline starts nothing: nobody would wait for it.
+    if (deadline.signal.aborted)
+      return { ...timedOut(target.digest), cache: 'miss', ms: Date.now() - started };
     let review = this.reviewBudgets.get(deadline);
     if (!review) this.reviewBudgets.set(deadline, (review = new ReviewBudget()));
     let verdict: Verdict;

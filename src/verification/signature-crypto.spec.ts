@@ -10,6 +10,7 @@ import {
 import {
   MAX_CHAIN,
   certificateIdentity,
+  CHAIN_CHECKS_OVER_BUDGET,
   certificateProblem,
   describeIdentity,
   keyThatSigned,
@@ -234,6 +235,15 @@ describe('certificates', () => {
 
     it('finds nothing wrong with a valid code-signing certificate of a trusted identity', async () => {
       expect(sut(await leaf(), [], trusted, new Date())).toBeUndefined();
+    });
+
+    it('pays each link it checks from the budget it is given, and says so when that runs out', async () => {
+      const certificate = await leaf();
+      let checks = 0;
+
+      expect(sut(certificate, [], trusted, new Date(), () => ++checks <= 1)).toBeUndefined();
+      expect(checks).toBe(1);
+      expect(sut(certificate, [], trusted, new Date(), () => false)).toBe(CHAIN_CHECKS_OVER_BUDGET);
     });
 
     it('judges validity at the moment it is given, such as when the log integrated the entry', async () => {

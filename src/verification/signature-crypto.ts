@@ -117,12 +117,31 @@ const validAt = (certificate: X509Certificate, at: Date): boolean =>
   new Date(certificate.validFrom) <= at && at <= new Date(certificate.validTo);
 
 /**
- * Whether `issuer` signed `certificate`: OpenSSL's X509_check_issued (names, key identifiers, and
- * keyCertSign where the issuer has a key usage), then the signature itself.
+ * What certificateProblem answers when the verification's budget of signature checks ran out
+ * before the chain was judged: every link checked is a signature check like any other, and a signer
+ * chooses the chain (certificates named as a trusted CA is, each link then tried against the CA and
+ * against the next of theirs: two checks a link, on keys of their choosing).
  */
-const issuedBy = (certificate: X509Certificate, issuer: X509Certificate): boolean => {
+export const CHAIN_CHECKS_OVER_BUDGET = 'its chain was not checked: the budget of signature checks ran out';
+
+/** Takes one signature check from the verification's budget; false once there is none. */
+export type TakeCheck = () => boolean;
+
+class ChecksSpent extends Error {}
+
+/**
+ * Whether `issuer` signed `certificate`: OpenSSL's X509_check_issued (names, key identifiers, and
+ * keyCertSign where the issuer has a key usage), then the signature itself, paid from the budget.
+ */
+const issuedBy = (certificate: X509Certificate, issuer: X509Certificate, takeCheck: TakeCheck): boolean => {
   try {
-    return certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+    if (!certificate.checkIssued(issuer)) return false;
+  } catch {
+    return false;
+  }
+  if (!takeCheck()) throw new ChecksSpent();
+  try {
+    return certificate.verify(issuer.publicKey);
   } catch {
     return false;
   }
@@ -210,6 +229,7 @@ function pathToAuthority(
   intermediates: readonly X509Certificate[],
   trust: CertificateTrust,
   at: Date,
+  takeCheck: TakeCheck,
 ): X509Certificate[] | { problem: string } {
   const inService = (ca: X509Certificate): boolean => {
     const windows = trust.authorityValidFor?.get(ca.fingerprint256);
@@ -223,7 +243,7 @@ function pathToAuthority(
     let refusal: string | undefined;
     const fitIssuer = (pool: readonly X509Certificate[]): X509Certificate | undefined =>
       pool.find((ca) => {
-        if (path.includes(ca) || !validAt(ca, at) || !issuedBy(current, ca)) return false;
+        if (path.includes(ca) || !validAt(ca, at) || !issuedBy(current, ca, takeCheck)) return false;
         const problem = issuingCertificateProblem(ca, depth - 1);
         refusal ??= problem;
         return problem === undefined;
@@ -251,11 +271,18 @@ export function certificateProblem(
   intermediates: readonly X509Certificate[],
   trust: CertificateTrust,
   at: Date,
+  takeCheck: TakeCheck = () => true,
 ): string | undefined {
   if (!validAt(leaf, at)) return `the signing certificate is not valid at ${at.toISOString()}`;
   const unfit = signingCertificateProblem(leaf);
   if (unfit) return unfit;
-  const path = pathToAuthority(leaf, intermediates, trust, at);
+  let path: X509Certificate[] | { problem: string };
+  try {
+    path = pathToAuthority(leaf, intermediates, trust, at, takeCheck);
+  } catch (error) {
+    if (error instanceof ChecksSpent) return CHAIN_CHECKS_OVER_BUDGET;
+    throw error;
+  }
   if ('problem' in path) return path.problem;
   if (trust.ctLogs.length > 0) {
     const untracked = sctProblem(leaf, path[1], trust.ctLogs);

@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
-import crypto, { createPublicKey, randomBytes, sign } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import crypto, { X509Certificate, createPublicKey, randomBytes, sign, webcrypto } from 'node:crypto';
 import { RegistryClient, RegistryDeadline } from '../../src/registry';
 import {
   Authority,
   BUNDLE,
   CosignWriter,
+  EC,
+  HOUR,
   GITHUB_ISSUER,
   IN_TOTO,
   SLSA,
@@ -37,6 +40,8 @@ import {
 import type { DsseEnvelope, TlogEntry } from '../../src/verification/cosign-evidence';
 
 const MiB = 1024 * 1024;
+/** The extended key usage Fulcio writes into signing certificates and its intermediate. */
+const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
 /** The padding every large payload here carries, which only its decoded bytes (not the blob's base64) contain. */
 const PADDING = 'x'.repeat(MiB);
@@ -544,6 +549,73 @@ describe('CPU amplification', () => {
         where: 'sig tag',
         problem: 'malformed artifact: 40 chain certificates past the budget of 10 per signature, not read',
       });
+    });
+
+    it("pays every link of a keyless chain from the same 256 checks: a chain named after the trusted CA's, signed by the signer's own key", async () => {
+      const root = await authority('test fulcio root');
+      const fulcio = await authority('test fulcio intermediate', root, { usages: [CODE_SIGNING] });
+      // The signer's own CAs, each named as Fulcio's intermediate is and signed by one key, so that
+      // every link is first tried against the trusted CA (names match, no key identifier to tell
+      // them apart) and then verifies against the next of them: two certificate signatures a link.
+      const attacker = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+      const validity = { notBefore: new Date(Date.now() - HOUR), notAfter: new Date(Date.now() + HOUR) };
+      const lookalikes = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          x509.X509CertificateGenerator.create({
+            subject: fulcio.certificate.subject,
+            issuer: fulcio.certificate.subject,
+            publicKey: attacker.publicKey,
+            signingKey: attacker.privateKey,
+            signingAlgorithm: EC,
+            ...validity,
+            extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+          }),
+        ),
+      );
+      const leafKeys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+      const leaf = await x509.X509CertificateGenerator.create({
+        subject: 'CN=sigstore',
+        issuer: fulcio.certificate.subject,
+        publicKey: leafKeys.publicKey,
+        signingKey: attacker.privateKey,
+        signingAlgorithm: EC,
+        ...validity,
+        extensions: [
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([CODE_SIGNING]),
+          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: WORKFLOW }]),
+        ],
+      });
+      const leafKey = crypto.KeyObject.from(leafKeys.privateKey);
+      const digest = cosign.image(repository);
+      const layer = cosign.classicSignature(repository, digest, leafKey);
+      const chain = lookalikes.map((certificate) => certificate.toString('pem')).join('\n');
+      cosign.pushSignatures(
+        repository,
+        digest,
+        Array.from({ length: 100 }, () => ({ ...layer, certificate: leaf.toString('pem'), chain })),
+      );
+      const trust = byIdentity({
+        authorities: [fulcio.node, root.node],
+        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
+        requireTransparencyLog: false,
+        logs: [],
+      });
+      const meter = meterCrypto();
+      let chainChecks = 0;
+      const verifyCertificate = X509Certificate.prototype.verify;
+      jest.spyOn(X509Certificate.prototype, 'verify').mockImplementation(function (
+        this: X509Certificate,
+        key: crypto.KeyObject,
+      ) {
+        chainChecks++;
+        return verifyCertificate.call(this, key);
+      });
+
+      const result = await sut.verify(target(digest), signatures(trust), deadlineIn(60_000));
+
+      expect(result.verified).toBe(false);
+      expect(meter.checks + chainChecks).toBeLessThanOrEqual(256);
     });
 
     it('does not walk an inclusion proof longer than any tree needs (64 hashes)', async () => {

@@ -1,4 +1,4 @@
-import { keyPair } from '../../src/testing/cosign-fixtures';
+import { CosignWriter, keyPair } from '../../src/testing/cosign-fixtures';
 import { FakeRegistry } from '../../src/testing/fake-registry';
 import { BouncerUnderAttack, podRequest } from './support/bouncer-under-attack';
 
@@ -51,5 +51,88 @@ spec:
     );
     expect(status.allowed).toBe(false);
     expect(registry.requests).toEqual([]);
+  });
+});
+
+// The same through /mutate: digest pinning resolved every tag a pod names, so with pinDigests on a
+// pod author could still make the bouncer call any registry, the allow-list notwithstanding.
+describe('an image a pure rule already denies is never pinned', () => {
+  const registry = new FakeRegistry();
+  const bouncer = new BouncerUnderAttack();
+
+  beforeAll(async () => {
+    await registry.start();
+    await bouncer.start(
+      `apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: allow-list-and-pinning}
+spec:
+  registries: [{host: "${registry.access.registry}", insecure: true}]
+  pinDigests: true
+  rules:
+    - name: trusted
+      allowedRepositories: ["registry.example.com/**"]
+`,
+    );
+  });
+  afterAll(async () => {
+    await bouncer.stop();
+    await registry.stop();
+  });
+
+  it('leaves it as written, and the registry it names hears nothing', async () => {
+    const image = `${registry.access.registry}/anything/at-all:1`;
+
+    const reply = await bouncer.admission(
+      '/mutate',
+      podRequest({ spec: { containers: [{ name: 'x', image }] } }),
+    );
+
+    expect(reply.allowed).toBe(true);
+    expect(reply.patch).toBeUndefined();
+    expect(registry.requests).toEqual([]);
+  });
+});
+
+// The other side of the same skip: an allow-list entry that names a digest can only say yes once the
+// digest is known, so an image it may grant is still pinned (and then admitted).
+describe('an image an allow-list grants by digest is still pinned', () => {
+  const registry = new FakeRegistry();
+  const bouncer = new BouncerUnderAttack();
+  let digest: string;
+
+  beforeAll(async () => {
+    await registry.start();
+    digest = new CosignWriter(registry).image('team/app', '1');
+    await bouncer.start(
+      `apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: allow-list-by-digest}
+spec:
+  registries: [{host: "${registry.access.registry}", insecure: true}]
+  pinDigests: true
+  rules:
+    - name: trusted
+      allowedRepositories: ["${registry.access.registry}/team/app@${digest}"]
+`,
+    );
+  });
+  afterAll(async () => {
+    await bouncer.stop();
+    await registry.stop();
+  });
+
+  it('pins the tag to the digest the allow-list names', async () => {
+    const image = `${registry.access.registry}/team/app:1`;
+
+    const reply = await bouncer.admission(
+      '/mutate',
+      podRequest({ spec: { containers: [{ name: 'x', image }] } }),
+    );
+
+    expect(reply.allowed).toBe(true);
+    expect(JSON.parse(Buffer.from(reply.patch ?? '', 'base64').toString())).toEqual([
+      { op: 'replace', path: '/spec/containers/0/image', value: `${image}@${digest}` },
+    ]);
   });
 });

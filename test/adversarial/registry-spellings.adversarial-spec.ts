@@ -58,3 +58,45 @@ describe('a denied registry spelt another way (class 8)', () => {
     expect(otherPort.status?.message).toContain('is not from an allowed repository (rule known-sources)');
   });
 });
+
+// A port is a number: Go's net package (under containerd and CRI-O) dials `host:0443` at port 443,
+// as the WHATWG URL parser the bouncer itself connects through does. Leading zeros are one more
+// spelling of the same registry, and a policy that only denies must catch it.
+describe('a denied registry spelt with leading zeros in its port (class 8)', () => {
+  const bouncer = new BouncerUnderAttack();
+  beforeAll(() =>
+    bouncer.start(`apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: deny-only}
+spec:
+  rules:
+    - name: no-hub-strangers
+      deniedRepositories: ["docker.io/randomuser/**"]
+    - name: not-that-registry
+      deniedRepositories: ["registry.example.com/**", "registry.example.com:5000/**"]
+`),
+  );
+  afterAll(() => bouncer.stop());
+
+  const pod = (image: string): Record<string, unknown> =>
+    podRequest({ metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image }] } });
+
+  it.each([
+    ['registry-1.docker.io:0443/randomuser/miner:1', 'no-hub-strangers'],
+    ['index.docker.io:00443/randomuser/miner:1', 'no-hub-strangers'],
+    ['registry.example.com:0443/team/app:1', 'not-that-registry'],
+    ['registry.example.com:05000/team/app:1', 'not-that-registry'],
+  ])('denies %s by rule %s', async (image, rule) => {
+    const reply = await bouncer.admission('/validate', pod(image));
+
+    expect(reply.allowed).toBe(false);
+    expect(reply.status?.message).toContain(`image ${image} is from a denied repository`);
+    expect(reply.status?.message).toContain(`(rule ${rule})`);
+  });
+
+  it('keeps another port another registry', async () => {
+    expect((await bouncer.admission('/validate', pod('registry.example.com:04430/team/app:1'))).allowed).toBe(
+      true,
+    );
+  });
+});

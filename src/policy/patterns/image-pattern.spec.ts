@@ -98,6 +98,10 @@ describe(ImagePattern.name, () => {
       ['registry.example.com/**', 'registry.example.com:443/app:1'],
       ['registry.example.com:443/**', 'registry.example.com/app:1'],
       ['*.example.com/**', 'eu.example.com:443/app:1'],
+      ['registry.example.com/**', 'registry.example.com:0443/app:1'],
+      ['docker.io/**', 'registry-1.docker.io:00443/randomuser/app:1'],
+      ['registry.example.com:5000/**', 'registry.example.com:05000/app:1'],
+      ['registry.example.com:0443/**', 'registry.example.com/app:1'],
     ])('%s matches %s', (pattern, image) => {
       expect(matches(pattern, image)).toBe(true);
       expect(new ImagePattern(pattern).grants(parseNormalizedReference(image))).toBe('yes');
@@ -105,6 +109,7 @@ describe(ImagePattern.name, () => {
 
     it.each([
       ['another port is another registry', 'registry.example.com/**', 'registry.example.com:5000/app:1'],
+      ['a port is compared as a number', 'registry.example.com/**', 'registry.example.com:4430/app:1'],
       ['a one-segment Docker Hub name is an official image', 'randomuser/**', 'registry-1.docker.io/nginx'],
       ['a look-alike host is not Docker Hub', 'docker.io/**', 'registry-2.docker.io/x/y:1'],
     ])('%s: %s does not match %s', (_case, pattern, image) => {

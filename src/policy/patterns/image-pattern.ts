@@ -101,15 +101,11 @@ export class ImagePattern {
    * by its digest and ignores the tag, so a pattern that names a tag grants such an image only when
    * that digest is what the tag resolves to now: `needs-tag-digest` until the engine has asked the
    * registry (`tagDigest` undefined), then `yes` or `no`. A tag that could not be resolved grants
-   * nothing.
+   * nothing. A pattern naming a digest cannot say for UNKNOWN_DIGEST either.
    */
   grants(reference: ImageReference, tagDigest?: TagDigest): PatternGrant {
-    if (
-      !this.namesRepository(reference, 'grant') ||
-      !this.namesWrittenTag(reference) ||
-      !this.namesDigest(reference)
-    )
-      return 'no';
+    if (!this.namesRepository(reference, 'grant') || !this.namesWrittenTag(reference)) return 'no';
+    if (!this.namesDigest(reference)) return reference.digest === UNKNOWN_DIGEST ? 'needs-tag-digest' : 'no';
     if (this.tag === undefined || this.digest !== undefined || reference.digest === undefined) return 'yes';
     if (tagDigest === undefined) return 'needs-tag-digest';
     return tagDigest.digest === reference.digest ? 'yes' : 'no';
@@ -136,6 +132,12 @@ export class ImagePattern {
     return this.digest === undefined || reference.digest === this.digest;
   }
 }
+
+/**
+ * The digest of an image not yet pinned, when pinning asks whether any digest could get it
+ * admitted: no pattern that names a digest grants or refuses it, they wait. No registry serves it.
+ */
+export const UNKNOWN_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 /** What the registry said the tag an image names resolves to now; no digest when it could not say. */
 export interface TagDigest {

@@ -20,12 +20,23 @@ const OFFICIAL_PREFIX = 'library/';
  */
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 /** HTTPS's own port: `host:443` and `host` are one registry to a runtime. */
-const HTTPS_PORT = ':443';
+const HTTPS_PORT = 443n;
+/** The port a registry name ends with; an IPv6 literal ends with `]`, so its colons never match. */
+const PORT = /:(\d+)$/;
 
-/** The one spelling of a registry name: lower case, without `:443`, Docker Hub as `docker.io`. */
+/**
+ * The one spelling of a registry name: lower case, its port as a number (Go's net package, under
+ * containerd and CRI-O, dials `host:0443` at 443, as the WHATWG URL parser the bouncer connects
+ * through does) and without it when it is 443, Docker Hub as `docker.io`.
+ */
 export function canonicalRegistry(domain: string): string {
   let host = domain.toLowerCase();
-  if (host.endsWith(HTTPS_PORT)) host = host.slice(0, -HTTPS_PORT.length);
+  const port = PORT.exec(host);
+  if (port) {
+    // BigInt keeps any run of digits exact: no two ports that differ read as one.
+    const number = BigInt(port[1]);
+    host = `${host.slice(0, port.index)}${number === HTTPS_PORT ? '' : `:${number}`}`;
+  }
   return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB : host;
 }
 

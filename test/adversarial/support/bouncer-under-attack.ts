@@ -65,6 +65,13 @@ export class BouncerUnderAttack {
     return body.response as AdmissionReply;
   }
 
+  /** The bouncer's metrics now, as Prometheus scrapes them from the TLS port. */
+  async metrics(): Promise<string> {
+    const reply = await request(this.server!.tlsServer).get('/metrics').ca(this.pki!.ca.certificatePem);
+    expect(reply.status).toBe(200);
+    return reply.text;
+  }
+
   /** The ImageReview status ImagePolicyWebhook gets for these images. */
   async imageReview(
     images: readonly string[],

@@ -182,9 +182,17 @@ export const admissionReview: fc.Arbitrary<GeneratedReview> = fc
       (g.operation === 'CREATE' || g.operation === 'UPDATE') &&
       (g.subResource === undefined || g.subResource === 'ephemeralcontainers') &&
       workload !== undefined;
-    // The old object's images are grandfathered by name, as the same string may occur twice.
+    // The old object's images are grandfathered by name, as the same string may occur twice; its
+    // containers never grandfather a new ephemeral one, and through the ephemeralcontainers
+    // subresource an UPDATE is judged on its ephemeral containers alone.
     const oldImages = new Set(g.operation === 'UPDATE' ? old.map((i) => i.image) : []);
-    const introduced = images.filter((i) => !oldImages.has(i.image));
+    const judged =
+      g.operation === 'UPDATE' && g.subResource === 'ephemeralcontainers'
+        ? g.lists.ephemeralContainers
+        : images;
+    const introduced = judged.filter(
+      (i) => !oldImages.has(i.image) || g.lists.ephemeralContainers.includes(i),
+    );
     return {
       path: g.path,
       images,

@@ -57,17 +57,25 @@ const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
   'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 };
 
-const podImages = (object: unknown, specPath: readonly string[]): string[] => {
-  const spec = dig(object, ...specPath);
-  return isObject(spec) ? imagesIn([spec.containers, spec.initContainers, spec.ephemeralContainers]) : [];
-};
+/** A pod spec's images, each with whether it is an ephemeral container's and that container's name. */
+interface PodImage {
+  readonly image: string;
+  readonly ephemeralName?: string;
+}
 
-/**
- * AdmissionReview. Allowed unchecked, by design: DELETE and CONNECT, subresources other than
- * ephemeralcontainers, kinds without a pod template. An UPDATE is judged on the images it introduces;
- * those its oldObject already ran are grandfathered. Anything unreadable is denied, so reading
- * leniently here can only make the oracle demand less, never wrongly demand a denial.
- */
+function podImages(object: unknown, specPath: readonly string[]): PodImage[] {
+  const spec = dig(object, ...specPath);
+  if (!isObject(spec)) return [];
+  const ephemeral = Array.isArray(spec.ephemeralContainers)
+    ? spec.ephemeralContainers.flatMap((c: unknown) =>
+        isObject(c) && typeof c.image === 'string'
+          ? [{ image: c.image, ephemeralName: typeof c.name === 'string' ? c.name : '' }]
+          : [],
+      )
+    : [];
+  return [...imagesIn([spec.containers, spec.initContainers]).map((image) => ({ image })), ...ephemeral];
+}
+
 export function expectAdmissionReview(body: unknown, catalog: ImageCatalog): Expectation {
   const request = isObject(body) ? body.request : undefined;
   if (!isObject(request)) return { mustDeny: [] };
@@ -79,10 +87,16 @@ export function expectAdmissionReview(body: unknown, catalog: ImageCatalog): Exp
     return { mustDeny: [] };
   const specPath = POD_SPEC_PATHS[`${kind.group}/${kind.kind}`];
   if (!specPath) return { mustDeny: [] };
-  const previous = new Set(operation === 'UPDATE' ? podImages(request.oldObject, specPath) : []);
+  const old = operation === 'UPDATE' ? podImages(request.oldObject, specPath) : [];
+  const ranBefore = (i: PodImage) =>
+    i.ephemeralName === undefined
+      ? old.some((o) => o.ephemeralName === undefined && o.image === i.image)
+      : old.some((o) => o.ephemeralName === i.ephemeralName && o.image === i.image);
+  const onlyEphemeral = operation === 'UPDATE' && subResource === 'ephemeralcontainers';
   return {
-    mustDeny: podImages(request.object, specPath).filter(
-      (image) => catalog.get(image) === 'deny' && !previous.has(image),
-    ),
+    mustDeny: podImages(request.object, specPath)
+      .filter((i) => !onlyEphemeral || i.ephemeralName !== undefined)
+      .filter((i) => catalog.get(i.image) === 'deny' && !ranBefore(i))
+      .map((i) => i.image),
   };
 }
