@@ -32,7 +32,7 @@ const webhookConfigurationsIn = (path: string): WebhookConfiguration[] =>
  * A fail-closed webhook that outlives the bouncer refuses every pod it selects. Removal therefore
  * deletes every webhook configuration first, by a label all of them carry, so that it stays right
  * however many there are and whichever were registered (the conformance tier runs the steps on a
- * real kube-apiserver: scenario 12).
+ * real kube-apiserver: scenario 13).
  */
 describe('removing the bouncer', () => {
   describe('every webhook configuration the project ships carries the label removal selects by', () => {
