@@ -36,28 +36,45 @@ const webhookConfigurationsIn = (path: string): WebhookConfiguration[] =>
  */
 describe('removing the bouncer', () => {
   describe('every webhook configuration the project ships carries the label removal selects by', () => {
-    const labelled = (path: string): string[] =>
-      webhookConfigurationsIn(path).map(
-        ({ kind, metadata }) =>
-          `${relative(ROOT, path)} ${kind}/${metadata.name}: ${metadata.labels?.['app.kubernetes.io/name'] ?? 'no label'}`,
-      );
+    const labelled =
+      (root: string) =>
+      (path: string): string[] =>
+        webhookConfigurationsIn(path).map(
+          ({ kind, metadata }) =>
+            `${relative(root, path)} ${kind}/${metadata.name}: ${metadata.labels?.['app.kubernetes.io/name'] ?? 'no label'}`,
+        );
 
     it('in the kits', () => {
-      const found = yamlFilesUnder(join(ROOT, 'deploy')).flatMap(labelled);
+      const found = yamlFilesUnder(join(ROOT, 'deploy')).flatMap(labelled(ROOT));
       expect(found.length).toBeGreaterThanOrEqual(4);
       expect(found.filter((line) => !line.endsWith(': kube-image-bouncer'))).toEqual([]);
     });
 
-    it.each([[['setup', '--host', 'bouncer.example.com']], [['setup', '--in-cluster']]])(
-      'in what %j writes',
-      (args) => {
-        const out = join(mkdtempSync(join(tmpdir(), 'removal-setup-')), 'out');
-        expect(runCli([...args, '--out', out])).toMatchObject({ status: 0 });
-        const found = yamlFilesUnder(out).flatMap(labelled);
-        expect(found.length).toBeGreaterThanOrEqual(2);
-        expect(found.filter((line) => !line.endsWith(': kube-image-bouncer'))).toEqual([]);
-      },
-    );
+    it.each([
+      [
+        ['setup', '--host', 'bouncer.example.com'],
+        [
+          'out/image-volume-webhook-configuration.yaml ValidatingWebhookConfiguration/kube-image-bouncer-image-volumes: kube-image-bouncer',
+          'out/mutating-webhook-configuration.yaml MutatingWebhookConfiguration/kube-image-bouncer: kube-image-bouncer',
+          'out/validating-webhook-configuration.yaml ValidatingWebhookConfiguration/kube-image-bouncer: kube-image-bouncer',
+        ],
+      ],
+      [
+        ['setup', '--in-cluster'],
+        [
+          'out/mutating-webhook-configuration.yaml MutatingWebhookConfiguration/kube-image-bouncer: kube-image-bouncer',
+          'out/validating-webhook-configuration.yaml ValidatingWebhookConfiguration/kube-image-bouncer: kube-image-bouncer',
+        ],
+      ],
+    ])('in what %j writes, each of them', (args, expected) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'removal-setup-')), 'out');
+      expect(runCli([...args, '--out', out])).toMatchObject({ status: 0 });
+      expect(
+        yamlFilesUnder(out)
+          .flatMap(labelled(join(out, '..')))
+          .sort(),
+      ).toEqual(expected);
+    });
 
     it("in the chart's templates (rendered and checked on a real kube-apiserver by scenario 9)", () => {
       const templates = join(ROOT, 'charts', 'kube-image-bouncer', 'templates');

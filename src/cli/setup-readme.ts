@@ -117,8 +117,8 @@ curl --cacert ${inApiserverDir('ca.crt')} --cert ${inApiserverDir('apiserver-cli
 Delete every webhook configuration first, then take ImagePolicyWebhook out of the kube-apiserver,
 then stop the bouncer: a webhook or an ImagePolicyWebhook that fails closed and outlives the bouncer
 refuses every pod. Every webhook configuration setup writes carries the label
-\`${WEBHOOK_SELECTOR}\`, so this removes them all, validating and mutating; the second command shows
-none is left:
+\`${WEBHOOK_SELECTOR}\`, so this removes them all, validating (the image-volume one too) and
+mutating; the second command shows none is left:
 
 \`\`\`sh
 ${removeWebhookConfigurations()}
