@@ -181,13 +181,15 @@ const metadata = (name: string, fields: number): Record<string, unknown> => ({
 const POD_KIND = { group: '', version: 'v1', kind: 'Pod', resource: 'pods' };
 
 /**
- * The Pod AdmissionReview of the bench's third payload; with `image`, every container (and the
- * init container) runs that image, as the registry payloads need.
+ * The Pod AdmissionReview of the bench's third payload; with `images`, its containers (the init
+ * container first) run those images in turn, as the registry payloads need.
  */
-export function podReview(image?: string): string {
+export function podReview(images?: string | readonly string[]): string {
   const spec = podSpec(1, 2) as { initContainers: { image: string }[]; containers: { image: string }[] };
-  if (image !== undefined)
-    for (const container of [...spec.initContainers, ...spec.containers]) container.image = image;
+  const list = typeof images === 'string' ? [images] : images;
+  if (list !== undefined)
+    for (const [index, container] of [...spec.initContainers, ...spec.containers].entries())
+      container.image = list[index % list.length];
   return admissionReview(POD_KIND, {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -165,6 +165,7 @@ decision   allow, with a warning
           verdict: 'violation',
           problem: 'uses the latest tag',
           verification: null,
+          attestations: null,
         },
       ],
       decision: {

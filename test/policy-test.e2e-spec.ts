@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './support/cli-run';
@@ -40,6 +40,44 @@ FAILED: 4 of 6 checks in 3 tests of 1 suite
       'registry.example.com/ml/weights:latest  deny (no-latest)  deny (no-latest)  pass',
     );
     expect(run.stdout).toMatch(/\npassed: 3 of 3 checks in 1 test of 1 suite\n$/);
+  });
+
+  it('judges attestation conditions on attestation files, with no registry: statements, and envelopes verified with a key', () => {
+    const run = runCli(['test', `${SUITES}/attestation-conditions`]);
+
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(
+      /provenance from another branch +default +\S+ +deny \(built-by-our-ci\) +deny \(built-by-our-ci\) +pass/,
+    );
+    expect(run.stdout).toMatch(/\npassed: 5 of 5 checks in 5 tests of 1 suite\n$/);
+  });
+
+  it('refuses a suite whose attestation file cannot be read, naming its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attestation-files-'));
+    for (const file of ['policy.yaml', 'cosign.pub'])
+      copyFileSync(join(SUITES, 'attestation-conditions', file), join(dir, file));
+    writeFileSync(
+      join(dir, 'suite.yaml'),
+      [
+        'apiVersion: kube-image-bouncer.io/v1alpha1',
+        'kind: ImagePolicyTest',
+        'spec:',
+        '  policy: policy.yaml',
+        '  tests:',
+        '    - name: missing',
+        '      attestations:',
+        '        - statement: nowhere.json',
+        '      images: [{image: nginx, decision: deny}]',
+        '',
+      ].join('\n'),
+    );
+
+    const run = runCli(['test', dir]);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(
+      `${join(dir, 'suite.yaml')}:8: cannot read ${join(dir, 'nowhere.json')}: ENOENT`,
+    );
   });
 
   it('gives the results as JSON with -o json', () => {

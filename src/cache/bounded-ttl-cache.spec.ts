@@ -121,6 +121,58 @@ describe(BoundedTtlCache.name, () => {
     });
   });
 
+  describe('weight', () => {
+    const weighed = (maxWeight: number) =>
+      new BoundedTtlCache<string, string>({
+        name: 'test',
+        maxEntries: 100,
+        clock: manualClock().now,
+        maxWeight,
+        weigh: (value) => value.length,
+      });
+
+    it('keeps the weights held within its bound, evicting the least recently used first', () => {
+      const sut = weighed(10);
+      sut.set('a', 'aaaa', 1_000);
+      sut.set('b', 'bbbb', 1_000);
+      sut.get('a');
+      sut.set('c', 'cccc', 1_000);
+
+      expect(sut.get('b')).toBeUndefined();
+      expect([sut.get('a'), sut.get('c')]).toEqual(['aaaa', 'cccc']);
+      expect(sut.heldWeight).toBe(8);
+    });
+
+    it('does not keep a value heavier than the whole bound, and forgets what the key held', () => {
+      const sut = weighed(10);
+      sut.set('a', 'aa', 1_000);
+      sut.set('a', 'a'.repeat(11), 1_000);
+
+      expect(sut.get('a')).toBeUndefined();
+      expect(sut.heldWeight).toBe(0);
+    });
+
+    it('gives back the weight of what expires, is deleted or rewritten', () => {
+      const clock = manualClock();
+      const sut = new BoundedTtlCache<string, string>({
+        name: 'test',
+        maxEntries: 100,
+        clock: clock.now,
+        maxWeight: 100,
+        weigh: (value) => value.length,
+      });
+      sut.set('a', 'aaa', 10);
+      sut.set('b', 'bbb', 1_000);
+      sut.set('c', 'ccc', 1_000);
+      sut.set('c', 'c', 1_000);
+      sut.delete('b');
+      clock.advance(10);
+      sut.get('a');
+
+      expect(sut.heldWeight).toBe(1);
+    });
+  });
+
   describe('events', () => {
     it('reports a hit, a miss and an eviction under its name', () => {
       const clock = manualClock();

@@ -10,6 +10,8 @@ import type { ImagePin } from '../policy/digest-pinning.service';
 import { PolicyExplanation, RuleSkip, RuleTrace } from '../policy/image-policy.service';
 import type { DigestResolution } from '../registry';
 import type { VerificationResult } from '../verification';
+import { conditionName } from '../attestation-conditions';
+import type { AttestationJudgement } from '../policy';
 import {
   ReviewOutcome,
   decisionWarnings,
@@ -52,8 +54,39 @@ export interface ImageExplanationJson {
       readonly digest: string | null;
       readonly cache: 'hit' | 'miss';
       readonly ms: number;
-      readonly evidence: readonly { where: string; verifiedBy: string | null; problem: string | null }[];
+      readonly evidence: readonly {
+        where: string;
+        verifiedBy: string | null;
+        problem: string | null;
+        /** Each RFC 3161 timestamp it carried: when and by whom, or why it does not count. */
+        timestamps: readonly string[];
+      }[];
+      /** Distinct trusted keys or identities with a verified signature, of the rule's threshold. */
+      readonly signers: { readonly counted: number; readonly required: number } | null;
     } | null;
+    /**
+     * For a verifyAttestations rule with conditions: each verified attestation of its type, in the
+     * order found, each condition's result on it, and which one admitted the image; null otherwise.
+     */
+    readonly attestations:
+      | readonly {
+          readonly where: string;
+          readonly verifiedBy: string;
+          readonly predicateType: string;
+          readonly admitted: boolean;
+          /** False when an attestation before it already admitted the image. */
+          readonly evaluated: boolean;
+          /** Why the statement could not be given to CEL at all (too large or deep). */
+          readonly refused: string | null;
+          readonly conditions: readonly {
+            readonly expression: string;
+            readonly message: string | null;
+            readonly result: boolean | null;
+            readonly error: string | null;
+            readonly cost: number;
+          }[];
+        }[]
+      | null;
   }[];
   /** What /mutate would do with the image, when the policy pins digests. */
   readonly pinning: {
@@ -168,20 +201,33 @@ function pinningLines(pin: ImagePin | undefined): string[][] {
   return [['pinning', `not pinned: ${outcome.unresolved} (${outcome.detail})`]];
 }
 
-/** For each rule that asked the registry: the digest it verified, and each signature found. */
+/**
+ * For each rule that asked the registry: the digest it verified, each signature found (cosign's
+ * and the Notary Project's) with each timestamp it carried, and how many distinct trusted signers
+ * that makes of the rule's threshold.
+ */
 function verificationLines(rules: readonly RuleTrace[]): string[] {
-  return rules.flatMap(({ rule, verification }) => {
+  return rules.flatMap(({ rule, verification, attestations }) => {
     if (!verification) return [];
-    const evidence = verification.evidence.map(({ where, verifiedBy, problem }) => [
-      `  ${where}`,
-      verifiedBy && !problem
-        ? `verified by ${verifiedBy}`
-        : `${problem}${verifiedBy ? ` (signed by ${verifiedBy})` : ''}`,
+    const rows = alignColumns(
+      verification.evidence.map(({ where, verifiedBy, problem }) => [
+        `  ${where}`,
+        verifiedBy && !problem
+          ? `verified by ${verifiedBy}`
+          : `${problem}${verifiedBy ? ` (signed by ${verifiedBy})` : ''}`,
+      ]),
+    );
+    const evidence = rows.flatMap((row, index) => [
+      row,
+      ...(verification.evidence[index].timestamps ?? []).map((timestamp) => `      ${timestamp}`),
     ]);
+    const { signers } = verification;
     return [
       '',
       `${rule.name}: digest ${verification.digest || '(unresolved)'}, ${verification.verified ? 'verified' : `not verified: ${verification.reason}`}, ${verification.ms} ms, cache ${verification.cache}`,
-      ...(evidence.length === 0 ? ['  (nothing found)'] : alignColumns(evidence)),
+      ...(evidence.length === 0 ? ['  (nothing found)'] : evidence),
+      ...(signers ? [`  trusted signers: ${signers.counted} of ${signers.required} required`] : []),
+      ...(attestations ? ['', `${rule.name}: conditions`, ...attestationLines(attestations)] : []),
     ];
   });
 }
@@ -194,13 +240,52 @@ const verificationJson = (verification: VerificationResult | undefined) =>
         digest: verification.digest || null,
         cache: verification.cache,
         ms: verification.ms,
-        evidence: verification.evidence.map(({ where, verifiedBy, problem }) => ({
+        evidence: verification.evidence.map(({ where, verifiedBy, problem, timestamps }) => ({
           where,
           verifiedBy: verifiedBy ?? null,
           problem: problem ?? null,
+          timestamps: timestamps ?? [],
         })),
+        signers: verification.signers ?? null,
       }
     : null;
+
+function attestationJson(judged: AttestationJudgement) {
+  const { where, verifiedBy, predicateType, admitted, outcome } = judged;
+  return {
+    where,
+    verifiedBy,
+    predicateType,
+    admitted,
+    evaluated: outcome !== undefined,
+    refused: outcome?.refused ?? null,
+    conditions: (outcome?.outcomes ?? []).map((o) => ({
+      expression: o.condition.expression,
+      message: o.condition.message ?? null,
+      result: 'result' in o ? o.result : null,
+      error: 'error' in o ? o.error : null,
+      cost: o.cost,
+    })),
+  };
+}
+
+/** Each attestation a rule's conditions judged: which admitted the image, and each condition's result. */
+function attestationLines(attestations: readonly AttestationJudgement[]): string[] {
+  return attestations.flatMap(({ where, verifiedBy, admitted, outcome }) => {
+    const head = `  ${where} by ${verifiedBy}: `;
+    if (!outcome) return [`${head}not evaluated (an attestation before it admitted the image)`];
+    if (outcome.refused) return [`${head}not given to CEL: ${outcome.refused}`];
+    return [
+      `${head}${admitted ? 'admitted the image' : 'does not satisfy the conditions'}`,
+      ...alignColumns(
+        outcome.outcomes.map((o) => [
+          `    ${'error' in o ? 'error' : String(o.result)}`,
+          `${conditionName(o.condition)}${'error' in o ? `: ${o.error}` : ''}`,
+        ]),
+      ),
+    ];
+  });
+}
 
 const OUTCOME_TEXT: Record<ReviewOutcome, string> = {
   deny: 'deny',
@@ -308,7 +393,7 @@ export function explanationJson(
           cache: resolution.cache,
         }
       : null,
-    rules: explanation.images[0].rules.map(({ rule, skipped, violation, verification }) => ({
+    rules: explanation.images[0].rules.map(({ rule, skipped, violation, verification, attestations }) => ({
       name: rule.name,
       check: rule.rule.key,
       enforcement: rule.enforcement,
@@ -318,6 +403,7 @@ export function explanationJson(
       verdict: skipped ? 'skipped' : violation ? 'violation' : 'pass',
       problem: violation?.problem ?? null,
       verification: verificationJson(verification),
+      attestations: attestations?.map(attestationJson) ?? null,
     })),
     decision: {
       allowed: decision.allowed,

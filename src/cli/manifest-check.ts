@@ -19,6 +19,7 @@ import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source
 import { pinnedImage } from '../policy/digest-pinning.service';
 import type { DigestPinningService } from '../policy/digest-pinning.service';
 import type { ImagePolicyRequest } from '../policy/image-policy.types';
+import type { LocalAttestation } from '../verification';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -115,6 +116,8 @@ export interface CheckOptions {
   readonly online: boolean;
   /** Pins images as /mutate would, before they are judged, when online. */
   readonly pinning?: DigestPinningService;
+  /** Attestation files verifyAttestations rules read instead of the registry (policy tests). */
+  readonly attestations?: readonly LocalAttestation[];
 }
 
 /**
@@ -224,7 +227,10 @@ export async function checkManifests(
           registrySkippedHere += asWritten.size;
         }
       }
-      const explanation = await engine.explain(request, { registry: options.online ? 'online' : 'offline' });
+      const explanation = await engine.explain(request, {
+        registry: options.online ? 'online' : 'offline',
+        ...(options.attestations ? { attestations: options.attestations } : {}),
+      });
       for (const { rules } of explanation.images)
         for (const { rule, skipped: skip } of rules)
           if (skip?.because === 'needs-registry') {

@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { ImageVerdict, PolicyDecision } from '../policy/image-policy.types';
@@ -8,7 +8,8 @@ import { CommandInputError } from './command-input.error';
 import { checkManifests, kindLabel } from './manifest-check';
 import { readManifests } from './manifest-source';
 import { ExpectedDecision } from './policy-test.schema';
-import { ImageExpectation, PolicyTest, PolicyTestSuite } from './policy-test-suite';
+import { LocalAttestation, TrustMaterialError, trustedKey } from '../verification';
+import { AttestationFile, ImageExpectation, PolicyTest, PolicyTestSuite } from './policy-test-suite';
 
 /** What the engine made of one image: its decision, and every rule it violates. */
 export interface ImageOutcome {
@@ -72,8 +73,56 @@ const meets = (expected: ImageExpectation, got: ImageOutcome): boolean =>
   expected.decision === got.decision &&
   (expected.rules === undefined || sameRules(expected.rules, got.rules));
 
+/**
+ * A test's attestation files, read now: a statement or envelope that is not JSON, or a key that is
+ * not a PEM public key, is a problem with the suite, at the line that names it.
+ */
+function readAttestations(suite: PolicyTestSuite, files: readonly AttestationFile[]): LocalAttestation[] {
+  return files.map((file) => {
+    const problem = (message: string) =>
+      new CommandInputError('cannot read the policy tests:', [`${suite.file}:${file.line}: ${message}`]);
+    const json = (path: string): unknown => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw problem(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      }
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        throw problem(`${path} is not JSON: ${(error as Error).message}`);
+      }
+    };
+    if (file.statement !== undefined) {
+      const statement = json(file.statement);
+      if (typeof statement !== 'object' || statement === null || Array.isArray(statement))
+        throw problem(`${file.statement} is not an in-toto statement (a JSON object)`);
+      return { file: file.statement, statement: statement as Record<string, unknown> };
+    }
+    const envelope = json(file.envelope!);
+    if (file.key === undefined) return { file: file.envelope!, envelope };
+    let pem: string;
+    try {
+      pem = readFileSync(file.key, 'utf8');
+    } catch (error) {
+      throw problem(`cannot read ${file.key}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      return { file: file.envelope!, envelope, key: trustedKey(pem, file.key) };
+    } catch (error) {
+      if (error instanceof TrustMaterialError) throw problem(error.message);
+      throw error;
+    }
+  });
+}
+
 /** The images of a test with no manifest: one pod, judged as one review, as `check` would judge it. */
-async function podOutcomes(engine: ImagePolicyService, test: PolicyTest): Promise<[string, ImageOutcome][]> {
+async function podOutcomes(
+  engine: ImagePolicyService,
+  test: PolicyTest,
+  attestations: readonly LocalAttestation[] | undefined,
+): Promise<[string, ImageOutcome][]> {
   const object = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -86,7 +135,10 @@ async function podOutcomes(engine: ImagePolicyService, test: PolicyTest): Promis
     objectName: 'Pod/test',
     namespace: test.namespace,
   });
-  const decision = await engine.evaluate(request);
+  const decision = await engine.evaluate(request, {
+    registry: 'online',
+    ...(attestations ? { attestations } : {}),
+  });
   return decision.verdicts.map((verdict) => [
     verdict.subject.image,
     imageOutcome(verdict, decision, test.namespace),
@@ -97,9 +149,13 @@ async function podOutcomes(engine: ImagePolicyService, test: PolicyTest): Promis
 async function manifestOutcomes(
   engine: ImagePolicyService,
   test: PolicyTest,
+  attestations: readonly LocalAttestation[] | undefined,
 ): Promise<[string, ImageOutcome][]> {
   const input = readManifests([test.manifest!], () => '');
-  const check = await checkManifests(engine, input.documents, test.namespace);
+  const check = await checkManifests(engine, input.documents, test.namespace, {
+    online: false,
+    ...(attestations ? { attestations } : {}),
+  });
   return check.reviews.flatMap(({ object, decision }) =>
     decision.verdicts.map((verdict): [string, ImageOutcome] => [
       verdict.subject.image,
@@ -113,7 +169,10 @@ async function runTest(
   suite: PolicyTestSuite,
   test: PolicyTest,
 ): Promise<ExpectationResult[]> {
-  const outcomes = test.manifest ? await manifestOutcomes(engine, test) : await podOutcomes(engine, test);
+  const attestations = test.attestations.length > 0 ? readAttestations(suite, test.attestations) : undefined;
+  const outcomes = test.manifest
+    ? await manifestOutcomes(engine, test, attestations)
+    : await podOutcomes(engine, test, attestations);
   const results: ExpectationResult[] = test.images.map((expected) => {
     const found = outcomes.filter(([image]) => image === expected.image).map(([, outcome]) => outcome);
     // An image in several containers must meet the expectation in each; the first that does not is shown.

@@ -18,8 +18,18 @@ export interface ImageExpectation {
   readonly line: number;
 }
 
+/** An attestation file a test names, its paths resolved against the suite's directory. */
+export interface AttestationFile {
+  readonly statement?: string;
+  readonly envelope?: string;
+  readonly key?: string;
+  readonly line: number;
+}
+
 export interface PolicyTest {
   readonly name: string;
+  /** Read by verifyAttestations rules instead of the registry. */
+  readonly attestations: readonly AttestationFile[];
   readonly namespace: string;
   readonly annotations: Readonly<Record<string, string>>;
   /** The manifest's path, resolved against the suite's directory. */
@@ -46,6 +56,7 @@ interface SuiteFile {
       namespace?: string;
       annotations?: Record<string, string>;
       manifest?: string;
+      attestations?: { statement?: string; envelope?: string; key?: string }[];
       images: { image: string; decision: ExpectedDecision; rules?: string[] }[];
     }[];
   };
@@ -89,6 +100,8 @@ function schemaProblem(
       return `${at(path)}must be ${String(params.allowedValue)}${got}`;
     case 'not':
       return `${at(path)}takes annotations or a manifest, not both: a manifest's objects carry their own`;
+    case 'oneOf':
+      return `${at(path)}names a statement or an envelope, one of them`;
     case 'minItems':
     case 'minLength':
       return `${at(path)}must not be empty`;
@@ -148,6 +161,12 @@ export function readPolicyTestSuite(file: string, text: string): PolicyTestSuite
       namespace: test.namespace ?? 'default',
       annotations: test.annotations ?? {},
       manifest: test.manifest === undefined ? undefined : join(base, test.manifest),
+      attestations: (test.attestations ?? []).map((file, a) => ({
+        ...(file.statement ? { statement: join(base, file.statement) } : {}),
+        ...(file.envelope ? { envelope: join(base, file.envelope) } : {}),
+        ...(file.key ? { key: join(base, file.key) } : {}),
+        line: lineOf(['spec', 'tests', t, 'attestations', a]),
+      })),
       line: lineOf(['spec', 'tests', t], test.manifest === undefined ? undefined : 'manifest'),
       images: test.images.map((expectation, i) => ({
         ...expectation,

@@ -59,6 +59,34 @@ export function buildImagePolicyTestSchema(): Record<string, unknown> {
                   description:
                     'A manifest file, relative to this file, whose pod specs are judged as `check` judges them. Every image in it needs an expectation.',
                 },
+                attestations: {
+                  type: 'array',
+                  minItems: 1,
+                  description:
+                    "Attestations verifyAttestations rules read instead of the registry, for every image of the test, so that conditions are tested without one. A statement file is taken as verified; an envelope file is verified with key, or with the rule's own keys.",
+                  items: {
+                    type: 'object',
+                    additionalProperties: false,
+                    oneOf: [{ required: ['statement'] }, { required: ['envelope'] }],
+                    properties: {
+                      statement: {
+                        ...nonEmptyText,
+                        description: 'An in-toto statement (JSON), relative to this file.',
+                      },
+                      envelope: {
+                        ...nonEmptyText,
+                        description:
+                          'A DSSE envelope (JSON, as `cosign download attestation` writes one per line), relative to this file.',
+                      },
+                      key: {
+                        ...nonEmptyText,
+                        description:
+                          "The PEM public key the envelope must verify with, relative to this file; left out, the rule's own keys.",
+                      },
+                    },
+                    dependencies: { key: ['envelope'] },
+                  },
+                },
                 images: {
                   type: 'array',
                   minItems: 1,

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConditionBudget } from '../attestation-conditions';
 import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryFailureReason, registryDeadline } from '../registry';
@@ -166,7 +167,15 @@ export class DigestPinningService {
       if (error instanceof InvalidImageReferenceError) return false;
       throw error;
     }
-    const pinned = { subject: { ...subject, image }, parsed, policy, namespace, now: new Date() };
+    // A first look judges no condition (they wait on the registry): the budget is never drawn on.
+    const pinned = {
+      subject: { ...subject, image },
+      parsed,
+      policy,
+      namespace,
+      now: new Date(),
+      conditionBudget: new ConditionBudget(),
+    };
     return assess(pinned, FIRST_LOOK, () => undefined).deniedBy !== undefined;
   }
 

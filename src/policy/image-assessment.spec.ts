@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
+import { ConditionBudget } from '../attestation-conditions';
 import { InvalidImageReferenceError, parseNormalizedReference } from '../image-reference';
 import { FIRST_LOOK, ImageFacts, OFFLINE, assess, finished, isSettled } from './image-assessment';
 import { ImagePolicyCompiler } from './policy-file/image-policy.compiler';
@@ -22,6 +23,7 @@ const under = (spec: string, image: string) => ({
   policy: compile(spec),
   namespace: 'default',
   now: new Date(),
+  conditionBudget: new ConditionBudget(),
 });
 const resolved = (digest?: string): ImageFacts => ({
   registry: 'asked',

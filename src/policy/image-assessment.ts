@@ -1,3 +1,4 @@
+import type { ConditionBudget } from '../attestation-conditions';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import type { DigestResolution } from '../registry';
 import type { VerificationResult } from '../verification';
@@ -5,7 +6,7 @@ import { describeTicket } from './break-glass';
 import { ImageUnderReview, ImageVerdict, RuleViolation } from './image-policy.types';
 import { ImagePattern, PatternsGrant, TagDigest, grantingPattern } from './patterns/image-pattern';
 import { CompiledImagePolicy, CompiledRule, ruleAppliesIn } from './policy-file/compiled-image-policy';
-import { RuleFacts } from './rules/image-rule';
+import { AttestationJudgement, RuleFacts } from './rules/image-rule';
 
 // The pure half of the engine: one image under one policy, given what the registry has said of it
 // so far. The engine (image-policy.service.ts) looks at each image once with no facts, asks the
@@ -33,6 +34,8 @@ export interface RuleTrace {
   readonly violation?: RuleViolation;
   /** What the registry said, for a rule that asked it. */
   readonly verification?: VerificationResult;
+  /** The verified attestations the rule's conditions judged, and how. */
+  readonly attestations?: readonly AttestationJudgement[];
 }
 
 export interface ImageTrace {
@@ -63,6 +66,10 @@ export interface ImageUnderPolicy {
   readonly policy: CompiledImagePolicy;
   readonly namespace?: string;
   readonly now: Date;
+  /** What the review's attestation conditions may still spend, shared by all its images. */
+  readonly conditionBudget: ConditionBudget;
+  /** Verifications known before the registry is asked: a policy test's attestation files. */
+  readonly given?: ReadonlyMap<CompiledRule, VerificationResult>;
 }
 
 /** One look: the trace so far, and what it still needs of the registry. */
@@ -98,8 +105,13 @@ function applyRule(
   onError: (message: string) => void,
 ): RuleTrace {
   let violation: RuleViolation | undefined;
+  let attestations: readonly AttestationJudgement[] | undefined;
   try {
-    const finding = rule.rule.check(reference, rule.settings, facts);
+    const judged = rule.rule.judge
+      ? rule.rule.judge(reference, rule.settings, facts)
+      : { finding: rule.rule.check(reference, rule.settings, facts) };
+    const { finding } = judged;
+    attestations = judged.attestations;
     violation = finding && { rule: rule.name, enforcement: rule.enforcement, ...finding };
   } catch (error) {
     onError(`rule ${rule.name} failed on image ${JSON.stringify(image)}: ${String(error)}`);
@@ -110,8 +122,9 @@ function applyRule(
       problem: `could not be checked by rule ${rule.name}`,
     };
   }
-  const trace: RuleTrace = violation ? { rule, violation } : { rule };
-  return facts.verification ? { ...trace, verification: facts.verification } : trace;
+  let trace: RuleTrace = violation ? { rule, violation } : { rule };
+  if (facts.verification) trace = { ...trace, verification: facts.verification };
+  return attestations ? { ...trace, attestations } : trace;
 }
 
 const tagDigestOf = (facts: ImageFacts): TagDigest | undefined =>
@@ -123,7 +136,7 @@ export function assess(
   facts: ImageFacts,
   onRuleError: (message: string) => void,
 ): Assessment {
-  const { subject, parsed, policy, namespace, now } = image;
+  const { subject, parsed, policy, namespace, now, conditionBudget } = image;
   if (parsed instanceof InvalidImageReferenceError)
     return settled({
       verdict: { subject, violations: [invalidReference(parsed)] },
@@ -210,8 +223,15 @@ export function assess(
       return { rule, skipped: { because: 'rule-exempt-image', pattern: ruleExemption.pattern.source } };
     const exemptionWaits = ruleExemption.grant === 'needs-tag-digest';
     if (rule.rule.verification !== undefined) {
-      const verification = facts.verifications?.get(rule);
-      if (verification) return applyRule(rule, subject.image, reference, { verification }, onRuleError);
+      const verification = facts.verifications?.get(rule) ?? image.given?.get(rule);
+      if (verification)
+        return applyRule(
+          rule,
+          subject.image,
+          reference,
+          { verification, review: { image: subject.image, now, conditionBudget } },
+          onRuleError,
+        );
       if (facts.registry === 'offline') return { rule, skipped: { because: 'needs-registry' } };
       if (reference.digest === undefined) needsTagDigest ||= firstLook;
       if (!exemptionWaits) verify.push(rule);

@@ -1,8 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConditionBudget } from '../attestation-conditions';
 import { inTurns } from '../cache/turns';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
-import { ImageVerifier, VerificationResult, registryFailureReason } from '../verification';
+import {
+  ImageVerifier,
+  LocalAttestation,
+  VerificationResult,
+  registryFailureReason,
+  verifyLocalAttestations,
+} from '../verification';
 import { describeTicket, readBreakGlass } from './break-glass';
 import {
   Assessment,
@@ -37,6 +44,11 @@ export const REVIEW_IMAGES_AT_ONCE = 16;
 /** Whether registry-aware rules ask the registry, or are skipped (`check` without `--online`). */
 export interface DecideOptions {
   readonly registry: 'online' | 'offline';
+  /**
+   * Attestations from files (a policy test's), which verifyAttestations rules read instead of the
+   * registry: judged as the registry's would be, for every image of the review.
+   */
+  readonly attestations?: readonly LocalAttestation[];
 }
 
 /** One rule's verification of one image, as metrics count it. */
@@ -172,7 +184,14 @@ export class ImagePolicyService {
     now: Date,
     options: DecideOptions,
   ): Promise<ImageTrace[]> {
-    const looked = request.images.map((subject) => this.look(subject, policy, namespace, now));
+    const conditionBudget = new ConditionBudget();
+    let looked = request.images.map((subject) => this.look(subject, policy, namespace, now, conditionBudget));
+    const { attestations } = options;
+    // Only a policy test gives attestation files; a review never waits on them.
+    if (attestations)
+      looked = await Promise.all(
+        looked.map(async (image) => ({ ...image, given: await given(image, attestations) })),
+      );
     const firstLooks = looked.map((image) => assess(image, FIRST_LOOK, this.onRuleError));
     const judged = looked.flatMap((image, i) =>
       grandfathered(image, firstLooks[i]) ? [] : [{ image, first: firstLooks[i] }],
@@ -226,6 +245,7 @@ export class ImagePolicyService {
     policy: CompiledImagePolicy,
     namespace: string | undefined,
     now: Date,
+    conditionBudget: ConditionBudget,
   ): ImageUnderPolicy {
     let parsed: ImageReference | InvalidImageReferenceError;
     try {
@@ -234,7 +254,7 @@ export class ImagePolicyService {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
       parsed = error;
     }
-    return { subject, parsed, policy, namespace, now };
+    return { subject, parsed, policy, namespace, now, conditionBudget };
   }
 
   /**
@@ -345,4 +365,20 @@ function unresolvedVerification(resolution: DigestResolution | undefined): Verif
     ms: resolution?.ms ?? 0,
     registryFailure: failure.reason,
   };
+}
+
+/** What each verifyAttestations rule finds in a policy test's attestation files, for one image. */
+async function given(
+  image: ImageUnderPolicy,
+  attestations: readonly LocalAttestation[],
+): Promise<ReadonlyMap<CompiledRule, VerificationResult>> {
+  const given = new Map<CompiledRule, VerificationResult>();
+  if (image.parsed instanceof InvalidImageReferenceError) return given;
+  for (const rule of image.policy.rules) {
+    const request = rule.rule.verification?.(rule.settings);
+    if (request?.kind !== 'attestations') continue;
+    const found = await verifyLocalAttestations(attestations, request, image.parsed.digest);
+    given.set(rule, { ...found, cache: 'miss', ms: 0 });
+  }
+  return given;
 }

@@ -16,6 +16,7 @@ export { PolicyStore } from './policy-file/policy-store.service';
 export type { PolicyNoticeLevel, PolicyReloadResult } from './policy-file/policy-store.service';
 export type { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 export type * from './image-policy.types';
+export type { AttestationJudgement } from './rules/image-rule';
 export * from './policy-decision';
 export { describeTicket } from './break-glass';
 export { withPolicyEngine } from './policy-engine';

@@ -72,6 +72,8 @@ export interface ClassicLayer {
   readonly signature: Buffer;
   readonly certificate?: string;
   readonly chain?: string;
+  /** An RFC 3161 response, in cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation. */
+  readonly timestamp?: Buffer;
 }
 
 export interface AttestationLayer {
@@ -130,6 +132,13 @@ export class CosignWriter {
       this.registry.blob(layer.payload, SIMPLE_SIGNING, {
         'dev.cosignproject.cosign/signature': b64(layer.signature),
         ...certificateAnnotations(layer),
+        ...(layer.timestamp
+          ? {
+              'dev.sigstore.cosign/rfc3161timestamp': JSON.stringify({
+                SignedRFC3161Timestamp: b64(layer.timestamp),
+              }),
+            }
+          : {}),
       }),
     );
     this.registry.manifest(
@@ -205,9 +214,19 @@ export class CosignWriter {
   }
 }
 
-export const keyBundle = (dsseEnvelope: DsseEnvelope): object => ({
+/** RFC 3161 timestamps as a bundle carries them (`timestampVerificationData`). */
+export const timestampData = (timestamps: readonly Buffer[]): object =>
+  timestamps.length > 0
+    ? {
+        timestampVerificationData: {
+          rfc3161Timestamps: timestamps.map((t) => ({ signedTimestamp: b64(t) })),
+        },
+      }
+    : {};
+
+export const keyBundle = (dsseEnvelope: DsseEnvelope, timestamps: readonly Buffer[] = []): object => ({
   mediaType: BUNDLE,
-  verificationMaterial: { publicKey: { hint: 'ci' } },
+  verificationMaterial: { publicKey: { hint: 'ci' }, ...timestampData(timestamps) },
   dsseEnvelope,
 });
 
@@ -215,9 +234,14 @@ export const certificateBundle = (
   dsseEnvelope: DsseEnvelope,
   certificate: SigningCertificate,
   tlogEntries: readonly TlogEntry[] = [],
+  timestamps: readonly Buffer[] = [],
 ): object => ({
   mediaType: BUNDLE,
-  verificationMaterial: { certificate: { rawBytes: b64(certificate.der) }, tlogEntries },
+  verificationMaterial: {
+    certificate: { rawBytes: b64(certificate.der) },
+    tlogEntries,
+    ...timestampData(timestamps),
+  },
   dsseEnvelope,
 });
 
@@ -445,11 +469,30 @@ export function transparencyLog(origin: string): TransparencyLog {
   return { origin, privateKey, spki, id: sha256(spki) };
 }
 
+/**
+ * A Rekor v2 (rekor-tiles) log: an Ed25519 key, named (and its checkpoints' signatures hinted) by
+ * its signed-note key id, SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ key), as C2SP's signed-note defines it
+ * for Ed25519, rather than by the hash of its key as Rekor v1 is.
+ * https://github.com/C2SP/C2SP/blob/main/signed-note.md
+ */
+export function rekorV2Log(origin: string): TransparencyLog {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const raw = spki.subarray(spki.length - 32);
+  return {
+    origin,
+    privateKey,
+    spki,
+    id: sha256(Buffer.concat([Buffer.from(`${origin}\n`), Buffer.from([1]), raw])),
+  };
+}
+
 export function checkpoint(log: TransparencyLog, size: number, root: Buffer, signedBy = log): string {
   const note = `${log.origin}\n${size}\n${b64(root)}\n`;
+  const key = signedBy.privateKey;
   const signature = Buffer.concat([
     log.id.subarray(0, 4),
-    sign('sha256', Buffer.from(note), signedBy.privateKey),
+    sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(note), key),
   ]);
   return `${note}\n— ${log.origin} ${b64(signature)}\n`;
 }
@@ -469,6 +512,44 @@ export function dsseEntryBody(envelope: DsseEnvelope, verifierPem: string): Buff
       },
     }),
   );
+}
+
+/**
+ * What Rekor v2 records for a DSSE envelope: `dsse` 0.0.2, its protobuf Entry as JSON, with the
+ * payload hash and signatures in base64 and the verifier's key.
+ * https://github.com/sigstore/rekor-tiles/blob/main/api/proto/rekor/v2/dsse.proto
+ */
+export function dsseV002EntryBody(envelope: DsseEnvelope, verifierSpki: Buffer): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: '0.0.2',
+      kind: 'dsse',
+      spec: {
+        dsseV002: {
+          payloadHash: {
+            algorithm: 'SHA2_256',
+            digest: b64(sha256(Buffer.from(envelope.payload, 'base64'))),
+          },
+          signatures: envelope.signatures.map((s) => ({
+            content: s.sig,
+            verifier: { publicKey: { rawBytes: b64(verifierSpki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+          })),
+        },
+      },
+    }),
+  );
+}
+
+/** A Rekor v2 entry: an inclusion proof and a checkpoint, and no signed entry timestamp or time. */
+export function logEntryV2(log: TransparencyLog, body: Buffer): TlogEntry {
+  const entry = logEntry(log, body);
+  return {
+    logIndex: entry.logIndex,
+    logId: entry.logId,
+    kindVersion: { kind: 'dsse', version: '0.0.2' },
+    canonicalizedBody: entry.canonicalizedBody,
+    inclusionProof: entry.inclusionProof,
+  };
 }
 
 /** The entry for `body` at index 2 of a 5-leaf tree, with its inclusion proof and checkpoint. */
@@ -499,7 +580,11 @@ const logInstance = (
 ): object => ({
   baseUrl,
   hashAlgorithm: 'SHA2_256',
-  publicKey: { rawBytes: b64(log.spki), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
+  publicKey: {
+    rawBytes: b64(log.spki),
+    keyDetails: log.privateKey.asymmetricKeyType === 'ed25519' ? 'PKIX_ED25519' : 'PKIX_ECDSA_P256_SHA_256',
+    validFor,
+  },
   logId: { keyId: b64(log.id) },
 });
 
@@ -513,6 +598,7 @@ export function trustedRootDocument(
   logs: readonly TransparencyLog[],
   ctLogs: readonly TransparencyLog[] = [],
   ctLogValidFor: { start: string; end?: string } = { start: '2020-01-01T00:00:00Z' },
+  timestampAuthorities: readonly (readonly Buffer[])[] = [],
 ): string {
   const chain = Array.isArray(ca) ? (ca as readonly Authority[]) : [ca as Authority];
   return JSON.stringify({
@@ -527,7 +613,12 @@ export function trustedRootDocument(
       },
     ],
     ctlogs: ctLogs.map((log) => logInstance(log, 'https://ctfe.example', ctLogValidFor)),
-    timestampAuthorities: [],
+    timestampAuthorities: timestampAuthorities.map((chain) => ({
+      subject: { organization: 'acme', commonName: 'test tsa' },
+      uri: 'https://tsa.example/api/v1/timestamp',
+      certChain: { certificates: chain.map((der) => ({ rawBytes: b64(der) })) },
+      validFor: { start: '2020-01-01T00:00:00Z' },
+    })),
   });
 }
 

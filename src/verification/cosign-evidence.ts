@@ -18,7 +18,17 @@ import {
   descriptorsOf,
   isObject,
 } from './evidence-parser';
-import { ARTIFACT_FETCH_CONCURRENCY, MAX_ARTIFACTS_PER_IMAGE } from './verification-budgets';
+import {
+  COSE_ENVELOPE_TYPE,
+  JWS_ENVELOPE_TYPE,
+  NOTARY_SIGNATURE_TYPE,
+  notationEnvelopeOf,
+} from './notation-envelope';
+import {
+  ARTIFACT_FETCH_CONCURRENCY,
+  MAX_ARTIFACTS_PER_IMAGE,
+  MAX_NOTATION_ENVELOPE_BYTES,
+} from './verification-budgets';
 
 export type { TlogEntry } from './evidence';
 
@@ -91,6 +101,7 @@ export class CosignEvidenceReader {
     repository: string,
     digest: string,
     deadline: RegistryDeadline,
+    wanted: EvidenceWanted = { cosign: true, notation: false },
   ): Promise<ReadEvidence> {
     const classic = kind === 'signatures' ? ('sig tag' as const) : ('att tag' as const);
     const inTurn = inTurns(ARTIFACT_FETCH_CONCURRENCY);
@@ -98,12 +109,18 @@ export class CosignEvidenceReader {
       count > 0 ? [discard(source, 'artifacts over budget', 'over budget', { count })] : [];
     // Each artifact is fetched as soon as its listing is in: the classic tag's layers at once, the
     // referrers once the layers have taken their share of the budget (their listing takes longer).
+    const nothing = (): Promise<Parsed<Descriptor[]>> => Promise.resolve({ value: [], discarded: [] });
     const layers = orUnreadable(classic, () =>
-      this.classicLayers(classic, access, repository, digest, deadline),
+      wanted.cosign ? this.classicLayers(classic, access, repository, digest, deadline) : nothing(),
     );
-    const referrers = orUnreadable('sigstore bundle', () =>
-      this.referrers(access, repository, digest, deadline),
-    );
+    const referrers = orUnreadable('sigstore bundle', async () => {
+      const listed = await this.referrers(access, repository, digest, deadline);
+      // An index entry that says it is of a kind the rule does not trust is not fetched.
+      return {
+        ...listed,
+        value: (listed.value ?? []).filter((descriptor) => wantedType(descriptor, wanted)),
+      };
+    });
     const classicRead = layers.then(async (listed) => {
       const kept = (listed.value ?? []).slice(0, MAX_ARTIFACTS_PER_IMAGE);
       const read = await Promise.all(
@@ -122,7 +139,9 @@ export class CosignEvidenceReader {
       const read = await Promise.all(
         kept.map((descriptor) =>
           inTurn(() =>
-            orUnreadable('sigstore bundle', () => this.bundle(descriptor, access, repository, deadline)),
+            orUnreadable(referrerSource(descriptor), () =>
+              this.referrer(descriptor, access, repository, deadline, wanted),
+            ),
           ),
         ),
       );
@@ -193,13 +212,18 @@ export class CosignEvidenceReader {
     return descriptorsOf(listed, 'sigstore bundle', 'referrers not a list');
   }
 
-  private async bundle(
+  /**
+   * A referrer: a sigstore bundle, or a Notary Project signature (a JWS or COSE envelope in the
+   * manifest's first layer), or something else, which is passed over.
+   */
+  private async referrer(
     descriptor: Descriptor,
     access: RegistryAccess,
     repository: string,
     deadline: RegistryDeadline,
+    wanted: EvidenceWanted,
   ): Promise<Parsed<Artifact>> {
-    const source = 'sigstore bundle';
+    let source: EvidenceSource = 'sigstore bundle';
     const manifest = await this.client.getManifest({
       access,
       repository,
@@ -208,6 +232,7 @@ export class CosignEvidenceReader {
     });
     const json = manifest.json as Record<string, unknown>;
     const layers = json.layers;
+    if (wanted.notation && isNotationManifest(manifest)) source = 'notation signature';
     if (layers !== undefined && layers !== null && !Array.isArray(layers))
       return {
         discarded: [
@@ -215,8 +240,10 @@ export class CosignEvidenceReader {
         ],
       };
     const first: unknown = Array.isArray(layers) ? (layers as unknown[])[0] : undefined;
+    if (source === 'notation signature')
+      return this.notationSignature(descriptor, first, access, repository, deadline);
     // The index entry's artifactType may be the empty type; the manifest itself says what it is.
-    if (!isBundleManifest(manifest, first)) return { discarded: [] };
+    if (!wanted.cosign || !isBundleManifest(manifest, first)) return { discarded: [] };
     const layer = descriptorOf(first);
     if (typeof layer === 'string')
       return { discarded: [discard(source, 'malformed descriptor', layer, { subject: descriptor.digest })] };
@@ -229,6 +256,59 @@ export class CosignEvidenceReader {
     });
     return bundleOf(descriptor.digest, bytes);
   }
+
+  /** A Notary Project signature manifest's envelope, by its layer's media type. */
+  private async notationSignature(
+    descriptor: Descriptor,
+    first: unknown,
+    access: RegistryAccess,
+    repository: string,
+    deadline: RegistryDeadline,
+  ): Promise<Parsed<Artifact>> {
+    const source = 'notation signature';
+    const layer = descriptorOf(first);
+    if (typeof layer === 'string')
+      return { discarded: [discard(source, 'malformed descriptor', layer, { subject: descriptor.digest })] };
+    if (layer.mediaType !== JWS_ENVELOPE_TYPE && layer.mediaType !== COSE_ENVELOPE_TYPE)
+      return { discarded: [] };
+    const bytes = await this.client.getBlob({
+      access,
+      repository,
+      digest: layer.digest,
+      maxBytes: MAX_NOTATION_ENVELOPE_BYTES,
+      deadline,
+    });
+    return notationEnvelopeOf(descriptor.digest, layer.mediaType, bytes);
+  }
+}
+
+/** Which kinds of signature the rule trusts, so that no other is fetched. */
+export interface EvidenceWanted {
+  /** cosign's: the classic tags and sigstore bundles. */
+  readonly cosign: boolean;
+  /** The Notary Project's. */
+  readonly notation: boolean;
+}
+
+/**
+ * Whether a referrer might be of a wanted kind, by its index entry's artifactType (the registry's
+ * word, so only ever a reason to skip what is not wanted): cosign's fallback tag lists its bundles
+ * with the empty type, notation lists its signatures with theirs.
+ */
+function wantedType(descriptor: Descriptor, wanted: EvidenceWanted): boolean {
+  if (descriptor.artifactType === NOTARY_SIGNATURE_TYPE) return wanted.notation;
+  if (descriptor.artifactType?.startsWith(BUNDLE_TYPE_PREFIX)) return wanted.cosign;
+  return true;
+}
+
+const referrerSource = (descriptor: Descriptor): EvidenceSource =>
+  descriptor.artifactType === NOTARY_SIGNATURE_TYPE ? 'notation signature' : 'sigstore bundle';
+
+/** notation writes its type as the manifest's artifactType, or (as v1 does) its config's media type. */
+function isNotationManifest(manifest: FetchedManifest): boolean {
+  const json = manifest.json as Record<string, unknown>;
+  const config = isObject(json.config) ? json.config : undefined;
+  return json.artifactType === NOTARY_SIGNATURE_TYPE || config?.mediaType === NOTARY_SIGNATURE_TYPE;
 }
 
 function isBundleManifest(manifest: FetchedManifest, firstLayer: unknown): boolean {

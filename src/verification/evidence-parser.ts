@@ -6,14 +6,17 @@ import {
   EnvelopeArtifact,
   EvidenceSource,
   SignerMaterial,
+  TimestampBytes,
   TlogEntry,
   discard,
 } from './evidence';
 import { MAX_SIGNATURE_BYTES, isBase64 } from './signature-shape';
+import { MAX_TIMESTAMP_BYTES } from './rfc3161-timestamp';
 import {
   MAX_CHAIN_CERTIFICATES,
   MAX_INCLUSION_PROOF_HASHES,
   MAX_SIGNATURES_PER_ENVELOPE,
+  MAX_TIMESTAMPS_PER_SIGNATURE,
   MAX_TLOG_ENTRIES_PER_BUNDLE,
 } from './verification-budgets';
 
@@ -25,6 +28,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const TIMESTAMP_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
 
 /** What parsing one thing gave: the thing, if it fit, and everything discarded on the way. */
 export interface Parsed<T> {
@@ -309,6 +313,53 @@ function tlogEntriesOf(list: unknown): Parsed<TlogEntry[]> {
   return { value, discarded };
 }
 
+/**
+ * RFC 3161 timestamps from base64 DER, at most MAX_TIMESTAMPS_PER_SIGNATURE, none longer than
+ * MAX_TIMESTAMP_BYTES; what is not base64, or too long, is discarded here, the rest read into their
+ * validated shape when judged (TimestampBytes).
+ */
+export function timestampsOf(source: EvidenceSource, written: readonly unknown[]): Parsed<TimestampBytes[]> {
+  const value: TimestampBytes[] = [];
+  const discarded: Discard[] = [];
+  const read = Math.min(written.length, MAX_TIMESTAMPS_PER_SIGNATURE);
+  for (let i = 0; i < read; i++) {
+    const entry = written[i];
+    if (typeof entry !== 'string' || entry === '' || !isBase64(entry)) {
+      discarded.push(discard(source, 'malformed timestamp', 'field of the wrong type'));
+      continue;
+    }
+    // Four base64 characters hold three bytes: longer text is longer DER, and is not decoded.
+    if (entry.length > Math.ceil(MAX_TIMESTAMP_BYTES / 3) * 4) {
+      discarded.push(discard(source, 'malformed timestamp', 'timestamp too long'));
+      continue;
+    }
+    value.push(Buffer.from(entry, 'base64'));
+  }
+  if (written.length > read)
+    discarded.push(
+      discard(source, 'timestamps over budget', 'over budget', { count: written.length - read }),
+    );
+  return { value, discarded };
+}
+
+/** Why a timestamp's DER is not one, as a discard's cause. */
+export const TIMESTAMP_CAUSE = {
+  unreadable: 'timestamp unreadable',
+  'too long': 'timestamp too long',
+  'not granted': 'timestamp not granted',
+  'unsupported algorithm': 'unsupported algorithm',
+} as const;
+
+/** cosign's classic annotation: `{"SignedRFC3161Timestamp": "<base64 DER>"}`. */
+function annotationTimestamps(source: 'sig tag' | 'att tag', layer: Descriptor): Parsed<TimestampBytes[]> {
+  const written = annotation(layer, TIMESTAMP_ANNOTATION);
+  if (written === undefined || written === '') return { value: [], discarded: [] };
+  const json = written === false ? undefined : parseJson(Buffer.from(written, 'utf8'));
+  if (!isObject(json) || typeof json.SignedRFC3161Timestamp !== 'string')
+    return { value: [], discarded: [discard(source, 'malformed timestamp', 'field of the wrong type')] };
+  return timestampsOf(source, [json.SignedRFC3161Timestamp]);
+}
+
 /** A layer's annotation we read: a string, absent, or (present with another type) `false`. */
 const annotation = (layer: Descriptor, key: string): string | undefined | false =>
   stringField(layer.annotations, key);
@@ -322,9 +373,14 @@ function classicSigner(layer: Descriptor, source: 'sig tag' | 'att tag'): Parsed
     discarded.push(discard(source, 'malformed certificate', 'field of the wrong type'));
   const leaf = pemCertificates(source, certificate || undefined, 1, 'ignored');
   const intermediates = pemCertificates(source, chain || undefined, MAX_CHAIN_CERTIFICATES, 'counted');
+  const timestamps = annotationTimestamps(source, layer);
   return {
-    value: { certificate: leaf.value?.[0], chain: intermediates.value ?? [] },
-    discarded: [...discarded, ...leaf.discarded, ...intermediates.discarded],
+    value: {
+      certificate: leaf.value?.[0],
+      chain: intermediates.value ?? [],
+      timestamps: timestamps.value ?? [],
+    },
+    discarded: [...discarded, ...leaf.discarded, ...intermediates.discarded, ...timestamps.discarded],
   };
 }
 
@@ -356,6 +412,8 @@ export function classicSignatureOf(layer: Descriptor, blob: Buffer): Parsed<Arti
       payload: blob,
       signatures: [candidate],
       signer: signer.value!,
+      // cosign stamps the signature's raw bytes.
+      stamped: candidate.bytes,
     },
     discarded: signer.discarded,
   };
@@ -378,6 +436,8 @@ export function classicAttestationOf(layer: Descriptor, blob: Buffer): Parsed<Ar
       ...envelope.value,
       signer: signer.value!,
       tlogEntries: [],
+      // An attestation layer has no signature annotation, so cosign stamps the layer itself.
+      stamped: blob,
     },
     discarded: [...envelope.discarded, ...signer.discarded],
   };
@@ -410,14 +470,36 @@ function bundleSigner(material: JsonObject): Parsed<SignerMaterial> {
   const parsed = written.slice(0, MAX_CHAIN_CERTIFICATES + 1).map((entry) => rawCertificate(source, entry));
   for (const entry of parsed) if (!(entry instanceof X509Certificate)) discarded.push(entry);
   const [leaf, ...chain] = parsed;
+  const timestamps = bundleTimestamps(material);
+  discarded.push(...timestamps.discarded);
   return {
     value: {
       ...(typeof hint === 'string' && hint !== '' ? { keyHint: hint } : {}),
       certificate: leaf instanceof X509Certificate ? leaf : undefined,
       chain: chain.filter((c): c is X509Certificate => c instanceof X509Certificate),
+      timestamps: timestamps.value ?? [],
     },
     discarded,
   };
+}
+
+/** `verificationMaterial.timestampVerificationData.rfc3161Timestamps[].signedTimestamp`. */
+function bundleTimestamps(material: JsonObject): Parsed<TimestampBytes[]> {
+  const source = 'sigstore bundle';
+  const data = objectField(material, 'timestampVerificationData');
+  if (data === undefined) return { value: [], discarded: [] };
+  const list = data === false ? false : data.rfc3161Timestamps;
+  if (list === undefined || list === null) return { value: [], discarded: [] };
+  if (!Array.isArray(list))
+    return { value: [], discarded: [discard(source, 'malformed timestamp', 'field of the wrong type')] };
+  const entries = list as unknown[];
+  // Only the first MAX_TIMESTAMPS_PER_SIGNATURE are looked at; timestampsOf counts the rest.
+  return timestampsOf(
+    source,
+    entries.map((entry, index) =>
+      index >= MAX_TIMESTAMPS_PER_SIGNATURE ? undefined : isObject(entry) ? entry.signedTimestamp : undefined,
+    ),
+  );
 }
 
 /**
@@ -450,6 +532,8 @@ export function bundleOf(artifact: string, bytes: Buffer): Parsed<Artifact> {
       ...envelope.value,
       signer: signer.value!,
       tlogEntries: entries.value ?? [],
+      // A bundle's envelope carries one signature, and that is what its timestamps stamp.
+      stamped: envelope.value.signatures[0]?.bytes ?? Buffer.alloc(0),
     },
     discarded: [...envelope.discarded, ...signer.discarded, ...entries.discarded],
   };

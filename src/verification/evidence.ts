@@ -1,11 +1,19 @@
 import type { X509Certificate } from 'node:crypto';
+import type { NotationHeaders, NotationAlgorithm } from './notation-envelope';
 
 // The one shape every kind of evidence is read into before anything about it is judged: cosign's
 // classic `.sig` and `.att` layers and sigstore bundles alike. Its fields have the types they claim
 // and its lists their bounds; none of it is believed until a signature over it verifies.
 
 /** Where a piece of evidence was found, as explanations name it. */
-export type EvidenceSource = 'sig tag' | 'att tag' | 'sigstore bundle';
+export type EvidenceSource = 'sig tag' | 'att tag' | 'sigstore bundle' | 'notation signature';
+
+/**
+ * An RFC 3161 timestamp's DER, at most MAX_TIMESTAMP_BYTES, not yet read: parsing the CMS costs
+ * about what a signature check costs, so it is done when the timestamp is judged, and paid from the
+ * same budget (rfc3161-timestamp.ts reads it into its validated shape then, or discards it).
+ */
+export type TimestampBytes = Buffer;
 
 /** A signature that passed the structural checks: base64 of a plausible signature, never empty. */
 export interface CandidateSignature {
@@ -21,6 +29,11 @@ export interface SignerMaterial {
   readonly certificate?: X509Certificate;
   /** Untrusted intermediates (and perhaps a root), at most MAX_CHAIN_CERTIFICATES. */
   readonly chain: readonly X509Certificate[];
+  /**
+   * RFC 3161 timestamps over the signature (a bundle's `timestampVerificationData`, cosign's
+   * `dev.sigstore.cosign/rfc3161timestamp` annotation), at most MAX_TIMESTAMPS_PER_SIGNATURE.
+   */
+  readonly timestamps: readonly TimestampBytes[];
 }
 
 /**
@@ -54,6 +67,8 @@ export interface SimpleSigningArtifact {
   readonly payload: Buffer;
   readonly signatures: readonly CandidateSignature[];
   readonly signer: SignerMaterial;
+  /** What its timestamps stamp: the signature's bytes, as cosign sends them to its TSA. */
+  readonly stamped: Buffer;
 }
 
 /** A DSSE envelope, from a classic `.att` layer or a sigstore bundle; its payload decoded once. */
@@ -71,6 +86,35 @@ export interface EnvelopeArtifact {
   readonly signer: SignerMaterial;
   /** At most MAX_TLOG_ENTRIES_PER_BUNDLE; none in cosign's classic layout. */
   readonly tlogEntries: readonly TlogEntry[];
+  /**
+   * What its timestamps stamp: a bundle's one signature, or (cosign's classic `.att`, whose
+   * envelope may carry several) the layer's whole blob.
+   */
+  readonly stamped: Buffer;
+}
+
+/**
+ * A Notary Project signature: a JWS or COSE envelope with the `notary.x509` scheme's headers, its
+ * certificate chain (signing certificate first), and perhaps a timestamp countersignature.
+ * https://github.com/notaryproject/specifications/blob/main/specs/signature-specification.md
+ */
+export interface NotationArtifact {
+  readonly kind: 'notation';
+  readonly source: 'notation signature';
+  /** The signature manifest it came from. */
+  readonly artifact: string;
+  readonly format: 'JWS' | 'COSE';
+  /** The algorithm the protected header names, if it is one the Notary Project allows. */
+  readonly algorithm?: NotationAlgorithm;
+  /** What the signature covers: JWS's signing input, or COSE's Sig_structure. */
+  readonly signed: Buffer;
+  readonly signature: Buffer;
+  readonly payload: Buffer;
+  readonly headers: NotationHeaders;
+  /** At most MAX_CHAIN_CERTIFICATES + 1, as written. */
+  readonly chain: readonly X509Certificate[];
+  /** The countersignature, if any: a timestamp over `signature`. */
+  readonly timestamps: readonly TimestampBytes[];
 }
 
 /** A sigstore bundle over something other than a DSSE envelope (a message signature, for blobs). */
@@ -80,7 +124,7 @@ export interface OtherBundleArtifact {
   readonly artifact: string;
 }
 
-export type Artifact = SimpleSigningArtifact | EnvelopeArtifact | OtherBundleArtifact;
+export type Artifact = SimpleSigningArtifact | EnvelopeArtifact | OtherBundleArtifact | NotationArtifact;
 
 /**
  * Why something read was discarded before any judgement, one metric label each: what did not fit
@@ -95,10 +139,12 @@ export const DISCARD_REASONS = [
   'malformed signature',
   'malformed certificate',
   'malformed log entry',
+  'malformed timestamp',
   'artifacts over budget',
   'signatures over budget',
   'log entries over budget',
   'certificates over budget',
+  'timestamps over budget',
   'signature checks over budget',
 ] as const;
 export type DiscardReason = (typeof DISCARD_REASONS)[number];
@@ -124,6 +170,11 @@ export type DiscardCause =
   | 'proof too long'
   | 'chain not a list'
   | 'registry failure'
+  | 'timestamp unreadable'
+  | 'timestamp too long'
+  | 'timestamp not granted'
+  | 'unsupported algorithm'
+  | 'too deeply nested'
   | 'over budget';
 
 /** Something discarded, with how many of it; never judged, never counted toward a verdict. */

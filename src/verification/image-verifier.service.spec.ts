@@ -357,6 +357,114 @@ describe(ImageVerifier.name, () => {
     });
   });
 
+  describe('statements for conditions', () => {
+    const keeping = (trust: SignatureTrust): VerificationRequest => ({
+      kind: 'attestations',
+      trust,
+      predicateType: SLSA,
+      keepStatements: true,
+    });
+    const withBuilder = (digest: string, builder: string) => ({
+      ...cosign.statement(repository, digest, SLSA),
+      predicate: { runDetails: { builder: { id: builder } } },
+    });
+
+    it('hands on the statement of each attestation that counts, with who signed it, only when asked', async () => {
+      const digest = cosign.image(repository);
+      const statement = withBuilder(digest, 'https://ci.example/release');
+      cosign.pushAttestations(repository, digest, [
+        { envelope: envelopeOf(statement, ci.privateKey), predicateType: SLSA },
+      ]);
+
+      const kept = await sut.verify(target(digest), keeping(byKeys(ci.publicPem)), deadlineIn());
+      const plain = await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(kept.attestations).toEqual([
+        {
+          where: 'att tag',
+          verifiedBy: `key ${fingerprintOf(ci.publicPem)} (cosign-0.pub)`,
+          predicateType: SLSA,
+          statement,
+        },
+      ]);
+      expect(plain.attestations).toBeUndefined();
+    });
+
+    it('never hands on the statement of an attestation whose signature did not verify, or that names another digest', async () => {
+      const digest = cosign.image(repository);
+      const other = cosign.image(repository);
+      cosign.pushAttestations(repository, digest, [
+        {
+          envelope: envelopeOf(withBuilder(digest, 'https://stranger'), stranger.privateKey),
+          predicateType: SLSA,
+        },
+        { envelope: envelopeOf(withBuilder(other, 'https://copied'), ci.privateKey), predicateType: SLSA },
+        {
+          envelope: {
+            ...envelopeOf(withBuilder(digest, 'https://forged'), ci.privateKey),
+            signatures: [{ sig: b64(randomBytes(72)) }],
+          },
+          predicateType: SLSA,
+        },
+        {
+          envelope: envelopeOf(withBuilder(digest, 'https://ci.example/release'), ci.privateKey),
+          predicateType: SLSA,
+        },
+      ]);
+
+      const result = await sut.verify(target(digest), keeping(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(
+        result.attestations!.map((a) => (a.statement as ReturnType<typeof withBuilder>).predicate),
+      ).toEqual([{ runDetails: { builder: { id: 'https://ci.example/release' } } }]);
+    });
+
+    it('answers a cache hit with the statements it verified, whatever the registry serves since (kyverno#17130)', async () => {
+      const digest = cosign.image(repository);
+      const verified = withBuilder(digest, 'https://ci.example/dev');
+      cosign.pushAttestations(repository, digest, [
+        { envelope: envelopeOf(verified, ci.privateKey), predicateType: SLSA },
+      ]);
+      const first = await sut.verify(target(digest), keeping(byKeys(ci.publicPem)), deadlineIn());
+      // The registry now serves an unsigned attestation saying what a condition would want to read.
+      const unsigned = withBuilder(digest, 'https://ci.example/release');
+      cosign.pushAttestations(repository, digest, [
+        {
+          envelope: { ...envelopeOf(unsigned, ci.privateKey), signatures: [{ sig: b64(randomBytes(72)) }] },
+          predicateType: SLSA,
+        },
+      ]);
+      const requests = registry.manifestRequests(repository, tagFor(digest, '.att'));
+
+      const second = await sut.verify(target(digest), keeping(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(second.cache).toBe('hit');
+      expect(second.attestations!.map((a) => a.statement)).toEqual([verified]);
+      expect(second.attestations![0].statement).toBe(first.attestations![0].statement);
+      expect(registry.manifestRequests(repository, tagFor(digest, '.att'))).toBe(requests);
+      // Verified again, as on a cache miss, the registry's new content does not count.
+      const fresh = await new ImageVerifier(client).verify(
+        target(digest),
+        keeping(byKeys(ci.publicPem)),
+        deadlineIn(),
+      );
+      expect(fresh).toMatchObject({ verified: false, cache: 'miss' });
+      expect(fresh.attestations).toEqual([]);
+    });
+
+    it('does not serve a verdict kept without statements to a request that needs them', async () => {
+      const digest = cosign.image(repository);
+      cosign.pushAttestations(repository, digest, [
+        { envelope: envelopeOf(withBuilder(digest, 'https://ci'), ci.privateKey), predicateType: SLSA },
+      ]);
+      await sut.verify(target(digest), attestations(byKeys(ci.publicPem)), deadlineIn());
+
+      const kept = await sut.verify(target(digest), keeping(byKeys(ci.publicPem)), deadlineIn());
+
+      expect(kept).toMatchObject({ cache: 'miss', attestations: [expect.anything()] });
+    });
+  });
+
   describe('signatures by certificate identity', () => {
     let ca: Authority;
     let otherCa: Authority;

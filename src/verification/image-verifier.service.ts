@@ -9,30 +9,55 @@ import {
   RegistryFailureReason,
 } from '../registry';
 import { CosignEvidenceReader } from './cosign-evidence';
-import { Discard, ReadEvidence } from './evidence';
-import { conclude, judgeArtifacts } from './evidence-verifier';
+import { Discard, EvidenceSource, ReadEvidence } from './evidence';
+import { conclude, distinctSigners, judgeArtifacts } from './evidence-verifier';
 import { SignatureTrust } from './trust';
 import { ReviewBudget, VerificationBudget } from './verification-budgets';
-import { discardRows, judgementRow, outcomeText, problemText } from './verification-words';
+import type { Judgement } from './verification-outcome';
+import { discardRows, judgementRow, outcomeText, problemText, signerText } from './verification-words';
 
 const MAX_VERIFICATIONS = 10_000;
+/**
+ * Payload bytes of verified statements the verdict cache holds for conditions, per worker. A
+ * parsed statement takes a few times its bytes, and SBOMs run to megabytes: past this the least
+ * recently used verdicts go, and their images are verified again, never judged unverified.
+ */
+export const MAX_CACHED_STATEMENT_BYTES = 16 * 1024 * 1024;
 
 /** What a rule asks to be verified about an image's digest. */
 export type VerificationRequest =
   | { readonly kind: 'signatures'; readonly trust: SignatureTrust }
-  | { readonly kind: 'attestations'; readonly trust: SignatureTrust; readonly predicateType: string };
+  | {
+      readonly kind: 'attestations';
+      readonly trust: SignatureTrust;
+      readonly predicateType: string;
+      /** Hand on the statements that verified, for conditions to read (and cache them with the verdict). */
+      readonly keepStatements?: boolean;
+    };
 
 /** Why a digest did not verify, in the words a denial uses (verification-words.ts makes them). */
 export type VerificationReason = string;
 
 /** One signature or attestation found, and what came of it, or something discarded as malformed. */
 export interface EvidenceReport {
-  readonly where: 'sig tag' | 'att tag' | 'sigstore bundle';
+  /** Where it was found: a registry's artifact, or a file a policy test names. */
+  readonly where: EvidenceSource | 'attestation file';
   /** The key or identity whose signature verified. */
   readonly verifiedBy?: string;
   /** Why it does not count. */
   readonly problem?: string;
   readonly predicateType?: string;
+  /** Each RFC 3161 timestamp it carried: when and by whom, or why it does not count. */
+  readonly timestamps?: readonly string[];
+}
+
+/** An attestation that counts (see Judgement.statement), with the statement a rule's conditions read. */
+export interface VerifiedAttestation {
+  readonly where: EvidenceReport['where'];
+  /** The key or identity whose signature verified. */
+  readonly verifiedBy: string;
+  readonly predicateType: string;
+  readonly statement: Readonly<Record<string, unknown>>;
 }
 
 export interface VerificationResult {
@@ -46,6 +71,17 @@ export interface VerificationResult {
   readonly ms: number;
   /** A registry failure, as opposed to a verdict on what the registry holds. */
   readonly registryFailure?: RegistryFailureReason;
+  /**
+   * Every attestation that counts, in the order found, when the request asked to keep statements.
+   * A cache hit carries the very statements the verification that was cached verified: nothing is
+   * read from the registry again without being verified again.
+   */
+  readonly attestations?: readonly VerifiedAttestation[];
+  /**
+   * How many distinct trusted keys or identities have a verified signature, of how many the rule
+   * requires (its `threshold`); absent for a registry failure.
+   */
+  readonly signers?: { readonly counted: number; readonly required: number };
 }
 
 export interface VerificationTarget {
@@ -60,7 +96,10 @@ export interface VerificationTarget {
 
 export { registryFailureReason } from './verification-words';
 
-type Verdict = Omit<VerificationResult, 'cache' | 'ms'>;
+type Verdict = Omit<VerificationResult, 'cache' | 'ms'> & {
+  /** Payload bytes of the statements it carries: what it weighs in the cache. */
+  readonly statementBytes?: number;
+};
 
 /** A verdict as the work that reached it left it: whether it may be cached, and whose budget cut it short. */
 interface Reached {
@@ -97,6 +136,8 @@ export class ImageVerifier {
   private readonly verdicts = new BoundedTtlCache<string, Verdict>({
     name: 'verification',
     maxEntries: MAX_VERIFICATIONS,
+    maxWeight: MAX_CACHED_STATEMENT_BYTES,
+    weigh: (verdict) => verdict.statementBytes ?? 0,
   });
   private readonly running = new InFlight<string, Reached>();
   private readonly reader: CosignEvidenceReader;
@@ -124,12 +165,13 @@ export class ImageVerifier {
       request.trust.hash,
       request.kind,
       request.kind === 'attestations' ? request.predicateType : '',
+      request.kind === 'attestations' && request.keepStatements ? 'statements' : '',
       target.access.registry,
       target.repository,
       target.digest,
     ].join('\n');
     const cached = this.verdicts.get(key);
-    if (cached) return { ...cached, cache: 'hit', ms: Date.now() - started };
+    if (cached) return { ...result(cached), cache: 'hit', ms: Date.now() - started };
     // A verification whose turn came after the review's deadline starts nothing: nobody would wait for it.
     if (deadline.signal.aborted)
       return { ...timedOut(target.digest), cache: 'miss', ms: Date.now() - started };
@@ -146,7 +188,7 @@ export class ImageVerifier {
       if (!(error instanceof DeadlineExceededError)) throw error;
       verdict = timedOut(target.digest);
     }
-    return { ...verdict, cache: 'miss', ms: Date.now() - started };
+    return { ...result(verdict), cache: 'miss', ms: Date.now() - started };
   }
 
   private reach(
@@ -181,7 +223,10 @@ export class ImageVerifier {
     const { access, repository, digest } = target;
     let read: ReadEvidence;
     try {
-      read = await this.reader.read(request.kind, access, repository, digest, deadline);
+      read = await this.reader.read(request.kind, access, repository, digest, deadline, {
+        cosign: request.trust.keys.length > 0 || request.trust.certificates !== undefined,
+        notation: request.kind === 'signatures' && request.trust.notation !== undefined,
+      });
     } catch (error) {
       const failure =
         error instanceof RegistryFailure
@@ -217,8 +262,13 @@ export class ImageVerifier {
       ...malformed.map((r) => `${r.where}: ${r.problem}`),
     ].join('; ');
     const verified = outcome.code === 'verified';
+    const counted = distinctSigners(judged.judgements.filter((j) => j.problem?.code !== 'not asked for'));
     // A failure reached without every artifact, for a reason of this review's, may pass.
     const cutShort = !verified && budget.spent === 'per review';
+    const kept =
+      request.kind === 'attestations' && request.keepStatements
+        ? keptStatements(judged.judgements)
+        : undefined;
     return {
       cacheable: verified || (!cutShort && !read.transient),
       cutShortBy: cutShort ? review : undefined,
@@ -227,7 +277,38 @@ export class ImageVerifier {
         ...(verified ? {} : { reason: outcomeText(outcome), detail: detail || undefined }),
         digest,
         evidence: [...rows, ...malformed],
+        ...(kept ? { attestations: kept.attestations, statementBytes: kept.bytes } : {}),
+        signers: { counted, required: request.trust.threshold ?? 1 },
       },
     };
   }
+}
+
+/** A verdict as callers see it: without what only the cache needs. */
+function result(verdict: Verdict): Omit<VerificationResult, 'cache' | 'ms'> {
+  if (verdict.statementBytes === undefined) return verdict;
+  const rest: Verdict = { ...verdict };
+  delete (rest as { statementBytes?: number }).statementBytes;
+  return rest;
+}
+
+/** The statements of the attestations that count, in the order found, and their payloads' bytes. */
+function keptStatements(judgements: readonly Judgement[]): {
+  attestations: VerifiedAttestation[];
+  bytes: number;
+} {
+  const attestations: VerifiedAttestation[] = [];
+  let bytes = 0;
+  for (const judgement of judgements) {
+    const { statement, signer, predicateType, problem } = judgement;
+    if (!statement || !signer || problem || predicateType === undefined) continue;
+    attestations.push({
+      where: judgement.source,
+      verifiedBy: signerText(signer),
+      predicateType,
+      statement: statement.json,
+    });
+    bytes += statement.bytes;
+  }
+  return { attestations, bytes };
 }

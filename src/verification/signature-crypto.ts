@@ -11,10 +11,11 @@ import {
   id_ce_keyUsage,
   id_ce_subjectAltName,
   id_kp_codeSigning,
+  id_kp_timeStamping,
 } from '@peculiar/asn1-x509';
-import { KeyObject, X509Certificate, verify as cryptoVerify } from 'node:crypto';
+import { KeyObject, X509Certificate, constants, verify as cryptoVerify } from 'node:crypto';
 import { asn1Certificate, sctProblem } from './certificate-transparency';
-import { CertificateTrust, TrustedIdentity, TrustedKey, withinWindow } from './trust';
+import { CertificateTrust, TrustedIdentity, TrustedKey, ValidityWindow, withinWindow } from './trust';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw string. */
 const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
@@ -27,12 +28,41 @@ const CODE_SIGNING = id_kp_codeSigning;
 export const MAX_CHAIN = 5;
 
 /**
- * Whether `signature` is `key`'s over `data`. ECDSA and RSA keys sign a SHA-256 of the data, as
- * cosign does by default; Ed25519 signs the data itself. A malformed signature is simply false.
+ * How a signature other than cosign's default is made: the hash (an RFC 3161 timestamp's algorithm
+ * may name SHA-384), ECDSA's r‖s as JOSE and COSE write it (`ieee-p1363`) rather than DER, and
+ * RSASSA-PSS with a salt as long as the hash (the Notary Project's PS256, PS384, PS512).
  */
-export function signatureVerifies(key: KeyObject, data: Buffer, signature: Buffer): boolean {
+export interface SignatureScheme {
+  readonly hash?: 'sha256' | 'sha384' | 'sha512';
+  readonly encoding?: 'der' | 'ieee-p1363';
+  readonly pss?: boolean;
+}
+
+/**
+ * Whether `signature` is `key`'s over `data`. ECDSA and RSA keys sign a SHA-256 of the data, as
+ * cosign does by default, unless `scheme` says otherwise; Ed25519 signs the data itself. A
+ * malformed signature is simply false.
+ */
+export function signatureVerifies(
+  key: KeyObject,
+  data: Buffer,
+  signature: Buffer,
+  scheme: SignatureScheme = {},
+): boolean {
   try {
-    return cryptoVerify(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', data, key, signature);
+    if (key.asymmetricKeyType === 'ed25519') return cryptoVerify(null, data, key, signature);
+    return cryptoVerify(
+      scheme.hash ?? 'sha256',
+      data,
+      {
+        key,
+        ...(scheme.encoding === 'ieee-p1363' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
+        ...(scheme.pss
+          ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+          : {}),
+      },
+      signature,
+    );
   } catch {
     return false;
   }
@@ -113,8 +143,14 @@ function identityMatches(identity: CertificateIdentity, trusted: TrustedIdentity
   );
 }
 
-const validAt = (certificate: X509Certificate, at: Date): boolean =>
+export const validAt = (certificate: X509Certificate, at: Date): boolean =>
   new Date(certificate.validFrom) <= at && at <= new Date(certificate.validTo);
+
+/** The indices of the trusted identities a signing certificate carries. */
+export function matchedIdentities(leaf: X509Certificate, trusted: readonly TrustedIdentity[]): number[] {
+  const identity = certificateIdentity(leaf);
+  return trusted.flatMap((candidate, index) => (identityMatches(identity, candidate) ? [index] : []));
+}
 
 /**
  * What certificateProblem answers when the verification's budget of signature checks ran out
@@ -127,13 +163,18 @@ export const CHAIN_CHECKS_OVER_BUDGET = 'its chain was not checked: the budget o
 /** Takes one signature check from the verification's budget; false once there is none. */
 export type TakeCheck = () => boolean;
 
-class ChecksSpent extends Error {}
+/** Thrown by issuedBy once the budget is spent, so that a chain walk stops where it is. */
+export class ChecksSpent extends Error {}
 
 /**
  * Whether `issuer` signed `certificate`: OpenSSL's X509_check_issued (names, key identifiers, and
  * keyCertSign where the issuer has a key usage), then the signature itself, paid from the budget.
  */
-const issuedBy = (certificate: X509Certificate, issuer: X509Certificate, takeCheck: TakeCheck): boolean => {
+export const issuedBy = (
+  certificate: X509Certificate,
+  issuer: X509Certificate,
+  takeCheck: TakeCheck,
+): boolean => {
   try {
     if (!certificate.checkIssued(issuer)) return false;
   } catch {
@@ -148,33 +189,45 @@ const issuedBy = (certificate: X509Certificate, issuer: X509Certificate, takeChe
 };
 
 /** What RFC 5280's extensions let a certificate do; absent extensions are undefined. */
-interface Capabilities {
+export interface Capabilities {
   readonly ca: boolean;
+  /** Whether basicConstraints is present and critical, as the Notary Project requires of a CA. */
+  readonly basicConstraintsCritical: boolean;
   readonly pathLength?: number;
   readonly keyUsage?: KeyUsageFlags;
+  readonly keyUsageCritical: boolean;
   readonly extendedUsages?: readonly string[];
+  /** RFC 3161 §2.3: a TSA's extended key usage must be critical. */
+  readonly extendedUsagesCritical: boolean;
 }
 
 /**
  * Read from the certificate with @peculiar/asn1-x509, or undefined when it cannot be read or
  * names one of these extensions twice (RFC 5280 §4.2 allows each once).
  */
-function capabilitiesOf(certificate: X509Certificate): Capabilities | undefined {
+export function capabilitiesOf(certificate: X509Certificate): Capabilities | undefined {
   const read = asn1Certificate(certificate);
   if (!read) return undefined;
   const extensions = read.tbsCertificate.extensions ?? [];
-  const value = <T>(oid: string, type: new () => T): T | undefined => {
-    const found = extensions.filter((extension) => extension.extnID === oid);
+  const extension = (oid: string) => {
+    const found = extensions.filter((candidate) => candidate.extnID === oid);
     if (found.length > 1) throw new Error(`${oid} twice`);
-    return found.length === 0 ? undefined : AsnConvert.parse(found[0].extnValue.buffer, type);
+    return found[0];
+  };
+  const value = <T>(oid: string, type: new () => T): T | undefined => {
+    const found = extension(oid);
+    return found === undefined ? undefined : AsnConvert.parse(found.extnValue.buffer, type);
   };
   try {
     const basic = value(id_ce_basicConstraints, BasicConstraints);
     return {
       ca: basic?.cA === true,
+      basicConstraintsCritical: extension(id_ce_basicConstraints)?.critical === true,
       pathLength: basic?.pathLenConstraint,
       keyUsage: value(id_ce_keyUsage, KeyUsage)?.toNumber(),
+      keyUsageCritical: extension(id_ce_keyUsage)?.critical === true,
       extendedUsages: value(id_ce_extKeyUsage, ExtendedKeyUsage)?.map(String),
+      extendedUsagesCritical: extension(id_ce_extKeyUsage)?.critical === true,
     };
   } catch {
     return undefined;
@@ -198,38 +251,63 @@ function signingCertificateProblem(leaf: X509Certificate): string | undefined {
   return undefined;
 }
 
+/** What a certificate path is for: signing code (cosign, notation) or timestamps (a TSA). */
+export type CertificatePurpose = 'code signing' | 'timestamping';
+
+const PURPOSE_USAGE: Readonly<Record<CertificatePurpose, string>> = {
+  'code signing': CODE_SIGNING,
+  timestamping: id_kp_timeStamping,
+};
+
 /**
  * What a certificate above the leaf must be to have issued the one below it (RFC 5280 §6.1.4):
  * a CA, with no more intermediates below it than its path length constraint allows, and not
- * restricted to other purposes than code signing where it names extended key usages (Go's x509
+ * restricted to other purposes than the path's where it names extended key usages (Go's x509
  * checks that nesting too). `below` counts the intermediates between it and the leaf. That its key
  * usage, where present, includes keyCertSign is OpenSSL's check, in `checkIssued` (issuedBy).
  */
-function issuingCertificateProblem(issuer: X509Certificate, below: number): string | undefined {
+function issuingCertificateProblem(
+  issuer: X509Certificate,
+  below: number,
+  purpose: CertificatePurpose,
+): string | undefined {
   const capabilities = capabilitiesOf(issuer);
   if (!capabilities?.ca) return 'an issuing certificate in its chain is not a certificate authority';
   if (capabilities.pathLength !== undefined && below > capabilities.pathLength)
     return "its chain breaks an issuing certificate's path length constraint";
   const extended = capabilities.extendedUsages;
-  if (extended !== undefined && !extended.includes(CODE_SIGNING) && !extended.includes(anyExtendedKeyUsage))
-    return 'an issuing certificate in its chain is not for code signing';
+  if (
+    extended !== undefined &&
+    !extended.includes(PURPOSE_USAGE[purpose]) &&
+    !extended.includes(anyExtendedKeyUsage)
+  )
+    return `an issuing certificate in its chain is not for ${purpose}`;
   return undefined;
 }
 
 const DOES_NOT_CHAIN = 'the signing certificate does not chain to a trusted authority';
 
+/** Certificates trusted as authorities, each (where a trusted root says so) only within its windows. */
+export interface Anchors {
+  readonly authorities: readonly X509Certificate[];
+  /** By `fingerprint256`; an authority without an entry is trusted whenever it is itself valid. */
+  readonly authorityValidFor?: ReadonlyMap<string, readonly ValidityWindow[]>;
+}
+
 /**
  * The path from `leaf` up to a trusted authority (one the trusted root had in service at `at`),
- * each certificate valid at `at` and allowed to issue the one below it, or why there is none. Authorities are preferred at every step, so the
- * shortest path is found; of the given intermediates (untrusted until they chain) only the first
- * MAX_CHAIN are looked at, and a path is at most MAX_CHAIN certificates long.
+ * each certificate valid at `at` and allowed to issue the one below it for `purpose`, or why
+ * there is none. Authorities are preferred at every step, so the shortest path is found; of the
+ * given intermediates (untrusted until they chain) only the first MAX_CHAIN are looked at, and a
+ * path is at most MAX_CHAIN certificates long.
  */
-function pathToAuthority(
+export function pathToAuthority(
   leaf: X509Certificate,
   intermediates: readonly X509Certificate[],
-  trust: CertificateTrust,
+  trust: Anchors,
   at: Date,
   takeCheck: TakeCheck,
+  purpose: CertificatePurpose = 'code signing',
 ): X509Certificate[] | { problem: string } {
   const inService = (ca: X509Certificate): boolean => {
     const windows = trust.authorityValidFor?.get(ca.fingerprint256);
@@ -244,7 +322,7 @@ function pathToAuthority(
     const fitIssuer = (pool: readonly X509Certificate[]): X509Certificate | undefined =>
       pool.find((ca) => {
         if (path.includes(ca) || !validAt(ca, at) || !issuedBy(current, ca, takeCheck)) return false;
-        const problem = issuingCertificateProblem(ca, depth - 1);
+        const problem = issuingCertificateProblem(ca, depth - 1, purpose);
         refusal ??= problem;
         return problem === undefined;
       });

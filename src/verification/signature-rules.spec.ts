@@ -240,20 +240,158 @@ describe(VerifySignaturesRule.name, () => {
     });
   });
 
+  describe('compile: timestamps, Notary Project trust and thresholds', () => {
+    const notation = (trustedIdentities: string[], extra: Record<string, unknown> = {}) => ({
+      notation: { trustStore: ['notation-ca.pem'], trustedIdentities, ...extra },
+    });
+    const context = (): RuleCompileContext =>
+      filesContext({
+        'notation-ca.pem': caPem,
+        'tsa.pem': caPem,
+        'fulcio.pem': caPem,
+        'cosign.pub': publicPem(),
+      });
+
+    it('reads timestamp authorities for keys, with no identities, and requires a timestamp only when told', () => {
+      const trust = sut.compile(
+        { keys: ['cosign.pub'], certificates: { timestampAuthorities: ['tsa.pem'], requireTimestamp: true } },
+        context(),
+      );
+
+      expect(trust.certificates).toBeUndefined();
+      expect(trust.timestamps).toMatchObject({ required: true });
+      expect(trust.timestamps?.authorities.map((c) => c.subject)).toEqual(['CN=test fulcio']);
+    });
+
+    it('refuses timestamps alone without keys to stamp, and requireTimestamp without any authority', () => {
+      expect(
+        compileError(() => sut.compile({ certificates: { timestampAuthorities: ['tsa.pem'] } }, context()))
+          .path,
+      ).toEqual(['certificates']);
+      expect(
+        compileError(() =>
+          sut.compile({ keys: ['cosign.pub'], certificates: { requireTimestamp: true } }, context()),
+        ).path,
+      ).toEqual(['certificates', 'requireTimestamp']);
+    });
+
+    it('parses Notary Project identities as notation does, C, ST and O required', () => {
+      const trust = sut.compile(
+        notation(['x509.subject: C=US, S=WA, L=Seattle, O=Acme\\, Inc, CN=release']),
+        context(),
+      );
+
+      expect(trust.notation?.trustStore).toHaveLength(1);
+      const [identity] = trust.notation!.identities;
+      expect('name' in identity && Object.fromEntries(identity.name)).toEqual({
+        C: 'US',
+        ST: 'WA',
+        L: 'Seattle',
+        O: 'Acme, Inc',
+        CN: 'release',
+      });
+    });
+
+    it.each([
+      ['no prefix', ['C=US, ST=WA, O=Acme'], 0],
+      ['no ST', ['x509.subject: C=US, O=Acme, CN=release'], 0],
+      ['a multi-valued RDN', ['x509.subject: C=US+ST=WA, O=Acme'], 0],
+      ['a type twice', ['x509.subject: C=US, ST=WA, O=Acme, O=Other'], 0],
+      ['"*" beside another', ['*', 'x509.subject: C=US, ST=WA, O=Acme'], undefined],
+      [
+        'overlapping identities',
+        ['x509.subject: C=US, ST=WA, O=Acme, OU=build', 'x509.subject: C=US, ST=WA, O=Acme'],
+        1,
+      ],
+    ])('refuses trusted identities with %s, at the identity', (_case, identities, index) => {
+      const error = compileError(() => sut.compile(notation(identities), context()));
+
+      expect(error.path).toEqual(
+        index === undefined ? ['notation', 'trustedIdentities'] : ['notation', 'trustedIdentities', index],
+      );
+    });
+
+    it('counts a key listed twice once, and refuses a threshold the rule cannot meet', () => {
+      const pem = publicPem();
+      expect(sut.compile({ keys: [pem, pem] }, context()).keys).toHaveLength(1);
+
+      const error = compileError(() => sut.compile({ keys: [pem, pem], threshold: 2 }, context()));
+
+      expect(error.path).toEqual(['threshold']);
+      expect(error.message).toBe('2 cannot be met: the rule trusts 1 distinct key or identity');
+    });
+
+    it('counts keys, certificate identities and Notary Project identities toward one threshold', () => {
+      const trust = sut.compile(
+        {
+          keys: ['cosign.pub'],
+          threshold: 3,
+          certificates: { caFile: 'fulcio.pem', identities },
+          ...notation(['*']),
+        },
+        context(),
+      );
+
+      expect(trust.threshold).toBe(3);
+    });
+
+    it('gives another threshold, TSA or Notary Project trust another trust hash', () => {
+      const pem = publicPem();
+      const files = filesContext({ 'tsa.pem': caPem, 'notation-ca.pem': caPem, 'other.pem': publicPem() });
+      const hash = (value: object): string => sut.compile({ keys: [pem], ...value }, files).hash;
+      const hashes = [
+        hash({}),
+        hash({ threshold: 1 }),
+        hash({ keys: [pem, publicPem()], threshold: 2 }),
+        hash({ certificates: { timestampAuthorities: ['tsa.pem'] } }),
+        hash({ certificates: { timestampAuthorities: ['tsa.pem'], requireTimestamp: true } }),
+        hash(notation(['*'])),
+        hash(notation(['x509.subject: C=US, ST=WA, O=Acme'])),
+        hash(notation(['*'], { timestampAuthorities: ['tsa.pem'] })),
+      ];
+
+      // A threshold of 1 written out is the default, and decides alike.
+      expect(hashes[0]).toBe(hashes[1]);
+      expect(new Set(hashes.slice(1)).size).toBe(hashes.length - 1);
+    });
+  });
+
   describe('valueSchema', () => {
     it.each([
       ['keys', { keys: ['cosign.pub'] }],
       ['certificates', { certificates: { caFile: 'fulcio.pem', identities: [{ issuer: GITHUB_ISSUER }] } }],
+      // Keys and identities together, toward one threshold (issue 26's interface).
+      [
+        'both keys and certificates, with a threshold',
+        { keys: ['a.pub'], threshold: 2, certificates: { caFile: 'ca.pem', identities: [{ issuer: 'x' }] } },
+      ],
+      [
+        'keys with timestamps alone',
+        { keys: ['a.pub'], certificates: { timestampAuthorities: ['tsa.pem'], requireTimestamp: true } },
+      ],
+      ['Notary Project trust alone', { notation: { trustStore: ['ca.pem'], trustedIdentities: ['*'] } }],
+      [
+        'Notary Project trust with TSAs',
+        {
+          notation: {
+            trustStore: ['ca.pem'],
+            trustedIdentities: ['x509.subject: C=US, ST=WA, O=Acme'],
+            timestampAuthorities: ['tsa-root.pem'],
+          },
+        },
+      ],
     ])('accepts %s', (_case, value) => {
       expect(validate(value)).toBe(true);
     });
 
     it.each([
       ['neither keys nor certificates', {}],
-      [
-        'both keys and certificates',
-        { keys: ['a.pub'], certificates: { caFile: 'ca.pem', identities: [{ issuer: 'x' }] } },
-      ],
+      ['a caFile without identities', { certificates: { caFile: 'ca.pem' } }],
+      ['a trustedRoot without identities', { keys: ['a.pub'], certificates: { trustedRoot: 'root.json' } }],
+      ['a threshold of 0', { keys: ['a.pub'], threshold: 0 }],
+      ['a threshold that is not an integer', { keys: ['a.pub'], threshold: 1.5 }],
+      ['Notary Project trust without identities', { notation: { trustStore: ['ca.pem'] } }],
+      ['Notary Project trust without a trust store', { notation: { trustedIdentities: ['*'] } }],
       ['no key in the list', { keys: [] }],
       [
         'an identity without an issuer',

@@ -53,14 +53,17 @@ export function isEcdsaDer(der: Buffer, orderBytes = LARGEST_ORDER_BYTES): boole
 }
 
 /**
- * Whether `signature` has the form `key` makes: DER with r and s no longer than the curve's order,
- * the modulus' length for RSA, 64 or 114 bytes for EdDSA. Unknown key types are left to OpenSSL.
+ * Whether `signature` has the form `key` makes: DER (or, as JOSE and COSE write it, r‖s) with r and
+ * s no longer than the curve's order, the modulus' length for RSA, 64 or 114 bytes for EdDSA.
+ * Unknown key types are left to OpenSSL.
  */
-export function fitsKey(key: KeyObject, signature: Buffer): boolean {
+export function fitsKey(key: KeyObject, signature: Buffer, encoding: 'der' | 'ieee-p1363' = 'der'): boolean {
   const details = key.asymmetricKeyDetails;
   switch (key.asymmetricKeyType) {
     case 'ec': {
       const order = CURVE_ORDER_BYTES[details?.namedCurve ?? ''];
+      // JOSE and COSE write r‖s, each exactly as long as the curve's order.
+      if (encoding === 'ieee-p1363') return order !== undefined && signature.length === 2 * order;
       return isEcdsaDer(signature, order ?? LARGEST_ORDER_BYTES);
     }
     case 'rsa':

@@ -1,7 +1,7 @@
 import { KeyObject, createHash } from 'node:crypto';
 import type { TlogEntry } from './evidence';
 import { isObject } from './evidence-parser';
-import { signatureVerifies } from './signature-crypto';
+import { SignatureScheme, signatureVerifies } from './signature-crypto';
 import { TrustedLog } from './trust';
 import { MAX_CHECKPOINT_SIGNATURES } from './verification-budgets';
 import { tlogProblemText } from './verification-words';
@@ -17,7 +17,12 @@ const sha256 = (...parts: Buffer[]): Buffer => {
  * log entry needs (its checkpoint, its signed entry timestamp) is paid from the same budget as the
  * envelope's own signatures.
  */
-export type SignatureCheck = (key: KeyObject, data: Buffer, signature: Buffer) => boolean | 'over budget';
+export type SignatureCheck = (
+  key: KeyObject,
+  data: Buffer,
+  signature: Buffer,
+  scheme?: SignatureScheme,
+) => boolean | 'over budget';
 
 const unbounded: SignatureCheck = signatureVerifies;
 
@@ -75,7 +80,9 @@ export function checkpointVerifies(
   const note = envelope.slice(0, split + 1);
   const [, sizeLine, rootLine] = note.split('\n', 3);
   if (sizeLine !== size.toString() || rootLine !== root.toString('base64')) return false;
-  const hint = Buffer.from(log.logId, 'hex').subarray(0, 4);
+  // The key hint is the first four bytes of the log's id: its key's hash (Rekor v1), or the
+  // signed-note key id a trusted root gives a Rekor v2 log as its logId or checkpointKeyId.
+  const hints = [log.logId, ...(log.otherIds ?? [])].map((id) => Buffer.from(id, 'hex').subarray(0, 4));
   const signed = Buffer.from(note, 'utf8');
   // The log's own line and a few witnesses' are all a checkpoint carries; more are not read.
   const lines = envelope
@@ -85,19 +92,50 @@ export function checkpointVerifies(
     .slice(0, MAX_CHECKPOINT_SIGNATURES);
   for (const line of lines) {
     const signature = Buffer.from(line.slice(line.lastIndexOf(' ') + 1), 'base64');
-    if (signature.length <= 4 || !signature.subarray(0, 4).equals(hint)) continue;
+    if (signature.length <= 4 || !hints.some((hint) => signature.subarray(0, 4).equals(hint))) continue;
     const verified = check(log.key, signed, signature.subarray(4));
     if (verified !== false) return verified;
   }
   return false;
 }
 
-/** What a DSSE entry of Rekor records: the payload's hash and the envelope's signatures. */
+/**
+ * What a DSSE entry of Rekor records: the payload's hash and the envelope's signatures. Rekor v1
+ * writes `dsse` 0.0.1 (hex hash, `signature`); Rekor v2 (rekor-tiles) writes 0.0.2, its protobuf
+ * Entry as JSON (base64 `digest`, `content`) under `spec.dsseV002`.
+ * https://github.com/sigstore/rekor-tiles/blob/main/api/proto/rekor/v2/dsse.proto
+ */
 interface DsseEntryBody {
   kind?: unknown;
+  apiVersion?: unknown;
   spec?: {
     payloadHash?: { algorithm?: unknown; value?: unknown };
     signatures?: unknown;
+    dsseV002?: {
+      payloadHash?: { algorithm?: unknown; digest?: unknown };
+      signatures?: unknown;
+    };
+  };
+}
+
+/** The payload hash (hex) and the base64 signatures a DSSE entry body records, v1 or v2. */
+function recordedEnvelope(body: DsseEntryBody): { payloadSha256?: unknown; signatures: Set<string> } {
+  const v2 = body.apiVersion === '0.0.2' ? body.spec?.dsseV002 : undefined;
+  const list = v2 ? v2.signatures : body.spec?.signatures;
+  const signatures = new Set(
+    (Array.isArray(list) ? (list as unknown[]) : []).flatMap((s) => {
+      const written = isObject(s) ? (v2 ? s.content : s.signature) : undefined;
+      return typeof written === 'string' ? [written] : [];
+    }),
+  );
+  if (!v2) return { payloadSha256: body.spec?.payloadHash?.value, signatures };
+  const { algorithm, digest } = v2.payloadHash ?? {};
+  return {
+    payloadSha256:
+      algorithm === 'SHA2_256' && typeof digest === 'string'
+        ? Buffer.from(digest, 'base64').toString('hex')
+        : undefined,
+    signatures,
   };
 }
 
@@ -135,7 +173,7 @@ export function tlogOutcome(
 ): { problem: TlogProblem } | { integratedAt?: Date } {
   const problem = (code: Exclude<TlogProblem['code'], 'kind not read'>) => ({ problem: { code } });
   const logId = entry.logId?.keyId ? Buffer.from(entry.logId.keyId, 'base64').toString('hex') : undefined;
-  const log = logs.find((l) => l.logId === logId);
+  const log = logs.find((l) => logId !== undefined && (l.logId === logId || l.otherIds?.includes(logId)));
   if (!log) return problem('unknown log');
   const proof = entry.inclusionProof;
   if (!proof?.rootHash || !proof.treeSize || proof.logIndex === undefined || !proof.checkpoint?.envelope)
@@ -149,16 +187,19 @@ export function tlogOutcome(
     return problem('body not JSON');
   }
   if (recorded?.kind !== 'dsse') return { problem: { code: 'kind not read', kind: String(recorded?.kind) } };
-  const logged = recorded.spec?.signatures;
-  const loggedSignatures = new Set(
-    (Array.isArray(logged) ? (logged as unknown[]) : []).flatMap((s) =>
-      isObject(s) && typeof s.signature === 'string' ? [s.signature] : [],
-    ),
-  );
+  // The body is what the proof covers; the entry's own kind and version beside it are not, and
+  // must agree with it (as sigstore-js checks).
+  const version = entry.kindVersion?.version;
+  if (
+    (version !== undefined && version !== recorded.apiVersion) ||
+    !['0.0.1', '0.0.2'].includes(String(recorded.apiVersion))
+  )
+    return { problem: { code: 'kind not read', kind: `dsse ${String(recorded.apiVersion)}` } };
+  const { payloadSha256, signatures: loggedSignatures } = recordedEnvelope(recorded);
   // Every signature of the envelope must be the log's: one logged signature does not vouch for
   // another put beside it later, which may be the very one that verifies.
   if (
-    recorded.spec?.payloadHash?.value !== envelope.payloadSha256 ||
+    payloadSha256 !== envelope.payloadSha256 ||
     envelope.signatures.length === 0 ||
     !envelope.signatures.every((s) => loggedSignatures.has(s.toString('base64')))
   )

@@ -107,6 +107,8 @@ describe(readTrustedRoot.name, () => {
       authorityValidFor: new Map(),
       logs: [],
       ctLogs: [],
+      timestampAuthorities: [],
+      timestampAuthorityValidFor: new Map(),
     });
   });
 
@@ -118,6 +120,8 @@ describe(readTrustedRoot.name, () => {
       authorityValidFor: new Map(),
       logs: [],
       ctLogs: [],
+      timestampAuthorities: [],
+      timestampAuthorityValidFor: new Map(),
     });
   });
 

@@ -1,4 +1,5 @@
 import { KeyObject, X509Certificate, createHash, createPublicKey } from 'node:crypto';
+import type { DistinguishedName } from './notation-identity';
 
 /** A public key a rule trusts, with how explanations name it. */
 export interface TrustedKey {
@@ -23,8 +24,14 @@ export interface TrustedIdentity {
 
 /** A sigstore transparency log's key, for checking inclusion proofs offline. */
 export interface TrustedLog {
-  /** SHA-256 of the log's public key, as entries name their log. */
+  /** SHA-256 of the log's public key, as Rekor v1 entries name their log. */
   readonly logId: string;
+  /**
+   * Other ids the trusted root gives the log, in hex: its `logId` and `checkpointKeyId` as written.
+   * Rekor v2 (rekor-tiles) names its log, and signs its checkpoints, by a signed-note key id
+   * rather than the hash of its key. An id only chooses the key: what it signed must verify.
+   */
+  readonly otherIds?: readonly string[];
   readonly key: KeyObject;
 }
 
@@ -72,14 +79,52 @@ export interface CertificateTrust {
 }
 
 /**
- * The trust material of one rule: keys, or certificate authorities with identities. Compiled once
- * when the policy loads, from files only: nothing is fetched at admission time (no TUF, no log
- * lookups). `hash` names the material in verification cache keys, so a changed key never reuses a
- * verdict reached with the old one.
+ * RFC 3161 timestamp authorities a rule trusts, for cosign's signatures: the trusted root's
+ * `timestampAuthorities` and the PEM chains `certificates.timestampAuthorities` names. Each
+ * certificate of theirs is an anchor (a TSA's own certificate, as a trusted root lists it, too),
+ * within its trusted root's `validFor` where there is one.
+ */
+export interface TimestampTrust {
+  readonly authorities: readonly X509Certificate[];
+  readonly authorityValidFor?: ReadonlyMap<string, readonly ValidityWindow[]>;
+  /**
+   * `certificates.requireTimestamp`: a signature counts only with a verified signed time, an
+   * RFC 3161 timestamp by one of the authorities or a transparency log's signed entry timestamp.
+   */
+  readonly required: boolean;
+}
+
+/** A Notary Project trusted identity: `*`, or a distinguished name every attribute of which the signer's subject carries. */
+export type NotationIdentity =
+  | { readonly anyone: true; readonly written: '*' }
+  | { readonly name: DistinguishedName; readonly written: string };
+
+/**
+ * Notary Project trust: notation's trust store of type `ca` (CA or self-signed signing
+ * certificates), its trust policy's `trustedIdentities`, and its trust store of type `tsa`. With
+ * any TSA, every signature needs a verified timestamp countersignature (notation's default,
+ * `verifyTimestamp: always`); without, the signing chain must be valid now.
+ */
+export interface NotationTrust {
+  readonly trustStore: readonly X509Certificate[];
+  readonly identities: readonly NotationIdentity[];
+  readonly timestampAuthorities: readonly X509Certificate[];
+}
+
+/**
+ * The trust material of one rule: keys, certificate authorities with identities, Notary Project
+ * trust, any of them, with timestamp authorities and how many distinct signers must have signed.
+ * Compiled once when the policy loads, from files only: nothing is fetched at admission time (no
+ * TUF, no log lookups). `hash` names the material in verification cache keys, so a changed key,
+ * authority, identity or threshold never reuses a verdict reached with the old one.
  */
 export interface SignatureTrust {
   readonly keys: readonly TrustedKey[];
   readonly certificates?: CertificateTrust;
+  readonly timestamps?: TimestampTrust;
+  readonly notation?: NotationTrust;
+  /** Distinct trusted keys or identities that must each have a verified signature; 1 when absent. */
+  readonly threshold?: number;
   readonly hash: string;
 }
 
@@ -181,13 +226,21 @@ export function readTrustedRoot(
   authorityValidFor: Map<string, ValidityWindow[]>;
   logs: TrustedLog[];
   ctLogs: TrustedCtLog[];
+  timestampAuthorities: X509Certificate[];
+  timestampAuthorityValidFor: Map<string, ValidityWindow[]>;
 } {
+  type Authorities = {
+    certChain?: { certificates?: { rawBytes?: string }[] };
+    validFor?: ValidFor;
+  }[];
   let root: {
-    certificateAuthorities?: {
-      certChain?: { certificates?: { rawBytes?: string }[] };
-      validFor?: ValidFor;
+    certificateAuthorities?: Authorities;
+    timestampAuthorities?: Authorities;
+    tlogs?: {
+      publicKey?: { rawBytes?: string };
+      logId?: { keyId?: string };
+      checkpointKeyId?: { keyId?: string };
     }[];
-    tlogs?: { publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }[];
     ctlogs?: unknown;
   };
   try {
@@ -195,24 +248,37 @@ export function readTrustedRoot(
   } catch (error) {
     throw new TrustMaterialError(`${source} is not JSON: ${(error as Error).message}`);
   }
-  const authorityValidFor = new Map<string, ValidityWindow[]>();
-  const authorities = (root.certificateAuthorities ?? []).flatMap((ca) => {
-    const window = windowOf(ca?.validFor, 'a certificate authority', source);
-    return (ca?.certChain?.certificates ?? []).flatMap((cert) => {
-      if (typeof cert?.rawBytes !== 'string') return [];
-      let certificate: X509Certificate;
-      try {
-        certificate = new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
-      } catch {
-        throw new TrustMaterialError(`${source} has a certificate authority that cannot be read`);
-      }
-      authorityValidFor.set(certificate.fingerprint256, [
-        ...(authorityValidFor.get(certificate.fingerprint256) ?? []),
-        window,
-      ]);
-      return [certificate];
+  const chains = (list: Authorities | undefined, what: string) => {
+    const validFor = new Map<string, ValidityWindow[]>();
+    if (list !== undefined && list !== null && !Array.isArray(list))
+      throw new TrustMaterialError(`${source} has ${what}s that are not a list`);
+    const certificates = (list ?? []).flatMap((ca) => {
+      const window = windowOf(ca?.validFor, `a ${what}`, source);
+      return (ca?.certChain?.certificates ?? []).flatMap((cert) => {
+        if (typeof cert?.rawBytes !== 'string') return [];
+        let certificate: X509Certificate;
+        try {
+          certificate = new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
+        } catch {
+          throw new TrustMaterialError(`${source} has a ${what} that cannot be read`);
+        }
+        validFor.set(certificate.fingerprint256, [
+          ...(validFor.get(certificate.fingerprint256) ?? []),
+          window,
+        ]);
+        return [certificate];
+      });
     });
-  });
+    return { certificates, validFor };
+  };
+  const { certificates: authorities, validFor: authorityValidFor } = chains(
+    root.certificateAuthorities,
+    'certificate authority',
+  );
+  const { certificates: timestampAuthorities, validFor: timestampAuthorityValidFor } = chains(
+    root.timestampAuthorities,
+    'timestamp authority',
+  );
   const logs = (root.tlogs ?? []).flatMap((log) => {
     if (typeof log.publicKey?.rawBytes !== 'string') return [];
     const der = Buffer.from(log.publicKey.rawBytes, 'base64');
@@ -222,24 +288,50 @@ export function readTrustedRoot(
     } catch {
       throw new TrustMaterialError(`${source} has a transparency log key that cannot be read`);
     }
-    return [{ logId: createHash('sha256').update(der).digest('hex'), key }];
+    const logId = createHash('sha256').update(der).digest('hex');
+    const otherIds = [log.logId?.keyId, log.checkpointKeyId?.keyId]
+      .filter((id): id is string => typeof id === 'string' && id !== '')
+      .map((id) => Buffer.from(id, 'base64').toString('hex'))
+      .filter((id) => id !== logId);
+    return [{ logId, key, ...(otherIds.length > 0 ? { otherIds } : {}) }];
   });
   if (root.ctlogs !== undefined && root.ctlogs !== null && !Array.isArray(root.ctlogs))
     throw new TrustMaterialError(`${source} has a ctlogs that is not a list`);
   const ctLogs = ((root.ctlogs ?? []) as TransparencyLogInstance[]).map((log) => ctLogOf(log, source));
-  return { authorities, authorityValidFor, logs, ctLogs };
+  return { authorities, authorityValidFor, logs, ctLogs, timestampAuthorities, timestampAuthorityValidFor };
 }
 
-/** The hash that names a rule's trust material in cache keys. */
-export function trustHash(keys: readonly TrustedKey[], certificates: CertificateTrust | undefined): string {
+/** The hash that names a rule's trust material in cache keys: everything that decides a verdict. */
+export function trustHash(
+  keys: readonly TrustedKey[],
+  certificates: CertificateTrust | undefined,
+  more: Pick<SignatureTrust, 'timestamps' | 'notation' | 'threshold'> = {},
+): string {
   const hash = createHash('sha256');
+  const window = (w: ValidityWindow): string =>
+    `${w.validFrom?.toISOString() ?? '-'} ${w.validUntil?.toISOString() ?? '-'}`;
+  hash.update(`threshold ${more.threshold ?? 1}\0`);
+  if (more.timestamps) {
+    hash.update(`timestamps required ${more.timestamps.required}\0`);
+    for (const authority of more.timestamps.authorities)
+      hash.update('tsa ').update(authority.raw).update('\0');
+    for (const [fingerprint, windows] of [...(more.timestamps.authorityValidFor ?? [])].sort(([a], [b]) =>
+      a.localeCompare(b),
+    ))
+      hash.update(`tsa ${fingerprint} ${windows.map(window).join(' ')}\0`);
+  }
+  if (more.notation) {
+    for (const certificate of more.notation.trustStore)
+      hash.update('notation ca ').update(certificate.raw).update('\0');
+    for (const certificate of more.notation.timestampAuthorities)
+      hash.update('notation tsa ').update(certificate.raw).update('\0');
+    hash.update(`notation identities ${JSON.stringify(more.notation.identities.map((i) => i.written))}\0`);
+  }
   for (const { key } of keys) hash.update(key.export({ type: 'spki', format: 'der' })).update('\0');
   if (certificates) {
     for (const authority of certificates.authorities) hash.update(authority.raw).update('\0');
-    for (const log of certificates.logs) hash.update(log.logId).update('\0');
+    for (const log of certificates.logs) hash.update(`${log.logId} ${(log.otherIds ?? []).join(' ')}\0`);
     // Validity windows decide too: which authorities issue, and which SCTs count, at a given time.
-    const window = (w: ValidityWindow): string =>
-      `${w.validFrom?.toISOString() ?? '-'} ${w.validUntil?.toISOString() ?? '-'}`;
     for (const log of certificates.ctLogs) hash.update(`ct ${log.logId} ${window(log)}\0`);
     for (const [fingerprint, windows] of [...(certificates.authorityValidFor ?? [])].sort(([a], [b]) =>
       a.localeCompare(b),

@@ -23,6 +23,25 @@ export const MAX_SIGNATURES_PER_ENVELOPE = 32;
  * https://github.com/sigstore/sigstore-go/blob/main/internal/limits/limits.go (MaxAllowedTlogEntries)
  */
 export const MAX_TLOG_ENTRIES_PER_BUNDLE = 32;
+/**
+ * RFC 3161 timestamps read per signature: a bundle's `rfc3161Timestamps`, cosign's annotation (one),
+ * a Notary Project countersignature (one).
+ * https://github.com/sigstore/sigstore-go/blob/main/internal/limits/limits.go (MaxAllowedTimestamps)
+ */
+export const MAX_TIMESTAMPS_PER_SIGNATURE = 32;
+/**
+ * Bytes of one Notary Project signature envelope. notation's own are a few KiB (a chain of one to
+ * three certificates and a timestamp); notation-go reads blobs of up to 32 MiB, as a CLI may.
+ */
+export const MAX_NOTATION_ENVELOPE_BYTES = 256 * 1024;
+/**
+ * Data items and nesting read of a COSE envelope before it is decoded: a Notary Project COSE_Sign1
+ * has four items, a header map of a few entries and a chain of a few certificates, two or three
+ * levels deep. The CBOR decoder spends microseconds per item and has no bound of its own on a flat
+ * list, so an envelope past these is not decoded at all.
+ */
+export const MAX_COSE_ITEMS = 256;
+export const MAX_COSE_DEPTH = 8;
 /** An inclusion proof in a tree of 2^64 leaves has 64 hashes (RFC 9162 §2.1.3); none can have more. */
 export const MAX_INCLUSION_PROOF_HASHES = 64;
 /** Signature lines read per checkpoint: the log's own and a few witnesses' cosignatures. */

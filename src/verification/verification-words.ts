@@ -9,8 +9,20 @@ import {
   MAX_SIGNATURE_CHECKS_PER_REVIEW,
   MAX_SIGNATURE_CHECKS_PER_VERIFICATION,
   MAX_TLOG_ENTRIES_PER_BUNDLE,
+  MAX_TIMESTAMPS_PER_SIGNATURE,
+  MAX_COSE_ITEMS,
+  MAX_COSE_DEPTH,
 } from './verification-budgets';
-import type { EvidenceProblem, Judgement, Signer, VerificationOutcome } from './verification-outcome';
+import type {
+  ChainProblem,
+  EvidenceProblem,
+  Judgement,
+  NotationProblem,
+  Signer,
+  TimestampJudgement,
+  VerificationOutcome,
+} from './verification-outcome';
+import { MAX_TIMESTAMP_BYTES, TimestampProblem } from './rfc3161-timestamp';
 
 // The one place verification's codes become the words denials, warnings, `explain` and metrics
 // show. Users' scripts and alerts read these: a sentence that exists changes only with its code.
@@ -50,8 +62,16 @@ export function outcomeText(outcome: VerificationOutcome): string | undefined {
       return `no attestation of type ${outcome.predicateType} by ${trustedSigner(outcome.signers)}`;
     case 'registry failure':
       return registryFailureReason(outcome.reason);
+    case 'no verified timestamp':
+      return NO_VERIFIED_TIMESTAMP;
+    case 'no notation signature':
+      return 'no Notary Project signature by a trusted identity';
+    case 'not enough signers':
+      return `not enough trusted signatures (${outcome.counted} of ${outcome.threshold})`;
   }
 }
+
+export const NO_VERIFIED_TIMESTAMP = 'no verified timestamp';
 
 const trustedSigner = (signers: 'keys' | 'identities'): string =>
   signers === 'keys' ? 'a trusted key' : 'a trusted identity';
@@ -117,19 +137,95 @@ export function problemText(problem: EvidenceProblem): string {
       return 'signed, but for another digest';
     case 'predicate type':
       return `predicate type ${String(problem.predicateType)}`;
+    case 'no verified timestamp':
+      return `${NO_VERIFIED_TIMESTAMP}: the rule requires one by a trusted timestamp authority`;
+    case 'notation':
+      return notationProblemText(problem.problem);
+  }
+}
+
+export function notationProblemText(problem: NotationProblem): string {
+  switch (problem.code) {
+    case 'signing scheme':
+      return `the signing scheme ${problem.scheme ?? '(none)'} is not supported (only notary.x509 is)`;
+    case 'critical header':
+      return `the critical header ${problem.header} is not understood`;
+    case 'critical header absent':
+      return `the header ${problem.header} is marked critical but absent`;
+    case 'header not critical':
+      return `the header ${problem.header} is not marked critical`;
+    case 'content type':
+      return `the content type ${problem.contentType ?? '(none)'} is not the Notary Project payload's`;
+    case 'no signing time':
+      return 'the signature has no signing time';
+    case 'algorithm':
+      return `the algorithm ${problem.algorithm ?? '(none)'} is not the signing certificate key's`;
+    case 'chain':
+      return CHAIN_PROBLEM[problem.detail];
+    case 'not in trust store':
+      return 'no certificate of its chain is in the trust store';
+    case 'identity':
+      return `the signing certificate's subject (${problem.subject}) is not a trusted identity`;
+    case 'expired':
+      return `the signature expired at ${problem.expiry.toISOString()}`;
+  }
+}
+
+const CHAIN_PROBLEM: Readonly<Record<ChainProblem, string>> = {
+  unreadable: 'a certificate of its chain cannot be read',
+  'too long': 'its certificate chain is longer than five certificates',
+  'out of order': 'its certificate chain is not ordered from the signing certificate to a root',
+  'no root': 'its certificate chain does not end at a self-signed root',
+  'signing certificate':
+    'the signing certificate is not fit to sign code (key usage, extended key usage, CA)',
+  'issuing certificate': 'an issuing certificate of its chain is not a certificate authority fit to issue',
+  'path length': "its chain breaks an issuing certificate's path length constraint",
+  'weak key': 'a certificate of its chain has a key shorter than the Notary Project allows',
+  sha1: 'a certificate of its chain is signed with SHA-1',
+  'not valid now': 'a certificate of its chain is not valid now (and the rule trusts no timestamp authority)',
+  'not valid at timestamp': 'a certificate of its chain was not valid at the stamped time',
+};
+
+/** One timestamp judged, for `explain`: when and by whom, or why it does not count. */
+export function timestampText(judgement: TimestampJudgement): string {
+  if ('verified' in judgement) {
+    const { time, accuracyMs, authority } = judgement.verified;
+    const accuracy = accuracyMs > 0 ? ` (±${accuracyMs} ms)` : '';
+    return `timestamp ${time.toISOString()}${accuracy} by ${authority.subject.replace(/\n/g, ', ')}, verified`;
+  }
+  return `timestamp not counted: ${timestampProblemText(judgement.problem)}`;
+}
+
+export function timestampProblemText(problem: TimestampProblem): string {
+  switch (problem.code) {
+    case 'other signature':
+      return 'it stamps another signature';
+    case 'not signed':
+      return 'its authority did not sign it';
+    case 'no signing certificate':
+      return "its authority's certificate is neither in it nor trusted";
+    case 'signing certificate attribute':
+      return 'its signing-certificate attribute does not name the certificate that signed it';
+    case 'not for timestamping':
+      return 'it is signed by a certificate that is not for timestamping alone (RFC 3161 §2.3)';
+    case 'untrusted authority':
+      return `it is by an authority the rule does not trust (${problem.detail})`;
+    case 'over budget':
+      return 'not checked: the budget of signature checks ran out';
   }
 }
 
 export function signerText(signer: Signer): string {
-  return 'key' in signer
-    ? `key ${signer.key.fingerprint} (${signer.key.source})`
-    : describeIdentity(signer.certificate);
+  if ('key' in signer) return `key ${signer.key.fingerprint} (${signer.key.source})`;
+  if ('notation' in signer)
+    return `Notary Project identity ${signer.notation.subject.replace(/\n/g, ', ')} (${signer.format})`;
+  return describeIdentity(signer.certificate);
 }
 
 export const MALFORMED_ARTIFACT = 'malformed artifact';
 
 /** What was discarded, in a sentence that follows "malformed artifact: ". */
-function discardSentence({ reason, cause, count }: Discard): string {
+function discardSentence({ source, reason, cause, count }: Discard): string {
   switch (reason) {
     case 'artifacts over budget':
       return `${count} past the budget of ${MAX_ARTIFACTS_PER_IMAGE} artifacts per image, not read`;
@@ -137,6 +233,10 @@ function discardSentence({ reason, cause, count }: Discard): string {
       return `${count} signatures past the budget of ${MAX_SIGNATURES_PER_ENVELOPE} per envelope, not read`;
     case 'log entries over budget':
       return `${count} transparency-log entries past the budget of ${MAX_TLOG_ENTRIES_PER_BUNDLE} per bundle, not read`;
+    case 'timestamps over budget':
+      return `${count} timestamps past the budget of ${MAX_TIMESTAMPS_PER_SIGNATURE} per signature, not read`;
+    case 'malformed timestamp':
+      return `a timestamp ${CAUSE[cause]}`;
     case 'certificates over budget':
       return `${count} chain certificates past the budget of ${MAX_CHAIN_CERTIFICATES} per signature, not read`;
     case 'signature checks over budget':
@@ -148,7 +248,7 @@ function discardSentence({ reason, cause, count }: Discard): string {
     case 'malformed manifest':
       return `a manifest ${CAUSE[cause]}`;
     case 'malformed envelope':
-      return `a DSSE envelope ${CAUSE[cause]}`;
+      return `${source === 'notation signature' ? 'a Notary Project envelope' : 'a DSSE envelope'} ${CAUSE[cause]}`;
     case 'malformed bundle':
       return `a sigstore bundle ${CAUSE[cause]}`;
     case 'malformed signature':
@@ -185,6 +285,11 @@ const CAUSE: Readonly<Record<Discard['cause'], string>> = {
   'chain not a list': 'chain that is not a list',
   'registry failure': 'the registry would not serve',
   'over budget': 'past its budget',
+  'timestamp unreadable': 'that is not an RFC 3161 timestamp',
+  'timestamp too long': `longer than ${MAX_TIMESTAMP_BYTES} bytes`,
+  'timestamp not granted': 'that its authority did not grant',
+  'unsupported algorithm': 'with an algorithm that is not supported',
+  'too deeply nested': `of more than ${MAX_COSE_ITEMS} CBOR items or ${MAX_COSE_DEPTH} levels`,
 };
 
 const OVER_BUDGET: ReadonlySet<Discard['reason']> = new Set([
@@ -192,6 +297,7 @@ const OVER_BUDGET: ReadonlySet<Discard['reason']> = new Set([
   'signatures over budget',
   'log entries over budget',
   'certificates over budget',
+  'timestamps over budget',
   'signature checks over budget',
 ]);
 
@@ -219,11 +325,13 @@ export function judgementRow(judgement: Judgement): {
   verifiedBy?: string;
   problem?: string;
   predicateType?: string;
+  timestamps?: string[];
 } {
   return {
     where: judgement.source,
     ...(judgement.signer ? { verifiedBy: signerText(judgement.signer) } : {}),
     ...(judgement.problem ? { problem: problemText(judgement.problem) } : {}),
     ...(judgement.predicateType !== undefined ? { predicateType: judgement.predicateType } : {}),
+    ...(judgement.timestamps?.length ? { timestamps: judgement.timestamps.map(timestampText) } : {}),
   };
 }

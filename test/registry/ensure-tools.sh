@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What the registry tier and the conformance tier's supply-chain scenarios need: Debian's
-# docker-registry and htpasswd, and crane and cosign built once from the Go module proxy.
+# docker-registry and htpasswd, unshare (util-linux, for the timestamp server's own network
+# namespace), and crane, cosign v2 and v3, notation and sigstore's timestamp-server built once from
+# the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Debian's packages, installed on a fresh machine where we may (as root, with apt), as CI's is.
@@ -14,5 +16,7 @@ fi
 for tool in docker-registry htpasswd; do
   command -v "$tool" >/dev/null || { echo "test:registry needs $tool (apt-get install docker-registry apache2-utils)" >&2; exit 1; }
 done
-bash test/tools/go-tool.sh crane >/dev/null
-bash test/tools/go-tool.sh cosign >/dev/null
+command -v unshare >/dev/null || { echo "test:registry needs unshare (util-linux)" >&2; exit 1; }
+for tool in crane cosign cosign3 notation timestamp-server; do
+  bash test/tools/go-tool.sh "$tool" >/dev/null
+done

@@ -148,4 +148,20 @@ describe('policy files under generated content', () => {
       propertyRuns(1_000, 10_000),
     );
   });
+
+  // Found by this spec: deep nesting exhausted the stack and, on Node 20, left V8 unable to compile
+  // a regular expression, so that the next deep file aborted the process. Each shape is compiled
+  // three times, as the second deep file was the one that killed it.
+  it.each([
+    ['flow sequences', '['.repeat(100_000) + ']'.repeat(100_000)],
+    ['flow mappings', '{a: '.repeat(50_000) + '1' + '}'.repeat(50_000)],
+    ['block sequences', Array.from({ length: 5_000 }, (_, i) => `${' '.repeat(i)}- `).join('\n')],
+    ['compact sequences', `${'- '.repeat(20_000)}x`],
+  ])('refuses %s nested too deeply, however often', (_shape, yaml) => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      expect(() => compiler.compile(yaml, 'policy.yaml')).toThrow(
+        new InvalidPolicyError('policy.yaml', [{ path: [], message: 'is nested more than 64 levels deep' }]),
+      );
+    }
+  });
 });

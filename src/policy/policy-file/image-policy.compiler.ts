@@ -287,27 +287,38 @@ export class ImagePolicyCompiler {
 
   /** ajv's errors, said the way a person editing the file needs them. */
   private schemaProblems(errors: readonly ErrorObject[], document: PolicyDocument): PolicyProblem[] {
-    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key, a signature rule's keys or
-    // certificates), said by the oneOf error itself; and a choice of types (pinDigests: true or
-    // {namespaces: ...}), where what is wrong inside the branch the value took says it better.
-    const oneOfKeys = new Map<string, string[]>();
+    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
+    // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
+    // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
+    // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
+    // keys", said by the anyOf error alone, not by one "must have the key" per branch.
+    const choiceOfKeys = new Map<string, string[]>();
     const typeChoices = new Map<string, ErrorObject>();
-    for (const error of errors.filter((e) => e.keyword === 'oneOf')) {
+    const keysOf = (error: ErrorObject): string[] | undefined => {
       const branches = (error.schema ?? []) as { required?: string[] }[];
       const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
-      if (keys.every((key) => key !== undefined)) oneOfKeys.set(error.instancePath, keys);
-      else typeChoices.set(error.instancePath, error);
-    }
-    const withinBranch = (e: ErrorObject): boolean => {
-      for (const path of [...oneOfKeys.keys(), ...typeChoices.keys()])
-        if (e.instancePath.startsWith(path) && e.schemaPath.includes('/oneOf/')) return true;
-      return false;
+      return keys.every((key) => key !== undefined) ? keys : undefined;
     };
+    for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+      const keys = keysOf(error);
+      if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
+      else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
+    }
+    const choosesKeys = (e: ErrorObject): boolean =>
+      ['oneOf', 'anyOf'].some(
+        (keyword) =>
+          choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
+      );
     const kept = errors.filter((e) => {
-      if (e.keyword === 'oneOf') return oneOfKeys.has(e.instancePath);
-      if (!withinBranch(e)) return true;
+      if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
+      if (choosesKeys(e)) return false;
       // Inside a choice of types, a branch of another type is not what the user meant.
-      return typeChoices.has(e.instancePath) ? e.keyword !== 'type' : !oneOfKeys.has(e.instancePath);
+      if (
+        [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
+        e.schemaPath.includes('/oneOf/')
+      )
+        return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
+      return true;
     });
     for (const [path, error] of typeChoices)
       if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
@@ -315,6 +326,16 @@ export class ImagePolicyCompiler {
       const path = pointerToPath(error.instancePath);
       const value = valueAt(document.value, path);
       const params = error.params as Record<string, unknown>;
+      const keys = choiceOfKeys.get(`${error.keyword} ${error.instancePath}`);
+      if (keys !== undefined) {
+        const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+        const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
+        return {
+          path,
+          line: document.locate(path),
+          message: `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
+        };
+      }
       switch (error.keyword) {
         case 'additionalProperties': {
           const key = String(params.additionalProperty);
@@ -331,20 +352,11 @@ export class ImagePolicyCompiler {
             message: `must have the key "${String(params.missingProperty)}"`,
           };
         case 'oneOf': {
-          const keys = oneOfKeys.get(error.instancePath);
-          if (keys === undefined) {
-            const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
-            return {
-              path,
-              line: document.locate(path),
-              message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
-            };
-          }
-          const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+          const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
           return {
             path,
             line: document.locate(path),
-            message: `must have exactly one of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
+            message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
           };
         }
         case 'enum':

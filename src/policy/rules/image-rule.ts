@@ -1,5 +1,6 @@
+import type { AttestationOutcome, ConditionBudget } from '../../attestation-conditions';
 import type { ImageReference } from '../../image-reference';
-import type { VerificationRequest, VerificationResult } from '../../verification';
+import type { VerificationRequest, VerificationResult, VerifiedAttestation } from '../../verification';
 import type { TagDigest } from '../patterns/image-pattern';
 
 /** DI token under which every rule kind is registered, as one array (see rules/index.ts). */
@@ -43,6 +44,32 @@ export interface RuleFacts {
   readonly verification?: VerificationResult;
   /** What the image's written tag resolves to now, for a rule whose `needsTagDigest` said so. */
   readonly tagDigest?: TagDigest;
+  /** The review a registry-aware rule judges in, for what reads verified evidence (conditions). */
+  readonly review?: ReviewContext;
+}
+
+/** What a rule may know of the review beyond the parsed image. */
+export interface ReviewContext {
+  /** The image as written in the pod spec. */
+  readonly image: string;
+  /** The review's one `now`. */
+  readonly now: Date;
+  /** What the review's attestation conditions may still spend. */
+  readonly conditionBudget: ConditionBudget;
+}
+
+/** One verified attestation as a rule with conditions judged it, for `explain`. */
+export interface AttestationJudgement extends Omit<VerifiedAttestation, 'statement'> {
+  /** Undefined when it was not evaluated: an attestation before it already admitted the image. */
+  readonly outcome?: AttestationOutcome;
+  /** The attestation that admitted the image. */
+  readonly admitted: boolean;
+}
+
+/** `check`'s finding, with the attestations a rule read to reach it. */
+export interface RuleJudgement {
+  readonly finding?: RuleFinding;
+  readonly attestations?: readonly AttestationJudgement[];
 }
 
 /**
@@ -60,6 +87,12 @@ export interface ImageRule<Settings = unknown> {
   /** Receives a value the schema already accepted. Throws RuleValueError for what a schema cannot say. */
   compile(value: unknown, context: RuleCompileContext): Settings;
   check(reference: ImageReference, settings: Settings, facts?: RuleFacts): RuleFinding | undefined;
+  /**
+   * `check`, with what the rule read of verified evidence beyond the verdict (the attestations its
+   * conditions judged); the engine calls it instead of `check` where it exists, so that a decision
+   * and its explanation come from one evaluation.
+   */
+  judge?(reference: ImageReference, settings: Settings, facts?: RuleFacts): RuleJudgement;
   verification?(settings: Settings): VerificationRequest;
   /** Whether `check` must know what the image's tag resolves to now. Pure, like `check`. */
   needsTagDigest?(reference: ImageReference, settings: Settings): boolean;

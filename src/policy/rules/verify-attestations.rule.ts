@@ -1,23 +1,60 @@
 import { Injectable } from '@nestjs/common';
+import {
+  CompiledCondition,
+  ConditionSource,
+  InvalidCondition,
+  MAX_CONDITIONS_PER_RULE,
+  MAX_EXPRESSION_LENGTH,
+  compileConditions,
+  failedCondition,
+  judgeStatement,
+} from '../../attestation-conditions';
 import type { ImageReference } from '../../image-reference';
 import type { SignatureTrust, VerificationRequest } from '../../verification';
-import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-rule';
+import {
+  AttestationJudgement,
+  ImageRule,
+  RuleCompileContext,
+  RuleFacts,
+  RuleFinding,
+  RuleJudgement,
+  RuleValueError,
+} from './image-rule';
 import {
   SignatureTrustValue,
   compileSignatureTrust,
-  signatureTrustOneOf,
+  cosignTrustAnyOf,
   signatureTrustProperties,
 } from './signature-trust-value';
 
 interface AttestationSettings {
   readonly trust: SignatureTrust;
   readonly predicateType: string;
+  readonly conditions: readonly CompiledCondition[];
 }
 
+const conditionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['expression'],
+  description:
+    'A CEL expression over the verified statement: the variables predicate, statement, image (reference, digest, repository, registry) and now. It must be boolean.',
+  properties: {
+    expression: { type: 'string', minLength: 1, maxLength: MAX_EXPRESSION_LENGTH },
+    message: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'The reason a denial gives when the expression is false or fails; the expression itself when left out.',
+    },
+  },
+};
+
 /**
- * `verifyAttestations: {keys: [...], predicateType: https://slsa.dev/provenance/v0.2}`: an in-toto
- * attestation in a DSSE envelope, signed by a trusted key or identity, with that predicate type
- * and a subject naming the image's digest.
+ * `verifyAttestations: {keys: [...], predicateType: https://slsa.dev/provenance/v1, conditions: [...]}`:
+ * an in-toto attestation in a DSSE envelope, signed by a trusted key or identity, with that
+ * predicate type and a subject naming the image's digest; with conditions, one such attestation
+ * must also satisfy every condition, evaluated on the statement the verifier verified.
  */
 @Injectable()
 export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
@@ -25,7 +62,7 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
   readonly valueSchema = {
     type: 'object',
     description:
-      "The image's digest must carry an in-toto attestation of this predicate type, signed by one of these keys or identities.",
+      "The image's digest must carry an in-toto attestation of this predicate type, signed by one of these keys or identities, and (with conditions) saying what they ask.",
     additionalProperties: false,
     required: ['predicateType'],
     properties: {
@@ -34,33 +71,97 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
         type: 'string',
         minLength: 1,
         description:
-          'e.g. https://slsa.dev/provenance/v0.2, https://spdx.dev/Document, https://cyclonedx.org/bom',
+          'e.g. https://slsa.dev/provenance/v1, https://cosign.sigstore.dev/attestation/vuln/v1, https://spdx.dev/Document, https://cyclonedx.org/bom',
+      },
+      conditions: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_CONDITIONS_PER_RULE,
+        description:
+          'CEL conditions: the rule admits the image when one verified attestation of the type satisfies every one of them.',
+        items: conditionSchema,
       },
     },
-    oneOf: signatureTrustOneOf,
+    anyOf: cosignTrustAnyOf,
   };
 
   compile(value: unknown, context: RuleCompileContext): AttestationSettings {
-    const { predicateType, ...trust } = value as SignatureTrustValue & { predicateType: string };
-    return { trust: compileSignatureTrust(trust, context), predicateType };
+    const { predicateType, conditions, ...trust } = value as SignatureTrustValue & {
+      predicateType: string;
+      conditions?: ConditionSource[];
+    };
+    let compiled: CompiledCondition[];
+    try {
+      compiled = compileConditions(conditions ?? []);
+    } catch (error) {
+      if (!(error instanceof InvalidCondition)) throw error;
+      const at = error.problem.offset === undefined ? '' : ` (at character ${error.problem.offset + 1})`;
+      throw new RuleValueError(['conditions', error.index, 'expression'], `${error.message}${at}`);
+    }
+    return { trust: compileSignatureTrust(trust, context), predicateType, conditions: compiled };
   }
 
-  verification({ trust, predicateType }: AttestationSettings): VerificationRequest {
-    return { kind: 'attestations', trust, predicateType };
+  verification({ trust, predicateType, conditions }: AttestationSettings): VerificationRequest {
+    return {
+      kind: 'attestations',
+      trust,
+      predicateType,
+      ...(conditions.length > 0 ? { keepStatements: true } : {}),
+    };
   }
 
   check(
-    _reference: ImageReference,
-    _settings: AttestationSettings,
+    reference: ImageReference,
+    settings: AttestationSettings,
     facts?: RuleFacts,
   ): RuleFinding | undefined {
-    const result = facts?.verification;
-    if (result?.verified) return undefined;
-    const reason = result?.reason ?? 'not verified';
-    return {
-      summary: 'Images without a verified attestation are not allowed',
-      problem: `has no verified attestation: ${reason}`,
-      detail: reason,
-    };
+    return this.judge(reference, settings, facts).finding;
   }
+
+  judge(reference: ImageReference, settings: AttestationSettings, facts?: RuleFacts): RuleJudgement {
+    const result = facts?.verification;
+    if (!result?.verified) {
+      const reason = result?.reason ?? 'not verified';
+      return {
+        finding: {
+          summary: 'Images without a verified attestation are not allowed',
+          problem: `has no verified attestation: ${reason}`,
+          detail: reason,
+        },
+      };
+    }
+    const { conditions, predicateType } = settings;
+    if (conditions.length === 0) return {};
+    const review = facts?.review;
+    const verified = result.attestations ?? [];
+    // Verified with no statement kept, or no review to judge in, is a doubt, and a doubt denies.
+    if (!review || verified.length === 0)
+      return { finding: unsatisfied(predicateType, 'its verified statement was not available') };
+    const image = {
+      reference: review.image,
+      digest: result.digest,
+      repository: reference.path,
+      registry: reference.domain,
+    };
+    let admitted = false;
+    const attestations = verified.map(({ statement, ...attestation }): AttestationJudgement => {
+      // The first attestation that satisfies every condition admits the image; the rest are not evaluated.
+      if (admitted) return { ...attestation, admitted: false };
+      const outcome = judgeStatement(conditions, statement, image, review.now, review.conditionBudget);
+      admitted = outcome.satisfied;
+      return { ...attestation, outcome, admitted };
+    });
+    if (admitted) return { attestations };
+    return { finding: unsatisfied(predicateType, failedCondition(attestations[0].outcome!)!), attestations };
+  }
+}
+
+/** The words of the interface: `attestation <predicateType> does not satisfy: <message or expression>`. */
+function unsatisfied(predicateType: string, why: string): RuleFinding {
+  const reason = `attestation ${predicateType} does not satisfy: ${why}`;
+  return {
+    summary: 'Images whose attestations do not satisfy the policy are not allowed',
+    problem: `has no satisfying attestation: ${reason}`,
+    detail: reason,
+  };
 }

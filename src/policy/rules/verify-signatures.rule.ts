@@ -5,14 +5,16 @@ import { ImageRule, RuleCompileContext, RuleFacts, RuleFinding } from './image-r
 import {
   SignatureTrustValue,
   compileSignatureTrust,
-  signatureTrustOneOf,
+  notationTrustProperty,
+  signatureTrustAnyOf,
   signatureTrustProperties,
 } from './signature-trust-value';
 
 /**
- * `verifySignatures: {keys: [cosign.pub]}` or `{certificates: {...}}`: the digest the image resolves
- * to (the index, for a multi-arch tag) must carry a cosign signature by a trusted key or identity,
- * over a payload naming that very digest.
+ * `verifySignatures: {keys: [cosign.pub]}`, `{certificates: {...}}` or `{notation: {...}}`, or
+ * several: the digest the image resolves to (the index, for a multi-arch tag) must carry a cosign
+ * or Notary Project signature by a trusted key or identity (by `threshold` distinct ones), over a
+ * payload naming that very digest.
  */
 @Injectable()
 export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
@@ -20,10 +22,10 @@ export class VerifySignaturesRule implements ImageRule<SignatureTrust> {
   readonly valueSchema = {
     type: 'object',
     description:
-      "The image's digest must carry a cosign signature (classic .sig tag or sigstore bundle) by one of these keys or identities.",
+      "The image's digest must carry a cosign signature (classic .sig tag or sigstore bundle) or a Notary Project signature by one of these keys or identities (by threshold of them).",
     additionalProperties: false,
-    properties: signatureTrustProperties,
-    oneOf: signatureTrustOneOf,
+    properties: { ...signatureTrustProperties, notation: notationTrustProperty },
+    anyOf: signatureTrustAnyOf,
   };
 
   compile(value: unknown, context: RuleCompileContext): SignatureTrust {

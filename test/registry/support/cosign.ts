@@ -14,8 +14,13 @@ const run = promisify(execFile);
  * to loopback registries, no transparency log. What it writes is what users' pipelines write.
  */
 export class Cosign {
-  private readonly bin = goTool('cosign');
+  private readonly bin: string;
   readonly dir = mkdtempSync(join(tmpdir(), 'kib-cosign-'));
+
+  /** cosign v2.6.5, or (`cosign3`) v3.0.6, whose default is a sigstore bundle and a signing config. */
+  constructor(private readonly tool: 'cosign' | 'cosign3' = 'cosign') {
+    this.bin = goTool(tool);
+  }
 
   /** A key pair in `<name>.key` / `<name>.pub`; the public key's path. */
   async generateKeyPair(name: string): Promise<string> {
@@ -32,17 +37,43 @@ export class Cosign {
   async sign(
     reference: string,
     key: string,
-    options: { newBundleFormat?: boolean; recursive?: boolean; certificate?: string; chain?: string } = {},
+    options: {
+      newBundleFormat?: boolean;
+      recursive?: boolean;
+      certificate?: string;
+      chain?: string;
+      /** cosign v3: the classic `.sig` layout instead of its default bundle. */
+      classic?: boolean;
+      /** cosign v3: a local signing configuration (its TSA, no log) and the trusted root it checks with. */
+      signingConfig?: { readonly path: string; readonly trustedRoot: string };
+      /** A TSA for the classic layout, which does not read a signing configuration. */
+      timestampUrl?: string;
+    } = {},
   ): Promise<void> {
+    const v3 = this.tool === 'cosign3';
     await this.cosign([
       'sign',
       '--key',
       `${key}.key`,
       ...(options.newBundleFormat ? ['--new-bundle-format'] : []),
+      ...(options.classic ? ['--new-bundle-format=false'] : []),
       ...(options.recursive ? ['--recursive'] : []),
       ...(options.certificate ? ['--certificate', options.certificate] : []),
       ...(options.chain ? ['--certificate-chain', options.chain] : []),
-      ...COMMON,
+      ...(options.timestampUrl ? ['--timestamp-server-url', options.timestampUrl] : []),
+      ...(options.signingConfig
+        ? [
+            '--signing-config',
+            options.signingConfig.path,
+            '--trusted-root',
+            options.signingConfig.trustedRoot,
+          ]
+        : v3
+          ? // Offline: no TUF signing configuration to fetch, and no log to upload to.
+            ['--use-signing-config=false', '--tlog-upload=false']
+          : ['--tlog-upload=false']),
+      '--allow-insecure-registry',
+      '--yes',
       reference,
     ]);
   }
@@ -96,7 +127,11 @@ export interface KeylessIdentity {
  * workflow URI and whose issuer extension names the OIDC issuer, as GitHub Actions' keyless
  * signatures carry.
  */
-export async function keylessIdentity(subject: string, issuer: string): Promise<KeylessIdentity> {
+export async function keylessIdentity(
+  subject: string,
+  issuer: string,
+  options: { readonly validForMs?: number } = {},
+): Promise<KeylessIdentity> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
@@ -120,7 +155,7 @@ export async function keylessIdentity(subject: string, issuer: string): Promise<
     signingKey: caKeys.privateKey,
     signingAlgorithm: ALGORITHM,
     notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 3_600_000),
+    notAfter: new Date(now + (options.validForMs ?? 3_600_000)),
     extensions: [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
@@ -163,4 +198,54 @@ export async function pushArtifact(
     headers: { 'Content-Type': String(manifest.mediaType) },
   });
   if (!put.ok) throw new Error(`manifest upload failed: ${put.status} ${await put.text()}`);
+}
+
+/**
+ * What cosign v3 signs with offline, as a user without sigstore's public services would set it
+ * up: a signing configuration naming only a local TSA (no Fulcio, no Rekor), and the trusted root
+ * cosign checks its own result against, listing that TSA's chain.
+ * https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_trustroot.proto (SigningConfig)
+ */
+export function localSigningConfig(
+  dir: string,
+  tsa: { readonly url: string; readonly chainPem: string },
+): { readonly path: string; readonly trustedRoot: string } {
+  const der = (pem: string): string[] =>
+    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) =>
+      Buffer.from(block.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('base64'),
+    );
+  const path = join(dir, 'signing-config.json');
+  const trustedRoot = join(dir, 'trusted_root.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+      caUrls: [],
+      oidcUrls: [],
+      rekorTlogUrls: [],
+      tsaUrls: [
+        { url: tsa.url, majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z' }, operator: 'local' },
+      ],
+      rekorTlogConfig: { selector: 'ANY' },
+      tsaConfig: { selector: 'ANY' },
+    }),
+  );
+  writeFileSync(
+    trustedRoot,
+    JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [
+        {
+          subject: { organization: 'acme', commonName: 'local tsa' },
+          uri: tsa.url,
+          certChain: { certificates: der(tsa.chainPem).map((rawBytes) => ({ rawBytes })) },
+          validFor: { start: '2020-01-01T00:00:00Z' },
+        },
+      ],
+    }),
+  );
+  return { path, trustedRoot };
 }

@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const TOOLS = join(__dirname.replace(/[/\\]\.bench-build(?=[/\\])/, ''), '..', '..', 'tools', 'go-tool.sh');
 
 /** A tool the Go module proxy builds, from the cache `test/tools/go-tool.sh` keeps. */
-export function goTool(name: 'crane' | 'cosign'): string {
+export function goTool(name: 'crane' | 'cosign' | 'cosign3' | 'notation' | 'timestamp-server'): string {
   return execFileSync('bash', [TOOLS, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
     .trim()
     .split('\n')

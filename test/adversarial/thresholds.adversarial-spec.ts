@@ -1,0 +1,177 @@
+import { Logger } from '@nestjs/common';
+import { createPublicKey } from 'node:crypto';
+import { RegistryClient } from '../../src/registry';
+import {
+  Authority,
+  CosignWriter,
+  GITHUB_ISSUER,
+  WORKFLOW,
+  authority,
+  b64,
+  byIdentity,
+  byKeys,
+  certificateBundle,
+  deadlineIn,
+  envelopeOf,
+  keyBundle,
+  keyPair,
+  signingCertificate,
+} from '../../src/testing/cosign-fixtures';
+import { FakeRegistry, sha256 } from '../../src/testing/fake-registry';
+import {
+  ImageVerifier,
+  SignatureTrust,
+  VerificationRequest,
+  VerificationTarget,
+} from '../../src/verification';
+
+/**
+ * k-of-n thresholds, which one signer would like to meet alone: the same signature many times,
+ * its own signature in every layout, a signature that names another trusted key in its hint, one
+ * certificate that several trusted identities describe. A signer counts once however many of its
+ * signatures are present, and each counted signer stands for one trusted key or identity.
+ */
+describe('a threshold met by one signer', () => {
+  const registry = new FakeRegistry();
+  const cosign = new CosignWriter(registry);
+  const client = new RegistryClient();
+  const ci = keyPair();
+  const release = keyPair();
+  let sut: ImageVerifier;
+  let repositories = 0;
+  let repository: string;
+  let fulcio: Authority;
+
+  const target = (digest: string): VerificationTarget => ({
+    access: registry.access,
+    repository,
+    digest,
+    policyRevision: 'r1',
+    successTtlMs: 600_000,
+    failureTtlMs: 10_000,
+  });
+  const twoOf = (trust: SignatureTrust): VerificationRequest => ({
+    kind: 'signatures',
+    trust: { ...trust, threshold: 2 },
+  });
+  const bundleBy = (digest: string, key = ci.privateKey) =>
+    envelopeOf(cosign.imageSignatureStatement(repository, digest), key);
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    await registry.start();
+    fulcio = await authority('test fulcio');
+  });
+  afterAll(async () => {
+    await client.onModuleDestroy();
+    await registry.stop();
+  });
+  beforeEach(() => {
+    repository = `demo/threshold-${++repositories}`;
+    sut = new ImageVerifier(client);
+  });
+
+  it('the same trusted signature 40 times, in every layout, is one signer of two', async () => {
+    const digest = cosign.image(repository);
+    const envelope = bundleBy(digest);
+    for (let i = 0; i < 20; i++)
+      cosign.pushBundle(repository, digest, keyBundle(envelope), i % 2 ? 'referrers' : 'fallback tag');
+    cosign.pushSignatures(
+      repository,
+      digest,
+      Array.from({ length: 20 }, () => cosign.classicSignature(repository, digest, ci.privateKey)),
+    );
+
+    const result = await sut.verify(
+      target(digest),
+      twoOf(byKeys(ci.publicPem, release.publicPem)),
+      deadlineIn(),
+    );
+
+    expect(result).toMatchObject({
+      verified: false,
+      reason: 'not enough trusted signatures (1 of 2)',
+      signers: { counted: 1, required: 2 },
+    });
+  });
+
+  it("a signature that names the other trusted key in its hint is still the signer's own", async () => {
+    const digest = cosign.image(repository);
+    cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest)));
+    const releaseHint = b64(
+      sha256(createPublicKey(release.publicPem).export({ type: 'spki', format: 'der' })),
+    );
+    cosign.pushBundle(repository, digest, {
+      ...keyBundle(bundleBy(digest)),
+      verificationMaterial: { publicKey: { hint: releaseHint } },
+    });
+
+    const result = await sut.verify(
+      target(digest),
+      twoOf(byKeys(ci.publicPem, release.publicPem)),
+      deadlineIn(),
+    );
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
+
+  it('one certificate that two trusted identities describe is one signer, however often it signs', async () => {
+    const certificate = await signingCertificate(fulcio);
+    const digest = cosign.image(repository);
+    for (let i = 0; i < 3; i++)
+      cosign.pushBundle(
+        repository,
+        digest,
+        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+      );
+    const trust = byIdentity({
+      authorities: [fulcio.node],
+      identities: [
+        { issuer: GITHUB_ISSUER, subject: WORKFLOW },
+        { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\// },
+      ],
+      requireTransparencyLog: false,
+      logs: [],
+    });
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
+
+  it('two certificates of one identity are one signer; two identities are two', async () => {
+    const [first, second] = [await signingCertificate(fulcio), await signingCertificate(fulcio)];
+    const other = await signingCertificate(fulcio, {
+      subject: 'https://github.com/acme/release/.github/workflows/r.yml@refs/heads/main',
+    });
+    const identities = [
+      { issuer: GITHUB_ISSUER, subject: WORKFLOW },
+      { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\/acme\/release\// },
+    ];
+    const trust = byIdentity({
+      authorities: [fulcio.node],
+      identities,
+      requireTransparencyLog: false,
+      logs: [],
+    });
+    const same = cosign.image(repository);
+    for (const certificate of [first, second])
+      cosign.pushBundle(
+        repository,
+        same,
+        certificateBundle(bundleBy(same, certificate.privateKey), certificate),
+      );
+    const distinct = cosign.image(repository, 'v2');
+    for (const certificate of [first, other])
+      cosign.pushBundle(
+        repository,
+        distinct,
+        certificateBundle(bundleBy(distinct, certificate.privateKey), certificate),
+      );
+
+    expect((await sut.verify(target(same), twoOf(trust), deadlineIn())).reason).toBe(
+      'not enough trusted signatures (1 of 2)',
+    );
+    expect((await sut.verify(target(distinct), twoOf(trust), deadlineIn())).verified).toBe(true);
+  });
+});
