@@ -892,7 +892,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
         [
           'a key deep in a signature rule',
           policyOf('  rules:\n    - verifySignatures:\n        keys: [k.pub]\n        requireTlog: true\n'),
-          'policy.document: spec.rules[0].verifySignatures.requireTlog is not a known key of an ImagePolicy (spec.rules[0].verifySignatures takes keys, certificates)',
+          'policy.document: spec.rules[0].verifySignatures.requireTlog is not a known key of an ImagePolicy (spec.rules[0].verifySignatures takes keys, threshold, certificates, notation)',
         ],
         [
           'another kind',
