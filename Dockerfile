@@ -17,7 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-COPY scripts/write-build-info.js ./scripts/
+COPY scripts/finish-build.js ./scripts/
 RUN npm run build \
  && npm prune --omit=dev \
  && mkdir -p /var/lib/kube-image-bouncer

@@ -9,6 +9,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
  */
 const LAYERS: Record<string, readonly string[]> = {
   'image-reference': [],
+  version: [],
   'cpu-quota': [],
   config: ['cpu-quota'],
   'file-watch': [],
@@ -34,15 +35,27 @@ const LAYERS: Record<string, readonly string[]> = {
     'cache',
     'attestation-conditions',
   ],
-  metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'verification-ledger'],
+  metrics: ['policy', 'registry', 'tls', 'http', 'config', 'cluster-ipc', 'version', 'verification-ledger'],
   audit: ['metrics', 'policy', 'http'],
   'image-review': ['policy', 'audit', 'http'],
   admission: ['policy', 'audit', 'http'],
   health: ['policy', 'tls', 'http', 'config', 'cluster-ipc', 'verification-ledger'],
   app: ['config', 'http', 'tls', 'metrics', 'audit', 'image-review', 'admission', 'health'],
   server: ['app', 'config', 'http', 'logging', 'tls', 'metrics'],
-  cluster: ['server', 'config', 'logging', 'tls', 'policy', 'health', 'cluster-ipc', 'verification-ledger'],
+  // The primary sums its workers' metrics: it reads what MetricsService registers; it keeps the ledger file.
+  cluster: [
+    'server',
+    'config',
+    'logging',
+    'tls',
+    'policy',
+    'health',
+    'cluster-ipc',
+    'metrics',
+    'verification-ledger',
+  ],
   cli: [
+    'version',
     'cluster',
     'server',
     'config',

@@ -55,6 +55,25 @@ skipped 2 objects with no pod spec at a place the webhook knows: example.com/Wid
       });
     });
 
+    it('takes files and directories without -f, as -f takes them, and both together', () => {
+      const withFlag = runCli(['check', '-f', `${MANIFESTS}/app`]);
+      expect(runCli(['check', `${MANIFESTS}/app`])).toEqual(withFlag);
+      const both = runCli([
+        'check',
+        `${MANIFESTS}/app/list.yaml`,
+        '-f',
+        `${MANIFESTS}/crds.yaml`,
+        '-o',
+        'json',
+      ]);
+      expect(JSON.parse(both.stdout)).toMatchObject({ summary: { files: 2, podSpecs: 4 } });
+      expect(
+        runCli(['check', '-'], { input: readFileSync(`${MANIFESTS}/helm-output.yaml`, 'utf8') }),
+      ).toEqual(
+        runCli(['check', '-f', '-'], { input: readFileSync(`${MANIFESTS}/helm-output.yaml`, 'utf8') }),
+      );
+    });
+
     it('judges image volumes, which the kubelet pulls like a container image, naming the volume', () => {
       expect(runCli(['check', '-f', `${MANIFESTS}/image-volumes`])).toEqual({
         status: 1,
@@ -176,6 +195,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
         allowedWithWarnings: 0,
         allowed: 1,
         skipped: 1,
+        excepted: 0,
       },
       registrySkipped: { rules: [], pinning: 0 },
       findings: [
@@ -201,6 +221,7 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
           breakGlassRefused: null,
         },
       ],
+      excepted: [],
       skipped: [
         {
           file: 'test/fixtures/manifests/app/list.yaml',
@@ -356,6 +377,148 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
     });
   });
 
+  describe('what spec.exceptions let through', () => {
+    const EXCEPTIONS_POLICY = 'test/fixtures/policies/exceptions.yaml';
+    const args = ['check', `${MANIFESTS}/excepted.yaml`, '--policy', EXCEPTIONS_POLICY];
+    const expired =
+      'kube-image-bouncer: warning: test/fixtures/policies/exceptions.yaml:13: spec.exceptions[1] (ticket CHG-1999) expired at 2020-01-31T00:00:00.000Z and lets nothing through; remove it, or renew it with a later expires\n';
+
+    it('is a row of its own, "excepted", with the ticket and expiry; an expired exception gets a warning', () => {
+      expect(runCli(args)).toEqual({
+        status: 1,
+        stderr: expired,
+        stdout: `LOCATION                                  DOC  NAMESPACE  RESOURCE             CONTAINER       IMAGE                                 RULE       ENFORCEMENT  MESSAGE
+test/fixtures/manifests/excepted.yaml:16  1    shop       Deployment/checkout  migrate (init)  busybox                               no-latest  enforce      uses the latest tag
+test/fixtures/manifests/excepted.yaml:19  1    shop       Deployment/checkout  checkout        registry.example.com/legacy/checkout  -          excepted     let through by spec.exceptions CHG-4711 until 2999-12-31T00:00:00.000Z
+
+checked 1 pod spec in 1 document from 1 file against policy exceptions (revision ${revisionOf(EXCEPTIONS_POLICY)}): 1 denied, 0 allowed with warnings, 0 allowed; 1 image let through by spec.exceptions
+`,
+      });
+    });
+
+    it('is in -o json, with its ticket and expiry', () => {
+      const report = JSON.parse(runCli([...args, '-o', 'json']).stdout) as {
+        summary: { excepted: number };
+        excepted: unknown[];
+      };
+      expect(report.summary.excepted).toBe(1);
+      expect(report.excepted).toEqual([
+        {
+          file: 'test/fixtures/manifests/excepted.yaml',
+          line: 19,
+          column: 18,
+          document: 1,
+          item: null,
+          helmSource: null,
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'checkout',
+          container: 'checkout',
+          containerList: 'containers',
+          image: 'registry.example.com/legacy/checkout',
+          ticket: 'CHG-4711',
+          expires: '2999-12-31T00:00:00.000Z',
+        },
+      ]);
+    });
+
+    it('is a suppressed result in -o sarif, justified by the ticket', () => {
+      const log = JSON.parse(runCli([...args, '-o', 'sarif']).stdout) as Log;
+      const [run] = log.runs;
+      const excepted = run.results!.filter((r) => r.ruleId === 'excepted');
+      expect(excepted).toEqual([
+        expect.objectContaining({
+          level: 'note',
+          ruleIndex: run.tool.driver.rules!.findIndex((rule) => rule.id === 'excepted'),
+          suppressions: [
+            {
+              kind: 'external',
+              status: 'accepted',
+              justification: 'spec.exceptions CHG-4711 until 2999-12-31T00:00:00.000Z',
+            },
+          ],
+          locations: [
+            expect.objectContaining({
+              physicalLocation: expect.objectContaining({ region: { startLine: 19, startColumn: 18 } }),
+            }),
+          ],
+        }),
+      ]);
+      expect(run.results!.filter((r) => r.ruleId === 'no-latest')).toHaveLength(1);
+    });
+
+    it("is the pod spec's test case output in -o junit", () => {
+      expect(runCli([...args, '-o', 'junit']).stdout).toContain(
+        '<system-out>excepted: container &quot;checkout&quot; (containers): image registry.example.com/legacy/checkout let through by spec.exceptions CHG-4711 until 2999-12-31T00:00:00.000Z</system-out>',
+      );
+    });
+
+    it('warns of an expired exception in explain and test too', () => {
+      expect(runCli(['explain', 'nginx:1', '--policy', EXCEPTIONS_POLICY]).stderr).toBe(expired);
+    });
+  });
+
+  describe('a policy that needs the registry, offline', () => {
+    const REGISTRY_POLICY = 'test/fixtures/policies/registry-aware.yaml';
+    const args = ['check', `${MANIFESTS}/prod-shop.yaml`, '--policy', REGISTRY_POLICY];
+    const table = (
+      failsTheRun: boolean,
+    ) => `LOCATION                                   DOC  NAMESPACE  RESOURCE     CONTAINER  IMAGE                       RULE    ENFORCEMENT  MESSAGE
+test/fixtures/manifests/prod-shop.yaml:20  2    prod-eu    Pod/sandbox  pause      registry.k8s.io/pause:3.10  pinned  enforce      is not pinned by a digest
+
+checked 3 pod specs in 3 documents from 1 file against policy registry-aware (revision ${revisionOf(REGISTRY_POLICY)}): 1 denied, 0 allowed with warnings, 2 allowed
+skipped what needs the registry (run with --online to do it as the webhook does): rule signed-by-ci (verifySignatures) for 1 image; digest pinning for 1 image (judged as pinned, as /mutate would pin them)
+${failsTheRun ? 'this fails the run (--fail-on skipped)\n' : ''}`;
+
+    it('judges a tag /mutate would pin as pinned, as the webhook does, and says so; an image it would not pin is denied', () => {
+      expect(runCli(args)).toEqual({ status: 1, stderr: '', stdout: table(false) });
+    });
+
+    it('reports findings with the image as written, not with the digest it stood in for', () => {
+      const report = JSON.parse(runCli([...args, '-o', 'json']).stdout) as {
+        findings: { image: string }[];
+        registrySkipped: unknown;
+      };
+      expect(report.findings.map((f) => f.image)).toEqual(['registry.k8s.io/pause:3.10']);
+      expect(report.registrySkipped).toEqual({
+        rules: [{ rule: 'signed-by-ci', check: 'verifySignatures', images: 1 }],
+        pinning: 1,
+      });
+    });
+
+    describe('--fail-on skipped, for CI jobs that must not pass over registry-aware checks', () => {
+      const clean = ['check', '-', '--policy', REGISTRY_POLICY];
+      const input = readFileSync(`${MANIFESTS}/prod-shop.yaml`, 'utf8').split('---\n')[0];
+
+      it('passes a pod spec whose checks need the registry without it, and fails it with --fail-on skipped', () => {
+        expect(runCli(clean, { input }).status).toBe(0);
+        const failing = runCli([...clean, '--fail-on', 'skipped'], { input });
+        expect(failing.status).toBe(1);
+        expect(failing.stdout).toContain('this fails the run (--fail-on skipped)\n');
+        expect(runCli([...args, '--fail-on', 'skipped']).stdout).toBe(table(true));
+      });
+
+      it('marks the pod spec failed in -o junit, and takes several outcomes', () => {
+        const junit = runCli([...clean, '--fail-on', 'warn,skipped', '-o', 'junit'], { input });
+        expect(junit.status).toBe(1);
+        expect(junit.stdout).toContain(
+          '<failure message="Pod/shop: 2 check(s) that need the registry were skipped (run with --online)" type="skipped"></failure>',
+        );
+        expect(runCli([...clean, '--fail-on', 'warn', '--fail-on', 'skipped'], { input }).status).toBe(1);
+      });
+
+      it('passes what needs no registry, and refuses an outcome it does not know', () => {
+        expect(runCli(['check', `${MANIFESTS}/app/clean.json`, '--fail-on', 'skipped']).status).toBe(0);
+        expect(runCli([...clean, '--fail-on', 'skiped'], { input })).toMatchObject({
+          status: 2,
+          stderr:
+            "error: option '--fail-on <outcome>' argument 'skiped' is invalid. Allowed choices are deny, warn, skipped, or several separated by commas.\n",
+        });
+      });
+    });
+  });
+
   describe('exits 2, naming what it cannot read', () => {
     it('a YAML syntax error, with file and line, and a missing file; nothing is checked', () => {
       expect(
@@ -394,7 +557,8 @@ checked 1 pod spec in 1 document from 1 file against policy rollout (revision ${
       expect(runCli(['check'])).toEqual({
         status: 2,
         stdout: '',
-        stderr: 'kube-image-bouncer: check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)\n',
+        stderr:
+          'kube-image-bouncer: check needs at least one FILE, DIRECTORY or - (stdin), each given alone or after -f\n',
       });
     });
 

@@ -8,8 +8,8 @@ import { connect } from 'node:tls';
 import request from 'supertest';
 import { issueCertificate } from '../src/tls/certificate-issuer';
 import { BouncerProcess, freePort, loopbackListenerArgs, runBouncer } from './support/bouncer-process';
-import { eventually } from './support/eventually';
-import { parsePrometheusText, sampleValue } from './support/prometheus-text';
+import { WaitingIsPointless, eventually } from './support/eventually';
+import { Sample, parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { imageReview } from './support/reviews';
 import { SecretVolume } from './support/secret-volume';
 import { TestPki, createTestPki } from './support/test-pki';
@@ -45,6 +45,9 @@ describe('cluster mode (--workers 2)', () => {
       join(dir, 'tls.key'),
       '--policy',
       join(dir, 'policy.yaml'),
+      // What workers leave to the primary to say once, they say at debug: the tests read both.
+      '--log-level',
+      'debug',
     ]);
     await bouncer.waitFor('kube-image-bouncer serving');
   });
@@ -169,6 +172,92 @@ describe('cluster mode (--workers 2)', () => {
     expect(bouncer.output().match(/policy reloaded/g)).toHaveLength(2);
   });
 
+  const scrape = async () => parsePrometheusText((await health().get('/metrics').expect(200)).text);
+
+  it('counts one policy edit once, logs a refused one once, and shows it refused until it is fixed', async () => {
+    const counted = async (result: string) =>
+      sampleValue(await scrape(), 'kube_image_bouncer_policy_reloads_total', { result });
+    const [applied, refused] = [await counted('applied'), await counted('refused')];
+    const before = (await workers())[0].policyRevision;
+
+    writeFileSync(join(dir, 'policy.yaml'), POLICY('dev, staging'));
+    await everyWorker('enforce the edit', (w) => w.policyRevision !== before);
+    expect(await counted('applied')).toBe(applied! + 1);
+    const inForce = (await workers())[0].policyRevision;
+
+    // A misspelt key, as in conformance scenario 7.
+    const typo = POLICY('dev').replace('rules:', 'rule:');
+    writeFileSync(join(dir, 'policy.yaml'), typo);
+    // Each worker says it at debug only; the primary logs it, once.
+    await eventually('both workers to refuse the edit', () => {
+      const said = bouncer
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"level":"debug"') && line.includes('invalid image policy'));
+      return said.length < 2
+        ? Promise.reject(new Error(`${said.length} worker(s) refused it so far`))
+        : Promise.resolve();
+    });
+    // A scrape asks each worker over the channel its report came by, so every report is in by its answer.
+    const samples = await scrape();
+    expect(sampleValue(samples, 'kube_image_bouncer_policy_reloads_total', { result: 'refused' })).toBe(
+      refused! + 1,
+    );
+    expect(sampleValue(samples, 'kube_image_bouncer_policy_reload_refused')).toBe(1);
+    const refusals = bouncer
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"level":"error"') && line.includes('invalid image policy'));
+    expect(refusals).toHaveLength(1);
+    expect(JSON.parse(refusals[0])).toMatchObject({
+      context: 'PolicyStore',
+      msg: expect.stringContaining(`keeping policy revision ${inForce} in force`),
+    });
+    expect((await workers()).map((w) => w.policyRevision)).toEqual([inForce, inForce]);
+
+    writeFileSync(join(dir, 'policy.yaml'), POLICY('dev'));
+    await everyWorker('enforce the fixed edit', (w) => w.policyRevision !== inForce);
+    await eventually('the refused gauge to fall back to 0', async () => {
+      if (sampleValue(await scrape(), 'kube_image_bouncer_policy_reload_refused') !== 0)
+        throw new Error('still 1');
+    });
+    expect(await counted('applied')).toBe(applied! + 2);
+  });
+
+  it('reports process metrics per process, and what runs and enforces once', async () => {
+    const samples = await scrape();
+    const processes = (name: string) =>
+      samples
+        .filter((s) => s.name === name)
+        .map((s) => s.labels.process)
+        .sort();
+    const pids = (await workers()).map((w) => w.pid);
+    expect(pids).toHaveLength(2);
+    for (const name of ['process_max_fds', 'process_resident_memory_bytes', 'process_start_time_seconds'])
+      expect(processes(name)).toEqual([
+        'primary',
+        expect.stringMatching(/^worker-\d+$/),
+        expect.stringMatching(/^worker-\d+$/),
+      ]);
+    // Never a sum: each process's file descriptor limit is the limit, not twice it.
+    expect(new Set(samples.filter((s) => s.name === 'process_max_fds').map((s) => s.value)).size).toBe(1);
+    expect(samples.filter((s) => s.name === 'kube_image_bouncer_build_info')).toEqual([
+      {
+        name: 'kube_image_bouncer_build_info',
+        labels: { version: '0.1.0', commit: expect.any(String), nodejs: process.version },
+        value: 1,
+      },
+    ]);
+    const revision = (await workers())[0].policyRevision;
+    expect(samples.filter((s) => s.name === 'kube_image_bouncer_policy_info')).toEqual([
+      {
+        name: 'kube_image_bouncer_policy_info',
+        labels: { name: join(dir, 'policy.yaml'), revision },
+        value: 1,
+      },
+    ]);
+  });
+
   const rotatedPair = (commonName: string) =>
     issueCertificate(pki.ca, { commonName, usages: ['server'], ipAddresses: ['127.0.0.1'] });
   const newConnectionsSee = async (): Promise<string[]> => {
@@ -177,11 +266,16 @@ describe('cluster mode (--workers 2)', () => {
     return [...seen];
   };
 
-  it('serves a rotated certificate from every worker', async () => {
+  it('serves a rotated certificate from every worker, and counts the rotation once', async () => {
+    const rotations = async () =>
+      sampleValue(await scrape(), 'kube_image_bouncer_certificate_rotations_total', { result: 'applied' });
+    const before = await rotations();
     const rotated = await rotatedPair('rotated');
     volume.publish(rotated.certificatePem, rotated.privateKeyPem);
     await everyWorker('serve the rotated certificate', (w) => w.fingerprint256 === rotated.fingerprint256);
     expect(await newConnectionsSee()).toEqual([rotated.fingerprint256]);
+    // The scrape's round trip to each worker comes after its report of the rotation.
+    expect(await rotations()).toBe(before! + 1);
   });
 
   it('serves a certificate rewritten in place, through the secret volume’s symlinks, from every worker', async () => {
@@ -220,6 +314,80 @@ describe('cluster mode (--workers 2)', () => {
     }
     expect(after).toHaveLength(2);
     expect(after.map((w) => w.pid)).not.toContain(before[0].pid);
+  });
+
+  it('keeps what a worker counted after it dies: no counter goes backwards, and the restart is counted', async () => {
+    for (let i = 0; i < 20; i++) await reviewOnNewConnection(`never-backwards/app:${i}`);
+    await reviewOnNewConnection('nginx');
+    const before = await scrape();
+    const counters = before.filter(
+      (s) => s.name.startsWith('kube_image_bouncer_') && /_(total|count|sum|bucket)$/.test(s.name),
+    );
+    expect(counters.map((s) => s.name)).toEqual(
+      expect.arrayContaining([
+        'kube_image_bouncer_decisions_total',
+        'kube_image_bouncer_requests_total',
+        'kube_image_bouncer_request_duration_seconds_bucket',
+        'kube_image_bouncer_request_duration_seconds_count',
+      ]),
+    );
+    const victims = (await health().get('/readyz').expect(200)).body.workers as { pid: number }[];
+    const restarts = sampleValue(before, 'kube_image_bouncer_worker_restarts_total')!;
+
+    process.kill(victims[0].pid, 'SIGKILL');
+    const survivor = victims[1].pid;
+    const replacement = await eventually('a replacement worker', async () => {
+      const response = await health().get('/readyz');
+      const now = (response.body as { workers?: { pid: number }[] }).workers ?? [];
+      if (response.status !== 200 || now.length !== 2 || now.some((w) => w.pid === victims[0].pid))
+        throw new Error(JSON.stringify(response.body));
+      return now.find((w) => w.pid !== survivor)!.pid;
+    });
+    /** The cluster worker id a process's log lines carry, which its `process` label names. */
+    const workerIdOf = (pid: number): number =>
+      bouncer
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { pid?: number; worker?: number })
+        .find((line) => line.pid === pid && line.worker !== undefined)!.worker!;
+    const processesIn = (samples: Sample[]) =>
+      samples
+        .filter((s) => s.name === 'process_max_fds')
+        .map((s) => s.labels.process)
+        .sort();
+    expect(processesIn(before)).toContain(`worker-${workerIdOf(victims[0].pid)}`);
+    // Every scrape from now on, until the replacement has answered one (a worker that does not
+    // answer within 2 s is summed as it last answered, and a new one has not yet), keeps them all.
+    const fellIn = (samples: Sample[]) =>
+      counters.filter((s) => (sampleValue(samples, s.name, s.labels) ?? 0) < s.value);
+    const after = await eventually('a scrape the replacement worker has answered', async () => {
+      const samples = await scrape();
+      const fell = fellIn(samples);
+      if (fell.length > 0) throw new WaitingIsPointless(`counters went backwards: ${JSON.stringify(fell)}`);
+      if (!processesIn(samples).includes(`worker-${workerIdOf(replacement)}`))
+        throw new Error('the replacement has not answered a scrape yet');
+      return samples;
+    });
+    expect(fellIn(after)).toEqual([]);
+    expect(
+      sampleValue(after, 'kube_image_bouncer_decisions_total', {
+        endpoint: 'image_policy',
+        decision: 'allow',
+        rule: '',
+      }),
+    ).toBe(
+      sampleValue(before, 'kube_image_bouncer_decisions_total', {
+        endpoint: 'image_policy',
+        decision: 'allow',
+        rule: '',
+      }),
+    );
+    expect(sampleValue(after, 'kube_image_bouncer_worker_restarts_total')).toBe(restarts + 1);
+    // The dead worker's own process metrics went with it; the others' are each their own.
+    expect(processesIn(after)).toEqual(
+      ['primary', ...[survivor, replacement].map((pid) => `worker-${workerIdOf(pid)}`)].sort(),
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,28 @@ describe('kube-image-bouncer commands', () => {
       [['verison'], 'error: unknown command "verison" (did you mean "version"?)\n'],
       [
         ['deploy', '--to', 'prod'],
-        'error: unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)\n',
+        'error: unknown command "deploy" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
       ],
+      [
+        ['help', 'nosuch'],
+        'error: unknown command "nosuch" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
+      ],
+      [['help', 'chek'], 'error: unknown command "chek" (did you mean "check"?)\n'],
     ])('%j', (args, stderr) => {
       expect(runCli(args)).toEqual({ status: 2, stdout: '', stderr });
+    });
+
+    it('stops quietly when what reads its output has gone (`check --help | head`)', async () => {
+      const child = spawn(process.execPath, ['dist/main.js', 'check', '--help'], {
+        cwd: REPOSITORY,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // The reading end closes before the program writes a byte: its write fails with EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const status = await new Promise((resolve) => child.once('close', resolve));
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
     });
 
     it('says an unknown option in one line, with the option it meant', () => {

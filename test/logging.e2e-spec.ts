@@ -100,6 +100,69 @@ describe('logs', () => {
     expect(text).not.toContain(pki.server.privateKeyPem.split('\n')[1]);
   });
 
+  const NEST_BOOTSTRAP = [
+    'NestFactory',
+    'NestApplication',
+    'InstanceLoader',
+    'RoutesResolver',
+    'RouterExplorer',
+  ];
+  const startLines = async (extra: string[]): Promise<Record<string, unknown>[]> => {
+    await start(extra);
+    await bouncer!.stop();
+    return bouncer!
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+
+  it("starts in a few info lines of its own: Nest's bootstrap narration is debug", async () => {
+    const lines = await startLines(['--workers', '1']);
+    expect(lines.map((line) => `${line.level as string} ${line.msg as string}`)).toEqual([
+      expect.stringMatching(/^info 1 worker \(a single process\): /),
+      expect.stringMatching(/^info policy: built-in default policy/),
+      expect.stringMatching(/^info serving certificate .*server\.crt, SHA-256 fingerprint /),
+      expect.stringMatching(/^info kube-image-bouncer serving ImageReview and AdmissionReview on https:/),
+      expect.stringMatching(/^info SIGTERM received/),
+    ]);
+  });
+
+  it('starts a cluster without the bootstrap narration of each worker', async () => {
+    const lines = await startLines(['--workers', '2']);
+    expect(lines.filter((line) => NEST_BOOTSTRAP.includes(line.context as string))).toEqual([]);
+    // The primary's workers line, each worker's policy and certificate lines, the serving line and the drain line.
+    expect(lines.filter((line) => line.level === 'info')).toHaveLength(7);
+  });
+
+  it.each([['1'], ['2']])(
+    'warns once, with --workers %s, that an exception of the policy has expired',
+    async (workers) => {
+      const lines = await startLines([
+        '--workers',
+        workers,
+        '--policy',
+        'test/fixtures/policies/exceptions.yaml',
+      ]);
+      expect(lines.filter((line) => String(line.msg).includes('expired'))).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'policy: test/fixtures/policies/exceptions.yaml:13: spec.exceptions[1] (ticket CHG-1999) expired at 2020-01-31T00:00:00.000Z and lets nothing through; remove it, or renew it with a later expires',
+        }),
+      ]);
+    },
+  );
+
+  it('--log-level debug shows the bootstrap lines again', async () => {
+    const lines = await startLines(['--log-level', 'debug', '--workers', '1']);
+    const bootstrap = lines.filter((line) => NEST_BOOTSTRAP.includes(line.context as string));
+    expect(bootstrap.length).toBeGreaterThan(20);
+    expect(new Set(bootstrap.map((line) => line.level))).toEqual(new Set(['debug']));
+    expect(lines.find((line) => String(line.msg).startsWith('kube-image-bouncer serving'))).toMatchObject({
+      level: 'info',
+    });
+  });
+
   it('--log-level warn leaves out allowed and denied reviews but keeps failures', async () => {
     const { port } = await start(['--log-level', 'warn']);
     await review(port, '/image_policy', imageReview(['nginx']));

@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { PolicyStore } from '../src/policy';
 import { RunningWebhookServer } from '../src/server/webhook-server';
 import { eventually } from './support/eventually';
 import { Sample, parsePrometheusText, sampleValue } from './support/prometheus-text';
@@ -154,5 +155,49 @@ describe('Prometheus metrics on the health port', () => {
       applied: 1,
       refused: 1,
     });
+  });
+
+  it('shows a refused edit until the file holds one that applies, and the policy in force', async () => {
+    const refusedNow = async () => sampleValue(await scrape(), 'kube_image_bouncer_policy_reload_refused');
+    writeFileSync(
+      policyPath,
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  rules: still-nope\n',
+    );
+    await eventually('the gauge to say the edit was refused', async () => expect(await refusedNow()).toBe(1));
+    const inForce = server.app.get(PolicyStore).current;
+    expect((await scrape()).filter((s) => s.name === 'kube_image_bouncer_policy_info')).toEqual([
+      {
+        name: 'kube_image_bouncer_policy_info',
+        labels: { name: inForce.name, revision: inForce.revision },
+        value: 1,
+      },
+    ]);
+    writeFileSync(
+      policyPath,
+      'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: fixed}\nspec:\n  rules:\n    - disallowedTags: [dev]\n',
+    );
+    await eventually('the gauge to fall back to 0', async () => expect(await refusedNow()).toBe(0));
+    const fixed = server.app.get(PolicyStore).current;
+    expect((await scrape()).filter((s) => s.name === 'kube_image_bouncer_policy_info')).toEqual([
+      {
+        name: 'kube_image_bouncer_policy_info',
+        labels: { name: 'fixed', revision: fixed.revision },
+        value: 1,
+      },
+    ]);
+  });
+
+  it('says what runs: the version, the commit it was built from, and Node.js', async () => {
+    expect((await scrape()).filter((s) => s.name === 'kube_image_bouncer_build_info')).toEqual([
+      {
+        name: 'kube_image_bouncer_build_info',
+        labels: {
+          version: '0.1.0',
+          commit: expect.stringMatching(/^[0-9a-f]{40}(-dirty)?$/),
+          nodejs: process.version,
+        },
+        value: 1,
+      },
+    ]);
   });
 });

@@ -110,7 +110,7 @@ FAILED: 4 of 6 checks in 3 tests of 1 suite
         stderr: `kube-image-bouncer: cannot read the policy tests:
   test/fixtures/policy-tests/invalid/suite.yaml:8: spec.tests[0].images[0].decision must be one of allow, warn, deny (got "denied")
   test/fixtures/policy-tests/invalid/suite.yaml:9: spec.tests[0].images[1] must have the key "decision"
-  test/fixtures/policy-tests/invalid/suite.yaml:9: spec.tests[0].images[1].decison is not a known key
+  test/fixtures/policy-tests/invalid/suite.yaml:9: spec.tests[0].images[1].decison is not a known key (did you mean "decision"?)
 `,
       });
     });

@@ -37,10 +37,12 @@ describe('the policy reference (docs/policy.md)', () => {
     expect(reading.active).toEqual({ ticket: 'INC-4711', expires: new Date(value) });
   });
 
-  it('shows the error a typo in the example actually produces', () => {
+  it('shows the errors two typos in the example actually produce, one with a did-you-mean', () => {
     const shown = codeBlocks(section, '').find((b) => b.includes('invalid image policy'))!;
     const path = '/etc/kube-image-bouncer/policy.yaml';
-    const typo = readFileSync(EXAMPLE_POLICY, 'utf8').replace('enforcement: warn ', 'enforcement: wran ');
+    const typo = readFileSync(EXAMPLE_POLICY, 'utf8')
+      .replace('enforcement: warn ', 'enforcement: wran ')
+      .replace('      namespaces: ["prod-*"]', '      namespace: ["prod-*"]');
     try {
       compiler.compile(typo, path);
       throw new Error('the typo compiled');

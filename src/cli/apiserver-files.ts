@@ -141,6 +141,24 @@ const workloads = (apiGroup: string, resources: string[]) => ({
   scope: 'Namespaced',
 });
 
+/**
+ * The label every webhook configuration we ship carries (setup's, the kits', the chart's), so that
+ * removing the bouncer deletes them all by selector, whichever and however many were registered:
+ *   kubectl delete validatingwebhookconfigurations,mutatingwebhookconfigurations -l app.kubernetes.io/name=kube-image-bouncer
+ * A fail-closed webhook left behind by a removal refuses every pod it selects.
+ */
+export const WEBHOOK_CONFIGURATION_LABELS = { 'app.kubernetes.io/name': 'kube-image-bouncer' } as const;
+export const WEBHOOK_SELECTOR = Object.entries(WEBHOOK_CONFIGURATION_LABELS)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
+
+/** The first removal steps, in every README and doc that removes the bouncer: delete them all, then show none is left. */
+export const removeWebhookConfigurations = (): string =>
+  [
+    `kubectl delete validatingwebhookconfigurations,mutatingwebhookconfigurations -l ${WEBHOOK_SELECTOR}`,
+    `kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -l ${WEBHOOK_SELECTOR}`,
+  ].join('\n');
+
 /** What the validating webhook is sent: pods, their ephemeral containers and every pod controller. */
 export const VALIDATING_WEBHOOK_RULES = [
   workloads('', ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers', 'podtemplates']),
@@ -204,7 +222,7 @@ export function imageVolumeWebhookConfiguration(hostPort: string, caCertificateP
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: 'kube-image-bouncer-image-volumes' },
+      metadata: { name: 'kube-image-bouncer-image-volumes', labels: WEBHOOK_CONFIGURATION_LABELS },
       webhooks: [
         {
           name: IMAGE_VOLUME_WEBHOOK_NAME,
@@ -228,7 +246,7 @@ export function validatingWebhookConfiguration(hostPort: string, caCertificatePe
   return yamlText('Apply with kubectl: kubectl apply -f validating-webhook-configuration.yaml', {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'kube-image-bouncer' },
+    metadata: { name: 'kube-image-bouncer', labels: WEBHOOK_CONFIGURATION_LABELS },
     webhooks: [
       {
         name: VALIDATING_WEBHOOK_NAME,
@@ -258,7 +276,7 @@ export function mutatingWebhookConfiguration(hostPort: string, caCertificatePem:
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'kube-image-bouncer' },
+      metadata: { name: 'kube-image-bouncer', labels: WEBHOOK_CONFIGURATION_LABELS },
       webhooks: [
         {
           name: MUTATING_WEBHOOK_NAME,

@@ -1,9 +1,28 @@
 import { describeViolation } from '../policy/policy-decision';
-import { CheckReport } from './check-report';
-import { ManifestFinding, ManifestObject, kindLabel } from './manifest-check';
+import { CheckReport, describeException } from './check-report';
+import { ManifestFinding, ManifestObject, ManifestReview, kindLabel } from './manifest-check';
 
-/** What fails the run: denials only (the default), or warnings too (`--fail-on warn`). */
-export type FailOn = 'deny' | 'warn';
+/** What fails the run besides a denial, which always does: `--fail-on warn`, `--fail-on skipped`. */
+export interface FailOn {
+  /** A pod spec admitted with a warning. */
+  readonly warn: boolean;
+  /** A check the webhook would make with a registry, passed over offline. */
+  readonly skipped: boolean;
+}
+
+/** Why a pod spec's test case fails, if it does. */
+function failureOf(review: ManifestReview, failOn: FailOn): { message: string; type: string } | undefined {
+  const resourceName = resource(review.object);
+  if (review.outcome === 'deny') return { message: `${resourceName} would be denied`, type: 'deny' };
+  if (failOn.warn && review.outcome === 'warn')
+    return { message: `${resourceName} would be admitted with warnings`, type: 'warn' };
+  if (failOn.skipped && review.registrySkipped > 0)
+    return {
+      message: `${resourceName}: ${review.registrySkipped} check(s) that need the registry were skipped (run with --online)`,
+      type: 'skipped',
+    };
+  return undefined;
+}
 
 const escape = (text: string): string =>
   text.replace(
@@ -38,28 +57,32 @@ interface TestCase {
 /**
  * `-o junit`: JUnit XML as CI systems (GitLab, Jenkins, Azure Pipelines) read it. One test suite
  * per file, one test case per pod spec, failed when the webhook would deny it (or, with
- * `--fail-on warn`, admit it with a warning); objects with no pod spec are skipped test cases, so the
- * report shows what was not looked at. https://github.com/testmoapp/junitxml
+ * `--fail-on warn`, admit it with a warning; with `--fail-on skipped`, when a registry-aware check
+ * of it was skipped); what spec.exceptions let through is the test case's output; objects with no
+ * pod spec are skipped test cases, so the report shows what was not looked at.
+ * https://github.com/testmoapp/junitxml
  */
 export function checkJunit(report: CheckReport, failOn: FailOn): string {
   const cases: TestCase[] = [];
   for (const review of report.check.reviews) {
     const { object } = review;
-    const failed = review.outcome === 'deny' || (failOn === 'warn' && review.outcome === 'warn');
-    const body = failed
-      ? `\n      <failure${attributes({
-          message: `${resource(object)} would be ${review.outcome === 'deny' ? 'denied' : 'admitted with warnings'}`,
-          type: review.outcome,
-        })}>${escape(review.findings.map(findingText).join('\n'))}</failure>\n    `
-      : review.findings.length > 0
-        ? `\n      <system-out>${escape(review.findings.map((f) => `warning: ${findingText(f)}`).join('\n'))}</system-out>\n    `
-        : '';
+    const failure = failureOf(review, failOn);
+    const notes = [
+      ...(failure && failure.type !== 'skipped'
+        ? []
+        : review.findings.map((f) => `warning: ${findingText(f)}`)),
+      ...review.excepted.map((e) => `excepted: ${describeException(e)}`),
+    ];
+    const body =
+      (failure
+        ? `\n      <failure${attributes(failure)}>${failure.type === 'skipped' ? '' : escape(review.findings.map(findingText).join('\n'))}</failure>`
+        : '') + (notes.length > 0 ? `\n      <system-out>${escape(notes.join('\n'))}</system-out>` : '');
     cases.push({
       file: object.document.file,
       line: review.line,
-      failed,
+      failed: failure !== undefined,
       skipped: false,
-      xml: `    <testcase${attributes({ classname: object.document.file, name: caseName(object), file: object.document.file, line: review.line })}${body ? `>${body}</testcase>` : '/>'}`,
+      xml: `    <testcase${attributes({ classname: object.document.file, name: caseName(object), file: object.document.file, line: review.line })}${body ? `>${body}\n    </testcase>` : '/>'}`,
     });
   }
   for (const { object, line } of report.check.skipped) {

@@ -5,10 +5,10 @@ import type { ArtifactLocation, Log, ReportingDescriptor, Result } from 'sarif';
 import { INVALID_REFERENCE_RULE, RULE_FAILURE_RULE } from '../policy/image-policy.service';
 import { Enforcement } from '../policy/policy-file/image-policy.schema';
 import { describeViolation } from '../policy/policy-decision';
-import { CheckReport, resourceLabel } from './check-report';
-import { ManifestFinding } from './manifest-check';
+import { CheckReport, describeException, exceptionLabel, resourceLabel } from './check-report';
+import { ManifestException, ManifestFinding } from './manifest-check';
 import { STDIN } from './manifest-source';
-import { packageVersion } from './package-version';
+import { packageVersion } from '../version';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -26,8 +26,20 @@ const ENFORCEMENT_MEANING: Record<Enforcement, string> = {
 const HELP =
   'Run `kube-image-bouncer explain IMAGE --namespace NAMESPACE --policy FILE` to see how the image is parsed and how each rule of the policy judges it.';
 
+/** The descriptor of what spec.exceptions let through: not a rule of the policy, its exceptions. */
+export const EXCEPTED_RULE = 'excepted';
+
 /** Findings of the engine's own, which are not rules of any policy file. */
 const ENGINE_RULES: Record<string, ReportingDescriptor> = {
+  [EXCEPTED_RULE]: {
+    id: EXCEPTED_RULE,
+    shortDescription: { text: 'image let through by spec.exceptions' },
+    fullDescription: {
+      text: "An entry of the policy's spec.exceptions lets the image through every rule until it expires; the result is suppressed, with the ticket and expiry as its justification.",
+    },
+    help: { text: HELP },
+    defaultConfiguration: { level: 'note' },
+  },
   [INVALID_REFERENCE_RULE]: {
     id: INVALID_REFERENCE_RULE,
     shortDescription: { text: 'image is not a valid reference' },
@@ -59,11 +71,20 @@ function artifactLocation(file: string): ArtifactLocation {
 }
 
 /** Stable across runs while the finding stands, even when lines move, so alerts are not duplicated. */
-function fingerprint({ object, place, verdict, violation }: ManifestFinding): string {
+function fingerprint({ object, place, verdict }: ManifestFinding | ManifestException, rule: string): string {
   const identity = [object.document.file, object.kind, object.namespace, object.name, place.list];
-  identity.push(place.name, verdict.subject.image, violation.rule);
+  identity.push(place.name, verdict.subject.image, rule);
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
+
+const locationsOf = ({ object, line, column }: ManifestFinding | ManifestException): Result['locations'] => [
+  {
+    physicalLocation: {
+      artifactLocation: artifactLocation(object.document.file),
+      region: { startLine: line, startColumn: column },
+    },
+  },
+];
 
 /**
  * `-o sarif`: SARIF 2.1.0, as GitHub code scanning reads it. One reporting descriptor per policy
@@ -98,6 +119,7 @@ export function checkSarif(report: CheckReport): Log {
   for (const { violation } of check.findings)
     if (!rules.some((rule) => rule.id === violation.rule) && ENGINE_RULES[violation.rule])
       rules.push(ENGINE_RULES[violation.rule]);
+  if (check.excepted.length > 0) rules.push(ENGINE_RULES[EXCEPTED_RULE]);
 
   const results: Result[] = check.findings.map((finding) => ({
     ruleId: finding.violation.rule,
@@ -109,16 +131,28 @@ export function checkSarif(report: CheckReport): Log {
         (finding.breakGlass ? `; allowed by break-glass ticket ${finding.breakGlass}` : '') +
         (finding.breakGlassRefused ? `; not let through: ${finding.breakGlassRefused}` : ''),
     },
-    locations: [
-      {
-        physicalLocation: {
-          artifactLocation: artifactLocation(finding.object.document.file),
-          region: { startLine: finding.line, startColumn: finding.column },
-        },
-      },
-    ],
-    partialFingerprints: { 'kubeImageBouncerFinding/v1': fingerprint(finding) },
+    locations: locationsOf(finding),
+    partialFingerprints: { 'kubeImageBouncerFinding/v1': fingerprint(finding, finding.violation.rule) },
   }));
+  // Suppressed, as an accepted risk with its justification: code scanning shows it as dismissed.
+  for (const exception of check.excepted)
+    results.push({
+      ruleId: EXCEPTED_RULE,
+      ruleIndex: rules.findIndex((rule) => rule.id === EXCEPTED_RULE),
+      level: 'note',
+      message: {
+        text: `${resourceLabel(exception)} in namespace ${exception.object.namespace}: ${describeException(exception)}`,
+      },
+      locations: locationsOf(exception),
+      partialFingerprints: { 'kubeImageBouncerFinding/v1': fingerprint(exception, EXCEPTED_RULE) },
+      suppressions: [
+        {
+          kind: 'external',
+          status: 'accepted',
+          justification: `spec.exceptions ${exceptionLabel(exception)}`,
+        },
+      ],
+    });
 
   return {
     $schema: SARIF_SCHEMA,

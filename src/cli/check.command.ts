@@ -1,12 +1,13 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { text } from 'node:stream/consumers';
 import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { FailOn, checkJunit } from './check-junit';
-import { CheckReport, checkJson, checkTable } from './check-report';
+import { CheckReport, checkJson, checkTable, skippedRegistryWork } from './check-report';
 import { checkSarif } from './check-sarif';
 import { DEFAULT_NAMESPACE, checkManifests, nothingToCheck } from './manifest-check';
 import { readManifests } from './manifest-source';
+import { warnAboutPolicy } from './policy-warnings';
 import { withPolicyEngine } from '../policy/policy-engine';
 
 /** Exit status when the webhook would deny at least one pod spec. */
@@ -35,16 +36,40 @@ function formatted(report: CheckReport, flags: CheckFlags): string {
     case 'junit':
       return checkJunit(report, flags.failOn);
     case 'table':
-      return checkTable(report);
+      return checkTable(report, flags.failOn.skipped);
   }
 }
 
-async function check(flags: CheckFlags): Promise<void> {
+const FAIL_ON = ['deny', 'warn', 'skipped'] as const;
+
+/**
+ * `--fail-on warn`, `--fail-on skipped`, `--fail-on warn,skipped` or the option twice: what fails
+ * the run besides a denial, which always does (`deny`, the default, adds nothing).
+ */
+function parseFailOn(value: string, previous: FailOn): FailOn {
+  const words = value.split(',').map((word) => word.trim());
+  const unknown = words.filter((word) => !(FAIL_ON as readonly string[]).includes(word));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(
+      `Allowed choices are ${FAIL_ON.join(', ')}, or several separated by commas.`,
+    );
+  return {
+    warn: previous.warn || words.includes('warn'),
+    skipped: previous.skipped || words.includes('skipped'),
+  };
+}
+
+async function check(paths: string[], given: CheckFlags): Promise<void> {
+  // `check deploy/` is `check -f deploy/`, as conftest and kubeconform take their files.
+  const flags = { ...given, filename: [...given.filename, ...paths] };
   if (flags.filename.length === 0)
-    throw new InvalidConfigError(['check needs at least one -f FILE, -f DIRECTORY or -f - (stdin)']);
+    throw new InvalidConfigError([
+      'check needs at least one FILE, DIRECTORY or - (stdin), each given alone or after -f',
+    ]);
   // Read as a stream: a synchronous read of fd 0 fails with EAGAIN when stdin is a non-blocking pipe.
   const stdin = flags.filename.includes('-') ? await text(process.stdin) : '';
   const report: CheckReport = await withPolicyEngine(flags.policy, async (engine, pinning) => {
+    warnAboutPolicy(engine.policy);
     const input = readManifests(flags.filename, () => stdin);
     return {
       policy: engine.policy,
@@ -58,7 +83,11 @@ async function check(flags: CheckFlags): Promise<void> {
   if (report.check.reviews.length === 0 && report.check.skipped.length === 0)
     throw nothingToCheck(report.input);
   process.stdout.write(formatted(report, flags));
-  if (report.check.denied > 0 || (flags.failOn === 'warn' && report.check.warned > 0))
+  if (
+    report.check.denied > 0 ||
+    (flags.failOn.warn && report.check.warned > 0) ||
+    (flags.failOn.skipped && skippedRegistryWork(report))
+  )
     process.exitCode = EXIT_DENIED;
 }
 
@@ -67,6 +96,7 @@ export function checkCommand(): Command {
     .description(
       'check Kubernetes manifests against the image policy with the engine the webhook runs; offline unless --online',
     )
+    .argument('[paths...]', 'the same as -f: manifest files, directories, or - for stdin')
     .option(
       '-f, --filename <path>',
       'manifest file, directory (searched recursively for .yaml, .yml and .json) or - for stdin; repeatable',
@@ -90,9 +120,12 @@ export function checkCommand(): Command {
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .addOption(
-      new Option('--fail-on <outcome>', 'what fails the run (exit status 1): deny, or warn for warnings too')
-        .choices(['deny', 'warn'])
-        .default('deny'),
+      new Option(
+        '--fail-on <outcome>',
+        'what fails the run (exit status 1) besides a denial: warn (a warning), skipped (a check that needs the registry, skipped offline); repeatable, or comma-separated',
+      )
+        .argParser(parseFailOn)
+        .default({ warn: false, skipped: false }, 'deny'),
     )
     .addHelpText(
       'after',
@@ -103,20 +136,28 @@ also inside a kind: List), and judged as one admission review. Enforced and warn
 are reported; audit-mode ones are not, as kubectl would not show them either. Objects of other
 kinds are listed as skipped.
 
-Offline by default: rules that need a registry (verifySignatures, verifyAttestations) and digest
-pinning are skipped, and the report says which. --online asks registries as the webhook does: it
-pins images as /mutate would, then judges them as /validate would.
+Offline by default: rules that need a registry (verifySignatures, verifyAttestations) are skipped,
+and images digest pinning would resolve are judged as pinned (as the validating webhook sees them
+after /mutate); the report says which. --fail-on skipped fails such a run, for CI jobs that must
+not pass over them. --online asks registries as the webhook does: it pins images as /mutate would,
+then judges them as /validate would.
 
-Exit status: 0 when every pod spec would be admitted (warnings included, unless --fail-on warn),
-1 when the webhook would deny at least one, 2 when an input or the policy cannot be read, or the
-inputs hold no Kubernetes object at all.
+What spec.exceptions let through is listed too (ENFORCEMENT "excepted", with the ticket and its
+expiry), and fails nothing.
+
+Exit status: 0 when every pod spec would be admitted (warnings included, unless --fail-on warn;
+skipped registry checks included, unless --fail-on skipped), 1 when the webhook would deny at
+least one, 2 when an input or the policy cannot be read, or the inputs hold no Kubernetes object
+at all.
 
 Examples:
+  kube-image-bouncer check deploy/
   kube-image-bouncer check -f deploy/
   helm template my-release ./chart | kube-image-bouncer check -f - --policy policy.yaml
   kustomize build overlays/prod | kube-image-bouncer check -f - -n prod -o sarif > images.sarif
   kube-image-bouncer check -f deploy/ --fail-on warn -o junit > images.xml
-  kube-image-bouncer check -f deploy/ --online --policy signed-images.yaml`,
+  kube-image-bouncer check -f deploy/ --online --policy signed-images.yaml
+  kube-image-bouncer check -f deploy/ --fail-on skipped --policy signed-images.yaml`,
     )
     .action(check);
 }

@@ -1,5 +1,4 @@
 import { buildCli, namedCommandLine } from './cli';
-import { closestCommand } from './command-suggestion';
 
 describe(namedCommandLine.name, () => {
   const program = buildCli();
@@ -38,24 +37,18 @@ describe(namedCommandLine.name, () => {
     ['verison', 'unknown command "verison" (did you mean "version"?)'],
     [
       'deploy',
-      'unknown command "deploy" (commands: serve, check, explain, setup, test, version, completion, help)',
+      'unknown command "deploy" (commands: serve, check, explain, review, setup, test, version, completion, help)',
     ],
   ])('refuses the unknown word %s', (word, message) => {
     expect(() => namedCommandLine([word, '-f', 'x'], program)).toThrow(message);
   });
-});
 
-describe(closestCommand.name, () => {
-  const commands = ['serve', 'check', 'explain', 'setup', 'version', 'completion'];
-
-  it.each([
-    ['SERVE', 'serve'],
-    ['explian', 'explain'],
-    ['compl', 'completion'],
-    ['vers', 'version'],
-    ['x', undefined],
-    ['sevre', 'serve'],
-  ])('%s → %s', (word, meant) => {
-    expect(closestCommand(word, commands)).toBe(meant);
+  it('refuses help for an unknown word as it refuses the word alone', () => {
+    expect(() => namedCommandLine(['help', 'nosuch'], program)).toThrow(
+      'unknown command "nosuch" (commands: serve, check, explain, review, setup, test, version, completion, help)',
+    );
+    expect(() => namedCommandLine(['help', 'chek'], program)).toThrow(
+      'unknown command "chek" (did you mean "check"?)',
+    );
   });
 });

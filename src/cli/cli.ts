@@ -5,12 +5,13 @@ import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { ListenError } from '../server/listen-error';
 import { TlsMaterialError } from '../tls/tls-material';
 import { checkCommand } from './check.command';
-import { closestCommand } from './command-suggestion';
+import { closestName } from '../config/closest-name';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
 import { explainCommand } from './explain.command';
+import { reviewCommand } from './review.command';
 import { acceptGoStyleFlags } from './go-style-flags';
-import { packageVersion } from './package-version';
+import { packageVersion } from '../version';
 import { serveCommand } from './serve.command';
 import { setupCommand } from './setup.command';
 import { testCommand } from './test.command';
@@ -40,6 +41,7 @@ Without a command, kube-image-bouncer serves: \`kube-image-bouncer -cert server.
     serveCommand(),
     checkCommand(),
     explainCommand(),
+    reviewCommand(),
     setupCommand(),
     testCommand(),
     versionCommand(),
@@ -60,7 +62,7 @@ function longOptions(program: Command): Set<string> {
 /** A first word that names no command: refused, with the command it most likely meant. */
 class UnknownCommandError extends Error {
   constructor(word: string, commands: readonly string[]) {
-    const meant = closestCommand(word, commands);
+    const meant = closestName(word, commands);
     super(
       `unknown command ${JSON.stringify(word)}` +
         (meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ` (commands: ${commands.join(', ')})`),
@@ -79,8 +81,12 @@ export function namedCommandLine(args: readonly string[], program: Command): str
   if (first === undefined) return ['serve'];
   if (first.startsWith('-')) return PROGRAM_FLAGS.has(first) ? [...args] : ['serve', ...args];
   const commands = [...program.commands.map((command) => command.name()), 'help'];
-  if (commands.includes(first)) return [...args];
-  throw new UnknownCommandError(first, commands);
+  if (!commands.includes(first)) throw new UnknownCommandError(first, commands);
+  // Commander answers `help nosuch` with the program's help; the word is as unknown as it is alone.
+  const asked = args[1];
+  if (first === 'help' && asked !== undefined && !asked.startsWith('-') && !commands.includes(asked))
+    throw new UnknownCommandError(asked, commands);
+  return [...args];
 }
 
 /** Mistakes in what the user gave: flags, files, an address this machine cannot listen on. */
@@ -99,6 +105,12 @@ function errorLines(error: Error): string {
 }
 
 export async function runCli(argv: readonly string[]): Promise<void> {
+  // `kube-image-bouncer check --help | head`: a reader that stops early is not an error to report
+  // with a stack trace. (The server logs through its own stream, which this leaves alone.)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = buildCli();
   try {
     const args = namedCommandLine(acceptGoStyleFlags(argv.slice(2), longOptions(program)), program);

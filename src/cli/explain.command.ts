@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
 import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { explanationJson, explanationText } from './image-explanation';
+import { warnAboutPolicy } from './policy-warnings';
 import { withPolicyEngine } from '../policy/policy-engine';
 
 interface ExplainFlags {
@@ -14,6 +15,7 @@ interface ExplainFlags {
 async function explain(image: string, flags: ExplainFlags): Promise<void> {
   if (image.trim() === '') throw new InvalidConfigError(['IMAGE must not be empty']);
   const { explanation, pin } = await withPolicyEngine(flags.policy, async (engine, pinning) => {
+    warnAboutPolicy(engine.policy);
     const registry = flags.offline ? 'offline' : 'online';
     const subject = { image };
     // Explained as in a Pod: pinned first, as /mutate would, when the policy pins and we may ask.

@@ -7,6 +7,7 @@ import {
   VALIDATE_PATH,
   VALIDATING_WEBHOOK_RULES,
   VALIDATING_WEBHOOK_SETTINGS,
+  WEBHOOK_CONFIGURATION_LABELS,
   yamlText,
 } from './apiserver-files';
 
@@ -90,7 +91,7 @@ function webhookConfigurationObject(
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind,
-    metadata: { name: 'kube-image-bouncer' },
+    metadata: { name: 'kube-image-bouncer', labels: WEBHOOK_CONFIGURATION_LABELS },
     webhooks: [
       {
         name: mutating ? MUTATING_WEBHOOK_NAME : VALIDATING_WEBHOOK_NAME,

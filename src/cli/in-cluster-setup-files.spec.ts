@@ -21,6 +21,7 @@ const KIT_WEBHOOK_CONFIGURATION = join(
   'webhooks',
   'validating-webhook-configuration.yaml',
 );
+/** Stage 2b, digest pinning, only when the policy pins. */
 const KIT_MUTATING_WEBHOOK_CONFIGURATION = join(
   __dirname,
   '..',
@@ -28,7 +29,7 @@ const KIT_MUTATING_WEBHOOK_CONFIGURATION = join(
   'deploy',
   'kubernetes',
   'cert-manager',
-  'webhooks',
+  'pinning',
   'mutating-webhook-configuration.yaml',
 );
 

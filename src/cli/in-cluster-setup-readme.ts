@@ -1,3 +1,4 @@
+import { WEBHOOK_SELECTOR, removeWebhookConfigurations } from './apiserver-files';
 import { InClusterService } from './in-cluster-manifests';
 
 export interface InClusterSetupReadmeOptions {
@@ -25,6 +26,7 @@ ${notAfter.toISOString()}.
 |---|---|
 | \`tls-secret.yaml\` | the Secret \`${secretName}\` (\`tls.crt\`, \`tls.key\`, \`ca.crt\`) the Deployment mounts; it holds the server's private key |
 | \`validating-webhook-configuration.yaml\` | the ValidatingWebhookConfiguration, service form, its \`caBundle\` this CA |
+| \`mutating-webhook-configuration.yaml\` | the MutatingWebhookConfiguration for digest pinning, the same way: apply it only when the policy sets \`pinDigests\` |
 | \`ca.crt\` | the CA the apiserver checks the bouncer against |
 | \`ca.key\` | the CA's private key: keep it offline, it is only for issuing new certificates |
 
@@ -42,6 +44,8 @@ kubectl apply -f tls-secret.yaml
 kubectl -n ${ns} rollout status deployment/${target.service} --timeout=5m
 # 4. Only then, the webhook
 kubectl apply -f validating-webhook-configuration.yaml
+# 5. Only when the policy pins digests (pinDigests), the mutating one
+kubectl apply -f mutating-webhook-configuration.yaml
 \`\`\`
 
 With the Helm chart instead of step 1:
@@ -54,6 +58,17 @@ helm install kube-image-bouncer charts/kube-image-bouncer -n ${ns} \\
 
 The namespaces \`kube-system\` and \`${ns}\`, and any labelled \`kube-image-bouncer.io/exempt: "true"\`,
 are never sent to the webhook.
+
+## Removing it
+
+Delete every webhook configuration first: one that fails closed and outlives the bouncer refuses
+every pod it selects. They all carry the label \`${WEBHOOK_SELECTOR}\`, so this removes them all,
+validating and mutating, and the second command shows none is left; then the bouncer:
+
+\`\`\`sh
+${removeWebhookConfigurations()}
+kubectl delete -k deploy/kubernetes/base
+\`\`\`
 
 ## Renewing the certificate
 

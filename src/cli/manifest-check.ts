@@ -16,6 +16,7 @@ import {
 import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
+import { pinnedImage } from '../policy/digest-pinning.service';
 import type { DigestPinningService } from '../policy/digest-pinning.service';
 import type { ImagePolicyRequest } from '../policy/image-policy.types';
 import type { LocalAttestation } from '../verification';
@@ -56,6 +57,17 @@ export interface ManifestFinding {
   readonly breakGlassRefused?: string;
 }
 
+/** An image a `spec.exceptions` entry let through every rule, where the webhook would have judged it. */
+export interface ManifestException {
+  readonly object: ManifestObject;
+  readonly verdict: ImageVerdict;
+  readonly place: ImagePlace;
+  readonly line: number;
+  readonly column: number;
+  readonly ticket: string;
+  readonly expires: Date;
+}
+
 /** One pod spec judged as one admission review. */
 export interface ManifestReview {
   readonly object: ManifestObject;
@@ -65,6 +77,9 @@ export interface ManifestReview {
   /** Where the object starts. */
   readonly line: number;
   readonly findings: readonly ManifestFinding[];
+  readonly excepted: readonly ManifestException[];
+  /** Checks of this pod spec the webhook would make with a registry and this offline check did not. */
+  readonly registrySkipped: number;
 }
 
 /** An object whose kind has no pod spec at a place the webhook knows: nothing of it is checked. */
@@ -79,11 +94,13 @@ export interface ManifestCheck {
   readonly warned: number;
   readonly allowed: number;
   readonly findings: readonly ManifestFinding[];
+  readonly excepted: readonly ManifestException[];
   readonly reviews: readonly ManifestReview[];
   readonly skipped: readonly SkippedObject[];
   /**
    * What an offline check could not do that the webhook would: each registry-aware rule, with how
-   * many images it skipped, and how many images digest pinning would have looked at.
+   * many images it skipped, and how many images digest pinning would have resolved (they are judged
+   * as pinned, as the validating webhook sees them after /mutate).
    */
   readonly registrySkipped: { readonly rules: readonly RegistrySkip[]; readonly pinning: number };
 }
@@ -102,6 +119,13 @@ export interface CheckOptions {
   /** Attestation files verifyAttestations rules read instead of the registry (policy tests). */
   readonly attestations?: readonly LocalAttestation[];
 }
+
+/**
+ * The digest an offline check gives an image /mutate would pin: it cannot ask the registry for the
+ * real one, and a rule that only needs to know that there is one (requireDigest) then decides as it
+ * would at admission. The report counts these images as skipped registry work.
+ */
+const DIGEST_NOT_LOOKED_UP = `sha256:${'0'.repeat(64)}`;
 
 const TALLIED: Record<ReviewOutcome, 'denied' | 'warned' | 'allowed'> = {
   deny: 'denied',
@@ -146,6 +170,7 @@ export async function checkManifests(
   const registryRules = new Map<string, RegistrySkip>();
   let pinningSkipped = 0;
   const findings: ManifestFinding[] = [];
+  const excepted: ManifestException[] = [];
   const reviews: ManifestReview[] = [];
   const skipped: SkippedObject[] = [];
   const problems: string[] = [];
@@ -190,9 +215,17 @@ export async function checkManifests(
         continue;
       }
       const pod = group === '' && kind === 'Pod';
+      let registrySkippedHere = 0;
+      // What the judged images were before an offline check gave them a digest, to report them as written.
+      let asWritten = new Map<ImageUnderReview, ImageUnderReview>();
       if (options.pinning?.pinsKind(pod ? 'pod' : 'pod-controller')) {
         if (options.online) request = await pinnedAsAtAdmission(options.pinning, request);
-        else pinningSkipped += request.images.length;
+        else {
+          const assumed = assumedPinned(options.pinning, request);
+          asWritten = assumed.asWritten;
+          request = assumed.request;
+          registrySkippedHere += asWritten.size;
+        }
       }
       const explanation = await engine.explain(request, {
         registry: options.online ? 'online' : 'offline',
@@ -207,16 +240,37 @@ export async function checkManifests(
               images: 0,
             };
             registryRules.set(rule.name, { ...known, images: known.images + 1 });
+            registrySkippedHere++;
           }
-      const decision = explanation.decision;
+      pinningSkipped += asWritten.size;
+      const decision =
+        asWritten.size === 0
+          ? explanation.decision
+          : {
+              ...explanation.decision,
+              verdicts: explanation.decision.verdicts.map((verdict) => {
+                const written = asWritten.get(verdict.subject);
+                return written ? { ...verdict, subject: written } : verdict;
+              }),
+            };
       const outcome = reviewOutcome(decision);
       counts.podSpecs++;
       counts[TALLIED[outcome]]++;
 
       const podFindings: ManifestFinding[] = [];
+      const podExcepted: ManifestException[] = [];
       decision.verdicts.forEach((verdict) => {
         const place = imagePlaceOf(verdict.subject);
         const position = at([...location.specPath, ...imagePathInSpec(verdict.subject)!]);
+        if (verdict.exception)
+          podExcepted.push({
+            object,
+            verdict,
+            place,
+            ...position,
+            ticket: verdict.exception.ticket,
+            expires: verdict.exception.expires,
+          });
         for (const violation of verdict.violations) {
           if (violation.enforcement === 'audit') continue;
           podFindings.push({
@@ -239,15 +293,28 @@ export async function checkManifests(
         }
       });
       // The webhook lists containers before initContainers and volumes; a report reads best in file order.
-      podFindings.sort((a, b) => a.line - b.line || a.column - b.column);
+      const inFileOrder = (a: { line: number; column: number }, b: { line: number; column: number }) =>
+        a.line - b.line || a.column - b.column;
+      podFindings.sort(inFileOrder);
+      podExcepted.sort(inFileOrder);
       findings.push(...podFindings);
-      reviews.push({ object, decision, outcome, line: at([]).line, findings: podFindings });
+      excepted.push(...podExcepted);
+      reviews.push({
+        object,
+        decision,
+        outcome,
+        line: at([]).line,
+        findings: podFindings,
+        excepted: podExcepted,
+        registrySkipped: registrySkippedHere,
+      });
     }
   }
   if (problems.length > 0) throw new CommandInputError('cannot read the manifests:', problems);
   return {
     ...counts,
     findings,
+    excepted,
     reviews,
     skipped,
     registrySkipped: { rules: [...registryRules.values()], pinning: pinningSkipped },
@@ -270,6 +337,34 @@ async function pinnedAsAtAdmission(
       return image === undefined ? subject : { ...subject, image };
     }),
   };
+}
+
+/**
+ * The request as the validating webhook would judge it after /mutate, offline: each image pinning
+ * would resolve gets a digest that stands for the one the registry would give (see
+ * DIGEST_NOT_LOOKED_UP), and is remembered as written.
+ */
+function assumedPinned(
+  pinning: DigestPinningService,
+  request: ImagePolicyRequest,
+): { request: ImagePolicyRequest; asWritten: Map<ImageUnderReview, ImageUnderReview> } {
+  const asWritten = new Map<ImageUnderReview, ImageUnderReview>();
+  const pinned = new Map(
+    pinning
+      .wouldPin(request)
+      .map(({ subject, reference }) => [
+        subject,
+        pinnedImage(subject.image, reference, DIGEST_NOT_LOOKED_UP),
+      ]),
+  );
+  const images = request.images.map((subject) => {
+    const image = pinned.get(subject);
+    if (image === undefined) return subject;
+    const judged = { ...subject, image };
+    asWritten.set(judged, subject);
+    return judged;
+  });
+  return { request: { ...request, images }, asWritten };
 }
 
 /**

@@ -3,6 +3,7 @@ import { locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
 import { ImagePolicyService } from '../policy/image-policy.service';
 import { ImageVerdict, PolicyDecision } from '../policy/image-policy.types';
 import { withPolicyEngine } from '../policy/policy-engine';
+import { warnAboutPolicy } from './policy-warnings';
 import { CommandInputError } from './command-input.error';
 import { checkManifests, kindLabel } from './manifest-check';
 import { readManifests } from './manifest-source';
@@ -209,6 +210,7 @@ export async function runPolicyTestSuites(suites: readonly PolicyTestSuite[]): P
   for (const suite of suites) {
     runs.push(
       await withPolicyEngine(suite.policy, async (engine) => {
+        warnAboutPolicy(engine.policy);
         const results: ExpectationResult[] = [];
         for (const test of suite.tests) results.push(...(await runTest(engine, suite, test)));
         const { name, source, revision } = engine.policy;

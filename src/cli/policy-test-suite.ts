@@ -1,6 +1,7 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { didYouMean } from '../policy/policy-file/image-policy.compiler';
 import { InvalidPolicyError, formatPolicyPath } from '../policy/policy-file/invalid-policy.error';
 import { parsePolicyDocument, pointerToPath, valueAt } from '../policy/policy-file/policy-document';
 import { CommandInputError } from './command-input.error';
@@ -64,9 +65,12 @@ interface SuiteFile {
 // Compiled on first use, so that other commands do not pay for it at start.
 let compiled: ValidateFunction<SuiteFile> | undefined;
 const suiteValidator = (): ValidateFunction<SuiteFile> =>
-  (compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<SuiteFile>(
-    buildImagePolicyTestSchema(),
-  ));
+  (compiled ??= new Ajv({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    verbose: true,
+  }).compile<SuiteFile>(buildImagePolicyTestSchema()));
 
 type Path = (string | number)[];
 
@@ -87,7 +91,7 @@ function schemaProblem(
   };
   switch (error.keyword) {
     case 'additionalProperties':
-      return `${at(path, String(params.additionalProperty))}is not a known key`;
+      return `${at(path, String(params.additionalProperty))}is not a known key${didYouMean(String(params.additionalProperty), error.parentSchema)}`;
     case 'required':
       return `${at(path)}must have the key "${String(params.missingProperty)}"`;
     case 'enum':

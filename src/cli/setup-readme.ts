@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { IMAGE_POLICY_PATH, MUTATE_PATH, VALIDATE_PATH } from './apiserver-files';
+import {
+  IMAGE_POLICY_PATH,
+  MUTATE_PATH,
+  VALIDATE_PATH,
+  WEBHOOK_SELECTOR,
+  removeWebhookConfigurations,
+} from './apiserver-files';
 
 export interface SetupReadmeOptions {
   readonly hostPort: string;
@@ -105,6 +111,22 @@ From a control-plane node, with the apiserver's client certificate:
 curl --cacert ${inApiserverDir('ca.crt')} --cert ${inApiserverDir('apiserver-client.crt')} \\
   --key ${inApiserverDir('apiserver-client.key')} https://${hostPort}/readyz
 \`\`\`
+
+## Removing it
+
+Delete every webhook configuration first, then take ImagePolicyWebhook out of the kube-apiserver,
+then stop the bouncer: a webhook or an ImagePolicyWebhook that fails closed and outlives the bouncer
+refuses every pod. Every webhook configuration setup writes carries the label
+\`${WEBHOOK_SELECTOR}\`, so this removes them all, validating (the image-volume one too) and
+mutating; the second command shows none is left:
+
+\`\`\`sh
+${removeWebhookConfigurations()}
+\`\`\`
+
+Then, on every control-plane node, take \`ImagePolicyWebhook\` out of \`--enable-admission-plugins\`
+(and its entry out of \`${inApiserverDir('admission-config.yaml')}\`), restart the kube-apiserver,
+and only then stop the bouncer.
 
 ## Keep \`ca.key\` safe
 

@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { DISTRIBUTION_REFERENCE } from '../image-reference';
 import { alignColumns } from './aligned-columns';
-import { BuildInfo, buildInfo } from './build-info';
-import { packageVersion } from './package-version';
+import { BuildInfo, buildInfo, packageVersion } from '../version';
 
 export interface VersionReport {
   readonly version: string;

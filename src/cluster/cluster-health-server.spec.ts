@@ -1,4 +1,3 @@
-import { AggregatorRegistry } from 'prom-client';
 import type { ServingStateSnapshot } from '../health/serving-state';
 import { ClusterHealth, clusterAnswers } from './cluster-health-server';
 import { WorkerReadiness } from './worker-agreement';
@@ -20,8 +19,9 @@ describe(clusterAnswers.name, () => {
     const health: ClusterHealth = {
       listening: () => workers.length,
       readiness: () => Promise.resolve(workers),
+      metrics: () => Promise.reject(new Error('not asked')),
     };
-    const answer = await clusterAnswers(health, new AggregatorRegistry())('GET', '/readyz');
+    const answer = await clusterAnswers(health)('GET', '/readyz');
     return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown> };
   };
 

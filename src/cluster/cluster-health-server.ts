@@ -1,5 +1,4 @@
 import { Server, createServer } from 'node:http';
-import type { AggregatorRegistry, RegistryContentType } from 'prom-client';
 import { healthPortNotFoundBody } from '../server/health-listener';
 import { ClusterAnswer } from '../cluster-ipc/cluster-messages';
 import { AGREEMENT_BOUND_MS, WorkerReadiness, workerAgreement } from './worker-agreement';
@@ -9,6 +8,8 @@ export interface ClusterHealth {
   listening(): number;
   /** Each worker's readiness, as its own /readyz would report it, with what it serves. */
   readiness(): Promise<WorkerReadiness[]>;
+  /** The cluster's metrics, summed over its workers (ClusterMetrics). */
+  metrics(): Promise<{ contentType: string; text: string }>;
 }
 
 /** What the cluster answers to a GET of `path`: on the primary's health port, and to a worker asking for its TLS port. */
@@ -38,10 +39,7 @@ const messageOf = (body: unknown): string =>
  * the certificate and the policy, and metrics aggregated over all workers (a scrape of any one
  * worker would count a fraction).
  */
-export function clusterAnswers(
-  health: ClusterHealth,
-  metrics: AggregatorRegistry<RegistryContentType>,
-): ClusterAnswers {
+export function clusterAnswers(health: ClusterHealth): ClusterAnswers {
   return async (method, path) => {
     if (method !== 'GET') return notFound(method, path);
     switch (path) {
@@ -81,8 +79,10 @@ export function clusterAnswers(
           })),
         });
       }
-      case '/metrics':
-        return { status: 200, type: metrics.contentType, text: await metrics.clusterMetrics() };
+      case '/metrics': {
+        const { contentType, text } = await health.metrics();
+        return { status: 200, type: contentType, text };
+      }
       default:
         return notFound(method, path);
     }

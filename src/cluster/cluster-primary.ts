@@ -1,13 +1,14 @@
 import cluster, { Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
 import { AllConfigType } from '../config/bouncer-config';
 import { withPolicyEngine } from '../policy/policy-engine';
 import { listenOn } from '../server/listen-error';
 import { announceDraining, announceServing } from '../server/serving-announcement';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
 import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
+import { ChangeReports } from './change-reports';
+import { ClusterMetrics } from './cluster-metrics';
 import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
 import { WorkerReadiness } from './worker-agreement';
 import { ClusterLedger } from '../verification-ledger';
@@ -70,11 +71,16 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
     config.tls.certificatePath !== undefined
       ? config
       : { ...config, tls: { ...config.tls, generated: await generateSelfSignedPair(config.server.host) } };
-  // What would stop every worker is refused here, once, with the same errors a single process gives.
+  // What would stop every worker is refused here, once, with the same errors a single process gives;
+  // and what is wrong but accepted in the policy is said here once, rather than by every worker.
   await loadTlsMaterial(shared.tls, shared.server.host);
-  const ledgerDir =
-    (await withPolicyEngine(shared.policy.path, (engine) => engine.policy.verificationLedger.path)) ??
-    config.ledger?.dir;
+  const policy = await withPolicyEngine(shared.policy.path, (engine) => engine.policy);
+  for (const warning of policy.warnings) log.warn(`policy: ${warning}`);
+  if (policy.permissive)
+    log.warn(
+      `policy ${policy.name} denies nothing: ${policy.permissive}; every image is let through (spec.allowPermissive: true)`,
+    );
+  const ledgerDir = policy.verificationLedger.path ?? config.ledger?.dir;
   // The primary alone writes the ledger file; workers send it records and are sent everyone's.
   const ledger =
     config.ledger !== undefined && ledgerDir !== undefined
@@ -86,15 +92,23 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
   let readinessRequest = 0;
   let address: { address: string; port: number } | undefined;
 
-  const answer = clusterAnswers(
-    {
-      listening: () => serving.size,
-      readiness: () =>
-        Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
-    },
-    // Built once, here: it listens for every worker's metrics on the cluster channel.
-    new AggregatorRegistry(),
-  );
+  const metrics = new ClusterMetrics();
+  const answer = clusterAnswers({
+    listening: () => serving.size,
+    readiness: () =>
+      Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
+    metrics: () => metrics.scrape([...serving.values()]),
+  });
+  const notices = new ChangeReports();
+  /** What the workers say about the files they all watch: counted, and logged, once for all. */
+  const fromWorker = (worker: Worker, message: unknown): void => {
+    if (isMessage<Extract<WorkerMessage, { type: 'kib:file-change' }>>(message, 'kib:file-change'))
+      metrics.fileChanged(message.change, worker.id);
+    if (isMessage<Extract<WorkerMessage, { type: 'kib:policy-notice' }>>(message, 'kib:policy-notice')) {
+      const { level, message: text } = message;
+      if (notices.isFirst(`${level} ${text}`, worker.id)) log[level]({ context: 'PolicyStore' }, text);
+    }
+  };
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -104,6 +118,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       let failure: Extract<WorkerMessage, { type: 'kib:start-failed' }> | undefined;
       worker.on('online', () => worker.send({ type: 'kib:start', config: shared } satisfies PrimaryMessage));
       worker.on('message', (message: unknown) => {
+        fromWorker(worker, message);
         if (isMessage<Extract<WorkerMessage, { type: 'kib:listening' }>>(message, 'kib:listening')) {
           started = true;
           address = { address: message.address, port: message.port };
@@ -125,6 +140,11 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       });
       worker.on('exit', (code, signal) => {
         serving.delete(worker.id);
+        metrics
+          .workerExited(worker.id)
+          .catch((error: unknown) =>
+            log.error({ err: error }, `keeping worker ${worker.process.pid}'s counts failed`),
+          );
         if (!started) {
           reject(
             failure
@@ -139,8 +159,9 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
             'worker died while serving; starting a replacement',
           );
           setTimeout(() => {
-            if (!shuttingDown)
-              fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed'));
+            if (shuttingDown) return;
+            metrics.workerRestarted();
+            fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed'));
           }, RESPAWN_DELAY_MS);
         }
       });

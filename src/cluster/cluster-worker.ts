@@ -3,10 +3,13 @@ import { InvalidConfigError } from '../config/resolve-bouncer-config';
 import { HealthController } from '../health/health.controller';
 import { ServingState } from '../health/serving-state';
 import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
+import { MetricsService } from '../metrics';
+import { PolicyStore } from '../policy';
 import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
 import { ListenError } from '../server/listen-error';
 import { RunningWebhookServer, startWebhookServer } from '../server/webhook-server';
 import { TlsMaterialError } from '../tls/tls-material';
+import { TlsMaterialService } from '../tls/tls-material.service';
 import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
 
 const send = (message: WorkerMessage): void => {
@@ -32,6 +35,34 @@ function reportStartFailure(error: unknown): Promise<never> {
 }
 
 /**
+ * Tells the primary of every change of the files all workers watch, and of what the policy store
+ * would log about the policy file: the primary counts and logs each once for all workers.
+ */
+function reportFileChanges(server: RunningWebhookServer): void {
+  const policy = server.app.get(PolicyStore);
+  let revision = policy.current.revision;
+  policy.onReload((result) => {
+    const key =
+      result === 'applied'
+        ? `${revision} → ${policy.current.revision}`
+        : `${revision} kept: ${policy.lastRefusal?.message ?? ''}`;
+    revision = policy.current.revision;
+    send({ type: 'kib:file-change', change: { file: 'policy', result, key } });
+  });
+  policy.onNotice((level, message) => send({ type: 'kib:policy-notice', level, message }));
+  const tls = server.app.get(TlsMaterialService);
+  let fingerprint = tls.current.fingerprint256;
+  tls.onRotation((result, material) => {
+    const key =
+      result === 'applied'
+        ? `${fingerprint} → ${material.fingerprint256}`
+        : `${fingerprint} kept: ${tls.lastRefusal?.message ?? ''}`;
+    fingerprint = tls.current.fingerprint256;
+    send({ type: 'kib:file-change', change: { file: 'certificate', result, key } });
+  });
+}
+
+/**
  * A cluster worker: waits for the configuration the primary resolved, serves reviews on the shared
  * TLS port (the primary owns the health port), answers the primary's readiness questions, and
  * drains when told to, when signalled, or when the primary goes away.
@@ -53,6 +84,7 @@ export async function runClusterWorker(): Promise<void> {
   } catch (error) {
     return reportStartFailure(error);
   }
+  reportFileChanges(server);
   send({ type: 'kib:listening', address: server.address.address, port: server.address.port });
 
   const drain = (): void => {
@@ -68,6 +100,16 @@ export async function runClusterWorker(): Promise<void> {
   };
   process.on('message', (message: unknown) => {
     if (isMessage(message, 'kib:shutdown')) drain();
+    if (isMessage<Extract<PrimaryMessage, { type: 'kib:metrics' }>>(message, 'kib:metrics')) {
+      const { id } = message;
+      server.app
+        .get(MetricsService)
+        .registry.getMetricsAsJSON()
+        .then(
+          (metrics) => send({ type: 'kib:metrics', id, metrics }),
+          (error: unknown) => log.error({ err: error }, 'collecting metrics for the primary failed'),
+        );
+    }
     if (isMessage<Extract<PrimaryMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz')) {
       const { id } = message;
       const state = server.app.get(ServingState).snapshot();

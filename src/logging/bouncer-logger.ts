@@ -61,6 +61,20 @@ export function createBouncerLogger(config: LogConfig, destination?: Destination
 type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /**
+ * Nest's own bootstrap narration: every module initialized and every route mapped, about 30 lines
+ * per process at start (@nestjs/core's InstanceLoader, RoutesResolver, RouterExplorer, and
+ * NestFactory/NestApplication's "starting" and "started"). Debug, not info: an operator's info
+ * stream says what the bouncer serves and decides, in the lines the bouncer writes itself.
+ */
+const NEST_BOOTSTRAP_CONTEXTS = new Set([
+  'NestFactory',
+  'NestApplication',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+]);
+
+/**
  * Nest's LoggerService on pino: `new Logger(Context).log(...)` anywhere in the app becomes one JSON
  * line with `context`. An object message is merged into the line, so services log structured data.
  */
@@ -71,7 +85,9 @@ export class PinoNestLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
 
   log(message: unknown, ...optional: unknown[]): void {
-    this.write('info', message, optional);
+    const context = optional.at(-1);
+    const bootstrap = typeof context === 'string' && NEST_BOOTSTRAP_CONTEXTS.has(context);
+    this.write(bootstrap ? 'debug' : 'info', message, optional);
   }
   error(message: unknown, ...optional: unknown[]): void {
     this.write('error', message, optional);

@@ -1,7 +1,8 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { buildInfo, packageVersion } from '../version';
 import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
 import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
@@ -16,6 +17,42 @@ const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 
+/**
+ * The label that tells processes apart in a cluster: Node's process metrics are one process's own
+ * (its memory, its file descriptors), and summing them over processes means nothing.
+ */
+export const PROCESS_LABEL = 'process';
+
+/** This process's `process` label value in a cluster: `worker-<id>`, the id its log lines carry. */
+export const workerProcessName = (id: number): string => `worker-${id}`;
+
+/**
+ * File changes, counted once however many processes see them: by a single process itself, and in
+ * a cluster by the primary, from what its workers report (a worker does not register these).
+ */
+export const POLICY_RELOADS = {
+  name: 'kube_image_bouncer_policy_reloads_total',
+  help: 'Policy file changes seen, by result (applied, refused); one change counts once, however many workers.',
+  labelNames: ['result'] as const,
+};
+export const CERTIFICATE_ROTATIONS = {
+  name: 'kube_image_bouncer_certificate_rotations_total',
+  help: 'Certificate file changes seen, by result (applied, refused); one change counts once, however many workers.',
+  labelNames: ['result'] as const,
+};
+
+let buildLabelsOnce: Record<'version' | 'commit' | 'nodejs', string> | undefined;
+/** Read once a process: without the build's record, finding the commit asks git. */
+function buildLabels(): Record<'version' | 'commit' | 'nodejs', string> {
+  if (buildLabelsOnce) return buildLabelsOnce;
+  const build = buildInfo();
+  return (buildLabelsOnce = {
+    version: packageVersion(),
+    commit: `${build.commit ?? 'unknown'}${build.treeState === 'dirty' ? '-dirty' : ''}`,
+    nodejs: process.version,
+  });
+}
+
 /** The value under `key`, made once on first use. */
 function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);
@@ -25,7 +62,9 @@ function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 
 /**
  * The bouncer's Prometheus metrics, in a registry of its own (so tests can run several servers in
- * one process), plus Node's default process metrics.
+ * one process), plus Node's default process metrics. In a cluster worker, the primary asks for them
+ * and sums them over workers (src/cluster/cluster-metrics.ts); the process metrics carry a
+ * `process` label there, so they are reported per process instead.
  */
 @Injectable()
 export class MetricsService implements OnApplicationBootstrap {
@@ -51,10 +90,38 @@ export class MetricsService implements OnApplicationBootstrap {
     labelNames: ['endpoint', 'code'] as const,
     registers: [this.registry],
   });
+  /** Registered only by a single process: a cluster's primary counts each change once. */
   readonly policyReloads = new Counter({
-    name: 'kube_image_bouncer_policy_reloads_total',
-    help: 'Policy file changes seen, by result (applied, refused).',
-    labelNames: ['result'] as const,
+    ...POLICY_RELOADS,
+    registers: cluster.isWorker ? [] : [this.registry],
+  });
+  /** 1 while the policy file holds an edit that was refused, so what is in force is not what is on disk. */
+  readonly policyReloadRefused: Gauge = new Gauge({
+    name: 'kube_image_bouncer_policy_reload_refused',
+    help: '1 while the policy file on disk is not what is in force: its last edit was refused (see /readyz lastReloadRefused).',
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: (): void => this.policyReloadRefused.set(this.policyStore.lastRefusal ? 1 : 0),
+  });
+  /** The policy in force, as labels of a constant 1, so a dashboard can show and join on its revision. */
+  readonly policyInfo: Gauge<'name' | 'revision'> = new Gauge({
+    name: 'kube_image_bouncer_policy_info',
+    help: 'The policy in force: its name and revision, value 1 (one series per revision while workers part).',
+    labelNames: ['name', 'revision'] as const,
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: (): void => {
+      if (!this.policyStore.loaded) return;
+      const { name, revision } = this.policyStore.current;
+      this.policyInfo.reset();
+      this.policyInfo.set({ name, revision }, 1);
+    },
+  });
+  readonly buildInfo = new Gauge({
+    name: 'kube_image_bouncer_build_info',
+    help: 'What is running: the version, the git commit it was built from, and the Node.js it runs on; value 1.',
+    labelNames: ['version', 'commit', 'nodejs'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly certificateExpiry = new Gauge({
@@ -94,11 +161,10 @@ export class MetricsService implements OnApplicationBootstrap {
     labelNames: ['endpoint', 'reason'] as const,
     registers: [this.registry],
   });
+  /** Registered only by a single process: a cluster's primary counts each change once. */
   readonly certificateRotations = new Counter({
-    name: 'kube_image_bouncer_certificate_rotations_total',
-    help: 'Certificate file changes seen, by result (applied, refused).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
+    ...CERTIFICATE_ROTATIONS,
+    registers: cluster.isWorker ? [] : [this.registry],
   });
 
   readonly policyDeniesNothing: Gauge = new Gauge({
@@ -241,13 +307,11 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly engine: ImagePolicyService,
     private readonly ledger: VerificationLedger,
   ) {
-    collectDefaultMetrics({ register: this.registry });
-    // In a cluster the primary serves /metrics, summing what each worker's registry reports.
-    // prom-client installs a worker's answering listener only when an AggregatorRegistry is built.
-    if (cluster.isWorker) {
-      AggregatorRegistry.setRegistries([this.registry]);
-      new AggregatorRegistry();
-    }
+    collectDefaultMetrics({
+      register: this.registry,
+      ...(cluster.worker ? { labels: { [PROCESS_LABEL]: workerProcessName(cluster.worker.id) } } : {}),
+    });
+    this.buildInfo.set(buildLabels(), 1);
   }
 
   /** After every module's init, when the policy and TLS material have loaded. */

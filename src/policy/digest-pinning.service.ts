@@ -88,6 +88,27 @@ export class DigestPinningService {
     return scope !== undefined && (kind === 'pod' || scope.podControllers);
   }
 
+  /**
+   * The images `pin` would ask a registry about, without asking: in scope, valid, with no digest of
+   * their own and not exempt. `check` judges them offline as pinned, since at admission /mutate
+   * pins them before the validating webhook sees them.
+   */
+  wouldPin(request: ImagePolicyRequest): { subject: ImageUnderReview; reference: ImageReference }[] {
+    const policy = this.store.current;
+    if (this.skipReason(policy, request.namespace || undefined) !== undefined) return [];
+    return request.images.flatMap((subject) => {
+      let reference: ImageReference;
+      try {
+        reference = this.references.parse(subject.image);
+      } catch (error) {
+        if (!(error instanceof InvalidImageReferenceError)) throw error;
+        return [];
+      }
+      if (reference.digest !== undefined || matchesAny(policy.pinDigests!.exemptImages, reference)) return [];
+      return [{ subject, reference }];
+    });
+  }
+
   async pin(request: ImagePolicyRequest): Promise<PinningDecision> {
     const policy = this.store.current;
     const decided = { policy: { name: policy.name, revision: policy.revision } };

@@ -13,7 +13,7 @@ export type {
   VerificationEvent,
 } from './image-policy.service';
 export { PolicyStore } from './policy-file/policy-store.service';
-export type { PolicyReloadResult } from './policy-file/policy-store.service';
+export type { PolicyNoticeLevel, PolicyReloadResult } from './policy-file/policy-store.service';
 export type { CompiledImagePolicy } from './policy-file/compiled-image-policy';
 export type * from './image-policy.types';
 export type { AttestationJudgement } from './rules/image-rule';

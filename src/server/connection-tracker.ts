@@ -52,8 +52,16 @@ export class ConnectionTracker {
   }
 
   private closeIfStillUnused(socket: Socket): void {
-    setTimeout(() => {
-      if (this.requestsInFlight.get(socket) === 0) socket.destroy();
-    }, LAST_CALL_MS).unref();
+    // Timers run before the loop reads sockets: after a stall longer than the last call, a request
+    // that arrived meanwhile is still unread in the kernel when the timer fires, and destroying the
+    // socket then resets a request the client already sent. setImmediate runs after that read, when
+    // such a request is in flight.
+    setTimeout(
+      () =>
+        setImmediate(() => {
+          if (this.requestsInFlight.get(socket) === 0) socket.destroy();
+        }).unref(),
+      LAST_CALL_MS,
+    ).unref();
   }
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseAllDocuments, parseDocument } from 'yaml';
@@ -9,6 +9,7 @@ import { DENY_TTL } from './support/bouncer-setup';
 import { ApiServer, KubectlResult } from './support/control-plane';
 import { WaitingIsPointless, eventually } from './support/eventually';
 import { runCli } from '../support/cli-run';
+import { codeBlocks, readmeSection } from '../support/readme';
 import { ImageAdmissionCluster } from './support/image-admission-cluster';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
 
@@ -16,6 +17,7 @@ const CHART = join(__dirname, '..', '..', 'charts', 'kube-image-bouncer');
 const CHART_VALUES = {
   certManager: join(CHART, 'ci', 'cert-manager-values.yaml'),
   secret: join(CHART, 'ci', 'secret-values.yaml'),
+  registries: join(CHART, 'ci', 'registries-values.yaml'),
 };
 /** helm v4, built once from the Go module proxy: $KIB_HELM from run-conformance.sh, or test/tools/go-tool.sh. */
 const HELM =
@@ -76,6 +78,28 @@ function deploymentOf(objects: readonly RenderedObject[]): {
 }
 
 const K8S_VERSION = readFileSync(join(__dirname, 'k8s-version'), 'utf8').trim();
+
+/** A policy that asks registries: it pins digests and requires a signature by the key beside it. */
+const REGISTRY_POLICY = `apiVersion: kube-image-bouncer.io/v1alpha1
+kind: ImagePolicy
+metadata:
+  name: signed
+spec:
+  exemptNamespaces: [kube-system]
+  registries:
+    - host: registry.example.com
+      credentialsFile: /etc/kube-image-bouncer/registry/config.json
+  pinDigests: true
+  rules:
+    - name: signed-by-ci
+      verifySignatures:
+        keys: [cosign.pub]
+`;
+const COSIGN_PUB = `-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsct1ZFyQh/EM7CMWyd7z12J4rsHd
+ytc23ahG43RVFW3IDp/kJlEMfr1eL8K20xt6ZFX2f4qrzycL6SHsL7hVmg==
+-----END PUBLIC KEY-----
+`;
 /** The shipped manifests, dry-run in scenario 8. */
 const DEPLOY = join(__dirname, '..', '..', 'deploy');
 
@@ -207,14 +231,14 @@ const CERT_MANAGER_CRDS = [
                     group: {type: string}`,
   ),
 ].join('---');
-const SERVICE_MONITOR_CRD = `
+const monitoringCrd = (kind: string, plural: string): string => `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: servicemonitors.monitoring.coreos.com}
+metadata: {name: ${plural}.monitoring.coreos.com}
 spec:
   group: monitoring.coreos.com
   scope: Namespaced
-  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  names: {kind: ${kind}, listKind: ${kind}List, plural: ${plural}, singular: ${kind.toLowerCase()}}
   versions:
     - name: v1
       served: true
@@ -222,6 +246,10 @@ spec:
       schema:
         openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
 `;
+const SERVICE_MONITOR_CRD = [
+  monitoringCrd('ServiceMonitor', 'servicemonitors'),
+  monitoringCrd('PrometheusRule', 'prometheusrules'),
+].join('---');
 
 /** What kubectl prints when the apiserver refuses: exit status 1 and one line on stderr. */
 const refused = (stderr: string): Pick<KubectlResult, 'code' | 'stderr'> => ({
@@ -546,7 +574,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       });
       expect(policy.revision).toBe(revisionOf(ONLY_NGINX));
       expect(policy.lastReloadRefused?.message).toContain(
-        `${policyFile}:11: spec.rules[1].namespace is not a known key`,
+        `${policyFile}:11: spec.rules[1].namespace is not a known key (did you mean "namespaces"?)`,
       );
 
       // Images the apiserver has not asked about yet, so nothing is answered from its cache.
@@ -629,6 +657,7 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       const established = ['wait', '--for=condition=Established', '--timeout=30s'];
       for (const crd of [
         'servicemonitors.monitoring.coreos.com',
+        'prometheusrules.monitoring.coreos.com',
         'issuers.cert-manager.io',
         'certificates.cert-manager.io',
       ])
@@ -663,20 +692,79 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       });
     });
 
-    it('accepts stage 2 with cert-manager, the webhooks alone (deploy/kubernetes/cert-manager/webhooks)', async () => {
+    it('accepts stage 2 with cert-manager, the validating webhook alone (deploy/kubernetes/cert-manager/webhooks)', async () => {
       expect(await dryRun(['-k', join(KUBERNETES, 'cert-manager', 'webhooks')])).toEqual({
         code: 0,
-        stdout: created(MUTATING, VALIDATING),
+        stdout: created(VALIDATING),
         stderr: '',
       });
     });
 
-    it('accepts the optional ServiceMonitor (deploy/kubernetes/monitoring)', async () => {
-      expect(await dryRun(['-k', join(KUBERNETES, 'monitoring')])).toEqual({
+    it('accepts stage 2b, only for a policy that pins, the mutating webhook alone (deploy/kubernetes/cert-manager/pinning)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'cert-manager', 'pinning')])).toEqual({
         code: 0,
-        stdout: created('servicemonitor.monitoring.coreos.com/kube-image-bouncer'),
+        stdout: created(MUTATING),
         stderr: '',
       });
+    });
+
+    it('accepts the optional ServiceMonitor and alerts (deploy/kubernetes/monitoring)', async () => {
+      expect(await dryRun(['-k', join(KUBERNETES, 'monitoring')])).toEqual({
+        code: 0,
+        stdout: created(
+          'prometheusrule.monitoring.coreos.com/kube-image-bouncer',
+          'servicemonitor.monitoring.coreos.com/kube-image-bouncer',
+        ),
+        stderr: '',
+      });
+    });
+
+    it("builds docs/deploying.md's own overlay with kubectl's kustomize: the image by digest, the policy and its key, the registries component", async () => {
+      // The overlay in a directory beside the clone, as the docs lay it out.
+      const beside = join(cluster.plane.dir, 'overlay');
+      mkdirSync(join(beside, 'my-bouncer'), { recursive: true });
+      symlinkSync(join(__dirname, '..', '..'), join(beside, 'kube-image-bouncer'));
+      const [overlay] = codeBlocks(
+        readmeSection('Deploying in the cluster', 'docs/deploying.md').split('### Your own overlay')[1],
+        'yaml',
+      );
+      writeFileSync(join(beside, 'my-bouncer', 'kustomization.yaml'), overlay);
+      writeFileSync(join(beside, 'my-bouncer', 'policy.yaml'), REGISTRY_POLICY);
+      writeFileSync(join(beside, 'my-bouncer', 'cosign.pub'), COSIGN_PUB);
+      const built = await kubectl(['kustomize', join(beside, 'my-bouncer')]);
+      expect(built).toMatchObject({ code: 0, stderr: '' });
+      const objects = parseAllDocuments(built.stdout).map((d) => d.toJS() as RenderedObject);
+      const deployment = objects.find(({ kind }) => kind === 'Deployment')!;
+      const { container, volumes } = deploymentOf([deployment]);
+      expect(container.image).toBe(
+        `registry.example.com/platform/kube-image-bouncer:0.1.0@sha256:${'0'.repeat(64)}`,
+      );
+      expect(volumes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            name: 'registry-credentials',
+            secret: expect.objectContaining({ secretName: 'kube-image-bouncer-registry', optional: true }),
+          }),
+        ]),
+      );
+      const policy = objects.find(({ kind }) => kind === 'ConfigMap') as unknown as {
+        metadata: { name: string };
+        data: Record<string, string>;
+      };
+      expect(policy.metadata.name).toBe('kube-image-bouncer-policy');
+      expect(policy.data).toEqual({ 'policy.yaml': REGISTRY_POLICY, 'cosign.pub': COSIGN_PUB });
+      const networkPolicy = objects.find(({ kind }) => kind === 'NetworkPolicy')!;
+      expect(
+        (networkPolicy.spec as { egress: { ports: { port: number }[] }[] }).egress.map(({ ports }) =>
+          ports.map(({ port }) => port),
+        ),
+      ).toEqual([[53, 53], [443]]);
+      // And the apiserver takes all of it.
+      const applied = await dryRun(['-k', join(beside, 'my-bouncer')]);
+      expect(applied).toMatchObject({ code: 0, stderr: '' });
+      expect(applied.stdout).toContain(
+        'networkpolicy.networking.k8s.io/kube-image-bouncer created (server dry run)',
+      );
     });
 
     it('accepts the Secret and the webhook configuration setup --in-cluster wrote, as written', async () => {
@@ -757,15 +845,17 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       caPem = readFileSync(caFile, 'utf8');
     }, 60_000);
 
-    it.each([[[]], [['-f', CHART_VALUES.certManager]], [['-f', CHART_VALUES.secret]]])(
-      'passes helm lint --strict with %j',
-      (values) => {
-        expect(helm(['lint', '--strict', CHART, ...values])).toMatchObject({
-          status: 0,
-          stdout: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
-        });
-      },
-    );
+    it.each([
+      [[]],
+      [['-f', CHART_VALUES.certManager]],
+      [['-f', CHART_VALUES.secret]],
+      [['-f', CHART_VALUES.registries]],
+    ])('passes helm lint --strict with %j', (values) => {
+      expect(helm(['lint', '--strict', CHART, ...values])).toMatchObject({
+        status: 0,
+        stdout: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
+      });
+    });
 
     it('refuses values the apiserver or the bouncer would refuse, naming them', () => {
       for (const [set, problem] of [
@@ -779,6 +869,137 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
         ['image.digest=latest', "at '/image/digest'"],
       ])
         expect(helm(['template', release, CHART, '--set', set]).stderr).toContain(problem);
+    });
+
+    describe('checks policy.document when it renders, as Kyverno checks a policy when it is applied', () => {
+      const withDocument = (document: string): string => {
+        const file = join(
+          cluster.plane.dir,
+          `policy-document-${createHash('sha256').update(document).digest('hex').slice(0, 8)}.yaml`,
+        );
+        writeFileSync(file, document);
+        return helm(['template', release, CHART, '--set-file', `policy.document=${file}`]).stderr;
+      };
+      const policyOf = (spec: string): string =>
+        `apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n${spec}`;
+
+      it.each([
+        [
+          'a key the schema does not know, with a did-you-mean',
+          policyOf('  rules:\n    - name: a\n      disallowedTags: [latest]\n      namespace: [prod]\n'),
+          'policy.document: spec.rules[0].namespace is not a known key of an ImagePolicy (did you mean "namespaces"?) (spec.rules[0] takes name, enforcement, namespaces, exemptImages, disallowedTags, allowedRepositories, deniedRepositories, requireDigest, verifySignatures, verifyAttestations)',
+        ],
+        [
+          'a key deep in a signature rule',
+          policyOf('  rules:\n    - verifySignatures:\n        keys: [k.pub]\n        requireTlog: true\n'),
+          'policy.document: spec.rules[0].verifySignatures.requireTlog is not a known key of an ImagePolicy (spec.rules[0].verifySignatures takes keys, threshold, certificates, notation)',
+        ],
+        [
+          'another kind',
+          'apiVersion: v1\nkind: ConfigMap\ndata: {}\n',
+          'policy.document must be apiVersion: kube-image-bouncer.io/v1alpha1, kind: ImagePolicy (got apiVersion: v1, kind: ConfigMap)',
+        ],
+        ['what is not YAML', 'spec: [rules\n', 'policy.document is not YAML: '],
+      ])('refuses %s, naming it', (_case, document, problem) => {
+        expect(withDocument(document)).toContain(problem);
+      });
+
+      it('takes every key of examples/image-policy.yaml', () => {
+        expect(
+          withDocument(readFileSync(join(__dirname, '..', '..', 'examples', 'image-policy.yaml'), 'utf8')),
+        ).toBe('');
+      });
+    });
+
+    it('opens egress to DNS and the registries for a policy that asks registries, and mounts what it names', async () => {
+      const objects = renderChart(['-f', CHART_VALUES.registries]);
+      const networkPolicy = objects.find(({ kind }) => kind === 'NetworkPolicy')!;
+      expect(networkPolicy.spec!.egress).toEqual([
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        },
+        { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 443, protocol: 'TCP' }] },
+      ]);
+      const policy = objects.find(({ kind }) => kind === 'ConfigMap') as unknown as {
+        data: Record<string, string>;
+      };
+      expect(Object.keys(policy.data).sort()).toEqual(['cosign.pub', 'policy.yaml']);
+      expect(deploymentOf(objects).volumes).toEqual(
+        expect.arrayContaining([
+          {
+            name: 'registry-credentials',
+            // defaultMode left out: 0440 is octal to the apiserver's YAML (1.1) and decimal to ours (1.2).
+            secret: expect.objectContaining({
+              secretName: 'registry-example-com',
+              items: [{ key: '.dockerconfigjson', path: 'config.json' }],
+            }),
+          },
+        ]),
+      );
+      expect(
+        await dryRun(
+          helm(['template', release, CHART, '-n', namespace, '-f', CHART_VALUES.registries]).stdout,
+        ),
+      ).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(created('networkpolicy.networking.k8s.io/kube-image-bouncer')),
+        stderr: '',
+      });
+    });
+
+    it('refuses to render a closed egress for a policy that asks registries, naming the value to set', () => {
+      const run = helm([
+        'template',
+        release,
+        CHART,
+        '-f',
+        CHART_VALUES.registries,
+        '--set',
+        'networkPolicy.registryEgress.to=null',
+      ]);
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain(
+        "policy.document asks registries (spec.pinDigests, rule signed-by-ci (verifySignatures)), which the NetworkPolicy would block: set networkPolicy.registryEgress.to to your registries' addresses",
+      );
+      // Without the NetworkPolicy, nothing is closed.
+      expect(
+        helm([
+          'template',
+          release,
+          CHART,
+          '-f',
+          CHART_VALUES.registries,
+          '--set',
+          'networkPolicy.registryEgress.to=null',
+          '--set',
+          'networkPolicy.enabled=false',
+        ]).status,
+      ).toBe(0);
+    });
+
+    it('refuses the mutating webhook for a policy that does not pin: it would fail closed and change nothing', () => {
+      expect(
+        helm([
+          'template',
+          release,
+          CHART,
+          '--set-file',
+          `tls.caBundle=${caFile}`,
+          '--set',
+          'webhooks.mutating.enabled=true',
+        ]).stderr,
+      ).toContain(
+        'webhooks.mutating.enabled registers a webhook that fails closed for every pod, and policy.document sets no spec.pinDigests',
+      );
     });
 
     it('registers no webhook by default: with no CA the apiserver could not trust the bouncer', async () => {
@@ -1026,6 +1247,168 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       } finally {
         await kubectl(['delete', '-f', cluster.setup.files.imageVolumeWebhookConfiguration]);
       }
+    });
+  });
+
+  /**
+   * Last, since it deletes every webhook configuration of the bouncer, the conformance one included.
+   * The kit's and the chart's webhooks are registered for real, against a Service with no endpoints:
+   * they fail closed, so pods are refused; docs/deploying.md's removal steps are then run as written,
+   * and a pod is created. Steps that left a webhook behind (the ones before, which deleted only the
+   * validating one) would leave pod creation failing.
+   */
+  describe('13. removal as docs/deploying.md says it leaves no webhook behind', () => {
+    const ns = 'after-removal';
+    const REPOSITORY = join(__dirname, '..', '..');
+    const removal = codeBlocks(readmeSection('Removing it', 'docs/deploying.md'), 'sh');
+    const pod = (name: string): Promise<KubectlResult> =>
+      kubectl(['run', name, '--image=nginx:1.13.8', '--restart=Never', '-n', ns]);
+    const ourWebhooks = async (): Promise<string[]> => {
+      const listed = await kubectl([
+        'get',
+        'validatingwebhookconfigurations,mutatingwebhookconfigurations',
+        '-l',
+        'app.kubernetes.io/name=kube-image-bouncer',
+        '-o',
+        'name',
+      ]);
+      return listed.stdout.split('\n').filter(Boolean);
+    };
+    const helmIn = (cwd: string, args: readonly string[]) => {
+      const run = spawnSync(HELM, args, {
+        cwd,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          KUBECONFIG: cluster.plane.apiServer.kubeconfig,
+          HELM_CACHE_HOME: join(tmpdir(), 'kib-helm-cache'),
+          HELM_CONFIG_HOME: join(cluster.plane.dir, 'helm-config'),
+          HELM_DATA_HOME: join(cluster.plane.dir, 'helm-data'),
+        },
+      });
+      return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+    };
+    /** Runs a removal block's commands as written: kubectl against this cluster, helm with its kubeconfig. */
+    const follow = async (block: string, cwd: string): Promise<string[]> => {
+      const said: string[] = [];
+      for (const command of block.split('\n').filter(Boolean)) {
+        const [program, ...args] = command.replace(/\s+#.*$/, '').split(/\s+/);
+        if (program === 'kubectl') {
+          const run = await kubectl(args);
+          expect({ command, code: run.code }).toEqual({ command, code: 0 });
+          said.push(run.stdout + run.stderr);
+        } else if (program === 'helm') {
+          const run = helmIn(cwd, args);
+          expect({ command, status: run.status, stderr: run.stderr }).toEqual({
+            command,
+            status: 0,
+            stderr: '',
+          });
+          said.push(run.stdout);
+        } else throw new Error(`a removal step this scenario does not run: ${command}`);
+      }
+      return said;
+    };
+    /** Until the apiserver calls the webhooks just registered, and they fail closed. */
+    const podsRefused = (name: string) =>
+      eventually(`pod ${name} to be refused by the webhooks with no server`, async () => {
+        const run = await pod(name);
+        if (run.code === 0) {
+          await kubectl(['delete', 'pod', name, '-n', ns, '--wait=false']);
+          throw new Error('still created');
+        }
+        expect(run.stderr).toContain('failed calling webhook');
+        return run.stderr;
+      });
+
+    beforeAll(async () => {
+      expect(await kubectl(['create', 'namespace', ns])).toMatchObject({ code: 0 });
+      await eventually('the default ServiceAccount', async () =>
+        expect(await kubectl(['get', 'serviceaccount', 'default', '-n', ns])).toMatchObject({ code: 0 }),
+      );
+    });
+
+    it('with the kit: the validating and the mutating webhook registered, then the steps, then a pod is created', async () => {
+      const KUBERNETES = join(REPOSITORY, 'deploy', 'kubernetes');
+      for (const stage of ['cert-manager', 'cert-manager/webhooks', 'cert-manager/pinning'])
+        expect(await kubectl(['apply', '-k', join(KUBERNETES, stage)])).toMatchObject({ code: 0 });
+      expect(await ourWebhooks()).toEqual(
+        expect.arrayContaining([
+          'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+          'mutatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+        ]),
+      );
+      await podsRefused('before-kit-removal');
+
+      const [kit] = removal;
+      const said = await follow(kit, REPOSITORY);
+      expect(said[1]).toBe('No resources found\n');
+      expect(await ourWebhooks()).toEqual([]);
+      await eventually('a pod to be created once the webhooks are gone', async () =>
+        expect(await pod('after-kit-removal')).toEqual({
+          code: 0,
+          stdout: 'pod/after-kit-removal created\n',
+          stderr: '',
+        }),
+      );
+    });
+
+    it("with Helm: installed from the clone's root, the webhooks registered by the notes' command, then the steps, then a pod is created", async () => {
+      // Where a user runs it: the clone's root (here, a directory with its charts/) and setup's output.
+      const root = join(cluster.plane.dir, 'helm-user');
+      mkdirSync(root);
+      symlinkSync(join(REPOSITORY, 'charts'), join(root, 'charts'));
+      expect(runCli(['setup', '--in-cluster', '--out', join(root, 'bouncer-in-cluster')])).toMatchObject({
+        status: 0,
+      });
+      await eventually('the kit namespace to be gone', async () =>
+        expect(await kubectl(['get', 'namespace', 'kube-image-bouncer'])).toMatchObject({ code: 1 }),
+      );
+      expect(await kubectl(['create', 'namespace', 'kube-image-bouncer'])).toMatchObject({ code: 0 });
+      expect(
+        await kubectl(['apply', '-f', join(root, 'bouncer-in-cluster', 'tls-secret.yaml')]),
+      ).toMatchObject({ code: 0 });
+      const pinning = join(root, 'pinning-policy.yaml');
+      writeFileSync(
+        pinning,
+        'apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nspec:\n  pinDigests: true\n  rules:\n    - disallowedTags: [latest]\n',
+      );
+      const install = helmIn(root, [
+        'install',
+        'kube-image-bouncer',
+        'charts/kube-image-bouncer',
+        '-n',
+        'kube-image-bouncer',
+        '--set-file',
+        `policy.document=${pinning}`,
+        '--set',
+        'webhooks.mutating.enabled=true',
+        '--set',
+        'networkPolicy.enabled=false',
+      ]);
+      expect(install.status === 0 ? 0 : install.stderr).toBe(0);
+      expect(await ourWebhooks()).toEqual([]);
+      // Stage 2, as the release's notes say it, from where the chart was installed.
+      const [upgrade] = install.stdout.split('\n').filter((line) => line.trim().startsWith('helm upgrade '));
+      const upgraded = helmIn(root, upgrade.trim().split(/\s+/).slice(1));
+      expect(upgraded.status === 0 ? 0 : upgraded.stderr).toBe(0);
+      expect((await ourWebhooks()).sort()).toEqual([
+        'mutatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+        'validatingwebhookconfiguration.admissionregistration.k8s.io/kube-image-bouncer',
+      ]);
+      await podsRefused('before-helm-removal');
+
+      const [, withHelm] = removal;
+      const said = await follow(withHelm, root);
+      expect(said[1]).toBe('No resources found\n');
+      expect(said[2]).toBe('release "kube-image-bouncer" uninstalled\n');
+      await eventually('a pod to be created once the webhooks are gone', async () =>
+        expect(await pod('after-helm-removal')).toEqual({
+          code: 0,
+          stdout: 'pod/after-helm-removal created\n',
+          stderr: '',
+        }),
+      );
     });
   });
 });

@@ -102,7 +102,7 @@ describe('the CLI with registry-aware policies, against a real registry', () => 
     const { status, stdout } = runCli(['check', '-f', manifests, '--policy', policy]);
     expect(status).toBe(0);
     expect(stdout).toContain(
-      'skipped what needs the registry (run with --online to do it as the webhook does): rule signed-by-ci (verifySignatures) for 2 images; digest pinning for 2 images',
+      'skipped what needs the registry (run with --online to do it as the webhook does): rule signed-by-ci (verifySignatures) for 2 images; digest pinning for 2 images (judged as pinned, as /mutate would pin them)',
     );
   });
 

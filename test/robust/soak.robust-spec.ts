@@ -75,6 +75,9 @@ describe('soak: keep-alive TLS at up to 500 reviews/s', () => {
       expect(describeFailures([...failures(warmUp), ...refusals(warmUp)])).toEqual([]);
       expect(describeFailures([...failures(soak), ...refusals(soak)])).toEqual([]);
       expect(soak.records).toHaveLength(soak.sent);
+      if (rssEnd > rssStart * (1 + MAX_RSS_GROWTH))
+        // A leak raises every trough; a sawtooth stretched by a busy machine does not: show which.
+        console.log(`soak RSS every second, MiB: ${duringSoak.map((b) => mebibytes(b)).join(' ')}`);
       expect(rssEnd).toBeLessThanOrEqual(rssStart * (1 + MAX_RSS_GROWTH));
       expect(bouncer.running()).toBe(true);
     },

@@ -8,8 +8,8 @@ module.exports = function buildDist() {
     cwd: root,
     stdio: 'inherit',
   });
-  // As `npm run build` does, so that `version` reports the commit the way an installed build does.
-  execFileSync(process.execPath, [join(root, 'scripts', 'write-build-info.js')], {
+  // As `npm run build` does: the bin executable, and `version` reporting the commit as an installed build does.
+  execFileSync(process.execPath, [join(root, 'scripts', 'finish-build.js')], {
     cwd: root,
     stdio: 'ignore',
   });

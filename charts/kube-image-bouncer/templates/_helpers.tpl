@@ -84,3 +84,79 @@ namespaceSelector:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 {{- end -}}
+
+{{/*
+The check of policy.document at render, as Kyverno checks a policy when it is applied: it must parse
+as YAML, be an ImagePolicy of our apiVersion, and name only keys the schema knows (files/policy-keys.json,
+written from the schema by `npm run schema`). The full check, with lines and values, is the
+bouncer's: `kube-image-bouncer check --policy` in CI, or the server, which refuses an invalid edit.
+*/}}
+{{- define "kube-image-bouncer.checkPolicy" -}}
+{{- if not .Values.policy.existingConfigMap -}}
+{{- $document := fromYaml .Values.policy.document -}}
+{{- if hasKey $document "Error" -}}
+{{- fail (printf "policy.document is not YAML: %s" (get $document "Error")) -}}
+{{- end -}}
+{{- if or (ne (get $document "apiVersion" | toString) "kube-image-bouncer.io/v1alpha1") (ne (get $document "kind" | toString) "ImagePolicy") -}}
+{{- fail (printf "policy.document must be apiVersion: kube-image-bouncer.io/v1alpha1, kind: ImagePolicy (got apiVersion: %v, kind: %v)" (get $document "apiVersion") (get $document "kind")) -}}
+{{- end -}}
+{{- $known := .Files.Get "files/policy-keys.json" | fromJson -}}
+{{- include "kube-image-bouncer.policyKeys" (dict "known" $known "path" "" "shown" "" "value" $document) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails on the first key of `value` that the schema does not know at `path` (a key path, `[]` for any item). */}}
+{{- define "kube-image-bouncer.policyKeys" -}}
+{{- $known := get .known .path -}}
+{{- if and (kindIs "map" .value) $known -}}
+{{- range $key, $value := .value -}}
+{{- $shown := ternary $key (printf "%s.%s" $.shown $key) (eq $.shown "") -}}
+{{- if not (has $key $known) -}}
+{{- /* A did-you-mean for what templates can compare: a key cut short (namespace) or run on (namespacess). */ -}}
+{{- $meant := "" -}}
+{{- range $candidate := $known -}}
+{{- if and (not $meant) (hasPrefix (lower $key) (lower $candidate)) -}}
+{{- $meant = $candidate -}}
+{{- end -}}
+{{- end -}}
+{{- range $candidate := $known -}}
+{{- if and (not $meant) (hasPrefix (lower $candidate) (lower $key)) (le (sub (len $key) (len $candidate)) 2) -}}
+{{- $meant = $candidate -}}
+{{- end -}}
+{{- end -}}
+{{- fail (printf "policy.document: %s is not a known key of an ImagePolicy%s (%s takes %s); `kube-image-bouncer check --policy` checks a policy in full" $shown (ternary (printf " (did you mean %q?)" $meant) "" (ne $meant "")) (ternary "the document" $.shown (eq $.shown "")) (join ", " $known)) -}}
+{{- end -}}
+{{- include "kube-image-bouncer.policyKeys" (dict "known" $.known "path" (ternary $key (printf "%s.%s" $.path $key) (eq $.path "")) "shown" $shown "value" $value) -}}
+{{- end -}}
+{{- else if kindIs "slice" .value -}}
+{{- range $index, $item := .value -}}
+{{- include "kube-image-bouncer.policyKeys" (dict "known" $.known "path" (printf "%s[]" $.path) "shown" (printf "%s[%d]" $.shown $index) "value" $item) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What in policy.document makes the bouncer ask registries (digest pinning, signature and attestation
+rules), as `spec.pinDigests, rule signed-by-ci (verifySignatures)`; empty when nothing does, or
+when the policy is a ConfigMap of yours that the chart cannot read.
+*/}}
+{{- define "kube-image-bouncer.registryUse" -}}
+{{- if not .Values.policy.existingConfigMap -}}
+{{- $spec := (fromYaml .Values.policy.document).spec | default dict -}}
+{{- $uses := list -}}
+{{- $pin := get $spec "pinDigests" -}}
+{{- if or (kindIs "map" $pin) (eq (toString $pin) "true") -}}
+{{- $uses = append $uses "spec.pinDigests" -}}
+{{- end -}}
+{{- range $index, $rule := (get $spec "rules" | default list) -}}
+{{- if kindIs "map" $rule -}}
+{{- range $check := list "verifySignatures" "verifyAttestations" -}}
+{{- if hasKey $rule $check -}}
+{{- $uses = append $uses (printf "rule %s (%s)" (get $rule "name" | default (printf "%s-%d" $check (add1 $index))) $check) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- join ", " $uses -}}
+{{- end -}}
+{{- end -}}

@@ -87,6 +87,11 @@ export interface CompiledImagePolicy {
   readonly permissive?: string;
   /** Time-boxed exemptions only whoever controls the policy can write. */
   readonly exceptions: readonly PolicyException[];
+  /**
+   * What is accepted but surely not meant, as `file:line: key path message` (an exception that has
+   * already expired): logged when the policy loads, printed by the CLI.
+   */
+  readonly warnings: readonly string[];
   /** How long a verified signature or attestation is reused, and a definite failure. */
   readonly verificationTtlMs: number;
   readonly verificationFailureTtlMs: number;

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
@@ -108,6 +108,41 @@ describe(ImagePolicyCompiler.name, () => {
     });
   });
 
+  describe('spec.exceptions', () => {
+    const withExceptions = policy(
+      [
+        'exceptions:',
+        '  - {images: [legacy/app], expires: "2026-06-01T00:00:00Z", ticket: CHG-1}',
+        '  - {images: [old/app], expires: "2026-01-01T00:00:00Z", ticket: CHG-2}',
+        'rules:',
+        '  - disallowedTags: [latest]',
+      ].join('\n'),
+    );
+
+    it('accepts an exception that has expired, with a warning naming its line and ticket', () => {
+      const compiled = sut.compile(
+        withExceptions,
+        'policy.yaml',
+        undefined,
+        new Date('2026-03-01T00:00:00Z'),
+      );
+      expect(compiled.exceptions).toHaveLength(2);
+      expect(compiled.warnings).toEqual([
+        'policy.yaml:6: spec.exceptions[1] (ticket CHG-2) expired at 2026-01-01T00:00:00.000Z and lets nothing through; remove it, or renew it with a later expires',
+      ]);
+    });
+
+    it('warns of nothing while every exception is in force', () => {
+      const compiled = sut.compile(
+        withExceptions,
+        'policy.yaml',
+        undefined,
+        new Date('2025-12-01T00:00:00Z'),
+      );
+      expect(compiled.warnings).toEqual([]);
+    });
+  });
+
   describe('registries and pinning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'compiler-registries-'));
     const at = (name: string, text: string): string => {
@@ -158,6 +193,17 @@ describe(ImagePolicyCompiler.name, () => {
       expect(sut.compile(text, source).revision).toBe(compiled.revision);
     });
 
+    it.each([
+      ['missing.pub', 'no such file or directory'],
+      ['a-directory.pub', 'it is a directory'],
+    ])('says why the key file %s cannot be read in words, as every other file error does', (key, why) => {
+      mkdirSync(join(dir, 'a-directory.pub'), { recursive: true });
+      const source = at('signed.yaml', policy(`rules:\n  - verifySignatures:\n      keys: [${key}]`));
+      expect(() => sut.compile(readFileSync(source, 'utf8'), source)).toThrow(
+        `  ${source}:6: spec.rules[0].verifySignatures.keys[0] cannot read file "${key}": ${why}`,
+      );
+    });
+
     it('refuses unreadable or malformed registry files at their line', () => {
       at('not-json', 'nope');
       expect(
@@ -167,7 +213,7 @@ describe(ImagePolicyCompiler.name, () => {
           ).replace(/^/, ''),
         ).map((p) => p.replace(dir, '<dir>')),
       ).toEqual([
-        'policy.yaml:6: spec.registries[0].caFile cannot read file "/nonexistent/ca.pem": ENOENT',
+        'policy.yaml:6: spec.registries[0].caFile cannot read file "/nonexistent/ca.pem": no such file or directory',
         expect.stringMatching(
           /^policy\.yaml:8: spec\.registries\[1\]\.credentialsFile cannot read file "not-json"/,
         ),
@@ -242,7 +288,7 @@ describe(ImagePolicyCompiler.name, () => {
         'rules:\n  - name: a\n    disalowedTags: [latest]',
         [
           'policy.yaml:5: spec.rules[0] must have exactly one of disallowedTags, allowedRepositories, deniedRepositories, requireDigest, verifySignatures, verifyAttestations (has none)',
-          'policy.yaml:6: spec.rules[0].disalowedTags is not a known key',
+          'policy.yaml:6: spec.rules[0].disalowedTags is not a known key (did you mean "disallowedTags"?)',
         ],
       ],
       [
@@ -260,7 +306,43 @@ describe(ImagePolicyCompiler.name, () => {
       [
         'an unknown spec key',
         'exemptNamespace: [kube-system]\nrules: []',
-        ['policy.yaml:4: spec.exemptNamespace is not a known key'],
+        ['policy.yaml:4: spec.exemptNamespace is not a known key (did you mean "exemptNamespaces"?)'],
+      ],
+      [
+        'an unknown key near none the schema knows there',
+        'rules:\n  - requireDigest: true\n    owner: team-a',
+        ['policy.yaml:6: spec.rules[0].owner is not a known key'],
+      ],
+      [
+        'a misspelt key in a nested object',
+        'pinDigests: {namespace: [prod]}\nrules:\n  - requireDigest: true',
+        ['policy.yaml:4: spec.pinDigests.namespace is not a known key (did you mean "namespaces"?)'],
+      ],
+      [
+        'pinDigests of neither type',
+        'pinDigests: "yes"\nrules:\n  - requireDigest: true',
+        ['policy.yaml:4: spec.pinDigests must be a boolean or a mapping (got "yes")'],
+      ],
+      [
+        'a signature rule with no trust: neither keys, certificates nor notation',
+        'rules:\n  - verifySignatures: {threshold: 2}',
+        [
+          'policy.yaml:5: spec.rules[0].verifySignatures must have at least one of keys, certificates, notation (has none)',
+        ],
+      ],
+      [
+        'an attestation rule with neither keys nor certificates',
+        'rules:\n  - verifyAttestations: {predicateType: https://slsa.dev/provenance/v1}',
+        [
+          'policy.yaml:5: spec.rules[0].verifyAttestations must have at least one of keys, certificates (has none)',
+        ],
+      ],
+      [
+        'an identity with neither issuer nor issuerRegExp',
+        'rules:\n  - verifySignatures: {certificates: {caFile: ca.pem, identities: [{subject: s}]}}',
+        [
+          'policy.yaml:5: spec.rules[0].verifySignatures.certificates.identities[0] must have at least one of issuer, issuerRegExp (has none)',
+        ],
       ],
       [
         'an empty tag list',

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
+import { closestName } from '../../config/closest-name';
 import { DEFAULT_BREAK_GLASS_MAX_HOURS } from '../break-glass';
 import { NamespaceGlob } from '../patterns/glob';
 import { ImagePattern } from '../patterns/image-pattern';
@@ -16,7 +17,7 @@ import {
 } from './compiled-image-policy';
 import { parseDuration } from '../../config/duration';
 import { DURATION_PATTERN, Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
-import { InvalidPolicyError, PolicyPath, PolicyProblem } from './invalid-policy.error';
+import { InvalidPolicyError, PolicyPath, PolicyProblem, formatPolicyPath } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument, pointerToPath, valueAt } from './policy-document';
 import { ReferencedFiles } from './referenced-files';
 
@@ -158,6 +159,13 @@ function compileRegistrySettings(
   return new RegistrySettings(compiled);
 }
 
+/** ` (did you mean "namespaces"?)` for a key close to one the schema knows there, as misspelt flags get. */
+export function didYouMean(key: string, objectSchema: unknown): string {
+  const properties = (objectSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  const meant = properties && closestName(key, Object.keys(properties));
+  return meant ? ` (did you mean "${meant}"?)` : '';
+}
+
 const got = (value: unknown): string =>
   value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80) ?? typeof value})`;
 
@@ -175,11 +183,22 @@ export class ImagePolicyCompiler {
     this.rulesByKey = new Map(rules.map((rule) => [rule.key, rule]));
     this.schema = buildImagePolicySchema(rules);
     // strictRequired would refuse the oneOf branches, which require properties declared beside them.
-    this.validate = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(this.schema);
+    // verbose: an unknown key's error carries the schema beside it, whose keys a did-you-mean reads.
+    this.validate = new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(
+      this.schema,
+    );
   }
 
-  /** `known` holds texts of referenced files already read by whoever watches them. */
-  compile(text: string, source: string, known?: ReadonlyMap<string, string>): CompiledImagePolicy {
+  /**
+   * `known` holds texts of referenced files already read by whoever watches them; `now` is when
+   * it loads, against which exceptions are found already expired.
+   */
+  compile(
+    text: string,
+    source: string,
+    known?: ReadonlyMap<string, string>,
+    now = new Date(),
+  ): CompiledImagePolicy {
     const document = parsePolicyDocument(text, source);
     if (!this.validate(document.value)) {
       throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
@@ -229,6 +248,7 @@ export class ImagePolicyCompiler {
       ];
     });
     const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
+    const warnings: string[] = [];
     const exceptions = (file.spec.exceptions ?? []).flatMap((entry, index) => {
       const at: PolicyPath = ['spec', 'exceptions', index];
       const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
@@ -239,6 +259,11 @@ export class ImagePolicyCompiler {
         );
         return [];
       }
+      // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
+      if (expires <= now)
+        warnings.push(
+          `${source}:${document.locate([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
+        );
       return [
         new PolicyException(
           entry.ticket,
@@ -286,6 +311,7 @@ export class ImagePolicyCompiler {
         1000,
       exceptions,
       verificationLedger,
+      warnings,
       pinDigests: pinScope,
       exemptNamespaces,
       exemptImages,
@@ -298,78 +324,114 @@ export class ImagePolicyCompiler {
 
   /** ajv's errors, said the way a person editing the file needs them. */
   private schemaProblems(errors: readonly ErrorObject[], document: PolicyDocument): PolicyProblem[] {
-    const checkKeys = [...this.rulesByKey.keys()];
-    const oneOfAt = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-    return (
-      errors
-        // A oneOf failure also reports each branch's "required"; the oneOf message says it better.
-        .filter((e) => !(oneOfAt.has(e.instancePath) && e.schemaPath.includes('/oneOf/')))
-        .map((error): PolicyProblem => {
-          const path = pointerToPath(error.instancePath);
-          const value = valueAt(document.value, path);
-          const params = error.params as Record<string, unknown>;
-          switch (error.keyword) {
-            case 'additionalProperties': {
-              const key = String(params.additionalProperty);
-              return {
-                path: [...path, key],
-                line: document.locate(path, key),
-                message: 'is not a known key',
-              };
-            }
-            case 'required':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must have the key "${String(params.missingProperty)}"`,
-              };
-            case 'oneOf': {
-              const present = checkKeys.filter(
-                (key) => value !== null && typeof value === 'object' && key in value,
-              );
-              return {
-                path,
-                line: document.locate(path),
-                message: `must have exactly one of ${checkKeys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
-              };
-            }
-            case 'enum':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
-              };
-            case 'const':
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be ${String(params.allowedValue)}${got(value)}`,
-              };
-            case 'minItems':
-            case 'minLength':
-              return { path, line: document.locate(path), message: 'must not be empty' };
-            case 'uniqueItems':
-              return { path, line: document.locate(path), message: 'must not repeat a value' };
-            case 'pattern':
-              if (params.pattern === DURATION_PATTERN)
-                return {
-                  path,
-                  line: document.locate(path),
-                  message: `must be a duration such as 24h, 90m or 7d${got(value)}`,
-                };
-              return {
-                path,
-                line: document.locate(path),
-                message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
-              };
-            default:
-              return {
-                path,
-                line: document.locate(path),
-                message: `${error.message ?? 'is invalid'}${got(value)}`,
-              };
-          }
-        })
-    );
+    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
+    // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
+    // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
+    // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
+    // keys", said by the anyOf error alone, not by one "must have the key" per branch.
+    const choiceOfKeys = new Map<string, string[]>();
+    const typeChoices = new Map<string, ErrorObject>();
+    const keysOf = (error: ErrorObject): string[] | undefined => {
+      const branches = (error.schema ?? []) as { required?: string[] }[];
+      const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
+      return keys.every((key) => key !== undefined) ? keys : undefined;
+    };
+    for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+      const keys = keysOf(error);
+      if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
+      else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
+    }
+    const choosesKeys = (e: ErrorObject): boolean =>
+      ['oneOf', 'anyOf'].some(
+        (keyword) =>
+          choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
+      );
+    const kept = errors.filter((e) => {
+      if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
+      if (choosesKeys(e)) return false;
+      // Inside a choice of types, a branch of another type is not what the user meant.
+      if (
+        [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
+        e.schemaPath.includes('/oneOf/')
+      )
+        return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
+      return true;
+    });
+    for (const [path, error] of typeChoices)
+      if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
+    return kept.map((error): PolicyProblem => {
+      const path = pointerToPath(error.instancePath);
+      const value = valueAt(document.value, path);
+      const params = error.params as Record<string, unknown>;
+      const keys = choiceOfKeys.get(`${error.keyword} ${error.instancePath}`);
+      if (keys !== undefined) {
+        const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+        const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
+        return {
+          path,
+          line: document.locate(path),
+          message: `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
+        };
+      }
+      switch (error.keyword) {
+        case 'additionalProperties': {
+          const key = String(params.additionalProperty);
+          return {
+            path: [...path, key],
+            line: document.locate(path, key),
+            message: `is not a known key${didYouMean(key, error.parentSchema)}`,
+          };
+        }
+        case 'required':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must have the key "${String(params.missingProperty)}"`,
+          };
+        case 'oneOf': {
+          const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
+          };
+        }
+        case 'enum':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
+          };
+        case 'const':
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be ${String(params.allowedValue)}${got(value)}`,
+          };
+        case 'minItems':
+        case 'minLength':
+          return { path, line: document.locate(path), message: 'must not be empty' };
+        case 'uniqueItems':
+          return { path, line: document.locate(path), message: 'must not repeat a value' };
+        case 'pattern':
+          if (params.pattern === DURATION_PATTERN)
+            return {
+              path,
+              line: document.locate(path),
+              message: `must be a duration such as 24h, 90m or 7d${got(value)}`,
+            };
+          return {
+            path,
+            line: document.locate(path),
+            message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
+          };
+        default:
+          return {
+            path,
+            line: document.locate(path),
+            message: `${error.message ?? 'is invalid'}${got(value)}`,
+          };
+      }
+    });
   }
 }

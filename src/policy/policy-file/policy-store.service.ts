@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import cluster from 'node:cluster';
 import { AllConfigType } from '../../config/bouncer-config';
 import { FileContents, WatchedFiles } from '../../file-watch/watched-files';
 import { CompiledImagePolicy } from './compiled-image-policy';
@@ -8,6 +9,7 @@ import { ImagePolicyCompiler } from './image-policy.compiler';
 import { InvalidPolicyError } from './invalid-policy.error';
 
 export type PolicyReloadResult = 'applied' | 'refused';
+export type PolicyNoticeLevel = 'error' | 'warn';
 
 /**
  * Holds the policy in force and replaces it when its file changes (see WatchedFiles for how
@@ -22,6 +24,24 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
   private policy?: CompiledImagePolicy;
   private readonly reloadListeners: ((result: PolicyReloadResult, error?: InvalidPolicyError) => void)[] = [];
   lastRefusal?: { at: Date; message: string };
+  private readonly noticeListeners: ((level: PolicyNoticeLevel, message: string) => void)[] = [];
+
+  /**
+   * What concerns the file rather than this process (a refused edit, an expired exception, a
+   * policy that denies nothing) is the same in every cluster worker: there the primary logs it,
+   * once, from what the workers report through `onNotice` (src/cluster), and a worker logs it at
+   * debug only.
+   */
+  private sayOnce(level: PolicyNoticeLevel, message: string): void {
+    if (cluster.isWorker) this.logger.debug(message);
+    else this.logger[level](message);
+    for (const listener of this.noticeListeners) listener(level, message);
+  }
+
+  /** Every refusal and warning about the policy file, as logged (see sayOnce). */
+  onNotice(listener: (level: PolicyNoticeLevel, message: string) => void): void {
+    this.noticeListeners.push(listener);
+  }
 
   constructor(
     config: ConfigService<AllConfigType, true>,
@@ -81,6 +101,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     this.policy = this.compiler.compile(contents.get(this.path)!, this.path);
     this.logger.log(`policy: ${this.describe(this.policy)}`);
     this.warnIfPermissive(this.policy);
+    this.warnAbout(this.policy);
     await this.watch(contents);
   }
 
@@ -105,7 +126,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
           ? error.message
           : `policy ${path} could not be compiled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
       this.lastRefusal = { at: new Date(), message };
-      this.logger.error(`${message}\n  keeping policy revision ${this.current.revision} in force`);
+      this.sayOnce('error', `${message}\n  keeping policy revision ${this.current.revision} in force`);
       this.notify('refused', error instanceof InvalidPolicyError ? error : undefined);
       return;
     }
@@ -116,6 +137,7 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
     );
     this.logger.log(`policy reloaded: ${this.describe(this.policy)}`);
     this.warnIfPermissive(this.policy);
+    this.warnAbout(this.policy);
     this.notify('applied');
   }
 
@@ -125,9 +147,15 @@ export class PolicyStore implements OnModuleInit, OnModuleDestroy {
 
   private warnIfPermissive(policy: CompiledImagePolicy): void {
     if (policy.permissive)
-      this.logger.warn(
+      this.sayOnce(
+        'warn',
         `policy ${policy.name} denies nothing: ${policy.permissive}; every image is let through (spec.allowPermissive: true)`,
       );
+  }
+
+  /** What the policy says that is accepted but surely not meant, such as an exception already expired. */
+  private warnAbout(policy: CompiledImagePolicy): void {
+    for (const warning of policy.warnings) this.sayOnce('warn', `policy: ${warning}`);
   }
 
   private describe(policy: CompiledImagePolicy): string {

@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { unreadableFileProblem } from '../../config/readable-file';
+
+/** Why a file could not be read, in words as every other file error says it, never an errno code. */
+function unreadableReason(path: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return 'no such file or directory';
+  // Closed to this process, or not a regular file: said with its mode, owner and who asked.
+  const problem = unreadableFileProblem(path);
+  const prefix = `cannot read file ${JSON.stringify(path)}: `;
+  return problem?.startsWith(prefix) ? problem.slice(prefix.length) : error.message;
+}
 
 /**
  * The files a policy names (CA bundles, registry credentials, public keys). They are read while
@@ -30,7 +40,7 @@ export class ReferencedFiles {
         text = readFileSync(absolute, 'utf8');
       } catch (error) {
         throw new Error(
-          `cannot read file ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          `cannot read file ${JSON.stringify(path)}: ${unreadableReason(absolute, error as NodeJS.ErrnoException)}`,
         );
       }
     }

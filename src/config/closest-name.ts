@@ -17,16 +17,17 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * The command a mistyped word most likely meant, if one is close: within a third of its length
- * (at least one edit), or one it begins, as cobra suggests. Ties go to the first command listed.
+ * The name a mistyped word most likely meant (a command, or a key of a policy or a test suite), if
+ * one is close: within a third of its length (at least one edit), or one it begins, as cobra
+ * suggests. Ties go to the first name listed.
  */
-export function closestCommand(word: string, commands: readonly string[]): string | undefined {
+export function closestName(word: string, names: readonly string[]): string | undefined {
   const typed = word.toLowerCase();
   const limit = Math.max(1, Math.floor(typed.length / 3));
-  let best: { command: string; distance: number } | undefined;
-  for (const command of commands) {
-    const distance = command.startsWith(typed) ? 0 : editDistance(typed, command);
-    if (distance <= limit && (!best || distance < best.distance)) best = { command, distance };
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = name.toLowerCase().startsWith(typed) ? 0 : editDistance(typed, name.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
   }
-  return best?.command;
+  return best?.name;
 }

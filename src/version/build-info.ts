@@ -11,7 +11,7 @@ export interface BuildInfo {
   readonly source: 'build' | 'git' | null;
 }
 
-// dist/cli/ at run time, src/cli/ under ts-jest; the package root is two levels up from either.
+// dist/version/ at run time, src/version/ under ts-jest; the package root is two levels up from either.
 const PACKAGE_ROOT = join(__dirname, '..', '..');
 const RECORD = join(__dirname, '..', 'build-info.json');
 
