@@ -38,8 +38,14 @@ export class ClusterMetrics {
   });
   /** Each serving worker's last report, by cluster worker id. */
   private readonly snapshots = new Map<number, MetricsSnapshot>();
-  /** The counters and histograms of every worker that has died, summed. */
-  private departed: MetricsSnapshot = [];
+  /**
+   * The counters and histograms of every worker that has died. A death is added here at once, in
+   * the exit handler, and parts are summed into one only after the sum is made: a scrape that
+   * runs while a sum is awaited must still see what the dead worker counted.
+   */
+  private departed: MetricsSnapshot[] = [];
+  /** Only one sum of the parts at a time: each replaces the parts it summed. */
+  private summing = false;
   private readonly changes = new ChangeReports();
   private lastRequest = 0;
 
@@ -57,16 +63,17 @@ export class ClusterMetrics {
   }
 
   /** A worker is gone: what it counted stays in the sums; its process metrics go with it. */
-  async workerExited(id: number): Promise<void> {
+  workerExited(id: number): void {
     const last = this.snapshots.get(id);
     this.snapshots.delete(id);
     if (!last) return;
     // prom-client's types say MetricType is a numeric enum; what getMetricsAsJSON gives is its name.
-    const counted = last.filter(
-      (metric) =>
-        metric.name.startsWith(OWN_PREFIX) && ['counter', 'histogram'].includes(String(metric.type)),
+    this.departed.push(
+      last.filter(
+        (metric) =>
+          metric.name.startsWith(OWN_PREFIX) && ['counter', 'histogram'].includes(String(metric.type)),
+      ),
     );
-    this.departed = await AggregatorRegistry.aggregate([this.departed, counted]).getMetricsAsJSON();
   }
 
   /** Counts a change a worker reports, unless another worker reported it already. */
@@ -85,8 +92,26 @@ export class ClusterMetrics {
       return snapshot ? [snapshot] : [];
     });
     const own = (await this.registry.getMetricsAsJSON()) as MetricsSnapshot;
-    const summed = AggregatorRegistry.aggregate([...reports, this.departed, own].map(perProcessKeptApart));
-    return { contentType: summed.contentType, text: await summed.metrics() };
+    const summed = AggregatorRegistry.aggregate([...reports, ...this.departed, own].map(perProcessKeptApart));
+    const text = await summed.metrics();
+    await this.sumDeparted();
+    return { contentType: summed.contentType, text };
+  }
+
+  /** Keeps the dead workers' parts to one, so many restarts cost no more than one. */
+  private async sumDeparted(): Promise<void> {
+    const parts = this.departed.length;
+    if (parts < 2 || this.summing) return;
+    this.summing = true;
+    try {
+      const sum = (await AggregatorRegistry.aggregate(
+        this.departed.slice(0, parts),
+      ).getMetricsAsJSON()) as MetricsSnapshot;
+      // Parts that died while the sum was made stay beside it.
+      this.departed = [sum, ...this.departed.slice(parts)];
+    } finally {
+      this.summing = false;
+    }
   }
 
   private refresh(worker: Worker): Promise<void> {

@@ -140,11 +140,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       });
       worker.on('exit', (code, signal) => {
         serving.delete(worker.id);
-        metrics
-          .workerExited(worker.id)
-          .catch((error: unknown) =>
-            log.error({ err: error }, `keeping worker ${worker.process.pid}'s counts failed`),
-          );
+        metrics.workerExited(worker.id);
         if (!started) {
           reject(
             failure
