@@ -1,13 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { AdmissionModule } from './admission/admission.module';
-import { AuditModule } from './audit/audit.module';
-import { AllConfigType } from './config/bouncer-config';
-import { HealthModule } from './health/health.module';
-import { ReviewHttpModule } from './http/review-http.module';
-import { MetricsModule } from './metrics/metrics.module';
+import { AdmissionModule } from './admission';
+import { AuditModule } from './audit';
+import { AllConfigType } from './config';
+import { HealthModule } from './health';
+import { ReviewHttpModule } from './http';
+import { MetricsModule } from './metrics';
 import { ImageReviewModule } from './image-review';
-import { TlsModule } from './tls/tls.module';
+import { TlsModule } from './tls';
 
 @Module({})
 export class AppModule {

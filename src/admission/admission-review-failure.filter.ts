@@ -1,9 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
-import { respondWithHttpError } from '../http/http-error.filter';
-import { REVIEW_ENDPOINT_BY_PATH } from '../http/review-routes';
-import { classifyFailure } from '../http/review-failure';
+import { ReviewAuditService, ReviewSubject } from '../audit';
+import { respondWithHttpError, REVIEW_ENDPOINT_BY_PATH, classifyFailure } from '../http';
 import { toAdmissionReviewResponse } from './admission-review-response';
 
 interface ReadableReview {

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { ImagePolicyService } from '../policy/image-policy.service';
-import { PolicyDecision } from '../policy/image-policy.types';
 import {
+  ImagePolicyService,
+  PolicyDecision,
   decisionAuditAnnotations,
   decisionWarnings,
   describeViolation,
   violationsWith,
-} from '../policy/policy-decision';
+} from '../policy';
 import { AdmissionOutcome } from './admission-review-response';
 import { AdmissionRequestDto } from './dto/admission-review.dto';
 import { admissionPodSpec } from './admission-pod-spec';

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
-import { ReviewAuditService, ReviewSubject } from '../audit/review-audit.service';
-import { REVIEW_ROUTES } from '../http/review-routes';
+import { ReviewAuditService, ReviewSubject } from '../audit';
+import { REVIEW_ROUTES } from '../http';
 import { AdmissionReviewFailureFilter } from './admission-review-failure.filter';
 import { AdmissionReviewResponse, toAdmissionReviewResponse } from './admission-review-response';
 import { AdmissionReviewService } from './admission-review.service';

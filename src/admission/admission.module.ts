@@ -1,7 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
-import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
-import { PolicyModule } from '../policy/policy.module';
+import { AuditModule } from '../audit';
+import { JsonContentTypeMiddleware } from '../http';
+import { PolicyModule } from '../policy';
 import { AdmissionController } from './admission.controller';
 import { AdmissionMutationService } from './admission-mutation.service';
 import { AdmissionReviewService } from './admission-review.service';

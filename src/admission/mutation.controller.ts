@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
-import { ReviewAuditService } from '../audit/review-audit.service';
-import { REVIEW_ROUTES } from '../http/review-routes';
+import { ReviewAuditService } from '../audit';
+import { REVIEW_ROUTES } from '../http';
 import { admissionSubject } from './admission.controller';
 import { AdmissionMutationService } from './admission-mutation.service';
 import { AdmissionReviewFailureFilter } from './admission-review-failure.filter';

@@ -1,5 +1,5 @@
-import { UnreadableReviewError } from '../http/review-failure';
-import { ContainerList, ImagePolicyRequest, ImageUnderReview } from '../policy/image-policy.types';
+import { UnreadableReviewError } from '../http';
+import { ContainerList, ImagePolicyRequest, ImageUnderReview } from '../policy';
 
 /**
  * Where each kind keeps the spec of the pods it creates: the one table the webhook and `check` both

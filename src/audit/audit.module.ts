@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MetricsModule } from '../metrics/metrics.module';
+import { MetricsModule } from '../metrics';
 import { ReviewAuditService } from './review-audit.service';
 
 @Module({ imports: [MetricsModule], providers: [ReviewAuditService], exports: [ReviewAuditService] })

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ReviewEndpoint } from '../http/review-routes';
-import { MetricsService } from '../metrics/metrics.service';
+import { ReviewEndpoint } from '../http';
+import { MetricsService } from '../metrics';
 import { PinningDecision, PolicyDecision, exceptionsUsed } from '../policy';
 
 /** What is known about the object under review; ImageReview carries only the namespace. */

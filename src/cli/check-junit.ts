@@ -1,4 +1,4 @@
-import { describeViolation } from '../policy/policy-decision';
+import { describeViolation } from '../policy';
 import { CheckReport, describeException } from './check-report';
 import { ManifestFinding, ManifestObject, ManifestReview, kindLabel } from './manifest-check';
 

@@ -1,5 +1,4 @@
-import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
-import { describeViolation, displayImage, imagePlace } from '../policy/policy-decision';
+import { CompiledImagePolicy, describeViolation, displayImage, imagePlace } from '../policy';
 import { alignColumns } from './aligned-columns';
 import {
   ManifestCheck,

@@ -1,14 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { text } from 'node:stream/consumers';
-import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { SERVE_ENVIRONMENT, InvalidConfigError } from '../config';
 import { FailOn, checkJunit } from './check-junit';
 import { CheckReport, checkJson, checkTable, skippedRegistryWork } from './check-report';
 import { checkSarif } from './check-sarif';
 import { DEFAULT_NAMESPACE, checkManifests, nothingToCheck } from './manifest-check';
 import { readManifests } from './manifest-source';
 import { warnAboutPolicy } from './policy-warnings';
-import { withPolicyEngine } from '../policy/policy-engine';
+import { withPolicyEngine } from '../policy';
 
 /** Exit status when the webhook would deny at least one pod spec. */
 export const EXIT_DENIED = 1;

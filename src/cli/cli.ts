@@ -1,11 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { WorkerStartError } from '../cluster/cluster-primary';
-import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
-import { ListenError } from '../server/listen-error';
-import { TlsMaterialError } from '../tls/tls-material';
+import { InvalidConfigError, closestName } from '../config';
+import { WorkerStartError } from '../cluster';
+import { InvalidPolicyError } from '../policy';
+import { ListenError } from '../server';
+import { TlsMaterialError } from '../tls';
 import { checkCommand } from './check.command';
-import { closestName } from '../config/closest-name';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
 import { explainCommand } from './explain.command';

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
-import { SERVE_ENVIRONMENT } from '../config/bouncer-config';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { SERVE_ENVIRONMENT, InvalidConfigError } from '../config';
 import { explanationJson, explanationText } from './image-explanation';
 import { warnAboutPolicy } from './policy-warnings';
-import { withPolicyEngine } from '../policy/policy-engine';
+import { withPolicyEngine } from '../policy';
 
 interface ExplainFlags {
   namespace: string;

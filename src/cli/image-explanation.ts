@@ -6,19 +6,21 @@ import {
   parseDockerReference,
   parseNormalizedReference,
 } from '../image-reference';
-import type { ImagePin } from '../policy/digest-pinning.service';
-import { PolicyExplanation, RuleSkip, RuleTrace } from '../policy/image-policy.service';
-import type { DigestResolution } from '../registry';
-import type { VerificationResult } from '../verification';
-import { conditionName } from '../attestation-conditions';
-import type { AttestationJudgement } from '../policy';
 import {
+  type ImagePin,
+  PolicyExplanation,
+  RuleSkip,
+  RuleTrace,
+  type AttestationJudgement,
   ReviewOutcome,
   decisionWarnings,
   describeViolation,
   reviewOutcome,
   violationsWith,
-} from '../policy/policy-decision';
+} from '../policy';
+import type { DigestResolution } from '../registry';
+import type { VerificationResult } from '../verification';
+import { conditionName } from '../attestation-conditions';
 import { alignColumns } from './aligned-columns';
 
 /** `explain -o json`: every key is always present (null when it does not apply), so scripts can rely on it. */

@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { InvalidConfigError } from '../config';
 import {
   DEFAULT_IN_CLUSTER_SERVICE,
   InClusterService,

@@ -1,24 +1,20 @@
+import { MalformedPodSpecError, imagePathInSpec, locatePodSpec, podSpecReviewRequest } from '../admission';
 import {
-  MalformedPodSpecError,
-  imagePathInSpec,
-  locatePodSpec,
-  podSpecReviewRequest,
-} from '../admission/pod-spec';
-import { ImagePolicyService } from '../policy/image-policy.service';
-import { describeTicket } from '../policy/break-glass';
-import {
+  ImagePolicyService,
+  describeTicket,
   ContainerList,
   ImageUnderReview,
   ImageVerdict,
   PolicyDecision,
   RuleViolation,
-} from '../policy/image-policy.types';
-import { ReviewOutcome, reviewOutcome } from '../policy/policy-decision';
+  ReviewOutcome,
+  reviewOutcome,
+  pinnedImage,
+  type DigestPinningService,
+  type ImagePolicyRequest,
+} from '../policy';
 import { CommandInputError } from './command-input.error';
 import { ManifestDocument, ManifestInput, ManifestPath } from './manifest-source';
-import { pinnedImage } from '../policy/digest-pinning.service';
-import type { DigestPinningService } from '../policy/digest-pinning.service';
-import type { ImagePolicyRequest } from '../policy/image-policy.types';
 import type { LocalAttestation } from '../verification';
 
 /** The namespace the apiserver would put an object in when neither it nor `--namespace` says. */

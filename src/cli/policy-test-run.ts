@@ -1,8 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { locatePodSpec, podSpecReviewRequest } from '../admission/pod-spec';
-import { ImagePolicyService } from '../policy/image-policy.service';
-import { ImageVerdict, PolicyDecision } from '../policy/image-policy.types';
-import { withPolicyEngine } from '../policy/policy-engine';
+import { locatePodSpec, podSpecReviewRequest } from '../admission';
+import { ImagePolicyService, ImageVerdict, PolicyDecision, withPolicyEngine } from '../policy';
 import { warnAboutPolicy } from './policy-warnings';
 import { CommandInputError } from './command-input.error';
 import { checkManifests, kindLabel } from './manifest-check';

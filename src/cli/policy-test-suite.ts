@@ -1,9 +1,14 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { didYouMean } from '../policy/policy-file/image-policy.compiler';
-import { InvalidPolicyError, formatPolicyPath } from '../policy/policy-file/invalid-policy.error';
-import { parsePolicyDocument, pointerToPath, valueAt } from '../policy/policy-file/policy-document';
+import {
+  didYouMean,
+  InvalidPolicyError,
+  formatPolicyPath,
+  parsePolicyDocument,
+  pointerToPath,
+  valueAt,
+} from '../policy';
 import { CommandInputError } from './command-input.error';
 import { walk } from './manifest-source';
 import { ExpectedDecision, IMAGE_POLICY_TEST_KIND, buildImagePolicyTestSchema } from './policy-test.schema';

@@ -1,4 +1,4 @@
-import { IMAGE_POLICY_API_VERSION, OBJECT_METADATA_SCHEMA } from '../policy/policy-file/image-policy.schema';
+import { IMAGE_POLICY_API_VERSION, OBJECT_METADATA_SCHEMA } from '../policy';
 
 export const IMAGE_POLICY_TEST_KIND = 'ImagePolicyTest';
 export const DECISIONS = ['allow', 'warn', 'deny'] as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PodSpecLocation, locatePodSpec, readImagePolicyAnnotations } from '../admission/pod-spec';
+import { PodSpecLocation, locatePodSpec, readImagePolicyAnnotations } from '../admission';
 import { ManifestDocument } from './manifest-source';
 
 /** The two review bodies the kube-apiserver sends: ValidatingAdmissionWebhook's and ImagePolicyWebhook's. */

@@ -2,8 +2,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { text } from 'node:stream/consumers';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { unreadableFileProblem } from '../config/readable-file';
+import { InvalidConfigError, unreadableFileProblem } from '../config';
 import { DEFAULT_NAMESPACE } from './manifest-check';
 import { readManifests } from './manifest-source';
 import {

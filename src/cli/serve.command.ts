@@ -5,12 +5,11 @@ import {
   DEFAULT_PORT,
   LOG_LEVELS,
   SERVE_ENVIRONMENT as ENV,
-} from '../config/bouncer-config';
-import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
-import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
-import { announceDraining, announceServing, announceWorkers } from '../server/serving-announcement';
-import { startWebhookServer } from '../server/webhook-server';
-import { runClusterPrimary } from '../cluster/cluster-primary';
+  resolveBouncerConfig,
+} from '../config';
+import { PinoNestLogger, createBouncerLogger } from '../logging';
+import { announceDraining, announceServing, announceWorkers, startWebhookServer } from '../server';
+import { runClusterPrimary } from '../cluster';
 
 interface ServeFlags {
   workers?: string;

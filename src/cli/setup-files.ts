@@ -1,7 +1,6 @@
 import { isIP, isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DEFAULT_PORT } from '../config/bouncer-config';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { DEFAULT_PORT, InvalidConfigError } from '../config';
 import {
   admissionConfiguration,
   imagePolicyKubeconfig,

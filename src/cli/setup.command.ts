@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
-import { DEFAULT_PORT } from '../config/bouncer-config';
+import { DEFAULT_PORT } from '../config';
 import { alignColumns } from './aligned-columns';
 import { DEFAULT_IN_CLUSTER_SERVICE } from './in-cluster-manifests';
 import {

@@ -1,5 +1,5 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { AllConfigType } from '../config/bouncer-config';
+import type { AllConfigType } from '../config';
 import type { ServingStateSnapshot } from './serving-state-snapshot';
 
 // The primary and its workers talk over the cluster IPC channel. Types are prefixed so they never

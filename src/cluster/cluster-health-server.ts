@@ -1,6 +1,6 @@
 import { Server, createServer } from 'node:http';
-import { healthPortNotFoundBody } from '../server/health-listener';
-import { ClusterAnswer } from '../cluster-ipc/cluster-messages';
+import { healthPortNotFoundBody } from '../server';
+import { ClusterAnswer } from '../cluster-ipc';
 import { AGREEMENT_BOUND_MS, WorkerReadiness, workerAgreement } from './worker-agreement';
 
 export interface ClusterHealth {

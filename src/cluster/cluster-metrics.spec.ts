@@ -1,7 +1,7 @@
 import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { Counter, Registry } from 'prom-client';
-import type { MetricsSnapshot } from '../cluster-ipc/cluster-messages';
+import type { MetricsSnapshot } from '../cluster-ipc';
 import { ClusterMetrics } from './cluster-metrics';
 
 /** A worker that answers the primary's metrics question with what it has counted. */

@@ -1,12 +1,6 @@
 import type { Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import {
-  FileChange,
-  MetricsSnapshot,
-  PrimaryMessage,
-  WorkerMessage,
-  isMessage,
-} from '../cluster-ipc/cluster-messages';
+import { FileChange, MetricsSnapshot, PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc';
 import { CERTIFICATE_ROTATIONS, POLICY_RELOADS, PROCESS_LABEL } from '../metrics';
 import { ChangeReports } from './change-reports';
 

@@ -1,15 +1,14 @@
 import cluster, { Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AllConfigType } from '../config/bouncer-config';
-import { withPolicyEngine } from '../policy/policy-engine';
-import { listenOn } from '../server/listen-error';
-import { announceDraining, announceServing } from '../server/serving-announcement';
-import { generateSelfSignedPair, loadTlsMaterial } from '../tls/tls-material';
+import { AllConfigType } from '../config';
+import { withPolicyEngine } from '../policy';
+import { listenOn, announceDraining, announceServing } from '../server';
+import { generateSelfSignedPair, loadTlsMaterial } from '../tls';
 import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
 import { ChangeReports } from './change-reports';
 import { ClusterMetrics } from './cluster-metrics';
-import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
+import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc';
 import { WorkerReadiness } from './worker-agreement';
 import { ClusterLedger } from '../verification-ledger';
 

@@ -1,16 +1,12 @@
 import cluster from 'node:cluster';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
-import { HealthController } from '../health/health.controller';
-import { ServingState } from '../health/serving-state';
-import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
+import { InvalidConfigError } from '../config';
+import { HealthController, ServingState } from '../health';
+import { PinoNestLogger, createBouncerLogger } from '../logging';
 import { MetricsService } from '../metrics';
-import { PolicyStore } from '../policy';
-import { InvalidPolicyError } from '../policy/policy-file/invalid-policy.error';
-import { ListenError } from '../server/listen-error';
-import { RunningWebhookServer, startWebhookServer } from '../server/webhook-server';
-import { TlsMaterialError } from '../tls/tls-material';
-import { TlsMaterialService } from '../tls/tls-material.service';
-import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc/cluster-messages';
+import { PolicyStore, InvalidPolicyError } from '../policy';
+import { ListenError, RunningWebhookServer, startWebhookServer } from '../server';
+import { TlsMaterialError, TlsMaterialService } from '../tls';
+import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc';
 
 const send = (message: WorkerMessage): void => {
   process.send?.(message);

@@ -1,4 +1,4 @@
-import type { ServingStateSnapshot } from '../health/serving-state';
+import type { ServingStateSnapshot } from '../health';
 
 /**
  * How long workers may serve different certificates or enforce different policy revisions before

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
-import { WorkerCount, workersForThisProcess } from '../cpu-quota/worker-count';
+import { WorkerCount, workersForThisProcess } from '../cpu-quota';
 import { AllConfigType } from './bouncer-config';
 import { parseDuration } from './duration';
 import { ServeOptions } from './serve-options';

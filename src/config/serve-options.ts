@@ -11,7 +11,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { isIP } from 'node:net';
-import { MAX_WORKERS } from '../cpu-quota/worker-count';
+import { MAX_WORKERS } from '../cpu-quota';
 import { unreadableFileProblem } from './readable-file';
 import {
   DEFAULT_CERTIFICATE_EXPIRY_WARNING,

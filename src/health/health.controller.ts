@@ -2,8 +2,8 @@ import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nest
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import cluster from 'node:cluster';
-import { askPrimary } from '../cluster-ipc/primary-questions';
-import { LIVENESS_ROUTES, READINESS_ROUTE } from '../http/review-routes';
+import { askPrimary } from '../cluster-ipc';
+import { LIVENESS_ROUTES, READINESS_ROUTE } from '../http';
 import { LedgerHealthIndicator, PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';
 
 /** A readiness answer: the terminus result, and when not ready, one line that says why. */

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { PolicyModule } from '../policy/policy.module';
-import { TlsModule } from '../tls/tls.module';
+import { PolicyModule } from '../policy';
+import { TlsModule } from '../tls';
 import { HealthController } from './health.controller';
 import { VerificationLedgerModule } from '../verification-ledger';
 import { LedgerHealthIndicator, PolicyHealthIndicator, TlsHealthIndicator } from './readiness.indicators';

@@ -7,8 +7,7 @@
 import 'reflect-metadata';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { serveOptionsFromEnvironment } from '../config/bouncer-config';
-import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
+import { serveOptionsFromEnvironment, resolveBouncerConfig } from '../config';
 
 const TIMEOUT_MS = 3_000;
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { PolicyStore } from '../policy/policy-file/policy-store.service';
-import { TlsMaterialService } from '../tls/tls-material.service';
+import { PolicyStore } from '../policy';
+import { TlsMaterialService } from '../tls';
 import { VerificationLedger } from '../verification-ledger';
 import { ServingState } from './serving-state';
 

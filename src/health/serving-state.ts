@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { PolicyStore } from '../policy/policy-file/policy-store.service';
-import { TlsMaterialService } from '../tls/tls-material.service';
-import type { ServingStateSnapshot } from '../cluster-ipc/serving-state-snapshot';
+import { PolicyStore } from '../policy';
+import { TlsMaterialService } from '../tls';
+import type { ServingStateSnapshot } from '../cluster-ipc';
 
 export type { ServingStateSnapshot };
 

@@ -1,8 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ReviewAuditService } from '../audit/review-audit.service';
-import { respondWithHttpError } from '../http/http-error.filter';
-import { classifyFailure } from '../http/review-failure';
+import { ReviewAuditService } from '../audit';
+import { respondWithHttpError, classifyFailure } from '../http';
 import { IMAGE_REVIEW_API_VERSION, IMAGE_REVIEW_KIND } from './dto/image-review.dto';
 import { ImageReviewResponse } from './image-review-response';
 

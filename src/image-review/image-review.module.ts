@@ -1,6 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
-import { JsonContentTypeMiddleware } from '../http/json-content-type.middleware';
+import { AuditModule } from '../audit';
+import { JsonContentTypeMiddleware } from '../http';
 import { PolicyController } from './policy.controller';
 import { PolicyModule } from '../policy';
 

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
-import { ReviewAuditService } from '../audit/review-audit.service';
-import { REVIEW_ROUTES } from '../http/review-routes';
+import { ReviewAuditService } from '../audit';
+import { REVIEW_ROUTES } from '../http';
 import { ImageReviewDto } from './dto/image-review.dto';
 import { ImagePolicyService } from '../policy';
 import { ImageReviewResponse, toImageReviewResponse } from './image-review-response';

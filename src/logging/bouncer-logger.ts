@@ -1,6 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
-import { LogConfig } from '../config/bouncer-config';
+import { LogConfig } from '../config';
 
 /**
  * Paths that could carry secrets if anyone ever logs the objects they live in. Nothing logs them

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import cluster from 'node:cluster';
-import { askPrimary } from '../cluster-ipc/primary-questions';
-import { METRICS_ROUTE } from '../http/review-routes';
+import { askPrimary } from '../cluster-ipc';
+import { METRICS_ROUTE } from '../http';
 import { MetricsService } from './metrics.service';
 
 /**

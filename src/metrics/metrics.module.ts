@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PolicyModule } from '../policy';
 import { RegistryModule } from '../registry';
-import { TlsModule } from '../tls/tls.module';
+import { TlsModule } from '../tls';
 import { VerificationLedgerModule } from '../verification-ledger';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';

@@ -3,10 +3,10 @@ import type { NextFunction, Request, Response } from 'express';
 import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildInfo, packageVersion } from '../version';
-import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http/review-routes';
+import { REVIEW_ENDPOINT_BY_PATH, ReviewEndpoint } from '../http';
 import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rulesWith } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
-import { TlsMaterialService } from '../tls/tls-material.service';
+import { TlsMaterialService } from '../tls';
 import { VerificationLedger } from '../verification-ledger';
 
 // A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConditionBudget } from '../attestation-conditions';
-import { inTurns } from '../cache/turns';
+import { inTurns } from '../cache';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { DigestResolution, DigestResolver, RegistryDeadline, registryDeadline } from '../registry';
 import {

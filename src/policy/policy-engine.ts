@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { unreadableFileProblem } from '../config/readable-file';
-import { InvalidConfigError } from '../config/resolve-bouncer-config';
+import { unreadableFileProblem, InvalidConfigError } from '../config';
 import { DigestPinningService } from './digest-pinning.service';
 import { ImagePolicyService } from './image-policy.service';
 import { PolicyModule } from './policy.module';

@@ -1,5 +1,4 @@
-import { BoundedTtlCache } from '../cache/bounded-ttl-cache';
-import { InFlight, untilAborted } from '../cache/in-flight';
+import { BoundedTtlCache, InFlight, untilAborted } from '../cache';
 import { RegistryCredential } from './docker-config';
 import { HopVerdict } from './connection-guard';
 import { RegistryDeadline } from './registry-deadline';

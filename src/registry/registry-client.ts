@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { CacheEvent } from '../cache/bounded-ttl-cache';
+import { CacheEvent } from '../cache';
 import {
   BlobCall,
   DigestCall,

@@ -1,4 +1,4 @@
-import { CacheEvent } from '../cache/bounded-ttl-cache';
+import { CacheEvent } from '../cache';
 import type { ByteBudgetName } from './byte-budget';
 import type { Hop, HopRefusalReason } from './connection-guard';
 import { RegistryFailureReason } from './registry-failure';

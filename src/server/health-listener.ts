@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { HEALTH_PORT_ROUTES } from '../http/review-routes';
+import { HEALTH_PORT_ROUTES } from '../http';
 
 /** The JSON body of a 404 on the health port, for anything but a probe or a scrape. */
 export const healthPortNotFoundBody = (method: string | undefined, path: string): string =>

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/bouncer-config';
+import type { ServerConfig } from '../config';
 
 type Address = Pick<AddressInfo, 'address' | 'port'>;
 

@@ -6,12 +6,11 @@ import { Server as HttpServer, createServer as createHttpServer } from 'node:htt
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, Server as NetServer } from 'node:net';
 import { AppModule } from '../app.module';
-import { AllConfigType } from '../config/bouncer-config';
-import { prepareReviewExpress } from '../http/review-express';
-import { PinoNestLogger, createBouncerLogger } from '../logging/bouncer-logger';
-import { MetricsService } from '../metrics/metrics.service';
-import { httpsServerOptions, secureContextOptions } from '../tls/tls-material';
-import { TlsMaterialService } from '../tls/tls-material.service';
+import { AllConfigType } from '../config';
+import { prepareReviewExpress } from '../http';
+import { PinoNestLogger, createBouncerLogger } from '../logging';
+import { MetricsService } from '../metrics';
+import { httpsServerOptions, secureContextOptions, TlsMaterialService } from '../tls';
 import { ConnectionTracker } from './connection-tracker';
 import { healthOnly } from './health-listener';
 import { listenOn } from './listen-error';

@@ -12,8 +12,14 @@ import {
   webcrypto,
 } from 'node:crypto';
 import type { RegistryDeadline } from '../registry';
-import type { DsseEnvelope, TlogEntry } from '../verification/cosign-evidence';
-import { CertificateTrust, SignatureTrust, trustHash, trustedKey } from '../verification/trust';
+import {
+  type DsseEnvelope,
+  type TlogEntry,
+  CertificateTrust,
+  SignatureTrust,
+  trustHash,
+  trustedKey,
+} from '../verification';
 import { FakeRegistry, OCI_MANIFEST, sha256, tagFor } from './fake-registry';
 import {
   merkleInclusionPath as inclusionPath,

@@ -1,6 +1,4 @@
-import { ImagePolicyService } from '../policy/image-policy.service';
-import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
-import { PolicyStore } from '../policy/policy-file/policy-store.service';
+import { ImagePolicyService, CompiledImagePolicy, PolicyStore } from '../policy';
 import { DigestResolver, RegistryClient } from '../registry';
 import { ImageVerifier } from '../verification';
 import { LedgerClock, VerificationLedger } from '../verification-ledger';

@@ -2,10 +2,8 @@ import { ModuleMetadata } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { AllConfigType } from '../config/bouncer-config';
-import { resolveBouncerConfig } from '../config/resolve-bouncer-config';
-import { ReviewHttpModule } from '../http/review-http.module';
-import { prepareReviewExpress } from '../http/review-express';
+import { AllConfigType, resolveBouncerConfig } from '../config';
+import { ReviewHttpModule, prepareReviewExpress } from '../http';
 
 /**
  * One feature module as a Nest app without TLS or a build, with the real global pipe and filters

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AllConfigType, TlsConfig } from '../config/bouncer-config';
-import { formatDuration } from '../config/duration';
-import { FileContents, WatchedFiles } from '../file-watch/watched-files';
+import { AllConfigType, TlsConfig, formatDuration } from '../config';
+import { FileContents, WatchedFiles } from '../file-watch';
 import { CertificateValidity, certificateValidity } from './certificate-validity';
 import {
   TlsMaterial,

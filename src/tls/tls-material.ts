@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SecureContextOptions, createSecureContext } from 'node:tls';
-import { TlsConfig } from '../config/bouncer-config';
+import { TlsConfig } from '../config';
 
 /** Everything the TLS listener needs, read and checked once; a bad file fails boot with its path named. */
 export interface TlsMaterial {

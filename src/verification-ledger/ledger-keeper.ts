@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { isMessage } from '../cluster-ipc/cluster-messages';
+import { isMessage } from '../cluster-ipc';
 import { LedgerFile, LedgerHealth } from './ledger-file';
 import { LedgerIndex } from './ledger-index';
 import { LedgerPrimaryMessage, LedgerWorkerMessage } from './ledger-messages';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import cluster from 'node:cluster';
-import { AllConfigType } from '../config/bouncer-config';
+import { AllConfigType } from '../config';
 import { RegistryClient } from '../registry';
 import { HotDigest, HotDigests, RefreshOutcome } from './hot-digests';
 import { LedgerClock } from './ledger-clock';

@@ -1,4 +1,4 @@
-import { inTurns } from '../cache/turns';
+import { inTurns } from '../cache';
 import {
   FetchedManifest,
   RegistryAccess,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BoundedTtlCache } from '../cache/bounded-ttl-cache';
-import { DeadlineExceededError, InFlight, untilAborted } from '../cache/in-flight';
+import { BoundedTtlCache, DeadlineExceededError, InFlight, untilAborted } from '../cache';
 import {
   RegistryAccess,
   RegistryClient,

@@ -19,3 +19,4 @@ export type {
 export { VerificationModule } from './verification.module';
 export { verifyLocalAttestations } from './local-attestations';
 export type { LocalAttestation } from './local-attestations';
+export type { DsseEnvelope, TlogEntry } from './cosign-evidence';

@@ -8,7 +8,7 @@ import {
   IsString,
   ValidateNested,
 } from 'class-validator';
-import { EnvelopeField, NestedEnvelope, OpaqueJson } from '../../http/envelope-fields';
+import { EnvelopeField, NestedEnvelope, OpaqueJson } from '../../http';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];

@@ -1,5 +1,5 @@
 import { Equals, IsArray, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
-import { EnvelopeField, IsStringMap, NestedEnvelope, OpaqueJson } from '../../http/envelope-fields';
+import { EnvelopeField, IsStringMap, NestedEnvelope, OpaqueJson } from '../../http';
 
 export const IMAGE_REVIEW_API_VERSION = 'imagepolicy.k8s.io/v1alpha1';
 export const IMAGE_REVIEW_KIND = 'ImageReview';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
-import { closestName } from '../../config/closest-name';
+import { closestName, parseDuration } from '../../config';
 import { DEFAULT_BREAK_GLASS_MAX_HOURS } from '../break-glass';
 import { NamespaceGlob } from '../patterns/glob';
 import { ImagePattern } from '../patterns/image-pattern';
@@ -15,7 +15,6 @@ import {
   PinScope,
   PolicyException,
 } from './compiled-image-policy';
-import { parseDuration } from '../../config/duration';
 import { DURATION_PATTERN, Enforcement, JsonSchemaOf, buildImagePolicySchema } from './image-policy.schema';
 import { InvalidPolicyError, PolicyPath, PolicyProblem, formatPolicyPath } from './invalid-policy.error';
 import { PolicyDocument, parsePolicyDocument, pointerToPath, valueAt } from './policy-document';

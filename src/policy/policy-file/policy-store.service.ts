@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import cluster from 'node:cluster';
-import { AllConfigType } from '../../config/bouncer-config';
-import { FileContents, WatchedFiles } from '../../file-watch/watched-files';
+import { AllConfigType } from '../../config';
+import { FileContents, WatchedFiles } from '../../file-watch';
 import { CompiledImagePolicy } from './compiled-image-policy';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_YAML } from './default-policy';
 import { ImagePolicyCompiler } from './image-policy.compiler';

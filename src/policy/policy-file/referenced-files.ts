@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { unreadableFileProblem } from '../../config/readable-file';
+import { unreadableFileProblem } from '../../config';
 
 /** Why a file could not be read, in words as every other file error says it, never an errno code. */
 function unreadableReason(path: string, error: NodeJS.ErrnoException): string {

@@ -89,6 +89,8 @@ export class Cosign {
       type,
       '--predicate',
       path,
+      // cosign v3, offline: no TUF signing configuration to fetch (as for sign).
+      ...(this.tool === 'cosign3' ? ['--use-signing-config=false'] : []),
       ...COMMON,
       reference,
     ]);

@@ -1,0 +1,2 @@
+// The command line, as main.ts starts it.
+export { runCli } from './cli';
