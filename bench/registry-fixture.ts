@@ -37,6 +37,8 @@ export interface BenchRegistry {
     readonly validateSamePod: BenchPayload;
     /** The Pod AdmissionReview whose containers run `signed`, `notarized`, `signed`, to /validate. */
     readonly verified: BenchPayload;
+    /** The Pod AdmissionReview whose three containers run `signed`, which carries the SLSA attestation. */
+    readonly attested: BenchPayload;
     /** The same, every image `signed` pinned by its digest: what a registry outage can still admit. */
     readonly verifiedByDigest: BenchPayload;
   };
@@ -167,6 +169,12 @@ export async function startBenchRegistry(scratch: string): Promise<BenchRegistry
           name: 'Pod AdmissionReview, cosign v3 and Notary Project signatures with timestamps',
           path: '/validate',
           body: podReview([signed, notarized, signed]),
+        },
+        // The image that carries the attestation, in a Pod of the same three containers.
+        attested: {
+          name: 'Pod AdmissionReview, the cosign-attested image',
+          path: '/validate',
+          body: podReview([signed, signed, signed]),
         },
         verifiedByDigest: {
           name: 'Pod AdmissionReview, cosign-signed image by digest',

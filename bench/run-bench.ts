@@ -307,13 +307,19 @@ async function measureRegistryPaths(
       if (answer.patchType !== 'JSONPatch')
         throw new Error(`${server.name} did not pin: ${JSON.stringify(answer)}`);
     }
-    for (const server of [
-      verify,
-      attested,
-      verifyColdServer,
-      ...(verifyBefore ? [verifyBefore, verifyColdBefore!] : []),
-    ]) {
-      const answer = await reviewOnce(server.port, payloads.verified);
+    const mustAdmit: (readonly [RunningServer, BenchPayload])[] = [
+      [verify, payloads.verified],
+      [attested, payloads.attested],
+      [verifyColdServer, payloads.verified],
+      ...(verifyBefore
+        ? ([
+            [verifyBefore, payloads.verified],
+            [verifyColdBefore!, payloads.verified],
+          ] as const)
+        : []),
+    ];
+    for (const [server, payload] of mustAdmit) {
+      const answer = await reviewOnce(server.port, payload);
       if (answer.allowed !== true)
         throw new Error(`${server.name} did not verify: ${JSON.stringify(answer)}`);
     }
@@ -336,13 +342,13 @@ async function measureRegistryPaths(
     );
 
     const [stringOnlyForAttested, attestedRps] = await pairedSaturation(
-      { port: plain.port, payload: payloads.verified },
-      { port: attested.port, payload: payloads.verified },
+      { port: plain.port, payload: payloads.attested },
+      { port: attested.port, payload: payloads.attested },
       scratch,
     );
     const [verifiedForAttested, attestedAgainstVerified] = await pairedSaturation(
-      { port: verify.port, payload: payloads.verified },
-      { port: attested.port, payload: payloads.verified },
+      { port: verify.port, payload: payloads.attested },
+      { port: attested.port, payload: payloads.attested },
       scratch,
     );
     log(
