@@ -163,22 +163,18 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
     });
 
   const healthServer = config.server.healthPort === undefined ? undefined : createClusterHealthServer(answer);
+  // The primary's own port first: a port in use is refused before any worker has cost a start
+  // (seconds each on a busy machine). Until workers serve, it answers that none is ready.
+  const healthAddress: AddressInfo | undefined =
+    healthServer &&
+    (await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!));
 
   try {
     await Promise.all(Array.from({ length: config.server.workers }, () => fork()));
   } catch (error) {
     shuttingDown = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    throw error;
-  }
-  let healthAddress: AddressInfo | undefined;
-  try {
-    healthAddress =
-      healthServer &&
-      (await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!));
-  } catch (error) {
-    shuttingDown = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+    healthServer?.close();
     throw error;
   }
   announceServing(log, address!, healthAddress, config.server.workers);
