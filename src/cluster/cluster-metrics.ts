@@ -3,9 +3,8 @@ import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'pr
 import { FileChange, MetricsSnapshot, PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc';
 import { CERTIFICATE_ROTATIONS, POLICY_RELOADS, PROCESS_LABEL } from '../metrics';
 import { ChangeReports } from './change-reports';
+import { CountedTotals, OWN_PREFIX, isCounted } from './counted-totals';
 
-/** The bouncer's own metrics; the rest (process_*, nodejs_*) are each process's own. */
-const OWN_PREFIX = 'kube_image_bouncer_';
 /** A worker that does not answer in time is summed as it last answered. */
 const SNAPSHOT_TIMEOUT_MS = 2_000;
 
@@ -32,14 +31,8 @@ export class ClusterMetrics {
   });
   /** Each serving worker's last report, by cluster worker id. */
   private readonly snapshots = new Map<number, MetricsSnapshot>();
-  /**
-   * The counters and histograms of every worker that has died. A death is added here at once, in
-   * the exit handler, and parts are summed into one only after the sum is made: a scrape that
-   * runs while a sum is awaited must still see what the dead worker counted.
-   */
-  private departed: MetricsSnapshot[] = [];
-  /** Only one sum of the parts at a time: each replaces the parts it summed. */
-  private summing = false;
+  /** The counters and histograms of every worker that has died, summed as it died. */
+  private readonly departed = new CountedTotals();
   private readonly changes = new ChangeReports();
   private lastRequest = 0;
 
@@ -60,14 +53,7 @@ export class ClusterMetrics {
   workerExited(id: number): void {
     const last = this.snapshots.get(id);
     this.snapshots.delete(id);
-    if (!last) return;
-    // prom-client's types say MetricType is a numeric enum; what getMetricsAsJSON gives is its name.
-    this.departed.push(
-      last.filter(
-        (metric) =>
-          metric.name.startsWith(OWN_PREFIX) && ['counter', 'histogram'].includes(String(metric.type)),
-      ),
-    );
+    if (last) this.departed.add(last);
   }
 
   /** Counts a change a worker reports, unless another worker reported it already. */
@@ -86,26 +72,13 @@ export class ClusterMetrics {
       return snapshot ? [snapshot] : [];
     });
     const own = (await this.registry.getMetricsAsJSON()) as MetricsSnapshot;
-    const summed = AggregatorRegistry.aggregate([...reports, ...this.departed, own].map(perProcessKeptApart));
-    const text = await summed.metrics();
-    await this.sumDeparted();
-    return { contentType: summed.contentType, text };
-  }
-
-  /** Keeps the dead workers' parts to one, so many restarts cost no more than one. */
-  private async sumDeparted(): Promise<void> {
-    const parts = this.departed.length;
-    if (parts < 2 || this.summing) return;
-    this.summing = true;
-    try {
-      const sum = (await AggregatorRegistry.aggregate(
-        this.departed.slice(0, parts),
-      ).getMetricsAsJSON()) as MetricsSnapshot;
-      // Parts that died while the sum was made stay beside it.
-      this.departed = [sum, ...this.departed.slice(parts)];
-    } finally {
-      this.summing = false;
-    }
+    const totals = this.departed.copy();
+    for (const snapshot of [...reports, own]) totals.add(snapshot);
+    const uncounted = (snapshot: MetricsSnapshot) => snapshot.filter((metric) => !isCounted(metric));
+    const summed = AggregatorRegistry.aggregate(
+      [...reports.map(uncounted), uncounted(own), totals.snapshot()].map(perProcessKeptApart),
+    );
+    return { contentType: summed.contentType, text: await summed.metrics() };
   }
 
   private refresh(worker: Worker): Promise<void> {
