@@ -23,6 +23,8 @@ const LAYERS: Record<string, readonly string[]> = {
   verification: ['registry', 'cache'],
   // CEL conditions over verified statements: the rule hands them what it was given.
   'attestation-conditions': [],
+  // doctor's client of the Kubernetes API: the CLI's alone, never on the review path.
+  'kubernetes-api': [],
   policy: [
     'image-reference',
     'config',
@@ -54,6 +56,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'registry',
     'verification',
     'attestation-conditions',
+    'kubernetes-api',
   ],
   main: ['cli', 'cluster'],
   testing: ['config', 'http', 'policy', 'registry', 'verification'],
