@@ -8,6 +8,7 @@ import { checkCommand } from './check.command';
 import { closestName } from '../config/closest-name';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
+import { doctorCommand } from './doctor.command';
 import { explainCommand } from './explain.command';
 import { reviewCommand } from './review.command';
 import { acceptGoStyleFlags } from './go-style-flags';
@@ -40,6 +41,7 @@ Without a command, kube-image-bouncer serves: \`kube-image-bouncer -cert server.
   const commands = [
     serveCommand(),
     checkCommand(),
+    doctorCommand(),
     explainCommand(),
     reviewCommand(),
     setupCommand(),
