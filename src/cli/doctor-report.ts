@@ -1,5 +1,9 @@
 import { CompiledImagePolicy } from '../policy/policy-file/compiled-image-policy';
+import type { Log, ReportingDescriptor, Result } from 'sarif';
+import { packageVersion } from '../version';
 import { alignColumns } from './aligned-columns';
+import { attributes, escape } from './check-junit';
+import { SARIF_SCHEMA } from './check-sarif';
 import { PathProof } from './doctor-proof';
 import { RegisteredWebhook, WebhookFinding } from './doctor-webhooks';
 
@@ -94,5 +98,137 @@ export function doctorJson(report: DoctorReport): unknown {
       failed: p.failed,
     })),
     warnings: report.findings,
+  };
+}
+
+/**
+ * `-o junit`: one test case per admission path, failed when it is bypassed (or the allowed canary
+ * refused), skipped when it could not be checked; the registration's warnings are the suite's output.
+ * The same writer's escaping as `check -o junit`.
+ */
+export function doctorJunit(report: DoctorReport): string {
+  const failures = report.proofs.filter((p) => p.failed).length;
+  const skipped = report.proofs.filter((p) => p.result === 'not checked').length;
+  const counts = { tests: report.proofs.length, failures, errors: 0, skipped };
+  const cases = report.proofs.map((proof) => {
+    const open = `    <testcase${attributes({ classname: `doctor.${report.namespace}`, name: `${proof.path} (${proof.request}, ${proof.image})` })}>`;
+    const body = proof.failed
+      ? `      <failure${attributes({ message: `${proof.path}: ${proof.result}`, type: proof.result })}>${escape(proof.detail)}</failure>`
+      : proof.result === 'not checked'
+        ? `      <skipped${attributes({ message: proof.detail })}/>`
+        : `      <system-out>${escape(proof.detail)}</system-out>`;
+    return [open, body, '    </testcase>'].join('\n');
+  });
+  const warnings = report.findings.map(
+    (f) => `warning: ${f.webhook} (${f.configuration}) ${f.check}: ${f.message}`,
+  );
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attributes({ name: 'kube-image-bouncer doctor', ...counts })}>`,
+    `  <testsuite${attributes({ name: `${report.cluster.context} ${report.namespace}`, ...counts })}>`,
+    '    <properties>',
+    `      <property${attributes({ name: 'policy', value: report.policy.name })}/>`,
+    `      <property${attributes({ name: 'policy-revision', value: report.policy.revision })}/>`,
+    `      <property${attributes({ name: 'server', value: report.cluster.server })}/>`,
+    '    </properties>',
+    ...cases,
+    ...(warnings.length > 0 ? [`    <system-out>${escape(warnings.join('\n'))}</system-out>`] : []),
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+const DOCTOR_RULES: ReportingDescriptor[] = [
+  {
+    id: 'bypassed',
+    shortDescription: { text: 'an admission path lets through an image the policy refuses' },
+    defaultConfiguration: { level: 'error' },
+  },
+  {
+    id: 'refused-allowed',
+    shortDescription: { text: 'an image the policy allows is refused: the webhook refuses everything' },
+    defaultConfiguration: { level: 'error' },
+  },
+  {
+    id: 'not-checked',
+    shortDescription: { text: 'an admission path could not be checked' },
+    defaultConfiguration: { level: 'note' },
+  },
+  {
+    id: 'registration',
+    shortDescription: { text: 'a webhook setting that lets requests through, or risks it' },
+    defaultConfiguration: { level: 'warning' },
+  },
+];
+
+/**
+ * `-o sarif`: SARIF 2.1.0 with `check`'s schema and tool. Results have no file to point at: each is
+ * placed at a logical location, the admission path or the webhook.
+ */
+export function doctorSarif(report: DoctorReport): Log {
+  const result = (ruleId: string, level: Result.level, text: string, where: string): Result => ({
+    ruleId,
+    ruleIndex: DOCTOR_RULES.findIndex((rule) => rule.id === ruleId),
+    level,
+    message: { text },
+    locations: [{ logicalLocations: [{ fullyQualifiedName: where, kind: 'resource' }] }],
+  });
+  const results: Result[] = [
+    ...report.proofs.flatMap((p) =>
+      p.failed
+        ? [
+            result(
+              p.result === 'refused' ? 'refused-allowed' : 'bypassed',
+              'error',
+              `${p.path} (${p.request}, ${p.image}) in namespace ${report.namespace}: ${p.detail}`,
+              `${report.namespace}/${p.path}`,
+            ),
+          ]
+        : p.result === 'not checked'
+          ? [
+              result(
+                'not-checked',
+                'note',
+                `${p.path} (${p.request}): ${p.detail}`,
+                `${report.namespace}/${p.path}`,
+              ),
+            ]
+          : [],
+    ),
+    ...report.findings.map((f) =>
+      result(
+        'registration',
+        'warning',
+        `${f.webhook} (${f.configuration}): ${f.message}`,
+        `${f.configuration}/${f.webhook}`,
+      ),
+    ),
+  ];
+  return {
+    $schema: SARIF_SCHEMA,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'kube-image-bouncer',
+            version: packageVersion(),
+            semanticVersion: packageVersion(),
+            rules: DOCTOR_RULES,
+          },
+        },
+        results,
+        properties: {
+          cluster: report.cluster,
+          namespace: report.namespace,
+          policy: {
+            name: report.policy.name,
+            source: report.policy.source,
+            revision: report.policy.revision,
+          },
+        },
+      },
+    ],
   };
 }

@@ -7,7 +7,7 @@ export const EXIT_BYPASSED = 1;
 /** Exit status when the cluster cannot be reached: the same as a usage error, as kubectl's. */
 export const EXIT_UNREACHABLE = 2;
 
-const OUTPUT_FORMATS = ['table', 'json'] as const;
+const OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
 type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 interface DoctorFlags {
@@ -27,7 +27,7 @@ interface DoctorFlags {
 async function doctor(flags: DoctorFlags): Promise<void> {
   // Loaded here: the Kubernetes client is the CLI's alone, and serve never loads it.
   const { runDoctor, DoctorUnreachableError } = await import('./doctor-run');
-  const { doctorFailed, doctorJson, doctorTable } = await import('./doctor-report');
+  const { doctorFailed, doctorJson, doctorJunit, doctorSarif, doctorTable } = await import('./doctor-report');
   let report;
   try {
     report = await runDoctor(flags);
@@ -37,9 +37,14 @@ async function doctor(flags: DoctorFlags): Promise<void> {
     process.exitCode = EXIT_UNREACHABLE;
     return;
   }
-  process.stdout.write(
-    flags.output === 'json' ? `${JSON.stringify(doctorJson(report), null, 2)}\n` : doctorTable(report),
-  );
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+  const formatted = {
+    table: () => doctorTable(report),
+    json: () => json(doctorJson(report)),
+    junit: () => doctorJunit(report),
+    sarif: () => json(doctorSarif(report)),
+  }[flags.output];
+  process.stdout.write(formatted());
   if (doctorFailed(report)) process.exitCode = EXIT_BYPASSED;
 }
 
