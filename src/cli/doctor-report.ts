@@ -63,8 +63,8 @@ export function doctorTable(report: DoctorReport): string {
       : [
           '',
           ...alignColumns([
-            ['WEBHOOK', 'CHECK', 'WARNING'],
-            ...report.findings.map((f) => [f.webhook, f.check, f.message]),
+            ['WEBHOOK', 'CONFIGURATION', 'CHECK', 'WARNING'],
+            ...report.findings.map((f) => [f.webhook, f.configuration, f.check, f.message]),
           ]),
         ]),
     '',

@@ -401,6 +401,7 @@ describe(writeSetupFiles.name, () => {
     expect(result.staticFiles).toBeUndefined();
     expect(readdirSync(out)).not.toContain('static');
     expect(readFileSync(result.files.admissionConfiguration, 'utf8')).not.toContain('staticManifestsDir');
+    expect(readFileSync(result.files.readme, 'utf8')).not.toContain('--static');
   });
 
   it('refuses options that cannot make a working setup', async () => {

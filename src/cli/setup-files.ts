@@ -215,6 +215,7 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
       serverKeyGid: setup.serverKeyGid,
       notAfter: ca.notAfter,
       sans: [...(isIP(host) ? [] : [`DNS:${host}`]), ...setup.ipAddresses.map((ip) => `IP:${ip}`)],
+      staticDir: setup.staticDir,
     }),
   };
 

@@ -1378,6 +1378,19 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
       for (const path of report.paths.filter((p) => p.path !== 'allowed Pod'))
         expect(path.detail).toBe(`refused by webhook ${WEBHOOK_NAME.v1}`);
       expect(report.warnings.filter((w) => w.check === 'rules')).toEqual([]);
+      // docs/operating.md shows this run's table: its rows of paths are the real ones.
+      const table = await execBouncer(['doctor', '--kubeconfig', apiServer.kubeconfig, '-n', ns]);
+      writeFileSync(join(cluster.plane.dir, 'doctor-table.txt'), table.stdout);
+      expect(table.code).toBe(0);
+      const shown = codeBlocks(
+        readmeSection('Proving enforcement (`doctor`)', 'docs/operating.md'),
+        'text',
+      )[0];
+      const rows = (text: string) =>
+        text
+          .split('\n')
+          .filter((line) => /^(PATH|Pod|Deployment|CronJob|ephemeral|image volume|allowed Pod) /.test(line));
+      expect(rows(shown)).toEqual(rows(table.stdout));
       const left = await kubectl([
         'get',
         'pods,deployments,cronjobs',
