@@ -25,6 +25,8 @@ const LAYERS: Record<string, readonly string[]> = {
   'verification-ledger': ['registry', 'config', 'cluster-ipc'],
   // CEL conditions over verified statements: the rule hands them what it was given.
   'attestation-conditions': [],
+  // doctor's client of the Kubernetes API: the CLI's alone, never on the review path.
+  'kubernetes-api': [],
   policy: [
     'image-reference',
     'config',
@@ -67,6 +69,7 @@ const LAYERS: Record<string, readonly string[]> = {
     'registry',
     'verification',
     'attestation-conditions',
+    'kubernetes-api',
   ],
   main: ['cli', 'cluster'],
   testing: ['config', 'http', 'policy', 'registry', 'verification', 'verification-ledger'],

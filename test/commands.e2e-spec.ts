@@ -16,11 +16,11 @@ describe('kube-image-bouncer commands', () => {
       [['verison'], 'error: unknown command "verison" (did you mean "version"?)\n'],
       [
         ['deploy', '--to', 'prod'],
-        'error: unknown command "deploy" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
+        'error: unknown command "deploy" (commands: serve, check, doctor, explain, review, setup, test, version, completion, help)\n',
       ],
       [
         ['help', 'nosuch'],
-        'error: unknown command "nosuch" (commands: serve, check, explain, review, setup, test, version, completion, help)\n',
+        'error: unknown command "nosuch" (commands: serve, check, doctor, explain, review, setup, test, version, completion, help)\n',
       ],
       [['help', 'chek'], 'error: unknown command "chek" (did you mean "check"?)\n'],
     ])('%j', (args, stderr) => {
@@ -38,6 +38,23 @@ describe('kube-image-bouncer commands', () => {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const status = await new Promise((resolve) => child.once('close', resolve));
       expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    });
+
+    it('doctor exits 2 when it has no cluster to ask, naming why, and loads no kubeconfig it was not given', () => {
+      const missing = join(REPOSITORY, 'no-such-kubeconfig');
+      expect(runCli(['doctor', '--kubeconfig', missing])).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `kube-image-bouncer: --kubeconfig: no such file ${JSON.stringify(missing)}\n`,
+      });
+      expect(
+        runCli(['doctor'], { env: { KUBECONFIG: missing, HOME: join(REPOSITORY, 'no-such-home') } }),
+      ).toEqual({
+        status: 2,
+        stdout: '',
+        stderr:
+          'kube-image-bouncer: no kubeconfig: give --kubeconfig, set KUBECONFIG, or write ~/.kube/config\n',
+      });
     });
 
     it('says an unknown option in one line, with the option it meant', () => {

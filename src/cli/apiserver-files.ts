@@ -1,4 +1,4 @@
-import { Document, Scalar } from 'yaml';
+import { Document, Scalar, parse } from 'yaml';
 
 /**
  * The files the kube-apiserver reads to reach the bouncer, as the README's "Connecting the
@@ -16,6 +16,11 @@ export interface ApiserverFileOptions {
     readonly imagePolicyKubeconfig: string;
     readonly webhookKubeconfig: string;
   };
+  /**
+   * With `setup --static DIR`: where the apiserver reads KEP-5793 static webhook manifests, one
+   * directory per plugin (each plugin loads only its own kind, and refuses a file of the other).
+   */
+  readonly staticManifests?: { readonly validating: string; readonly mutating: string };
 }
 
 /** The validating webhook's name, as in deploy/vm/apiserver/validating-webhook-configuration.yaml. */
@@ -86,7 +91,7 @@ export function webhookKubeconfig({ hostPort, paths }: ApiserverFileOptions): st
   );
 }
 
-export function admissionConfiguration({ paths }: ApiserverFileOptions): string {
+export function admissionConfiguration({ paths, staticManifests }: ApiserverFileOptions): string {
   const imagePolicy = ['plugins', 0, 'configuration', 'imagePolicy'];
   return yamlText(
     'Give to the kube-apiserver with --admission-control-config-file.',
@@ -112,6 +117,7 @@ export function admissionConfiguration({ paths }: ApiserverFileOptions): string 
             apiVersion: 'apiserver.config.k8s.io/v1',
             kind: 'WebhookAdmissionConfiguration',
             kubeConfigFile: paths.webhookKubeconfig,
+            ...(staticManifests ? { staticManifestsDir: staticManifests.validating } : {}),
           },
         },
         {
@@ -129,6 +135,18 @@ export function admissionConfiguration({ paths }: ApiserverFileOptions): string 
       [[...imagePolicy, 'denyTTL'], 'seconds a deny is cached'],
       [[...imagePolicy, 'retryBackoff'], 'milliseconds between retries'],
       [[...imagePolicy, 'defaultAllow'], "fail closed: if the bouncer can't be reached, pods are refused"],
+      ...(staticManifests
+        ? ([
+            [
+              ['plugins', 1, 'configuration', 'staticManifestsDir'],
+              'KEP-5793 static webhook manifests: the API can neither change nor delete them (feature gate ManifestBasedAdmissionControlConfig)',
+            ],
+            [
+              ['plugins', 2, 'configuration', 'kubeConfigFile'],
+              `when the policy pins digests, add staticManifestsDir: ${staticManifests.mutating}`,
+            ],
+          ] as [readonly (string | number)[], string][])
+        : []),
     ],
   );
 }
@@ -295,4 +313,25 @@ export function mutatingWebhookConfiguration(hostPort: string, caCertificatePem:
       ],
     },
   );
+}
+
+/**
+ * The suffix the apiserver reserves for KEP-5793 static configurations: a name with it can only come
+ * from a file, and the API refuses to create, change or delete one (Kubernetes v1.37.2
+ * pkg/apis/admissionregistration/validation/static_suffix.go).
+ */
+export const STATIC_NAME_SUFFIX = '.static.k8s.io';
+export const STATIC_CONFIGURATION_NAME = `kube-image-bouncer${STATIC_NAME_SUFFIX}`;
+
+/**
+ * A webhook configuration as a static manifest: the same webhooks, named with the reserved suffix
+ * and called by URL (the loader refuses clientConfig.service). The apiserver decodes these files
+ * strictly and reads them at start, then every minute.
+ * https://github.com/kubernetes/enhancements/issues/5793
+ */
+export function staticWebhookConfiguration(text: string, header: string): string {
+  const document = new Document(parse(text));
+  document.setIn(['metadata', 'name'], STATIC_CONFIGURATION_NAME);
+  document.commentBefore = ` ${header}\n ${GENERATED}`;
+  return document.toString({ lineWidth: 0 });
 }

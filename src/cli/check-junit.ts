@@ -24,13 +24,15 @@ function failureOf(review: ManifestReview, failOn: FailOn): { message: string; t
   return undefined;
 }
 
-const escape = (text: string): string =>
+/** Text as XML character data or an attribute value. */
+export const escape = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
   );
 
-const attributes = (values: Record<string, string | number>): string =>
+/** ` name="value"` for each entry, escaped. */
+export const attributes = (values: Record<string, string | number>): string =>
   Object.entries(values)
     .map(([name, value]) => ` ${name}="${escape(String(value))}"`)
     .join('');

@@ -37,7 +37,7 @@ describe(namedCommandLine.name, () => {
     ['verison', 'unknown command "verison" (did you mean "version"?)'],
     [
       'deploy',
-      'unknown command "deploy" (commands: serve, check, explain, review, setup, test, version, completion, help)',
+      'unknown command "deploy" (commands: serve, check, doctor, explain, review, setup, test, version, completion, help)',
     ],
   ])('refuses the unknown word %s', (word, message) => {
     expect(() => namedCommandLine([word, '-f', 'x'], program)).toThrow(message);
@@ -45,7 +45,7 @@ describe(namedCommandLine.name, () => {
 
   it('refuses help for an unknown word as it refuses the word alone', () => {
     expect(() => namedCommandLine(['help', 'nosuch'], program)).toThrow(
-      'unknown command "nosuch" (commands: serve, check, explain, review, setup, test, version, completion, help)',
+      'unknown command "nosuch" (commands: serve, check, doctor, explain, review, setup, test, version, completion, help)',
     );
     expect(() => namedCommandLine(['help', 'chek'], program)).toThrow(
       'unknown command "chek" (did you mean "check"?)',

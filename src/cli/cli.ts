@@ -7,6 +7,7 @@ import { TlsMaterialError } from '../tls';
 import { checkCommand } from './check.command';
 import { CommandInputError } from './command-input.error';
 import { completionCommand } from './completion.command';
+import { doctorCommand } from './doctor.command';
 import { explainCommand } from './explain.command';
 import { reviewCommand } from './review.command';
 import { acceptGoStyleFlags } from './go-style-flags';
@@ -39,6 +40,7 @@ Without a command, kube-image-bouncer serves: \`kube-image-bouncer -cert server.
   const commands = [
     serveCommand(),
     checkCommand(),
+    doctorCommand(),
     explainCommand(),
     reviewCommand(),
     setupCommand(),

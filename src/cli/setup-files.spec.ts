@@ -356,6 +356,54 @@ describe(writeSetupFiles.name, () => {
     expect(readdirSync(elsewhere)).toEqual(['README.md']);
   });
 
+  it('with --static, writes the webhooks as KEP-5793 static manifests and names their directory', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kib-setup-static-'));
+    const result = await writeSetupFiles({
+      host: '10.0.0.5',
+      outDir: out,
+      staticDir: '/etc/kubernetes/static',
+    });
+    const manifest = (file: string) => parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const validating = manifest(result.staticFiles!.staticValidatingWebhookConfiguration);
+    const written = manifest(result.files.validatingWebhookConfiguration);
+    expect(result.staticFiles).toEqual({
+      staticValidatingWebhookConfiguration: join(
+        out,
+        'static',
+        'validating',
+        'kube-image-bouncer.static.yaml',
+      ),
+      staticMutatingWebhookConfiguration: join(out, 'static', 'mutating', 'kube-image-bouncer.static.yaml'),
+    });
+    expect(validating).toEqual({
+      ...written,
+      metadata: { ...(written.metadata as object), name: 'kube-image-bouncer.static.k8s.io' },
+    });
+    expect(manifest(result.staticFiles!.staticMutatingWebhookConfiguration)).toMatchObject({
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'kube-image-bouncer.static.k8s.io' },
+    });
+    const admission = manifest(result.files.admissionConfiguration) as {
+      plugins: { name: string; configuration: Record<string, unknown> }[];
+    };
+    expect(admission.plugins.map((plugin) => [plugin.name, plugin.configuration.staticManifestsDir])).toEqual(
+      [
+        ['ImagePolicyWebhook', undefined],
+        ['ValidatingAdmissionWebhook', '/etc/kubernetes/static/validating'],
+        ['MutatingAdmissionWebhook', undefined],
+      ],
+    );
+  });
+
+  it('without --static, writes no static manifest and names no directory', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kib-setup-static-'));
+    const result = await writeSetupFiles({ host: '10.0.0.5', outDir: out });
+    expect(result.staticFiles).toBeUndefined();
+    expect(readdirSync(out)).not.toContain('static');
+    expect(readFileSync(result.files.admissionConfiguration, 'utf8')).not.toContain('staticManifestsDir');
+    expect(readFileSync(result.files.readme, 'utf8')).not.toContain('--static');
+  });
+
   it('refuses options that cannot make a working setup', async () => {
     const refused = writeSetupFiles({
       host: 'Bouncer_1',

@@ -1,11 +1,12 @@
 import { isIP, isIPv6 } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PORT, InvalidConfigError } from '../config';
 import {
   admissionConfiguration,
   imagePolicyKubeconfig,
   imageVolumeWebhookConfiguration,
   mutatingWebhookConfiguration,
+  staticWebhookConfiguration,
   validatingWebhookConfiguration,
   webhookKubeconfig,
 } from './apiserver-files';
@@ -41,6 +42,12 @@ export interface SetupOptions {
    * mode 0640, so a server that is not root can read it. 65532 for the container image.
    */
   readonly group?: string | number;
+  /**
+   * `--static DIR`: where the apiserver reads KEP-5793 static webhook manifests. The webhook
+   * configurations are also written as such under `static/` and the AdmissionConfiguration names
+   * DIR/validating.
+   */
+  readonly staticDir?: string;
 }
 
 /** The file names `setup` writes, by what they are. */
@@ -61,6 +68,13 @@ export const SETUP_FILE_NAMES = {
 } as const;
 
 export type SetupFile = keyof typeof SETUP_FILE_NAMES;
+
+/** The static manifests `setup --static` writes besides, one directory per admission plugin. */
+export const STATIC_FILE_NAMES = {
+  staticValidatingWebhookConfiguration: 'static/validating/kube-image-bouncer.static.yaml',
+  staticMutatingWebhookConfiguration: 'static/mutating/kube-image-bouncer.static.yaml',
+} as const;
+export type StaticSetupFile = keyof typeof STATIC_FILE_NAMES;
 const PRIVATE_KEYS: ReadonlySet<SetupFile> = new Set(['caKey', 'serverKey', 'clientKey']);
 
 /** What `writeSetupFiles` wrote: absolute paths, and how to reach and start the bouncer. */
@@ -73,6 +87,8 @@ export interface SetupResult {
   readonly serveArgs: readonly string[];
   /** The group given `server.key`, with `--group`. */
   readonly serverKeyGid?: number;
+  /** With `--static`: the static manifests, by absolute path. */
+  readonly staticFiles?: Readonly<Record<StaticSetupFile, string>>;
 }
 
 // RFC 1123 subdomain, as Kubernetes validates host names.
@@ -86,6 +102,7 @@ interface ResolvedSetup {
   readonly apiserverDir: string;
   readonly validityDays: number;
   readonly serverKeyGid?: number;
+  readonly staticDir?: string;
 }
 
 function resolveOptions(options: SetupOptions): ResolvedSetup {
@@ -115,6 +132,7 @@ function resolveOptions(options: SetupOptions): ResolvedSetup {
     directory: resolve(options.outDir ?? DEFAULT_SETUP_DIRECTORY),
     apiserverDir: resolve(options.apiserverDir ?? DEFAULT_APISERVER_DIRECTORY),
     validityDays,
+    staticDir: options.staticDir === undefined ? undefined : resolve(options.staticDir),
   };
 }
 
@@ -135,7 +153,8 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
   const { directory, host, port, validityDays } = setup;
   const files = pathsIn(directory);
 
-  refuseToOverwrite(directory, Object.values(SETUP_FILE_NAMES), options.force);
+  const staticNames = setup.staticDir === undefined ? [] : Object.values(STATIC_FILE_NAMES);
+  refuseToOverwrite(directory, [...Object.values(SETUP_FILE_NAMES), ...staticNames], options.force);
 
   // Loaded here, not at the top: every other command, serve included, would pay its 14 MB.
   const { createCertificateAuthority, issueCertificate } = await import('../tls/certificate-issuer');
@@ -155,7 +174,14 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
 
   const hostPort = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
   const apiserverPaths = pathsIn(setup.apiserverDir);
-  const apiserver = { hostPort, paths: apiserverPaths };
+  const apiserver = {
+    hostPort,
+    paths: apiserverPaths,
+    staticManifests:
+      setup.staticDir === undefined
+        ? undefined
+        : { validating: join(setup.staticDir, 'validating'), mutating: join(setup.staticDir, 'mutating') },
+  };
   const serveArgs = [
     'serve',
     '--cert',
@@ -188,10 +214,32 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
       serverKeyGid: setup.serverKeyGid,
       notAfter: ca.notAfter,
       sans: [...(isIP(host) ? [] : [`DNS:${host}`]), ...setup.ipAddresses.map((ip) => `IP:${ip}`)],
+      staticDir: setup.staticDir,
     }),
   };
 
   const { serverKeyGid } = setup;
+  const staticFiles =
+    setup.staticDir === undefined
+      ? undefined
+      : (Object.fromEntries(
+          Object.entries(STATIC_FILE_NAMES).map(([file, name]) => [file, join(directory, name)]),
+        ) as Record<StaticSetupFile, string>);
+  if (staticFiles) {
+    const where = setup.staticDir!;
+    const staticContents: Record<StaticSetupFile, string> = {
+      staticValidatingWebhookConfiguration: staticWebhookConfiguration(
+        contents.validatingWebhookConfiguration,
+        `KEP-5793 static manifest: copy to ${join(where, 'validating')}/ on every control-plane node; the API can neither change nor delete it.`,
+      ),
+      staticMutatingWebhookConfiguration: staticWebhookConfiguration(
+        contents.mutatingWebhookConfiguration,
+        `KEP-5793 static manifest, when the policy pins digests: copy to ${join(where, 'mutating')}/ and name that directory in admission-config.yaml.`,
+      ),
+    };
+    for (const [file, path] of Object.entries(staticFiles) as [StaticSetupFile, string][])
+      writeSetupOutput(dirname(path), [{ path, contents: staticContents[file], mode: PUBLIC_MODE }]);
+  }
   writeSetupOutput(
     directory,
     (Object.entries(files) as [SetupFile, string][]).map(([file, path]) => ({
@@ -202,5 +250,5 @@ export async function writeSetupFiles(options: SetupOptions): Promise<SetupResul
         : { mode: PRIVATE_KEYS.has(file) ? PRIVATE_MODE : PUBLIC_MODE }),
     })),
   );
-  return { directory, files, serverUrl: `https://${hostPort}`, serveArgs, serverKeyGid };
+  return { directory, files, serverUrl: `https://${hostPort}`, serveArgs, serverKeyGid, staticFiles };
 }

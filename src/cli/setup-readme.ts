@@ -17,6 +17,8 @@ export interface SetupReadmeOptions {
   readonly notAfter: Date;
   /** Subject alternative names of the server certificate, e.g. `DNS:bouncer.example.com`. */
   readonly sans: readonly string[];
+  /** `--static DIR`: where the apiserver reads the static webhook manifests. */
+  readonly staticDir?: string;
 }
 
 /** README.md beside the generated files: where each goes, and the exact commands and flags. */
@@ -74,7 +76,22 @@ Add these kube-apiserver flags (keep the plugins already enabled, e.g. NodeRestr
 Where the kube-apiserver runs as a static pod (kubeadm), also mount \`${apiserverDir}\` into it,
 read-only: a \`hostPath\` volume and a \`volumeMount\` in \`/etc/kubernetes/manifests/kube-apiserver.yaml\`.
 
-## With kubectl
+${
+  options.staticDir === undefined
+    ? ''
+    : `## Static webhook configurations (\`--static\`)
+
+Copy \`static/validating/kube-image-bouncer.static.yaml\` to \`${join(options.staticDir, 'validating')}/\` on
+every control-plane node: \`admission-config.yaml\` names that directory (\`staticManifestsDir\`), and the
+kube-apiserver loads it at start (Kubernetes 1.37+, feature gate ManifestBasedAdmissionControlConfig,
+on by default). It is \`validating-webhook-configuration.yaml\` named \`kube-image-bouncer.static.k8s.io\`,
+which the API can neither change nor delete: do not also apply the kubectl one below. When the policy
+pins digests, copy \`static/mutating/kube-image-bouncer.static.yaml\` to \`${join(options.staticDir, 'mutating')}/\`
+and add \`staticManifestsDir: ${join(options.staticDir, 'mutating')}\` to the MutatingAdmissionWebhook entry.
+To remove them, delete the files and the \`staticManifestsDir\` lines, and restart the kube-apiserver.
+
+`
+}## With kubectl
 
 \`\`\`sh
 kubectl apply -f validating-webhook-configuration.yaml

@@ -13,7 +13,9 @@ import {
   DEFAULT_SETUP_DIRECTORY,
   DEFAULT_VALIDITY_DAYS,
   SETUP_FILE_NAMES,
+  STATIC_FILE_NAMES,
   SetupFile,
+  StaticSetupFile,
   writeSetupFiles,
 } from './setup-files';
 
@@ -29,6 +31,7 @@ interface SetupFlags {
   days: number;
   port: number;
   force?: boolean;
+  static?: string;
 }
 
 const WHAT: Record<SetupFile, string> = {
@@ -47,6 +50,13 @@ const WHAT: Record<SetupFile, string> = {
   imageVolumeWebhookConfiguration:
     'kubectl apply -f, with ImagePolicyWebhook alone: pods that mount image volumes',
   readme: 'where each file goes, and the exact commands and flags',
+};
+
+const STATIC_WHAT: Record<StaticSetupFile, string> = {
+  staticValidatingWebhookConfiguration:
+    'kube-apiserver, with --static: the validating webhook as a static manifest the API cannot delete',
+  staticMutatingWebhookConfiguration:
+    'kube-apiserver, with --static, when the policy pins digests: the mutating webhook, static',
 };
 
 function integer(min: number, max: number): (value: string) => number {
@@ -111,16 +121,22 @@ async function setup(flags: SetupFlags, command: Command): Promise<void> {
     apiserverDir: flags.apiserverDir,
     validityDays: flags.days,
     force: flags.force,
+    staticDir: flags.static,
   });
   const shown = shownDirectory(result.directory);
   const keyModes =
     result.serverKeyGid === undefined
       ? 'private keys mode 0600'
       : `private keys mode 0600, but server.key 0640 for group ${result.serverKeyGid}`;
-  const rows = (Object.keys(SETUP_FILE_NAMES) as SetupFile[]).map((file) => [
-    SETUP_FILE_NAMES[file],
-    WHAT[file],
-  ]);
+  const rows = [
+    ...(Object.keys(SETUP_FILE_NAMES) as SetupFile[]).map((file) => [SETUP_FILE_NAMES[file], WHAT[file]]),
+    ...(result.staticFiles
+      ? (Object.keys(STATIC_FILE_NAMES) as StaticSetupFile[]).map((file) => [
+          STATIC_FILE_NAMES[file],
+          STATIC_WHAT[file],
+        ])
+      : []),
+  ];
   process.stdout.write(
     [
       `wrote ${rows.length} files to ${shown} for a bouncer at ${result.serverUrl} (${keyModes}):`,
@@ -166,12 +182,16 @@ export function setupCommand(): Command {
       '--group <gid>',
       "give server.key to the server's group, mode 0640 (a gid, or a name in /etc/group): 65532 for the container image",
     )
+    .option(
+      '--static <dir>',
+      'also write the webhook configurations as KEP-5793 static manifests (*.static.k8s.io, which the API can neither change nor delete), and name <dir>/validating in the AdmissionConfiguration: where the kube-apiserver will find them (Kubernetes 1.37+, gate ManifestBasedAdmissionControlConfig)',
+    )
     .option('--force', 'replace files that exist (otherwise nothing is written if any does)')
     .addOption(
       new Option(
         '--in-cluster',
         'for a bouncer in the cluster without cert-manager: its TLS Secret manifest and the webhook configuration with its caBundle',
-      ).conflicts(['host', 'ip', 'port', 'apiserverDir', 'group']),
+      ).conflicts(['host', 'ip', 'port', 'apiserverDir', 'group', 'static']),
     )
     .option(
       '--namespace <name>',
@@ -190,6 +210,7 @@ Exit status: 0 when the files are written; 2 on a bad option, or when files exis
 
 Examples:
   kube-image-bouncer setup --host bouncer.example.com --ip 10.0.0.5 --out ./bouncer-pki --group 65532
+  kube-image-bouncer setup --host bouncer.example.com --static /etc/kubernetes/image-policy/static
   kube-image-bouncer setup --in-cluster --out ./bouncer-in-cluster`,
     )
     .action(setup);

@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseAllDocuments, parseDocument } from 'yaml';
@@ -10,7 +10,8 @@ import { ApiServer, KubectlResult } from './support/control-plane';
 import { WaitingIsPointless, eventually } from './support/eventually';
 import { runCli } from '../support/cli-run';
 import { codeBlocks, readmeSection } from '../support/readme';
-import { ImageAdmissionCluster } from './support/image-admission-cluster';
+import { Bouncer, ImageAdmissionCluster } from './support/image-admission-cluster';
+import { BOUNCER_BIN, freePort } from '../support/bouncer-process';
 import { ADMISSION_REVIEW_VERSIONS, WEBHOOK_NAME } from './support/validating-webhook';
 
 const CHART = join(__dirname, '..', '..', 'charts', 'kube-image-bouncer');
@@ -267,6 +268,17 @@ const imagePolicyDenial = (images: string): string =>
 /** The bouncer's AdmissionReview denial message for one container under the default policy. */
 const containerDenial = (container: string, list: string, image: string): string =>
   `container "${container}" (${list}): image ${image} uses the latest tag (rule no-latest)`;
+/** Runs the built CLI without blocking: the bouncer and apiservers this process started keep being served. */
+const execBouncer = (args: readonly string[]): Promise<KubectlResult> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BOUNCER_BIN, ...args],
+      { env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
@@ -1257,6 +1269,352 @@ describe(`kube-image-bouncer on a real kube-apiserver ${K8S_VERSION}`, () => {
    * and a pod is created. Steps that left a webhook behind (the ones before, which deleted only the
    * validating one) would leave pod creation failing.
    */
+  describe('14. doctor proves every admission path, and names each seeded fault', () => {
+    // On a kube-apiserver without ImagePolicyWebhook, as the kits run: it would refuse ephemeral containers
+    // and pods by itself, and hide what the validating webhook leaves open. The configuration is setup's (the
+    // kits' rules), registered as `kib-doctor` for namespaces labelled doctor=kit only, so the faults seeded
+    // into it touch no other scenario.
+    const ns = 'doctor';
+    const CONFIGURATION = 'kib-doctor';
+    const DOCTOR_LABEL = 'conformance.kube-image-bouncer.io/doctor';
+    let apiServer: ApiServer;
+    let configuration: Record<string, unknown> & { webhooks: Record<string, unknown>[] };
+    interface DoctorJson {
+      enforced: boolean;
+      webhooks: { name: string; configuration: string }[];
+      paths: { path: string; result: string; detail: string; failed: boolean }[];
+      warnings: { webhook: string; check: string; message: string }[];
+    }
+    const doctor = async (
+      ...extra: string[]
+    ): Promise<{ code: number | null; report: DoctorJson; stderr: string }> => {
+      const run = await execBouncer([
+        'doctor',
+        '--kubeconfig',
+        apiServer.kubeconfig,
+        '-n',
+        ns,
+        '-o',
+        'json',
+        ...extra,
+      ]);
+      return { code: run.code, stderr: run.stderr, report: JSON.parse(run.stdout) as DoctorJson };
+    };
+    const results = (report: DoctorJson): Record<string, string> =>
+      Object.fromEntries(report.paths.map((p) => [p.path, p.result]));
+    const details = (report: DoctorJson): Record<string, string> =>
+      Object.fromEntries(report.paths.map((p) => [p.path, p.detail]));
+    const ALL_ENFORCED = {
+      Pod: 'enforced',
+      Deployment: 'enforced',
+      CronJob: 'enforced',
+      'ephemeral container': 'enforced',
+      'image volume': 'enforced',
+      'allowed Pod': 'admitted',
+    };
+    const register = async (webhook: Record<string, unknown>): Promise<void> => {
+      const applied = await kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({ ...configuration, webhooks: [webhook] }),
+      );
+      expect(applied).toMatchObject({ code: 0 });
+    };
+    /** The apiserver's informer takes a moment to see a change: until doctor says what is expected. */
+    const doctorUntil = (what: string, expected: Record<string, string>) =>
+      eventually(`doctor to see ${what}`, async () => {
+        const run = await doctor();
+        expect(results(run.report)).toEqual(expected);
+        return run;
+      });
+
+    beforeAll(async () => {
+      const created = await kubectl(
+        ['create', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: { [DOCTOR_LABEL]: 'kit' } },
+        }),
+      );
+      expect(created).toMatchObject({ code: 0 });
+      await cluster.plane.waitForServiceAccount(ns);
+      const generated = parseDocument(
+        readFileSync(cluster.setup.files.validatingWebhookConfiguration, 'utf8'),
+      ).toJS() as typeof configuration;
+      const [webhook] = generated.webhooks;
+      const selector = webhook.namespaceSelector as { matchExpressions: unknown[] };
+      configuration = { ...generated, metadata: { name: CONFIGURATION } };
+      configuration.webhooks = [
+        {
+          ...webhook,
+          namespaceSelector: {
+            matchExpressions: [
+              ...selector.matchExpressions,
+              { key: DOCTOR_LABEL, operator: 'In', values: ['kit'] },
+            ],
+          },
+        },
+      ];
+      await register(configuration.webhooks[0]);
+      apiServer = await cluster.startApiServer('apiserver-for-doctor', { withoutImagePolicyWebhook: true });
+      // The pod the ephemeral canary is added to (a dry run: it never changes).
+      expect(await apiServer.kubectl(['run', 'target', '--image=nginx:1.13.8', '-n', ns])).toMatchObject({
+        code: 0,
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', CONFIGURATION, '--ignore-not-found']);
+      if (apiServer) await cluster.stopApiServer(apiServer);
+    }, 60_000);
+
+    it("on the kits' configuration, reports every path enforced and exits 0, persisting nothing", async () => {
+      const { code, report } = await doctorUntil('the kit enforce', ALL_ENFORCED);
+      expect(code).toBe(0);
+      expect(report.enforced).toBe(true);
+      expect(report.webhooks.map((w) => `${w.configuration}/${w.name}`)).toContain(
+        `${CONFIGURATION}/${WEBHOOK_NAME.v1}`,
+      );
+      for (const path of report.paths.filter((p) => p.path !== 'allowed Pod'))
+        expect(path.detail).toBe(`refused by webhook ${WEBHOOK_NAME.v1}`);
+      expect(report.warnings.filter((w) => w.check === 'rules')).toEqual([]);
+      // docs/operating.md shows this run's table: its rows of paths are the real ones.
+      const table = await execBouncer(['doctor', '--kubeconfig', apiServer.kubeconfig, '-n', ns]);
+      writeFileSync(join(cluster.plane.dir, 'doctor-table.txt'), table.stdout);
+      expect(table.code).toBe(0);
+      const shown = codeBlocks(
+        readmeSection('Proving enforcement (`doctor`)', 'docs/operating.md'),
+        'text',
+      )[0];
+      const rows = (text: string) =>
+        text
+          .split('\n')
+          .filter((line) => /^(PATH|Pod|Deployment|CronJob|ephemeral|image volume|allowed Pod) /.test(line));
+      expect(rows(shown)).toEqual(rows(table.stdout));
+      const left = await kubectl([
+        'get',
+        'pods,deployments,cronjobs',
+        '-n',
+        ns,
+        '-l',
+        'kube-image-bouncer.io/doctor-canary',
+        '-o',
+        'name',
+      ]);
+      expect(left).toMatchObject({ code: 0, stdout: '' });
+    });
+
+    it('the ephemeral subresource removed: the ephemeral container is bypassed, for that reason', async () => {
+      const [webhook] = configuration.webhooks;
+      const rules = (webhook.rules as { resources: string[] }[]).map((rule) => ({
+        ...rule,
+        resources: rule.resources.filter((resource) => resource !== 'pods/ephemeralcontainers'),
+      }));
+      await register({ ...webhook, rules });
+      const { code, report } = await doctorUntil('the subresource gone', {
+        ...ALL_ENFORCED,
+        'ephemeral container': 'bypassed',
+      });
+      expect(code).toBe(1);
+      expect(details(report)['ephemeral container']).toBe(
+        `no rule of ${WEBHOOK_NAME.v1} covers UPDATE pods/ephemeralcontainers; the namespaceSelector of ${WEBHOOK_NAME.v1} exempts namespace doctor; the namespaceSelector of ${WEBHOOK_NAME.v1beta1} exempts namespace doctor`,
+      );
+      expect(report.warnings).toContainEqual({
+        webhook: WEBHOOK_NAME.v1,
+        configuration: CONFIGURATION,
+        check: 'rules',
+        message:
+          'not sent CREATE pods/ephemeralcontainers, UPDATE pods/ephemeralcontainers, which the bouncer judges',
+      });
+    });
+
+    it("a namespaceSelector that exempts the canary's namespace: every path is bypassed, naming it", async () => {
+      const [webhook] = configuration.webhooks;
+      const selector = webhook.namespaceSelector as { matchExpressions: unknown[] };
+      await register({
+        ...webhook,
+        namespaceSelector: {
+          matchExpressions: [
+            ...selector.matchExpressions,
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [ns] },
+          ],
+        },
+      });
+      const bypassed = Object.fromEntries(Object.keys(ALL_ENFORCED).map((path) => [path, 'bypassed']));
+      const { code, report } = await doctorUntil('the namespace exempt', {
+        ...bypassed,
+        'allowed Pod': 'admitted',
+      });
+      expect(code).toBe(1);
+      expect(details(report).Pod).toContain(
+        `the namespaceSelector of ${WEBHOOK_NAME.v1} exempts namespace doctor`,
+      );
+    });
+
+    it('failurePolicy Ignore with the bouncer stopped: every path is bypassed, naming failurePolicy', async () => {
+      const [webhook] = configuration.webhooks;
+      await register({ ...webhook, failurePolicy: 'Ignore' });
+      await doctorUntil('Ignore while the bouncer answers', ALL_ENFORCED);
+      await cluster.bouncer.stop();
+      try {
+        const bypassed = Object.fromEntries(Object.keys(ALL_ENFORCED).map((path) => [path, 'bypassed']));
+        const { code, report } = await doctorUntil('the bouncer gone', {
+          ...bypassed,
+          'allowed Pod': 'admitted',
+        });
+        expect(code).toBe(1);
+        expect(details(report).Deployment).toBe(
+          `failurePolicy Ignore on ${WEBHOOK_NAME.v1}: the call failed or the bouncer admitted it, and the API let it through`,
+        );
+        expect(report.warnings).toContainEqual(expect.objectContaining({ check: 'failurePolicy' }));
+      } finally {
+        // As scenario 7 left it, when it ran.
+        const policyFile = join(cluster.plane.dir, 'policy', 'policy.yaml');
+        await cluster.bouncer.start(existsSync(policyFile) ? { policyFile } : {});
+      }
+    });
+
+    it('the webhook deleted: every path is bypassed, and no configuration of ours is left for it', async () => {
+      await register(configuration.webhooks[0]);
+      await doctorUntil('the kit restored', ALL_ENFORCED);
+      expect(await kubectl(['delete', 'validatingwebhookconfiguration', CONFIGURATION])).toMatchObject({
+        code: 0,
+      });
+      const bypassed = Object.fromEntries(Object.keys(ALL_ENFORCED).map((path) => [path, 'bypassed']));
+      const { code, report } = await doctorUntil('the webhook gone', {
+        ...bypassed,
+        'allowed Pod': 'admitted',
+      });
+      expect(code).toBe(1);
+      expect(report.webhooks.map((w) => w.configuration)).not.toContain(CONFIGURATION);
+      expect(details(report).Pod).toBe(
+        `the namespaceSelector of ${WEBHOOK_NAME.v1} exempts namespace doctor; the namespaceSelector of ${WEBHOOK_NAME.v1beta1} exempts namespace doctor`,
+      );
+    });
+
+    it('exits 2 when the cluster cannot be reached', async () => {
+      const dead = join(cluster.plane.dir, 'unreachable.kubeconfig');
+      const port = await freePort();
+      writeFileSync(
+        dead,
+        readFileSync(apiServer.kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`),
+      );
+      const run = await execBouncer(['doctor', '--kubeconfig', dead, '-n', ns]);
+      expect(run).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `kube-image-bouncer: cannot reach the cluster at https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+      });
+    });
+  });
+
+  describe('15. setup --static: a webhook registration the API cannot delete', () => {
+    // A second setup (its own CA) and bouncer, and a kube-apiserver that reads setup's static manifests
+    // (KEP-5793, beta and on by default in 1.37): the webhook is in no API object, so no RBAC can remove it.
+    const ns = 'static-webhook';
+    let apiServer: ApiServer;
+    let bouncer: Bouncer;
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = join(cluster.plane.dir, 'static-setup');
+      const port = await freePort();
+      const setup = await execBouncer([
+        'setup',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--out',
+        dir,
+        '--apiserver-dir',
+        dir,
+        '--static',
+        join(dir, 'static'),
+      ]);
+      expect(setup).toMatchObject({ code: 0 });
+      const serve = /^kube-image-bouncer (serve .*)$/m
+        .exec(readFileSync(join(dir, 'README.md'), 'utf8'))![1]
+        .split(' ');
+      bouncer = new Bouncer(cluster.plane.dir, { serveArgs: serve } as never, port, await freePort());
+      await bouncer.start();
+      apiServer = await cluster.plane.startApiServer('apiserver-static-webhooks', {
+        enablePlugins: [],
+        configFile: join(dir, 'admission-config.yaml'),
+      });
+      await cluster.namespace(ns);
+    }, 120_000);
+
+    afterAll(async () => {
+      await bouncer?.stop();
+      if (apiServer) await cluster.stopApiServer(apiServer);
+    }, 60_000);
+
+    it('refuses a pod with a denied image through the static registration', async () => {
+      expect(await apiServer.kubectl(['run', 'web', '--image=nginx:latest', '-n', ns])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          `Error from server (Forbidden): admission webhook "${WEBHOOK_NAME.v1}" denied the request: ` +
+          `${containerDenial('web', 'containers', 'nginx:latest')}\n`,
+      });
+    });
+
+    it('kubectl delete cannot remove it, and the pod is still refused', async () => {
+      const deleted = await apiServer.kubectl([
+        'delete',
+        'validatingwebhookconfiguration',
+        'kube-image-bouncer.static.k8s.io',
+      ]);
+      expect(deleted).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `Error from server (NotFound): validatingwebhookconfigurations.admissionregistration.k8s.io "kube-image-bouncer.static.k8s.io" not found\n`,
+      });
+      const created = await apiServer.kubectl(['create', '-f', '-'], {
+        stdin: readFileSync(join(dir, 'static', 'validating', 'kube-image-bouncer.static.yaml'), 'utf8'),
+      });
+      expect(created.code).toBe(1);
+      expect(created.stderr).toContain(
+        'are reserved for static manifest-based configurations and cannot be managed via the API',
+      );
+      expect(await apiServer.kubectl(['run', 'web', '--image=nginx:latest', '-n', ns])).toMatchObject({
+        code: 1,
+      });
+    });
+
+    it('doctor, given the static manifests, reports every path enforced', async () => {
+      expect(await apiServer.kubectl(['run', 'target', '--image=nginx:1.13.8', '-n', ns])).toMatchObject({
+        code: 0,
+      });
+      const run = await execBouncer([
+        'doctor',
+        '--kubeconfig',
+        apiServer.kubeconfig,
+        '-n',
+        ns,
+        '-o',
+        'json',
+        '--static-manifests',
+        join(dir, 'static', 'validating'),
+      ]);
+      const report = JSON.parse(run.stdout) as {
+        webhooks: { configuration: string }[];
+        paths: { path: string; result: string }[];
+      };
+      expect(report.webhooks.map((w) => w.configuration)).toContain('kube-image-bouncer.static.k8s.io');
+      expect(Object.fromEntries(report.paths.map((p) => [p.path, p.result]))).toEqual({
+        Pod: 'enforced',
+        Deployment: 'enforced',
+        CronJob: 'enforced',
+        'ephemeral container': 'enforced',
+        'image volume': 'enforced',
+        'allowed Pod': 'admitted',
+      });
+      expect(run.code).toBe(0);
+    });
+  });
+
   describe('13. removal as docs/deploying.md says it leaves no webhook behind', () => {
     const ns = 'after-removal';
     const REPOSITORY = join(__dirname, '..', '..');
