@@ -25,6 +25,22 @@ describe(clusterAnswers.name, () => {
     return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown> };
   };
 
+  it('is not ready while workers of its first start are still starting, though one already serves', async () => {
+    const workers: WorkerReadiness[] = [{ pid: 10, ready: true, body, state: state('AA') }];
+    const health: ClusterHealth = {
+      listening: () => workers.length,
+      starting: () => 1,
+      readiness: () => Promise.resolve(workers),
+      metrics: () => Promise.reject(new Error('not asked')),
+    };
+    const answer = await clusterAnswers(health)('GET', '/readyz');
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.text)).toMatchObject({
+      status: 'error',
+      message: 'starting: 1 of its workers not serving yet',
+    });
+  });
+
   it('lists every worker with what it serves and enforces, and is ready when they agree', async () => {
     const answer = await readyz([
       { pid: 10, ready: true, body, state: state('AA') },

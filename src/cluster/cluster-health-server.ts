@@ -6,6 +6,11 @@ import { AGREEMENT_BOUND_MS, WorkerReadiness, workerAgreement } from './worker-a
 export interface ClusterHealth {
   /** Workers currently serving. */
   listening(): number;
+  /**
+   * Workers of the first start not yet serving: the health port opens before they are forked, and
+   * the cluster is not ready until every one of them serves. Absent means none.
+   */
+  starting?(): number;
   /** Each worker's readiness, as its own /readyz would report it, with what it serves. */
   readiness(): Promise<WorkerReadiness[]>;
   /** The cluster's metrics, summed over its workers (ClusterMetrics). */
@@ -53,9 +58,11 @@ export function clusterAnswers(health: ClusterHealth): ClusterAnswers {
         const agreement = workerAgreement(workers, Date.now());
         const apart = !agreement.converged && agreement.disagreeingForMs > AGREEMENT_BOUND_MS;
         const notReady = workers.filter((w) => !w.ready);
-        const ready = workers.length > 0 && notReady.length === 0 && !apart;
+        const starting = health.starting?.() ?? 0;
+        const ready = workers.length > 0 && notReady.length === 0 && !apart && starting === 0;
         const reasons = [
-          ...(workers.length === 0 ? ['no worker is serving'] : []),
+          ...(workers.length === 0 && starting === 0 ? ['no worker is serving'] : []),
+          ...(starting > 0 ? [`starting: ${starting} of its workers not serving yet`] : []),
           ...notReady.map((w) => `worker ${w.pid}: ${messageOf(w.body)}`),
           ...(apart ? [agreement.message!] : []),
         ];

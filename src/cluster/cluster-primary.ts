@@ -88,12 +88,15 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
   if (ledger) shared = { ...shared, ledger: { ...shared.ledger, dir: ledgerDir, keptByPrimary: true } };
   const serving = new Map<number, Worker>();
   let shuttingDown = false;
+  /** Until every worker of the first start serves, the health port says the cluster is starting. */
+  let firstStartDone = false;
   let readinessRequest = 0;
   let address: { address: string; port: number } | undefined;
 
   const metrics = new ClusterMetrics();
   const answer = clusterAnswers({
     listening: () => serving.size,
+    starting: () => (firstStartDone ? 0 : Math.max(config.server.workers - serving.size, 0)),
     readiness: () =>
       Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
     metrics: () => metrics.scrape([...serving.values()]),
@@ -171,6 +174,7 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
 
   try {
     await Promise.all(Array.from({ length: config.server.workers }, () => fork()));
+    firstStartDone = true;
   } catch (error) {
     shuttingDown = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
