@@ -9,8 +9,27 @@ const transform = require('./jest.swc-transform');
 // jest's default 5 s on a busy machine (seen under stress-ng --cpu 2 on Node 24).
 const testTimeout = 60_000;
 
+/** The projects a run was narrowed to with --selectProjects, or undefined for every project. */
+function selectedProjects(argv) {
+  const at = argv.findIndex((arg) => arg === '--selectProjects' || arg.startsWith('--selectProjects='));
+  if (at < 0) return undefined;
+  if (argv[at].includes('=')) return argv[at].split('=')[1].split(',');
+  const names = [];
+  for (const arg of argv.slice(at + 1)) {
+    if (arg.startsWith('-')) break;
+    names.push(arg);
+  }
+  return names;
+}
+
+// Unit specs are pure CPU in their worker and start no process: a worker per core. jest's default
+// (cores - 1) left one of this project's 2-core machines idle for the whole unit tier. Tiers that
+// start servers keep the default, so their processes are not squeezed by a second worker.
+const unitOnly = selectedProjects(process.argv)?.every((name) => name === 'unit') === true;
+
 module.exports = {
   testTimeout,
+  ...(unitOnly ? { maxWorkers: '100%' } : {}),
   projects: [
     {
       displayName: 'unit',

@@ -183,25 +183,6 @@ describe(DigestResolver.name, () => {
     });
   });
 
-  it("says 'timed out' at the caller's deadline while a later caller still gets the shared answer", async () => {
-    // Every review has the same budget; the later caller joins while the first one still waits.
-    const hurried = resolve(deadlineIn(2_000));
-    await started();
-    await new Promise((next) => setTimeout(next, 300));
-    const patient = resolve(deadlineIn(2_000));
-
-    await expect(hurried).resolves.toMatchObject({
-      failure: { reason: 'timed out', detail: 'no answer within the review deadline' },
-    });
-    await new Promise((next) => setTimeout(next, 100)); // past the hurried caller's deadline, not the patient one's
-    expect(lookups[0].deadline.signal.aborted).toBe(false);
-    lookups[0].answer(DIGEST);
-
-    await expect(patient).resolves.toMatchObject({ digest: DIGEST, cache: 'miss' });
-    expect(client.resolveTag).toHaveBeenCalledTimes(1);
-    await expect(resolve()).resolves.toMatchObject({ digest: DIGEST, cache: 'hit' });
-  });
-
   it("says 'timed out' at once for a caller whose deadline has already passed", async () => {
     const controller = new AbortController();
     controller.abort();
@@ -209,21 +190,6 @@ describe(DigestResolver.name, () => {
     await expect(resolve({ signal: controller.signal, deadlineAt: Date.now() })).resolves.toMatchObject({
       failure: { reason: 'timed out' },
     });
-  });
-
-  it('keeps the shared lookup going past its first caller, up to the last deadline of those waiting', async () => {
-    const first = deadlineIn(2_000);
-    void resolve(first);
-    await started();
-    await new Promise((next) => setTimeout(next, 1_000));
-    const last = deadlineIn(2_000);
-    void resolve(last);
-
-    await new Promise((next) => setTimeout(next, 1_500)); // past the first deadline, not the last
-
-    expect(lookups[0].deadline.deadlineAt).toBe(last.deadlineAt);
-    expect(lookups[0].deadline.signal.aborted).toBe(false);
-    lookups[0].answer(DIGEST);
   });
 
   it('keeps it going no further than one more budget after its first caller, however many join', async () => {
@@ -236,15 +202,65 @@ describe(DigestResolver.name, () => {
     lookups[0].answer(DIGEST);
   });
 
-  it('ends the shared lookup once every caller has given up', async () => {
-    const resolutions = [resolve(deadlineIn(30)), resolve(deadlineIn(60))];
-    await started();
+  // Deadlines of seconds, passed on a clock the test moves: the shared lookup's deadline is a
+  // timer of its own (InFlight), and so is each caller's here.
+  describe('on a clock the test moves', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
 
-    await Promise.all(resolutions);
-    await new Promise((next) => setTimeout(next, 100));
+    /** A caller's deadline `ms` from now on the test's clock, aborting as AbortSignal.timeout does. */
+    const deadlineOnClockIn = (ms: number): RegistryDeadline => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), ms);
+      return { signal: controller.signal, deadlineAt: Date.now() + ms };
+    };
+    const elapse = (ms: number): Promise<void> => jest.advanceTimersByTimeAsync(ms);
 
-    expect(lookups[0].deadline.signal.aborted).toBe(true);
-    expect(sut.inFlight).toBe(0);
+    it("says 'timed out' at the caller's deadline while a later caller still gets the shared answer", async () => {
+      // Every review has the same budget; the later caller joins while the first one still waits.
+      const hurried = resolve(deadlineOnClockIn(2_000));
+      await started();
+      await elapse(300);
+      const patient = resolve(deadlineOnClockIn(2_000));
+
+      await elapse(1_700);
+      await expect(hurried).resolves.toMatchObject({
+        failure: { reason: 'timed out', detail: 'no answer within the review deadline' },
+      });
+      await elapse(100); // past the hurried caller's deadline, not the patient one's
+      expect(lookups[0].deadline.signal.aborted).toBe(false);
+      lookups[0].answer(DIGEST);
+
+      await expect(patient).resolves.toMatchObject({ digest: DIGEST, cache: 'miss' });
+      expect(client.resolveTag).toHaveBeenCalledTimes(1);
+      await expect(resolve()).resolves.toMatchObject({ digest: DIGEST, cache: 'hit' });
+    });
+
+    it('keeps the shared lookup going past its first caller, up to the last deadline of those waiting', async () => {
+      const first = deadlineOnClockIn(2_000);
+      void resolve(first);
+      await started();
+      await elapse(1_000);
+      const last = deadlineOnClockIn(2_000);
+      void resolve(last);
+
+      await elapse(1_500); // past the first deadline, not the last
+
+      expect(lookups[0].deadline.deadlineAt).toBe(last.deadlineAt);
+      expect(lookups[0].deadline.signal.aborted).toBe(false);
+      lookups[0].answer(DIGEST);
+    });
+
+    it('ends the shared lookup once every caller has given up', async () => {
+      const resolutions = [resolve(deadlineOnClockIn(30)), resolve(deadlineOnClockIn(60))];
+      await started();
+
+      await elapse(160);
+      await Promise.all(resolutions);
+
+      expect(lookups[0].deadline.signal.aborted).toBe(true);
+      expect(sut.inFlight).toBe(0);
+    });
   });
 
   it('reports its cache under the name tag-digest through the client', async () => {
