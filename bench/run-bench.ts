@@ -532,6 +532,16 @@ async function main(): Promise<void> {
     throughput_ratio_min: min(payloadFigures.map((r) => r.throughputRatio)),
     nest_ratio_min_payloads_1_3: min(of([1, 2, 3]).map((r) => r.nestRatio)),
     nest_ratio_min_payloads_4_5: min(of([4, 5]).map((r) => r.nestRatio)),
+    nest_ratio_payload_5: min(of([5]).map((r) => r.nestRatio)),
+    // The bouncer's p99 over the floor's, each at the same fixed rate pinned to the same core.
+    p99_at_1000rps_pinned_over_nest_max_payloads_1_3: max(
+      of([1, 2, 3]).map((r) =>
+        ratio(
+          r.figures.bouncer?.pinnedFixedRate?.p99Ms ?? NaN,
+          r.figures.nest?.pinnedFixedRate?.p99Ms ?? NaN,
+        ),
+      ),
+    ),
     p99_ms_at_1000rps_pinned_max_payloads_1_4: max(
       bouncerFigures([1, 2, 3, 4]).map((f) => f.pinnedFixedRate?.p99Ms ?? NaN),
     ),
@@ -562,6 +572,16 @@ async function main(): Promise<void> {
       'bouncer / Nest on Express >= 0.95, payloads 4-5',
       summary.nest_ratio_min_payloads_4_5,
       (f) => f >= 0.95,
+    ],
+    [
+      'bouncer / Nest on Express >= 0.9 on the 100-container review',
+      summary.nest_ratio_payload_5,
+      (f) => f >= 0.9,
+    ],
+    [
+      'p99 at 1,000/s pinned <= 2 x Nest on Express p99, payloads 1-3',
+      summary.p99_at_1000rps_pinned_over_nest_max_payloads_1_3,
+      (f) => f <= 2,
     ],
     [
       'p99 <= 2 ms at 1,000/s pinned, payloads 1-4',
