@@ -62,10 +62,28 @@ export const DEFAULT_REFRESH_BEFORE = '10m';
 /** A month: past it, a verdict says more about the registry's past than about the image. */
 const MAX_ADMIT_VERIFIED_WITHIN_MS = 30 * 86_400_000;
 
+/** Records what is wrong at a path of the policy file; compiling goes on, to report every problem at once. */
+type ReportProblem = (path: PolicyPath, message: string) => void;
+
+/** Image patterns compiled, or none and a problem at `path` when one is not a valid pattern. */
+function imagePatterns(
+  values: string[] | undefined,
+  path: PolicyPath,
+  problem: ReportProblem,
+): ImagePattern[] {
+  try {
+    return compileImagePatterns(values ?? []);
+  } catch (error) {
+    if (!(error instanceof RuleValueError)) throw error;
+    problem([...path, ...error.path], error.message);
+    return [];
+  }
+}
+
 /** `spec.verificationLedger`, with its durations read and checked against each other. */
 function compileLedgerPolicy(
   entry: NonNullable<ImagePolicyFile['spec']['verificationLedger']>,
-  problem: (path: PolicyPath, message: string) => void,
+  problem: ReportProblem,
 ): LedgerPolicy {
   const at = (key: string): PolicyPath => ['spec', 'verificationLedger', key];
   const within = parseDuration(entry.admitVerifiedWithin ?? DEFAULT_ADMIT_VERIFIED_WITHIN)!;
@@ -119,7 +137,7 @@ function whyNothingIsDenied(
 function compileRegistrySettings(
   entries: NonNullable<ImagePolicyFile['spec']['registries']>,
   files: ReferencedFiles,
-  problem: (path: PolicyPath, message: string) => void,
+  problem: ReportProblem,
 ): RegistrySettings {
   const compiled = entries.map((entry, index): RegistryHostSettings => {
     const at = (key: string): PolicyPath => ['spec', 'registries', index, key];
@@ -156,6 +174,72 @@ function compileRegistrySettings(
     };
   });
   return new RegistrySettings(compiled);
+}
+
+/** `spec.exceptions`, and a warning for each that has already expired. */
+function compileExceptions(
+  entries: NonNullable<ImagePolicyFile['spec']['exceptions']>,
+  now: Date,
+  where: (path: PolicyPath) => string,
+  problem: ReportProblem,
+): { exceptions: PolicyException[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const exceptions = entries.flatMap((entry, index) => {
+    const at: PolicyPath = ['spec', 'exceptions', index];
+    const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
+    if (expires === undefined || Number.isNaN(expires.getTime())) {
+      problem(
+        [...at, 'expires'],
+        `must be an RFC 3339 time such as 2026-12-31T23:59:59Z${got(entry.expires)}`,
+      );
+      return [];
+    }
+    // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
+    if (expires <= now)
+      warnings.push(
+        `${where([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
+      );
+    return [
+      new PolicyException(
+        entry.ticket,
+        expires,
+        imagePatterns(entry.images, [...at, 'images'], problem),
+        entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
+      ),
+    ];
+  });
+  return { exceptions, warnings };
+}
+
+/** `spec.pinDigests`: true pins everywhere, a mapping says where; undefined when it pins nothing. */
+function compilePinScope(
+  pinDigests: ImagePolicyFile['spec']['pinDigests'],
+  problem: ReportProblem,
+): PinScope | undefined {
+  if (pinDigests === true) return { exemptImages: [], podControllers: false };
+  if (typeof pinDigests !== 'object') return undefined;
+  return {
+    namespaces: pinDigests.namespaces?.map((glob) => new NamespaceGlob(glob)),
+    exemptImages: imagePatterns(pinDigests.exemptImages, ['spec', 'pinDigests', 'exemptImages'], problem),
+    podControllers: pinDigests.podControllers ?? false,
+  };
+}
+
+/** The registry deadline and cache lifetimes, in milliseconds, with their defaults. */
+function registryTimes(
+  spec: ImagePolicyFile['spec'],
+): Pick<
+  CompiledImagePolicy,
+  'registryTimeoutMs' | 'tagTtlMs' | 'verificationTtlMs' | 'verificationFailureTtlMs'
+> {
+  return {
+    registryTimeoutMs: (spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
+    tagTtlMs: (spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
+    verificationTtlMs:
+      (spec.registryCache?.verificationTtlSeconds ?? DEFAULT_VERIFICATION_TTL_SECONDS) * 1000,
+    verificationFailureTtlMs:
+      (spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) * 1000,
+  };
 }
 
 /** ` (did you mean "namespaces"?)` for a key close to one the schema knows there, as misspelt flags get. */
@@ -199,27 +283,70 @@ export class ImagePolicyCompiler {
     now = new Date(),
   ): CompiledImagePolicy {
     const document = parsePolicyDocument(text, source);
-    if (!this.validate(document.value)) {
-      throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
-    }
-    const file = document.value as ImagePolicyFile;
+    const file = this.validated(document, source);
     const problems: PolicyProblem[] = [];
-    const problem = (path: PolicyPath, message: string): void => {
+    const problem: ReportProblem = (path, message) => {
       problems.push({ path, message, line: document.locate(path) });
-    };
-    const patterns = (values: string[] | undefined, path: PolicyPath): ImagePattern[] => {
-      try {
-        return compileImagePatterns(values ?? []);
-      } catch (error) {
-        if (!(error instanceof RuleValueError)) throw error;
-        problem([...path, ...error.path], error.message);
-        return [];
-      }
     };
 
     const files = new ReferencedFiles(source, known);
+    const rules = this.compileRules(file.spec.rules, files, problem);
+    const exemptImages = imagePatterns(file.spec.exemptImages, ['spec', 'exemptImages'], problem);
+    const { exceptions, warnings } = compileExceptions(
+      file.spec.exceptions ?? [],
+      now,
+      (path) => `${source}:${document.locate(path)}`,
+      problem,
+    );
+    const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
+    const pinScope = compilePinScope(file.spec.pinDigests, problem);
+    const verificationLedger = compileLedgerPolicy(file.spec.verificationLedger ?? {}, problem);
+    const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
+    const permissive = whyNothingIsDenied(rules, exemptNamespaces);
+    if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
+      problem(
+        ['spec'],
+        `can never deny an image: ${permissive}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
+      );
+    if (problems.length > 0) throw new InvalidPolicyError(source, problems);
+
+    return {
+      permissive,
+      name: file.metadata?.name ?? source,
+      source,
+      revision: policyRevision(text, files.contents),
+      referencedFiles: files.contents,
+      registries,
+      ...registryTimes(file.spec),
+      exceptions,
+      verificationLedger,
+      warnings,
+      pinDigests: pinScope,
+      exemptNamespaces,
+      exemptImages,
+      // Off unless asked: any pod creator can write the annotation (see SECURITY.md).
+      breakGlass: file.spec.breakGlass ?? false,
+      breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
+      rules,
+    };
+  }
+
+  /** The document as a policy file, or every way its schema refuses it. */
+  private validated(document: PolicyDocument, source: string): ImagePolicyFile {
+    if (!this.validate(document.value)) {
+      throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
+    }
+    return document.value as ImagePolicyFile;
+  }
+
+  /** `spec.rules`, each compiled by the rule its check key names; a rule whose values are refused is left out. */
+  private compileRules(
+    entries: ImagePolicyFile['spec']['rules'],
+    files: ReferencedFiles,
+    problem: ReportProblem,
+  ): CompiledRule[] {
     const names = new Set<string>();
-    const rules: CompiledRule[] = file.spec.rules.flatMap((entry, index) => {
+    return entries.flatMap((entry, index) => {
       const at: PolicyPath = ['spec', 'rules', index];
       const key = [...this.rulesByKey.keys()].find((k) => k in entry)!;
       const rule = this.rulesByKey.get(key)!;
@@ -242,83 +369,10 @@ export class ImagePolicyCompiler {
           rule,
           settings,
           namespaces: entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
-          exemptImages: patterns(entry.exemptImages, [...at, 'exemptImages']),
+          exemptImages: imagePatterns(entry.exemptImages, [...at, 'exemptImages'], problem),
         },
       ];
     });
-    const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
-    const warnings: string[] = [];
-    const exceptions = (file.spec.exceptions ?? []).flatMap((entry, index) => {
-      const at: PolicyPath = ['spec', 'exceptions', index];
-      const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
-      if (expires === undefined || Number.isNaN(expires.getTime())) {
-        problem(
-          [...at, 'expires'],
-          `must be an RFC 3339 time such as 2026-12-31T23:59:59Z${got(entry.expires)}`,
-        );
-        return [];
-      }
-      // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
-      if (expires <= now)
-        warnings.push(
-          `${source}:${document.locate([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
-        );
-      return [
-        new PolicyException(
-          entry.ticket,
-          expires,
-          patterns(entry.images, [...at, 'images']),
-          entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
-        ),
-      ];
-    });
-    const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
-    const pinDigests = file.spec.pinDigests;
-    const pinScope: PinScope | undefined =
-      pinDigests === true
-        ? { exemptImages: [], podControllers: false }
-        : typeof pinDigests === 'object'
-          ? {
-              namespaces: pinDigests.namespaces?.map((glob) => new NamespaceGlob(glob)),
-              exemptImages: patterns(pinDigests.exemptImages, ['spec', 'pinDigests', 'exemptImages']),
-              podControllers: pinDigests.podControllers ?? false,
-            }
-          : undefined;
-    const verificationLedger = compileLedgerPolicy(file.spec.verificationLedger ?? {}, problem);
-    const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
-    const permissive = whyNothingIsDenied(rules, exemptNamespaces);
-    if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
-      problem(
-        ['spec'],
-        `can never deny an image: ${permissive}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
-      );
-    if (problems.length > 0) throw new InvalidPolicyError(source, problems);
-
-    return {
-      permissive,
-      name: file.metadata?.name ?? source,
-      source,
-      revision: policyRevision(text, files.contents),
-      referencedFiles: files.contents,
-      registries,
-      registryTimeoutMs: (file.spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
-      tagTtlMs: (file.spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
-      verificationTtlMs:
-        (file.spec.registryCache?.verificationTtlSeconds ?? DEFAULT_VERIFICATION_TTL_SECONDS) * 1000,
-      verificationFailureTtlMs:
-        (file.spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) *
-        1000,
-      exceptions,
-      verificationLedger,
-      warnings,
-      pinDigests: pinScope,
-      exemptNamespaces,
-      exemptImages,
-      // Off unless asked: any pod creator can write the annotation (see SECURITY.md).
-      breakGlass: file.spec.breakGlass ?? false,
-      breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
-      rules,
-    };
   }
 
   /** ajv's errors, said the way a person editing the file needs them. */
