@@ -253,6 +253,106 @@ const got = (value: unknown): string =>
   value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80) ?? typeof value})`;
 
 /**
+ * Of ajv's errors, those that say what is wrong, and each oneOf or anyOf that is a choice of keys
+ * with its keys, by `${keyword} ${instancePath}`.
+ */
+function schemaErrorsWorthSaying(errors: readonly ErrorObject[]): {
+  worthSaying: ErrorObject[];
+  choiceOfKeys: ReadonlyMap<string, string[]>;
+} {
+  // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
+  // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
+  // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
+  // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
+  // keys", said by the anyOf error alone, not by one "must have the key" per branch.
+  const choiceOfKeys = new Map<string, string[]>();
+  const typeChoices = new Map<string, ErrorObject>();
+  const keysOf = (error: ErrorObject): string[] | undefined => {
+    const branches = (error.schema ?? []) as { required?: string[] }[];
+    const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
+    return keys.every((key) => key !== undefined) ? keys : undefined;
+  };
+  for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    const keys = keysOf(error);
+    if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
+    else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
+  }
+  const choosesKeys = (e: ErrorObject): boolean =>
+    ['oneOf', 'anyOf'].some(
+      (keyword) => choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
+    );
+  const kept = errors.filter((e) => {
+    if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
+    if (choosesKeys(e)) return false;
+    // Inside a choice of types, a branch of another type is not what the user meant.
+    if (
+      [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
+      e.schemaPath.includes('/oneOf/')
+    )
+      return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
+    return true;
+  });
+  for (const [path, error] of typeChoices)
+    if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
+  return { worthSaying: kept, choiceOfKeys };
+}
+
+/** One schema error as a problem at its path; `keys` when it is a choice of keys. */
+function schemaProblem(
+  error: ErrorObject,
+  document: PolicyDocument,
+  keys?: readonly string[],
+): PolicyProblem {
+  const path = pointerToPath(error.instancePath);
+  if (keys === undefined && error.keyword === 'additionalProperties') {
+    const key = String((error.params as Record<string, unknown>).additionalProperty);
+    return {
+      path: [...path, key],
+      line: document.locate(path, key),
+      message: `is not a known key${didYouMean(key, error.parentSchema)}`,
+    };
+  }
+  return {
+    path,
+    line: document.locate(path),
+    message: schemaMessage(error, valueAt(document.value, path), keys),
+  };
+}
+
+/** What is wrong with `value`, as one schema error says it. */
+function schemaMessage(error: ErrorObject, value: unknown, keys?: readonly string[]): string {
+  const params = error.params as Record<string, unknown>;
+  if (keys !== undefined) {
+    const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+    const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
+    return `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`;
+  }
+  switch (error.keyword) {
+    case 'required':
+      return `must have the key "${String(params.missingProperty)}"`;
+    case 'oneOf': {
+      const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
+      return `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`;
+    }
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`;
+    case 'const':
+      return `must be ${String(params.allowedValue)}${got(value)}`;
+    case 'minItems':
+    case 'minLength':
+      return 'must not be empty';
+    case 'uniqueItems':
+      return 'must not repeat a value';
+    case 'pattern':
+      if (params.pattern === DURATION_PATTERN)
+        return `must be a duration such as 24h, 90m or 7d${got(value)}`;
+      return `must be letters, digits, '-', '_' and '.'${got(value)}`;
+    default:
+      return `${error.message ?? 'is invalid'}${got(value)}`;
+  }
+}
+
+/**
  * Validates and compiles policy files. The schema comes from the registered rules; everything a
  * schema cannot say (image pattern grammar, unique rule names) is checked here, with file lines.
  */
@@ -377,114 +477,9 @@ export class ImagePolicyCompiler {
 
   /** ajv's errors, said the way a person editing the file needs them. */
   private schemaProblems(errors: readonly ErrorObject[], document: PolicyDocument): PolicyProblem[] {
-    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
-    // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
-    // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
-    // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
-    // keys", said by the anyOf error alone, not by one "must have the key" per branch.
-    const choiceOfKeys = new Map<string, string[]>();
-    const typeChoices = new Map<string, ErrorObject>();
-    const keysOf = (error: ErrorObject): string[] | undefined => {
-      const branches = (error.schema ?? []) as { required?: string[] }[];
-      const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
-      return keys.every((key) => key !== undefined) ? keys : undefined;
-    };
-    for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
-      const keys = keysOf(error);
-      if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
-      else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
-    }
-    const choosesKeys = (e: ErrorObject): boolean =>
-      ['oneOf', 'anyOf'].some(
-        (keyword) =>
-          choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
-      );
-    const kept = errors.filter((e) => {
-      if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
-      if (choosesKeys(e)) return false;
-      // Inside a choice of types, a branch of another type is not what the user meant.
-      if (
-        [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
-        e.schemaPath.includes('/oneOf/')
-      )
-        return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
-      return true;
-    });
-    for (const [path, error] of typeChoices)
-      if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
-    return kept.map((error): PolicyProblem => {
-      const path = pointerToPath(error.instancePath);
-      const value = valueAt(document.value, path);
-      const params = error.params as Record<string, unknown>;
-      const keys = choiceOfKeys.get(`${error.keyword} ${error.instancePath}`);
-      if (keys !== undefined) {
-        const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
-        const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
-        return {
-          path,
-          line: document.locate(path),
-          message: `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
-        };
-      }
-      switch (error.keyword) {
-        case 'additionalProperties': {
-          const key = String(params.additionalProperty);
-          return {
-            path: [...path, key],
-            line: document.locate(path, key),
-            message: `is not a known key${didYouMean(key, error.parentSchema)}`,
-          };
-        }
-        case 'required':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must have the key "${String(params.missingProperty)}"`,
-          };
-        case 'oneOf': {
-          const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
-          };
-        }
-        case 'enum':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
-          };
-        case 'const':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be ${String(params.allowedValue)}${got(value)}`,
-          };
-        case 'minItems':
-        case 'minLength':
-          return { path, line: document.locate(path), message: 'must not be empty' };
-        case 'uniqueItems':
-          return { path, line: document.locate(path), message: 'must not repeat a value' };
-        case 'pattern':
-          if (params.pattern === DURATION_PATTERN)
-            return {
-              path,
-              line: document.locate(path),
-              message: `must be a duration such as 24h, 90m or 7d${got(value)}`,
-            };
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
-          };
-        default:
-          return {
-            path,
-            line: document.locate(path),
-            message: `${error.message ?? 'is invalid'}${got(value)}`,
-          };
-      }
-    });
+    const { worthSaying, choiceOfKeys } = schemaErrorsWorthSaying(errors);
+    return worthSaying.map((error) =>
+      schemaProblem(error, document, choiceOfKeys.get(`${error.keyword} ${error.instancePath}`)),
+    );
   }
 }
