@@ -1,11 +1,12 @@
 import cluster, { Worker } from 'node:cluster';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AllConfigType } from '../config';
-import { withPolicyEngine } from '../policy';
+import { CompiledImagePolicy, withPolicyEngine } from '../policy';
 import { listenOn, announceDraining, announceServing } from '../server';
 import { generateSelfSignedPair, loadTlsMaterial } from '../tls';
-import { clusterAnswers, createClusterHealthServer } from './cluster-health-server';
+import { ClusterAnswers, clusterAnswers, createClusterHealthServer } from './cluster-health-server';
 import { ChangeReports } from './change-reports';
 import { ClusterMetrics } from './cluster-metrics';
 import { PrimaryMessage, WorkerMessage, isMessage } from '../cluster-ipc';
@@ -14,6 +15,8 @@ import { ClusterLedger } from '../verification-ledger';
 
 const READINESS_TIMEOUT_MS = 2_000;
 const RESPAWN_DELAY_MS = 1_000;
+
+type FromWorker<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>;
 
 /**
  * A worker that failed before it ever served stops the cluster: its replacement would fail too.
@@ -41,11 +44,7 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
       });
     }, READINESS_TIMEOUT_MS);
     const listener = (message: unknown): void => {
-      if (
-        !isMessage<Extract<WorkerMessage, { type: 'kib:readyz' }>>(message, 'kib:readyz') ||
-        message.id !== id
-      )
-        return;
+      if (!isMessage<FromWorker<'kib:readyz'>>(message, 'kib:readyz') || message.id !== id) return;
       clearTimeout(timer);
       worker.off('message', listener);
       resolve({ pid: worker.process.pid, ready: message.ready, body: message.body, state: message.state });
@@ -66,83 +65,129 @@ function askReadiness(worker: Worker, id: number): Promise<WorkerReadiness> {
  * instead: every worker reports what it serves, and /readyz fails when they part for too long.
  */
 export async function runClusterPrimary(config: AllConfigType, log: Logger): Promise<void> {
-  let shared: AllConfigType =
-    config.tls.certificatePath !== undefined
-      ? config
-      : { ...config, tls: { ...config.tls, generated: await generateSelfSignedPair(config.server.host) } };
+  const certified = await withOneCertificate(config);
   // What would stop every worker is refused here, once, with the same errors a single process gives;
   // and what is wrong but accepted in the policy is said here once, rather than by every worker.
-  await loadTlsMaterial(shared.tls, shared.server.host);
-  const policy = await withPolicyEngine(shared.policy.path, (engine) => engine.policy);
+  await loadTlsMaterial(certified.tls, certified.server.host);
+  const policy = await withPolicyEngine(certified.policy.path, (engine) => engine.policy);
+  warnOfPolicy(policy, log);
+  const { shared, ledger } = withPrimaryLedger(certified, config, policy, log);
+  const workers = new ForkedWorkers(config, shared, ledger, log);
+
+  const healthServer =
+    config.server.healthPort === undefined ? undefined : createClusterHealthServer(workers.answer);
+  // The primary's own port first: a port in use is refused before any worker has cost a start
+  // (seconds each on a busy machine). Until workers serve, it answers that none is ready.
+  const healthAddress: AddressInfo | undefined =
+    healthServer &&
+    (await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!));
+
+  await workers.startAll(healthServer);
+  announceServing(log, workers.address!, healthAddress, config.server.workers);
+
+  const shutdown = (signal: NodeJS.Signals): void => workers.shutdown(signal, healthServer);
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+/** The configuration with one self-signed certificate for every worker, when none is configured. */
+async function withOneCertificate(config: AllConfigType): Promise<AllConfigType> {
+  return config.tls.certificatePath !== undefined
+    ? config
+    : { ...config, tls: { ...config.tls, generated: await generateSelfSignedPair(config.server.host) } };
+}
+
+/** What is wrong but accepted in the policy. */
+function warnOfPolicy(policy: CompiledImagePolicy, log: Logger): void {
   for (const warning of policy.warnings) log.warn(`policy: ${warning}`);
   if (policy.permissive)
     log.warn(
       `policy ${policy.name} denies nothing: ${policy.permissive}; every image is let through (spec.allowPermissive: true)`,
     );
+}
+
+/** The primary alone writes the ledger file; workers send it records and are sent everyone's. */
+function withPrimaryLedger(
+  shared: AllConfigType,
+  config: AllConfigType,
+  policy: CompiledImagePolicy,
+  log: Logger,
+): { shared: AllConfigType; ledger?: ClusterLedger } {
   const ledgerDir = policy.verificationLedger.path ?? config.ledger?.dir;
-  // The primary alone writes the ledger file; workers send it records and are sent everyone's.
-  const ledger =
-    config.ledger !== undefined && ledgerDir !== undefined
-      ? new ClusterLedger(ledgerDir, config.ledger.keyFile, (level, message) => log[level](message))
-      : undefined;
-  if (ledger) shared = { ...shared, ledger: { ...shared.ledger, dir: ledgerDir, keptByPrimary: true } };
-  const serving = new Map<number, Worker>();
-  let shuttingDown = false;
+  if (config.ledger === undefined || ledgerDir === undefined) return { shared };
+  const ledger = new ClusterLedger(ledgerDir, config.ledger.keyFile, (level, message) => log[level](message));
+  return { shared: { ...shared, ledger: { ...shared.ledger, dir: ledgerDir, keptByPrimary: true } }, ledger };
+}
+
+/** The workers the primary forks: which serve, what they report, and their replacement and drain. */
+class ForkedWorkers {
+  /** The cluster's answers on the health port, and to a worker asked on its TLS port. */
+  readonly answer: ClusterAnswers;
+  /** Where the workers serve, as the last one to start reported it. */
+  address: { address: string; port: number } | undefined;
+  private readonly serving = new Map<number, Worker>();
+  private readonly metrics = new ClusterMetrics();
+  private readonly notices = new ChangeReports();
+  private shuttingDown = false;
   /** Until every worker of the first start serves, the health port says the cluster is starting. */
-  let firstStartDone = false;
-  let readinessRequest = 0;
-  let address: { address: string; port: number } | undefined;
+  private firstStartDone = false;
+  private readinessRequest = 0;
 
-  const metrics = new ClusterMetrics();
-  const answer = clusterAnswers({
-    listening: () => serving.size,
-    starting: () => (firstStartDone ? 0 : Math.max(config.server.workers - serving.size, 0)),
-    readiness: () =>
-      Promise.all([...serving.values()].map((worker) => askReadiness(worker, ++readinessRequest))),
-    metrics: () => metrics.scrape([...serving.values()]),
-  });
-  const notices = new ChangeReports();
-  /** What the workers say about the files they all watch: counted, and logged, once for all. */
-  const fromWorker = (worker: Worker, message: unknown): void => {
-    if (isMessage<Extract<WorkerMessage, { type: 'kib:file-change' }>>(message, 'kib:file-change'))
-      metrics.fileChanged(message.change, worker.id);
-    if (isMessage<Extract<WorkerMessage, { type: 'kib:policy-notice' }>>(message, 'kib:policy-notice')) {
-      const { level, message: text } = message;
-      if (notices.isFirst(`${level} ${text}`, worker.id)) log[level]({ context: 'PolicyStore' }, text);
+  constructor(
+    private readonly config: AllConfigType,
+    private readonly shared: AllConfigType,
+    private readonly ledger: ClusterLedger | undefined,
+    private readonly log: Logger,
+  ) {
+    this.answer = clusterAnswers({
+      listening: () => this.serving.size,
+      starting: () => (this.firstStartDone ? 0 : Math.max(config.server.workers - this.serving.size, 0)),
+      readiness: () =>
+        Promise.all(
+          [...this.serving.values()].map((worker) => askReadiness(worker, ++this.readinessRequest)),
+        ),
+      metrics: () => this.metrics.scrape([...this.serving.values()]),
+    });
+  }
+
+  /** The first start: every worker serves, or all are stopped and why the first failed is thrown. */
+  async startAll(healthServer: Server | undefined): Promise<void> {
+    try {
+      await Promise.all(Array.from({ length: this.config.server.workers }, () => this.fork()));
+      this.firstStartDone = true;
+    } catch (error) {
+      this.shuttingDown = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+      healthServer?.close();
+      throw error;
     }
-  };
+  }
 
-  const fork = (): Promise<void> =>
-    new Promise((resolve, reject) => {
+  /** One worker, settled when it serves or when it exits before it did. */
+  private fork(): Promise<void> {
+    return new Promise((resolve, reject) => {
       const worker = cluster.fork();
-      ledger?.attach(worker);
+      this.ledger?.attach(worker);
       let started = false;
-      let failure: Extract<WorkerMessage, { type: 'kib:start-failed' }> | undefined;
-      worker.on('online', () => worker.send({ type: 'kib:start', config: shared } satisfies PrimaryMessage));
+      let failure: FromWorker<'kib:start-failed'> | undefined;
+      worker.on('online', () =>
+        worker.send({ type: 'kib:start', config: this.shared } satisfies PrimaryMessage),
+      );
       worker.on('message', (message: unknown) => {
-        fromWorker(worker, message);
-        if (isMessage<Extract<WorkerMessage, { type: 'kib:listening' }>>(message, 'kib:listening')) {
+        this.fromWorker(worker, message);
+        if (isMessage<FromWorker<'kib:listening'>>(message, 'kib:listening')) {
           started = true;
-          address = { address: message.address, port: message.port };
-          serving.set(worker.id, worker);
+          this.address = { address: message.address, port: message.port };
+          this.serving.set(worker.id, worker);
           resolve();
         }
-        if (isMessage<Extract<WorkerMessage, { type: 'kib:start-failed' }>>(message, 'kib:start-failed'))
-          failure = message;
+        if (isMessage<FromWorker<'kib:start-failed'>>(message, 'kib:start-failed')) failure = message;
         // A request to the worker's TLS port for /readyz or /metrics: the cluster's answer, not its own.
-        if (isMessage<Extract<WorkerMessage, { type: 'kib:ask' }>>(message, 'kib:ask')) {
-          const { id, question } = message;
-          answer('GET', question).then(
-            (answered) =>
-              worker.isConnected() &&
-              worker.send({ type: 'kib:answer', id, answer: answered } satisfies PrimaryMessage),
-            (error: unknown) => log.error({ err: error }, `answering a worker's ${question} failed`),
-          );
-        }
+        if (isMessage<FromWorker<'kib:ask'>>(message, 'kib:ask')) this.answerWorker(worker, message);
       });
       worker.on('exit', (code, signal) => {
-        serving.delete(worker.id);
-        metrics.workerExited(worker.id);
+        this.serving.delete(worker.id);
+        this.metrics.workerExited(worker.id);
         if (!started) {
           reject(
             failure
@@ -151,41 +196,48 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
                   `worker ${worker.process.pid} exited with ${code ?? signal} before serving`,
                 ),
           );
-        } else if (!shuttingDown) {
-          log.error(
-            { pid: worker.process.pid, code, signal },
-            'worker died while serving; starting a replacement',
-          );
-          setTimeout(() => {
-            if (shuttingDown) return;
-            metrics.workerRestarted();
-            fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed'));
-          }, RESPAWN_DELAY_MS);
-        }
+        } else if (!this.shuttingDown) this.replace(worker, code, signal);
       });
     });
-
-  const healthServer = config.server.healthPort === undefined ? undefined : createClusterHealthServer(answer);
-  // The primary's own port first: a port in use is refused before any worker has cost a start
-  // (seconds each on a busy machine). Until workers serve, it answers that none is ready.
-  const healthAddress: AddressInfo | undefined =
-    healthServer &&
-    (await listenOn(healthServer, config.server.host, '--health-port', config.server.healthPort!));
-
-  try {
-    await Promise.all(Array.from({ length: config.server.workers }, () => fork()));
-    firstStartDone = true;
-  } catch (error) {
-    shuttingDown = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    healthServer?.close();
-    throw error;
   }
-  announceServing(log, address!, healthAddress, config.server.workers);
 
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
+  /** What the workers say about the files they all watch: counted, and logged, once for all. */
+  private fromWorker(worker: Worker, message: unknown): void {
+    if (isMessage<FromWorker<'kib:file-change'>>(message, 'kib:file-change'))
+      this.metrics.fileChanged(message.change, worker.id);
+    if (isMessage<FromWorker<'kib:policy-notice'>>(message, 'kib:policy-notice')) {
+      const { level, message: text } = message;
+      if (this.notices.isFirst(`${level} ${text}`, worker.id))
+        this.log[level]({ context: 'PolicyStore' }, text);
+    }
+  }
+
+  private answerWorker(worker: Worker, { id, question }: FromWorker<'kib:ask'>): void {
+    this.answer('GET', question).then(
+      (answered) =>
+        worker.isConnected() &&
+        worker.send({ type: 'kib:answer', id, answer: answered } satisfies PrimaryMessage),
+      (error: unknown) => this.log.error({ err: error }, `answering a worker's ${question} failed`),
+    );
+  }
+
+  /** A worker that died while serving: another in its place, after a pause, unless the cluster is stopping by then. */
+  private replace(worker: Worker, code: number | null, signal: string | null): void {
+    this.log.error(
+      { pid: worker.process.pid, code, signal },
+      'worker died while serving; starting a replacement',
+    );
+    setTimeout(() => {
+      if (this.shuttingDown) return;
+      this.metrics.workerRestarted();
+      this.fork().catch((error: unknown) => this.log.error({ err: error }, 'replacement worker failed'));
+    }, RESPAWN_DELAY_MS);
+  }
+
+  /** Every worker drains; the primary exits once all have, with 0 only when every one exited cleanly. */
+  shutdown(signal: NodeJS.Signals, healthServer: Server | undefined): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const stoppedAccepting = workers.map(
       (worker) =>
@@ -198,13 +250,11 @@ export async function runClusterPrimary(config: AllConfigType, log: Logger): Pro
       (worker) => new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code))),
     );
     workers.forEach((worker) => worker.send({ type: 'kib:shutdown' } satisfies PrimaryMessage));
-    void Promise.all(stoppedAccepting).then(() => announceDraining(log, signal));
+    void Promise.all(stoppedAccepting).then(() => announceDraining(this.log, signal));
     void Promise.all(exited).then((codes) => {
       healthServer?.close();
       const clean = codes.every((code) => code === 0);
-      log.flush(() => process.exit(clean ? 0 : 1));
+      this.log.flush(() => process.exit(clean ? 0 : 1));
     });
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  }
 }

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { RegistryClient } from '../registry';
-import { CosignWriter, HOUR, byKeys, deadlineIn, keyPair } from '../testing/cosign-fixtures';
-import { FakeRegistry } from '../testing/fake-registry';
+import { HOUR, byKeys, deadlineIn, keyPair } from '../testing/cosign-fixtures';
+import { verifierOverFakeRegistry } from '../testing/verifier-over-fake-registry';
 import {
   NotationSigner,
   RELEASE_SUBJECT,
@@ -12,7 +11,7 @@ import {
   pushNotationSignature,
 } from '../testing/notation-fixtures';
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../testing/timestamp-fixtures';
-import { ImageVerifier, VerificationRequest, VerificationTarget } from './image-verifier.service';
+import { ImageVerifier, VerificationRequest } from './image-verifier.service';
 import { parseDistinguishedName } from './notation-identity';
 import { NotationTrust, SignatureTrust, trustHash } from './trust';
 
@@ -20,25 +19,15 @@ import { NotationTrust, SignatureTrust, trustHash } from './trust';
 // notation's own), judged as notation's strict level judges them.
 
 describe('Notary Project signatures', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('demo/notation');
+  const { registry, cosign, target } = fake;
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
   let release: NotationSigner;
   let stranger: NotationSigner;
   let tsa: TimestampAuthority;
   let otherTsa: TimestampAuthority;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const trusting = (notation: Partial<NotationTrust> = {}, signer = release): SignatureTrust => {
     const trust: NotationTrust = {
       trustStore: [new X509Certificate(signer.trustStorePem)],
@@ -57,22 +46,13 @@ describe('Notary Project signatures', () => {
     timestampOver(authority, signature, { tokenOnly: true, genTime });
 
   beforeAll(async () => {
-    await registry.start();
     release = await notationSigner();
     stranger = await notationSigner({ underCa: true });
     tsa = await timestampAuthority('notation tsa');
     otherTsa = await timestampAuthority('someone else tsa');
   });
 
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-
-  beforeEach(() => {
-    repository = `demo/notation-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
 
   it.each(['JWS', 'COSE'] as const)(
     'verifies a %s signature by a trusted identity, naming it',

@@ -1,7 +1,5 @@
-import { RegistryClient } from '../registry';
 import {
   Authority,
-  CosignWriter,
   GITHUB_ISSUER,
   TransparencyLog,
   WORKFLOW,
@@ -20,7 +18,7 @@ import {
   signingCertificate,
   trustedRootDocument,
 } from '../testing/cosign-fixtures';
-import { FakeRegistry } from '../testing/fake-registry';
+import { verifierOverFakeRegistry } from '../testing/verifier-over-fake-registry';
 import {
   jwsEnvelope,
   notationPayload,
@@ -28,7 +26,7 @@ import {
   pushNotationSignature,
 } from '../testing/notation-fixtures';
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../testing/timestamp-fixtures';
-import { ImageVerifier, VerificationRequest, VerificationTarget } from './image-verifier.service';
+import { ImageVerifier, VerificationRequest } from './image-verifier.service';
 import { SignatureTrust, TrustedIdentity, readTrustedRoot, trustHash } from './trust';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 
@@ -37,26 +35,16 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 // thresholds across keys, identities and Notary Project identities.
 
 describe('timestamps, Rekor v2 entries and thresholds', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('demo/stamped');
+  const { registry, cosign, target } = fake;
   const ci = keyPair();
   const release = keyPair();
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
   let tsa: TimestampAuthority;
   let otherTsa: TimestampAuthority;
   let fulcio: Authority;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const signatures = (trust: SignatureTrust): VerificationRequest => ({ kind: 'signatures', trust });
   /** Keys with timestamps: `certificates: {timestampAuthorities: [tsa-chain.pem], requireTimestamp}`. */
   const keysWithTimestamps = (required: boolean, ...pems: string[]): SignatureTrust => {
@@ -70,21 +58,12 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
     Buffer.from(envelope.signatures[0].sig, 'base64');
 
   beforeAll(async () => {
-    await registry.start();
     tsa = await timestampAuthority('test tsa');
     otherTsa = await timestampAuthority('someone else tsa');
     fulcio = await authority('test fulcio');
   });
 
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-
-  beforeEach(() => {
-    repository = `demo/stamped-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
 
   describe('RFC 3161 timestamps on keyed signatures', () => {
     it('counts a bundle signed by a trusted key with a timestamp over its signature, and shows it', async () => {

@@ -3,13 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ImagePolicyCompiler } from '../../src/policy/policy-file/image-policy.compiler';
-import { IMAGE_RULE_TYPES, ImageRule } from '../../src/policy/rules';
-import { RegistryClient } from '../../src/registry';
 import {
   Authority,
   BUNDLE,
-  CosignWriter,
   GITHUB_ISSUER,
   OCI_CONFIG,
   SIMPLE_SIGNING,
@@ -26,15 +22,17 @@ import {
   keyPair,
   signingCertificate,
 } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry, OCI_MANIFEST, tagFor } from '../../src/testing/fake-registry';
+import { OCI_MANIFEST, tagFor } from '../../src/testing/fake-registry';
+import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
 import { engineFor } from '../../src/testing/policy-engine';
-import { ImageVerifier, VerificationRequest, VerificationTarget } from '../../src/verification';
+import { ImageVerifier, VerificationRequest } from '../../src/verification';
 import type { SignatureTrust } from '../../src/verification';
 import type { RunningWebhookServer } from '../../src/server/webhook-server';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { imageReview } from '../support/reviews';
 import { TestPki, createTestPki } from '../support/test-pki';
 import { startTestServer } from '../support/webhook-server.fixture';
+import { underPolicy } from './support/under-policy';
 
 /**
  * Class 2 of SECURITY.md's hostile inputs: a registry or signer serves artifacts that do not have
@@ -43,22 +41,12 @@ import { startTestServer } from '../support/webhook-server.fixture';
  * and a `warn` rule over nothing but junk warns instead of denying.
  */
 describe('malformed artifacts', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('hostile/app');
+  const { registry, cosign, client, target } = fake;
   const ci = keyPair();
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const signatures = (trust: SignatureTrust = byKeys(ci.publicPem)): VerificationRequest => ({
     kind: 'signatures',
     trust,
@@ -80,20 +68,11 @@ describe('malformed artifacts', () => {
       'referrers',
     );
 
-  beforeAll(async () => {
+  beforeAll(() => {
     Logger.overrideLogger(false);
-    await registry.start();
   });
 
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-
-  beforeEach(() => {
-    repository = `hostile/app-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
 
   it('verifies a classic .att envelope whose other signature entries are null and a number, listing them as malformed', async () => {
     const digest = cosign.image(repository);
@@ -263,11 +242,7 @@ describe('malformed artifacts', () => {
         '      verifySignatures:',
         `        keys: [${JSON.stringify(ci.publicPem)}]`,
       ].join('\n');
-    const policyWith = (enforcement: 'warn' | 'enforce') =>
-      new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule): ImageRule => new Rule())).compile(
-        policyYaml(enforcement),
-        'policy.yaml',
-      );
+    const policyWith = (enforcement: 'warn' | 'enforce') => underPolicy(policyYaml(enforcement));
     /** An image whose only artifact is a bundle with a null signature entry. */
     const junkOnly = (): string => {
       const digest = cosign.image(repository);

@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { Tagged, encode } from 'cbor';
-import crypto, { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { RegistryClient } from '../../src/registry';
-import { CosignWriter, deadlineIn } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry } from '../../src/testing/fake-registry';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { deadlineIn } from '../../src/testing/cosign-fixtures';
+import {
+  countSignatureChecks as countChecks,
+  verifierOverFakeRegistry,
+} from '../../src/testing/verifier-over-fake-registry';
 import {
   NotationSigner,
   coseEnvelope,
@@ -12,13 +14,7 @@ import {
   notationSigner,
   pushNotationSignature,
 } from '../../src/testing/notation-fixtures';
-import {
-  ImageVerifier,
-  NotationTrust,
-  SignatureTrust,
-  VerificationRequest,
-  VerificationTarget,
-} from '../../src/verification';
+import { ImageVerifier, NotationTrust, SignatureTrust, VerificationRequest } from '../../src/verification';
 
 /**
  * Notary Project envelopes, which a signer writes whole: a critical header the verifier does not
@@ -27,22 +23,12 @@ import {
  * budget). What does not fit is discarded and counted, with no signature check spent on it.
  */
 describe('hostile Notary Project envelopes', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('demo/notation');
+  const { registry, cosign, target } = fake;
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
   let release: NotationSigner;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const request = (): VerificationRequest => {
     const notation: NotationTrust = {
       trustStore: [new X509Certificate(release.trustStorePem)],
@@ -52,29 +38,12 @@ describe('hostile Notary Project envelopes', () => {
     const trust: SignatureTrust = { keys: [], notation, hash: 'notation' };
     return { kind: 'signatures', trust };
   };
-  const countChecks = (): { checks: number } => {
-    const meter = { checks: 0 };
-    const verify = crypto.verify.bind(crypto) as (...args: unknown[]) => boolean;
-    jest.spyOn(crypto, 'verify').mockImplementation((...args: unknown[]) => {
-      meter.checks++;
-      return verify(...args);
-    });
-    return meter;
-  };
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    await registry.start();
     release = await notationSigner();
   });
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-  beforeEach(() => {
-    repository = `demo/notation-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
   afterEach(() => jest.restoreAllMocks());
 
   it('an envelope marking critical a header the verifier does not know is refused before its signature is checked', async () => {

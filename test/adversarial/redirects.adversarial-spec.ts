@@ -3,8 +3,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImagePolicyCompiler } from '../../src/policy/policy-file/image-policy.compiler';
-import { IMAGE_RULE_TYPES } from '../../src/policy/rules';
 import { RegistryAccess, RegistryClient, registryDeadline } from '../../src/registry';
 import { ClassicLayer, CosignWriter, byKeys, keyPair } from '../../src/testing/cosign-fixtures';
 import { FakeRegistry, digestOf, tagFor } from '../../src/testing/fake-registry';
@@ -12,6 +10,7 @@ import { LoopbackListener } from '../../src/testing/loopback-server';
 import { engineFor } from '../../src/testing/policy-engine';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificate-issuer';
 import { ImageVerifier, VerificationResult } from '../../src/verification';
+import { underPolicy } from './support/under-policy';
 
 /**
  * Class 1 of SECURITY.md: a registry answers with redirects, to make the bouncer call into its own
@@ -227,7 +226,7 @@ describe('class 1: a registry that redirects', () => {
     redirect(/\/blobs\//, () => `http://${inside.host}/`);
     const dir = mkdtempSync(join(tmpdir(), 'adversarial-redirects-'));
     writeFileSync(join(dir, 'cosign.pub'), ci.publicPem);
-    const policy = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule())).compile(
+    const policy = underPolicy(
       [
         'apiVersion: kube-image-bouncer.io/v1alpha1',
         'kind: ImagePolicy',

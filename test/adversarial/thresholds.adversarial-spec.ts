@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createPublicKey } from 'node:crypto';
-import { RegistryClient } from '../../src/registry';
 import {
   Authority,
-  CosignWriter,
   GITHUB_ISSUER,
   WORKFLOW,
   authority,
@@ -17,13 +15,9 @@ import {
   keyPair,
   signingCertificate,
 } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry, sha256 } from '../../src/testing/fake-registry';
-import {
-  ImageVerifier,
-  SignatureTrust,
-  VerificationRequest,
-  VerificationTarget,
-} from '../../src/verification';
+import { sha256 } from '../../src/testing/fake-registry';
+import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
+import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/verification';
 
 /**
  * k-of-n thresholds, which one signer would like to meet alone: the same signature many times,
@@ -32,24 +26,14 @@ import {
  * signatures are present, and each counted signer stands for one trusted key or identity.
  */
 describe('a threshold met by one signer', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('demo/threshold');
+  const { cosign, target } = fake;
   const ci = keyPair();
   const release = keyPair();
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
   let fulcio: Authority;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const twoOf = (trust: SignatureTrust): VerificationRequest => ({
     kind: 'signatures',
     trust: { ...trust, threshold: 2 },
@@ -59,17 +43,9 @@ describe('a threshold met by one signer', () => {
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    await registry.start();
     fulcio = await authority('test fulcio');
   });
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-  beforeEach(() => {
-    repository = `demo/threshold-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
 
   it('the same trusted signature 40 times, in every layout, is one signer of two', async () => {
     const digest = cosign.image(repository);

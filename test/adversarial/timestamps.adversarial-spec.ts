@@ -1,23 +1,12 @@
 import { Logger } from '@nestjs/common';
-import crypto, { randomBytes } from 'node:crypto';
-import { RegistryClient } from '../../src/registry';
+import { randomBytes } from 'node:crypto';
+import { byKeys, deadlineIn, envelopeOf, keyBundle, keyPair } from '../../src/testing/cosign-fixtures';
 import {
-  CosignWriter,
-  byKeys,
-  deadlineIn,
-  envelopeOf,
-  keyBundle,
-  keyPair,
-} from '../../src/testing/cosign-fixtures';
-import { FakeRegistry } from '../../src/testing/fake-registry';
+  countSignatureChecks as countChecks,
+  verifierOverFakeRegistry,
+} from '../../src/testing/verifier-over-fake-registry';
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../../src/testing/timestamp-fixtures';
-import {
-  ImageVerifier,
-  SignatureTrust,
-  VerificationRequest,
-  VerificationTarget,
-  trustHash,
-} from '../../src/verification';
+import { ImageVerifier, SignatureTrust, VerificationRequest, trustHash } from '../../src/verification';
 
 /**
  * RFC 3161 timestamps, which a signer (not the TSA) puts beside a signature: one over another
@@ -27,24 +16,14 @@ import {
  * from the same budget as the signatures'.
  */
 describe('hostile timestamps', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('demo/stamped');
+  const { cosign, target } = fake;
   const ci = keyPair();
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
   let tsa: TimestampAuthority;
   let ownTsa: TimestampAuthority;
 
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const requiring = (required = true): VerificationRequest => {
     const base = byKeys(ci.publicPem);
     const timestamps = { authorities: [tsa.node, tsa.root.node], required };
@@ -64,30 +43,13 @@ describe('hostile timestamps', () => {
       keyBundle(envelope, stamps(Buffer.from(envelope.signatures[0].sig, 'base64'))),
     );
   };
-  const countChecks = (): { checks: number } => {
-    const meter = { checks: 0 };
-    const verify = crypto.verify.bind(crypto) as (...args: unknown[]) => boolean;
-    jest.spyOn(crypto, 'verify').mockImplementation((...args: unknown[]) => {
-      meter.checks++;
-      return verify(...args);
-    });
-    return meter;
-  };
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    await registry.start();
     tsa = await timestampAuthority('trusted tsa');
     ownTsa = await timestampAuthority("the signer's own tsa");
   });
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-  beforeEach(() => {
-    repository = `demo/stamped-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
   afterEach(() => jest.restoreAllMocks());
 
   it('a real timestamp of the trusted TSA over another signature does not date this one, and costs no check', async () => {

@@ -62,10 +62,28 @@ export const DEFAULT_REFRESH_BEFORE = '10m';
 /** A month: past it, a verdict says more about the registry's past than about the image. */
 const MAX_ADMIT_VERIFIED_WITHIN_MS = 30 * 86_400_000;
 
+/** Records what is wrong at a path of the policy file; compiling goes on, to report every problem at once. */
+type ReportProblem = (path: PolicyPath, message: string) => void;
+
+/** Image patterns compiled, or none and a problem at `path` when one is not a valid pattern. */
+function imagePatterns(
+  values: string[] | undefined,
+  path: PolicyPath,
+  problem: ReportProblem,
+): ImagePattern[] {
+  try {
+    return compileImagePatterns(values ?? []);
+  } catch (error) {
+    if (!(error instanceof RuleValueError)) throw error;
+    problem([...path, ...error.path], error.message);
+    return [];
+  }
+}
+
 /** `spec.verificationLedger`, with its durations read and checked against each other. */
 function compileLedgerPolicy(
   entry: NonNullable<ImagePolicyFile['spec']['verificationLedger']>,
-  problem: (path: PolicyPath, message: string) => void,
+  problem: ReportProblem,
 ): LedgerPolicy {
   const at = (key: string): PolicyPath => ['spec', 'verificationLedger', key];
   const within = parseDuration(entry.admitVerifiedWithin ?? DEFAULT_ADMIT_VERIFIED_WITHIN)!;
@@ -119,7 +137,7 @@ function whyNothingIsDenied(
 function compileRegistrySettings(
   entries: NonNullable<ImagePolicyFile['spec']['registries']>,
   files: ReferencedFiles,
-  problem: (path: PolicyPath, message: string) => void,
+  problem: ReportProblem,
 ): RegistrySettings {
   const compiled = entries.map((entry, index): RegistryHostSettings => {
     const at = (key: string): PolicyPath => ['spec', 'registries', index, key];
@@ -158,6 +176,72 @@ function compileRegistrySettings(
   return new RegistrySettings(compiled);
 }
 
+/** `spec.exceptions`, and a warning for each that has already expired. */
+function compileExceptions(
+  entries: NonNullable<ImagePolicyFile['spec']['exceptions']>,
+  now: Date,
+  where: (path: PolicyPath) => string,
+  problem: ReportProblem,
+): { exceptions: PolicyException[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const exceptions = entries.flatMap((entry, index) => {
+    const at: PolicyPath = ['spec', 'exceptions', index];
+    const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
+    if (expires === undefined || Number.isNaN(expires.getTime())) {
+      problem(
+        [...at, 'expires'],
+        `must be an RFC 3339 time such as 2026-12-31T23:59:59Z${got(entry.expires)}`,
+      );
+      return [];
+    }
+    // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
+    if (expires <= now)
+      warnings.push(
+        `${where([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
+      );
+    return [
+      new PolicyException(
+        entry.ticket,
+        expires,
+        imagePatterns(entry.images, [...at, 'images'], problem),
+        entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
+      ),
+    ];
+  });
+  return { exceptions, warnings };
+}
+
+/** `spec.pinDigests`: true pins everywhere, a mapping says where; undefined when it pins nothing. */
+function compilePinScope(
+  pinDigests: ImagePolicyFile['spec']['pinDigests'],
+  problem: ReportProblem,
+): PinScope | undefined {
+  if (pinDigests === true) return { exemptImages: [], podControllers: false };
+  if (typeof pinDigests !== 'object') return undefined;
+  return {
+    namespaces: pinDigests.namespaces?.map((glob) => new NamespaceGlob(glob)),
+    exemptImages: imagePatterns(pinDigests.exemptImages, ['spec', 'pinDigests', 'exemptImages'], problem),
+    podControllers: pinDigests.podControllers ?? false,
+  };
+}
+
+/** The registry deadline and cache lifetimes, in milliseconds, with their defaults. */
+function registryTimes(
+  spec: ImagePolicyFile['spec'],
+): Pick<
+  CompiledImagePolicy,
+  'registryTimeoutMs' | 'tagTtlMs' | 'verificationTtlMs' | 'verificationFailureTtlMs'
+> {
+  return {
+    registryTimeoutMs: (spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
+    tagTtlMs: (spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
+    verificationTtlMs:
+      (spec.registryCache?.verificationTtlSeconds ?? DEFAULT_VERIFICATION_TTL_SECONDS) * 1000,
+    verificationFailureTtlMs:
+      (spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) * 1000,
+  };
+}
+
 /** ` (did you mean "namespaces"?)` for a key close to one the schema knows there, as misspelt flags get. */
 export function didYouMean(key: string, objectSchema: unknown): string {
   const properties = (objectSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
@@ -167,6 +251,106 @@ export function didYouMean(key: string, objectSchema: unknown): string {
 
 const got = (value: unknown): string =>
   value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 80) ?? typeof value})`;
+
+/**
+ * Of ajv's errors, those that say what is wrong, and each oneOf or anyOf that is a choice of keys
+ * with its keys, by `${keyword} ${instancePath}`.
+ */
+function schemaErrorsWorthSaying(errors: readonly ErrorObject[]): {
+  worthSaying: ErrorObject[];
+  choiceOfKeys: ReadonlyMap<string, string[]>;
+} {
+  // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
+  // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
+  // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
+  // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
+  // keys", said by the anyOf error alone, not by one "must have the key" per branch.
+  const choiceOfKeys = new Map<string, string[]>();
+  const typeChoices = new Map<string, ErrorObject>();
+  const keysOf = (error: ErrorObject): string[] | undefined => {
+    const branches = (error.schema ?? []) as { required?: string[] }[];
+    const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
+    return keys.every((key) => key !== undefined) ? keys : undefined;
+  };
+  for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    const keys = keysOf(error);
+    if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
+    else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
+  }
+  const choosesKeys = (e: ErrorObject): boolean =>
+    ['oneOf', 'anyOf'].some(
+      (keyword) => choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
+    );
+  const kept = errors.filter((e) => {
+    if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
+    if (choosesKeys(e)) return false;
+    // Inside a choice of types, a branch of another type is not what the user meant.
+    if (
+      [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
+      e.schemaPath.includes('/oneOf/')
+    )
+      return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
+    return true;
+  });
+  for (const [path, error] of typeChoices)
+    if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
+  return { worthSaying: kept, choiceOfKeys };
+}
+
+/** One schema error as a problem at its path; `keys` when it is a choice of keys. */
+function schemaProblem(
+  error: ErrorObject,
+  document: PolicyDocument,
+  keys?: readonly string[],
+): PolicyProblem {
+  const path = pointerToPath(error.instancePath);
+  if (keys === undefined && error.keyword === 'additionalProperties') {
+    const key = String((error.params as Record<string, unknown>).additionalProperty);
+    return {
+      path: [...path, key],
+      line: document.locate(path, key),
+      message: `is not a known key${didYouMean(key, error.parentSchema)}`,
+    };
+  }
+  return {
+    path,
+    line: document.locate(path),
+    message: schemaMessage(error, valueAt(document.value, path), keys),
+  };
+}
+
+/** What is wrong with `value`, as one schema error says it. */
+function schemaMessage(error: ErrorObject, value: unknown, keys?: readonly string[]): string {
+  const params = error.params as Record<string, unknown>;
+  if (keys !== undefined) {
+    const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
+    const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
+    return `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`;
+  }
+  switch (error.keyword) {
+    case 'required':
+      return `must have the key "${String(params.missingProperty)}"`;
+    case 'oneOf': {
+      const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
+      return `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`;
+    }
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`;
+    case 'const':
+      return `must be ${String(params.allowedValue)}${got(value)}`;
+    case 'minItems':
+    case 'minLength':
+      return 'must not be empty';
+    case 'uniqueItems':
+      return 'must not repeat a value';
+    case 'pattern':
+      if (params.pattern === DURATION_PATTERN)
+        return `must be a duration such as 24h, 90m or 7d${got(value)}`;
+      return `must be letters, digits, '-', '_' and '.'${got(value)}`;
+    default:
+      return `${error.message ?? 'is invalid'}${got(value)}`;
+  }
+}
 
 /**
  * Validates and compiles policy files. The schema comes from the registered rules; everything a
@@ -199,27 +383,70 @@ export class ImagePolicyCompiler {
     now = new Date(),
   ): CompiledImagePolicy {
     const document = parsePolicyDocument(text, source);
-    if (!this.validate(document.value)) {
-      throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
-    }
-    const file = document.value as ImagePolicyFile;
+    const file = this.validated(document, source);
     const problems: PolicyProblem[] = [];
-    const problem = (path: PolicyPath, message: string): void => {
+    const problem: ReportProblem = (path, message) => {
       problems.push({ path, message, line: document.locate(path) });
-    };
-    const patterns = (values: string[] | undefined, path: PolicyPath): ImagePattern[] => {
-      try {
-        return compileImagePatterns(values ?? []);
-      } catch (error) {
-        if (!(error instanceof RuleValueError)) throw error;
-        problem([...path, ...error.path], error.message);
-        return [];
-      }
     };
 
     const files = new ReferencedFiles(source, known);
+    const rules = this.compileRules(file.spec.rules, files, problem);
+    const exemptImages = imagePatterns(file.spec.exemptImages, ['spec', 'exemptImages'], problem);
+    const { exceptions, warnings } = compileExceptions(
+      file.spec.exceptions ?? [],
+      now,
+      (path) => `${source}:${document.locate(path)}`,
+      problem,
+    );
+    const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
+    const pinScope = compilePinScope(file.spec.pinDigests, problem);
+    const verificationLedger = compileLedgerPolicy(file.spec.verificationLedger ?? {}, problem);
+    const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
+    const permissive = whyNothingIsDenied(rules, exemptNamespaces);
+    if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
+      problem(
+        ['spec'],
+        `can never deny an image: ${permissive}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
+      );
+    if (problems.length > 0) throw new InvalidPolicyError(source, problems);
+
+    return {
+      permissive,
+      name: file.metadata?.name ?? source,
+      source,
+      revision: policyRevision(text, files.contents),
+      referencedFiles: files.contents,
+      registries,
+      ...registryTimes(file.spec),
+      exceptions,
+      verificationLedger,
+      warnings,
+      pinDigests: pinScope,
+      exemptNamespaces,
+      exemptImages,
+      // Off unless asked: any pod creator can write the annotation (see SECURITY.md).
+      breakGlass: file.spec.breakGlass ?? false,
+      breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
+      rules,
+    };
+  }
+
+  /** The document as a policy file, or every way its schema refuses it. */
+  private validated(document: PolicyDocument, source: string): ImagePolicyFile {
+    if (!this.validate(document.value)) {
+      throw new InvalidPolicyError(source, this.schemaProblems(this.validate.errors ?? [], document));
+    }
+    return document.value as ImagePolicyFile;
+  }
+
+  /** `spec.rules`, each compiled by the rule its check key names; a rule whose values are refused is left out. */
+  private compileRules(
+    entries: ImagePolicyFile['spec']['rules'],
+    files: ReferencedFiles,
+    problem: ReportProblem,
+  ): CompiledRule[] {
     const names = new Set<string>();
-    const rules: CompiledRule[] = file.spec.rules.flatMap((entry, index) => {
+    return entries.flatMap((entry, index) => {
       const at: PolicyPath = ['spec', 'rules', index];
       const key = [...this.rulesByKey.keys()].find((k) => k in entry)!;
       const rule = this.rulesByKey.get(key)!;
@@ -242,195 +469,17 @@ export class ImagePolicyCompiler {
           rule,
           settings,
           namespaces: entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
-          exemptImages: patterns(entry.exemptImages, [...at, 'exemptImages']),
+          exemptImages: imagePatterns(entry.exemptImages, [...at, 'exemptImages'], problem),
         },
       ];
     });
-    const exemptImages = patterns(file.spec.exemptImages, ['spec', 'exemptImages']);
-    const warnings: string[] = [];
-    const exceptions = (file.spec.exceptions ?? []).flatMap((entry, index) => {
-      const at: PolicyPath = ['spec', 'exceptions', index];
-      const expires = RFC_3339.test(entry.expires) ? new Date(entry.expires) : undefined;
-      if (expires === undefined || Number.isNaN(expires.getTime())) {
-        problem(
-          [...at, 'expires'],
-          `must be an RFC 3339 time such as 2026-12-31T23:59:59Z${got(entry.expires)}`,
-        );
-        return [];
-      }
-      // Accepted, since it was fine when written and lapses on its own; but it no longer does anything.
-      if (expires <= now)
-        warnings.push(
-          `${source}:${document.locate([...at, 'expires'])}: ${formatPolicyPath(at)} (ticket ${entry.ticket}) expired at ${expires.toISOString()} and lets nothing through; remove it, or renew it with a later expires`,
-        );
-      return [
-        new PolicyException(
-          entry.ticket,
-          expires,
-          patterns(entry.images, [...at, 'images']),
-          entry.namespaces?.map((glob) => new NamespaceGlob(glob)),
-        ),
-      ];
-    });
-    const registries = compileRegistrySettings(file.spec.registries ?? [], files, problem);
-    const pinDigests = file.spec.pinDigests;
-    const pinScope: PinScope | undefined =
-      pinDigests === true
-        ? { exemptImages: [], podControllers: false }
-        : typeof pinDigests === 'object'
-          ? {
-              namespaces: pinDigests.namespaces?.map((glob) => new NamespaceGlob(glob)),
-              exemptImages: patterns(pinDigests.exemptImages, ['spec', 'pinDigests', 'exemptImages']),
-              podControllers: pinDigests.podControllers ?? false,
-            }
-          : undefined;
-    const verificationLedger = compileLedgerPolicy(file.spec.verificationLedger ?? {}, problem);
-    const exemptNamespaces = (file.spec.exemptNamespaces ?? []).map((glob) => new NamespaceGlob(glob));
-    const permissive = whyNothingIsDenied(rules, exemptNamespaces);
-    if (problems.length === 0 && permissive !== undefined && file.spec.allowPermissive !== true)
-      problem(
-        ['spec'],
-        `can never deny an image: ${permissive}. One edit like this lets every image through; if that is meant, say so with allowPermissive: true`,
-      );
-    if (problems.length > 0) throw new InvalidPolicyError(source, problems);
-
-    return {
-      permissive,
-      name: file.metadata?.name ?? source,
-      source,
-      revision: policyRevision(text, files.contents),
-      referencedFiles: files.contents,
-      registries,
-      registryTimeoutMs: (file.spec.registryTimeoutSeconds ?? DEFAULT_REGISTRY_TIMEOUT_SECONDS) * 1000,
-      tagTtlMs: (file.spec.registryCache?.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS) * 1000,
-      verificationTtlMs:
-        (file.spec.registryCache?.verificationTtlSeconds ?? DEFAULT_VERIFICATION_TTL_SECONDS) * 1000,
-      verificationFailureTtlMs:
-        (file.spec.registryCache?.verificationFailureTtlSeconds ?? DEFAULT_VERIFICATION_FAILURE_TTL_SECONDS) *
-        1000,
-      exceptions,
-      verificationLedger,
-      warnings,
-      pinDigests: pinScope,
-      exemptNamespaces,
-      exemptImages,
-      // Off unless asked: any pod creator can write the annotation (see SECURITY.md).
-      breakGlass: file.spec.breakGlass ?? false,
-      breakGlassMaxHours: file.spec.breakGlassMaxHours ?? DEFAULT_BREAK_GLASS_MAX_HOURS,
-      rules,
-    };
   }
 
   /** ajv's errors, said the way a person editing the file needs them. */
   private schemaProblems(errors: readonly ErrorObject[], document: PolicyDocument): PolicyProblem[] {
-    // Two kinds of oneOf: "exactly one of these keys" (a rule's check key), said by the oneOf error
-    // itself; and a choice of types (pinDigests: true or {namespaces: ...}), where what is wrong
-    // inside the branch the value took says it better. An anyOf of keys (a signature rule's keys,
-    // certificates or notation; an identity's issuer or issuerRegExp) is "at least one of these
-    // keys", said by the anyOf error alone, not by one "must have the key" per branch.
-    const choiceOfKeys = new Map<string, string[]>();
-    const typeChoices = new Map<string, ErrorObject>();
-    const keysOf = (error: ErrorObject): string[] | undefined => {
-      const branches = (error.schema ?? []) as { required?: string[] }[];
-      const keys = branches.map((branch) => (branch.required?.length === 1 ? branch.required[0] : undefined));
-      return keys.every((key) => key !== undefined) ? keys : undefined;
-    };
-    for (const error of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
-      const keys = keysOf(error);
-      if (keys !== undefined) choiceOfKeys.set(`${error.keyword} ${error.instancePath}`, keys);
-      else if (error.keyword === 'oneOf') typeChoices.set(error.instancePath, error);
-    }
-    const choosesKeys = (e: ErrorObject): boolean =>
-      ['oneOf', 'anyOf'].some(
-        (keyword) =>
-          choiceOfKeys.has(`${keyword} ${e.instancePath}`) && e.schemaPath.includes(`/${keyword}/`),
-      );
-    const kept = errors.filter((e) => {
-      if (e.keyword === 'oneOf') return choiceOfKeys.has(`oneOf ${e.instancePath}`);
-      if (choosesKeys(e)) return false;
-      // Inside a choice of types, a branch of another type is not what the user meant.
-      if (
-        [...typeChoices.keys()].some((path) => e.instancePath.startsWith(path)) &&
-        e.schemaPath.includes('/oneOf/')
-      )
-        return !(typeChoices.has(e.instancePath) && e.keyword === 'type');
-      return true;
-    });
-    for (const [path, error] of typeChoices)
-      if (!kept.some((e) => e.instancePath.startsWith(path))) kept.push(error);
-    return kept.map((error): PolicyProblem => {
-      const path = pointerToPath(error.instancePath);
-      const value = valueAt(document.value, path);
-      const params = error.params as Record<string, unknown>;
-      const keys = choiceOfKeys.get(`${error.keyword} ${error.instancePath}`);
-      if (keys !== undefined) {
-        const present = keys.filter((key) => value !== null && typeof value === 'object' && key in value);
-        const quantity = error.keyword === 'oneOf' ? 'exactly one' : 'at least one';
-        return {
-          path,
-          line: document.locate(path),
-          message: `must have ${quantity} of ${keys.join(', ')} (has ${present.length === 0 ? 'none' : present.join(', ')})`,
-        };
-      }
-      switch (error.keyword) {
-        case 'additionalProperties': {
-          const key = String(params.additionalProperty);
-          return {
-            path: [...path, key],
-            line: document.locate(path, key),
-            message: `is not a known key${didYouMean(key, error.parentSchema)}`,
-          };
-        }
-        case 'required':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must have the key "${String(params.missingProperty)}"`,
-          };
-        case 'oneOf': {
-          const types = ((error.schema ?? []) as { type?: string }[]).map((branch) => branch.type);
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be ${types.map((type) => (type === 'object' ? 'a mapping' : `a ${type}`)).join(' or ')}${got(value)}`,
-          };
-        }
-        case 'enum':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}${got(value)}`,
-          };
-        case 'const':
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be ${String(params.allowedValue)}${got(value)}`,
-          };
-        case 'minItems':
-        case 'minLength':
-          return { path, line: document.locate(path), message: 'must not be empty' };
-        case 'uniqueItems':
-          return { path, line: document.locate(path), message: 'must not repeat a value' };
-        case 'pattern':
-          if (params.pattern === DURATION_PATTERN)
-            return {
-              path,
-              line: document.locate(path),
-              message: `must be a duration such as 24h, 90m or 7d${got(value)}`,
-            };
-          return {
-            path,
-            line: document.locate(path),
-            message: `must be letters, digits, '-', '_' and '.'${got(value)}`,
-          };
-        default:
-          return {
-            path,
-            line: document.locate(path),
-            message: `${error.message ?? 'is invalid'}${got(value)}`,
-          };
-      }
-    });
+    const { worthSaying, choiceOfKeys } = schemaErrorsWorthSaying(errors);
+    return worthSaying.map((error) =>
+      schemaProblem(error, document, choiceOfKeys.get(`${error.keyword} ${error.instancePath}`)),
+    );
   }
 }
