@@ -555,19 +555,48 @@ function notationHeaderProblem({ headers }: NotationArtifact): NotationProblem |
   return undefined;
 }
 
+/** The public key a signer signed with, as SubjectPublicKeyInfo DER in hex. */
+const signingKeyOf = (signer: Signer): string =>
+  ('key' in signer
+    ? signer.key.key
+    : 'certificate' in signer
+      ? signer.certificate.publicKey
+      : signer.notation.publicKey
+  )
+    .export({ type: 'spki', format: 'der' })
+    .toString('hex');
+
 /**
  * The most of the rule's trusted keys and identities that distinct signers satisfy, each signer
  * standing for one of them at a time (a bipartite matching): a signer counts once however many of
  * its signatures are present, and one certificate that two identities both describe is still
- * one signer. The lists are small (the rule's entries; at most one signer per artifact).
+ * one signer. Who holds one private key is one signer too, under whatever names it signs: a
+ * trusted key, a certificate of a trusted identity, a Notary Project certificate, two certificates
+ * with other subjects. The lists are small (the rule's entries; at most one signer per artifact).
  */
 export function distinctSigners(judgements: readonly Judgement[]): number {
+  // Signer ids that share a signing key are merged into the first of them (a union-find).
+  const parent = new Map<string, string>();
+  const root = (id: string): string => {
+    let at = id;
+    while (parent.get(at) !== at) at = parent.get(at)!;
+    return at;
+  };
+  const byKey = new Map<string, string>();
+  const counting = judgements.filter((j) => j.signer && !j.problem && j.signerId);
+  for (const { signer, signerId } of counting) {
+    if (!parent.has(signerId!)) parent.set(signerId!, signerId!);
+    const key = signingKeyOf(signer!);
+    const other = byKey.get(key);
+    if (other === undefined) byKey.set(key, signerId!);
+    else if (root(other) !== root(signerId!)) parent.set(root(signerId!), root(other));
+  }
   const signers = new Map<string, Set<string>>();
-  for (const judgement of judgements) {
-    if (!judgement.signer || judgement.problem || !judgement.signerId) continue;
-    const entries = signers.get(judgement.signerId) ?? new Set<string>();
+  for (const judgement of counting) {
+    const id = root(judgement.signerId!);
+    const entries = signers.get(id) ?? new Set<string>();
     for (const entry of judgement.entries ?? []) entries.add(entry);
-    signers.set(judgement.signerId, entries);
+    signers.set(id, entries);
   }
   const heldBy = new Map<string, string>();
   const assign = (signer: string, seen: Set<string>): boolean => {

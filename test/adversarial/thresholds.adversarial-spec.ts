@@ -23,6 +23,7 @@ import {
   SignatureTrust,
   VerificationRequest,
   VerificationTarget,
+  trustHash,
 } from '../../src/verification';
 
 /**
@@ -173,5 +174,32 @@ describe('a threshold met by one signer', () => {
       'not enough trusted signatures (1 of 2)',
     );
     expect((await sut.verify(target(distinct), twoOf(trust), deadlineIn())).verified).toBe(true);
+  });
+
+  it('one private key, trusted both as a key and inside a certificate of a trusted identity, is one signer', async () => {
+    const certificate = await signingCertificate(fulcio);
+    const samePublicPem = createPublicKey(certificate.privateKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    const digest = cosign.image(repository);
+    // The same private key signs twice: once bare (a trusted key), once with its certificate.
+    cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, certificate.privateKey)));
+    cosign.pushBundle(
+      repository,
+      digest,
+      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+    );
+    const keys = byKeys(samePublicPem).keys;
+    const certificates = byIdentity({
+      authorities: [fulcio.node],
+      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
+      requireTransparencyLog: false,
+      logs: [],
+    }).certificates;
+    const trust: SignatureTrust = { keys, certificates, hash: trustHash(keys, certificates) };
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
   });
 });
