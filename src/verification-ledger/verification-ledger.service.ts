@@ -190,7 +190,9 @@ export class VerificationLedger implements OnModuleInit, OnApplicationShutdown {
     this.keeper.append({
       type: 'verdict',
       ...subject,
-      verifiedAt: this.clock.now(),
+      // Later than the verdict it voids even when the clock stepped back since (NTP): the index
+      // keeps the newest record per key, and an older refusal would be passed over.
+      verifiedAt: Math.max(this.clock.now(), held.verifiedAt + 1),
       outcome: 'refused',
       evidence: [],
     });
