@@ -522,10 +522,13 @@ export function dsseEntryBody(envelope: DsseEnvelope, verifierPem: string): Buff
 
 /**
  * What Rekor v2 records for a DSSE envelope: `dsse` 0.0.2, its protobuf Entry as JSON, with the
- * payload hash and signatures in base64 and the verifier's key.
+ * payload hash and signatures in base64 and the verifier: a key's SPKI, or a certificate.
  * https://github.com/sigstore/rekor-tiles/blob/main/api/proto/rekor/v2/dsse.proto
  */
-export function dsseV002EntryBody(envelope: DsseEnvelope, verifierSpki: Buffer): Buffer {
+export function dsseV002EntryBody(
+  envelope: DsseEnvelope,
+  verifier: Buffer | { readonly certificate: Buffer },
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       apiVersion: '0.0.2',
@@ -538,7 +541,12 @@ export function dsseV002EntryBody(envelope: DsseEnvelope, verifierSpki: Buffer):
           },
           signatures: envelope.signatures.map((s) => ({
             content: s.sig,
-            verifier: { publicKey: { rawBytes: b64(verifierSpki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+            verifier: {
+              ...(Buffer.isBuffer(verifier)
+                ? { publicKey: { rawBytes: b64(verifier) } }
+                : { x509Certificate: { rawBytes: b64(verifier.certificate) } }),
+              keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+            },
           })),
         },
       },

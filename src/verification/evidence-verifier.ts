@@ -277,7 +277,13 @@ class ArtifactJudge {
     if (envelope.tlogEntries.length === 0)
       return { problem: { code: 'no tlog proof', classicLayout: false } };
     this.payloadHash ??= createHash('sha256').update(envelope.payload).digest('hex');
-    const logged = { payloadSha256: this.payloadHash, signatures: envelope.signatures.map((s) => s.bytes) };
+    const { certificate } = envelope.signer;
+    const logged = {
+      payloadSha256: this.payloadHash,
+      signatures: envelope.signatures.map((s) => s.bytes),
+      ...(certificate ? { certificate } : {}),
+      keys: this.request.trust.keys.map((trusted) => trusted.key),
+    };
     let first: TlogProblem | undefined;
     for (const entry of envelope.tlogEntries) {
       const outcome = tlogOutcome(entry, logged, logs, this.check);
