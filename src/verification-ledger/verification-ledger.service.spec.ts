@@ -51,4 +51,14 @@ describe(VerificationLedger.name, () => {
 
     expect(sut.admissible(subject, window)).toBeUndefined();
   });
+
+  it('pins a tag to where it moved, though the clock stepped back before the move was recorded', () => {
+    const tag = { registry: subject.registry, repository: subject.repository, tag: 'v1' };
+    const moved = `sha256:${'2'.repeat(64)}`;
+    sut.recordTag(tag, subject.digest);
+    now -= 30_000;
+    sut.recordTag(tag, moved);
+
+    expect(sut.lastTag(tag, window)?.record.digest).toBe(moved);
+  });
 });
