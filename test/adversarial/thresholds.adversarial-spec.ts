@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createPublicKey } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { RegistryClient } from '../../src/registry';
 import {
   Authority,
@@ -18,6 +18,12 @@ import {
   signingCertificate,
 } from '../../src/testing/cosign-fixtures';
 import { FakeRegistry, sha256 } from '../../src/testing/fake-registry';
+import {
+  jwsEnvelope,
+  notationPayload,
+  notationSigner,
+  pushNotationSignature,
+} from '../../src/testing/notation-fixtures';
 import {
   ImageVerifier,
   SignatureTrust,
@@ -197,6 +203,35 @@ describe('a threshold met by one signer', () => {
       logs: [],
     }).certificates;
     const trust: SignatureTrust = { keys, certificates, hash: trustHash(keys, certificates) };
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
+
+  it('one private key, trusted as a cosign key and as a Notary Project signing certificate, is one signer', async () => {
+    const notation = await notationSigner();
+    const digest = cosign.image(repository);
+    cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, notation.privateKey)));
+    pushNotationSignature(
+      registry,
+      repository,
+      digest,
+      jwsEnvelope(notation, notationPayload(digest)),
+      'JWS',
+    );
+    const samePublicPem = createPublicKey(notation.privateKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    const trust: SignatureTrust = {
+      keys: byKeys(samePublicPem).keys,
+      notation: {
+        trustStore: [new X509Certificate(notation.trustStorePem)],
+        identities: [{ anyone: true, written: '*' }],
+        timestampAuthorities: [],
+      },
+      hash: 'one-key-two-names',
+    };
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
