@@ -166,4 +166,25 @@ describe(proveEnforcement.name, () => {
     );
     expect(doctorSarif(report).runs[0].results?.map((r) => r.ruleId)).toEqual(Array(5).fill('bypassed'));
   });
+
+  it('prints no terminal control sequence an apiserver or another webhook put in its answer', async () => {
+    const hostile =
+      'admission webhook "evil.example" denied the request: \u001b]0;owned\u0007\u001b[2J\u009b31m';
+    const { client } = fakeApi(() => DENIAL(hostile));
+    const proofs = await proveEnforcement(client, images, context);
+    const report = await withPolicyEngine(undefined, (engine) => ({
+      policy: engine.policy,
+      cluster: { context: 'prod\u001b[8m', server: 'https://10.0.0.1:6443' },
+      namespace: 'team',
+      webhooks: KIT_WEBHOOK,
+      findings: [{ webhook: 'w', configuration: 'c', check: 'access', message: hostile }],
+      proofs,
+    }));
+
+    const table = doctorTable(report);
+
+    expect(table).toContain('evil.example');
+    // eslint-disable-next-line no-control-regex
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
 });
