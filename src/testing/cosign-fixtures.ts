@@ -395,6 +395,8 @@ export async function signingCertificate(
   issuer: Authority,
   options: {
     subject?: string;
+    /** More URI SANs beside `subject`, as a CA other than Fulcio may write. */
+    moreSubjects?: readonly string[];
     oidcIssuer?: string;
     /** extendedKeyUsage OIDs; `null` leaves the extension out. Default code signing. */
     usages?: string[] | null;
@@ -425,7 +427,10 @@ export async function signingCertificate(
     ...(options.ca ? [new x509.BasicConstraintsExtension(true, undefined, true)] : []),
     ...(keyUsages === null ? [] : [new x509.KeyUsagesExtension(keyUsages, true)]),
     ...(usages === null ? [] : [new x509.ExtendedKeyUsageExtension(usages)]),
-    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
+    new x509.SubjectAlternativeNameExtension([
+      { type: 'url', value: options.subject ?? WORKFLOW },
+      ...(options.moreSubjects ?? []).map((value) => ({ type: 'url' as const, value })),
+    ]),
     new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
   ];

@@ -561,41 +561,51 @@ function notationHeaderProblem({ headers }: NotationArtifact): NotationProblem |
   return undefined;
 }
 
-/** The public key a signer signed with, as SubjectPublicKeyInfo DER in hex. */
-const signingKeyOf = (signer: Signer): string =>
-  ('key' in signer
-    ? signer.key.key
-    : 'certificate' in signer
-      ? signer.certificate.publicKey
-      : signer.notation.publicKey
-  )
-    .export({ type: 'spki', format: 'der' })
-    .toString('hex');
+/**
+ * Every name a signer goes by: the key it signed with (SubjectPublicKeyInfo DER in hex) and, for a
+ * cosign certificate, each of its identities (issuer and subject). Signers that share one are one.
+ */
+const signerNames = (signer: Signer): string[] => {
+  const key =
+    'key' in signer
+      ? signer.key.key
+      : 'certificate' in signer
+        ? signer.certificate.publicKey
+        : signer.notation.publicKey;
+  const names = [`key ${key.export({ type: 'spki', format: 'der' }).toString('hex')}`];
+  if ('certificate' in signer) {
+    const { issuer, subjects } = certificateIdentity(signer.certificate);
+    for (const subject of subjects) names.push(`identity ${issuer ?? ''} ${subject}`);
+  }
+  return names;
+};
 
 /**
  * The most of the rule's trusted keys and identities that distinct signers satisfy, each signer
  * standing for one of them at a time (a bipartite matching): a signer counts once however many of
  * its signatures are present, and one certificate that two identities both describe is still
- * one signer. Who holds one private key is one signer too, under whatever names it signs: a
- * trusted key, a certificate of a trusted identity, a Notary Project certificate, two certificates
- * with other subjects. The lists are small (the rule's entries; at most one signer per artifact).
+ * one signer. Who holds one private key or one identity is one signer too, under whatever names it
+ * signs: a trusted key, a certificate of a trusted identity, a Notary Project certificate, a
+ * certificate naming two identities beside another naming one of them. The lists are small (the
+ * rule's entries; at most one signer per artifact).
  */
 export function distinctSigners(judgements: readonly Judgement[]): number {
-  // Signer ids that share a signing key are merged into the first of them (a union-find).
+  // Signer ids that share a name are merged into the first of them (a union-find).
   const parent = new Map<string, string>();
   const root = (id: string): string => {
     let at = id;
     while (parent.get(at) !== at) at = parent.get(at)!;
     return at;
   };
-  const byKey = new Map<string, string>();
+  const byName = new Map<string, string>();
   const counting = judgements.filter((j) => j.signer && !j.problem && j.signerId);
   for (const { signer, signerId } of counting) {
     if (!parent.has(signerId!)) parent.set(signerId!, signerId!);
-    const key = signingKeyOf(signer!);
-    const other = byKey.get(key);
-    if (other === undefined) byKey.set(key, signerId!);
-    else if (root(other) !== root(signerId!)) parent.set(root(signerId!), root(other));
+    for (const name of signerNames(signer!)) {
+      const other = byName.get(name);
+      if (other === undefined) byName.set(name, signerId!);
+      else if (root(other) !== root(signerId!)) parent.set(root(signerId!), root(other));
+    }
   }
   const signers = new Map<string, Set<string>>();
   for (const judgement of counting) {

@@ -237,4 +237,30 @@ describe('a threshold met by one signer', () => {
 
     expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
   });
+
+  it('a certificate naming two trusted identities, beside another of one of them, is one signer', async () => {
+    const release = 'https://github.com/acme/release/.github/workflows/r.yml@refs/heads/main';
+    const both = await signingCertificate(fulcio, { moreSubjects: [release] });
+    const ciOnly = await signingCertificate(fulcio);
+    const digest = cosign.image(repository);
+    for (const certificate of [both, ciOnly])
+      cosign.pushBundle(
+        repository,
+        digest,
+        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+      );
+    const trust = byIdentity({
+      authorities: [fulcio.node],
+      identities: [
+        { issuer: GITHUB_ISSUER, subject: WORKFLOW },
+        { issuer: GITHUB_ISSUER, subject: release },
+      ],
+      requireTransparencyLog: false,
+      logs: [],
+    });
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
 });
