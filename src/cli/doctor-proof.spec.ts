@@ -144,6 +144,22 @@ describe(proveEnforcement.name, () => {
     ]);
   });
 
+  it("proves nothing of the bouncer from another webhook's refusal, or another webhook failing closed", async () => {
+    const kyverno =
+      'admission webhook "validate.kyverno.svc-fail" denied the request: disallow-latest-tag: an image tag is required';
+    const broken =
+      'Internal error occurred: failed calling webhook "vault.hashicorp.com": failed to call webhook: connection refused';
+    const denied = (message: string) => (_m: string, _p: string, body: unknown) =>
+      JSON.stringify(body).includes(images.denied) ? DENIAL(message) : { status: 201, body: {} };
+
+    const byKyverno = await proveEnforcement(fakeApi(denied(kyverno)).client, images, context);
+    const byBroken = await proveEnforcement(fakeApi(denied(broken)).client, images, context);
+
+    for (const proofs of [byKyverno, byBroken])
+      for (const path of ['Pod', 'Deployment', 'CronJob', 'ephemeral container', 'image volume'])
+        expect(byPath(proofs)[path]).toEqual(['not checked', expect.stringContaining('not the bouncer')]);
+  });
+
   it('prints each format from the same report', async () => {
     const { client } = fakeApi(() => ({ status: 201, body: {} }));
     const proofs = await proveEnforcement(client, images, { ...context, webhooks: [] });
