@@ -144,6 +144,22 @@ describe(proveEnforcement.name, () => {
     ]);
   });
 
+  it("proves nothing of the bouncer from another webhook's refusal, or another webhook failing closed", async () => {
+    const kyverno =
+      'admission webhook "validate.kyverno.svc-fail" denied the request: disallow-latest-tag: an image tag is required';
+    const broken =
+      'Internal error occurred: failed calling webhook "vault.hashicorp.com": failed to call webhook: connection refused';
+    const denied = (message: string) => (_m: string, _p: string, body: unknown) =>
+      JSON.stringify(body).includes(images.denied) ? DENIAL(message) : { status: 201, body: {} };
+
+    const byKyverno = await proveEnforcement(fakeApi(denied(kyverno)).client, images, context);
+    const byBroken = await proveEnforcement(fakeApi(denied(broken)).client, images, context);
+
+    for (const proofs of [byKyverno, byBroken])
+      for (const path of ['Pod', 'Deployment', 'CronJob', 'ephemeral container', 'image volume'])
+        expect(byPath(proofs)[path]).toEqual(['not checked', expect.stringContaining('not the bouncer')]);
+  });
+
   it('prints each format from the same report', async () => {
     const { client } = fakeApi(() => ({ status: 201, body: {} }));
     const proofs = await proveEnforcement(client, images, { ...context, webhooks: [] });
@@ -165,5 +181,26 @@ describe(proveEnforcement.name, () => {
       '<testsuites name="kube-image-bouncer doctor" tests="6" failures="5" errors="0" skipped="0">',
     );
     expect(doctorSarif(report).runs[0].results?.map((r) => r.ruleId)).toEqual(Array(5).fill('bypassed'));
+  });
+
+  it('prints no terminal control sequence an apiserver or another webhook put in its answer', async () => {
+    const hostile =
+      'admission webhook "evil.example" denied the request: \u001b]0;owned\u0007\u001b[2J\u009b31m';
+    const { client } = fakeApi(() => DENIAL(hostile));
+    const proofs = await proveEnforcement(client, images, context);
+    const report = await withPolicyEngine(undefined, (engine) => ({
+      policy: engine.policy,
+      cluster: { context: 'prod\u001b[8m', server: 'https://10.0.0.1:6443' },
+      namespace: 'team',
+      webhooks: KIT_WEBHOOK,
+      findings: [{ webhook: 'w', configuration: 'c', check: 'access', message: hostile }],
+      proofs,
+    }));
+
+    const table = doctorTable(report);
+
+    expect(table).toContain('evil.example');
+    // eslint-disable-next-line no-control-regex
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 });

@@ -268,6 +268,13 @@ function classify(
     const failedCall = FAILED_CALL.test(message) && !WEBHOOK_DENIAL.test(message);
     if (allowedPath)
       return { result: 'refused', detail: `refused an image the policy allows: ${message}`, failed: true };
+    // Another webhook refusing (a disallow-latest policy, one failing closed) says nothing of ours.
+    if (denial[1] !== undefined && !context.webhooks.some((webhook) => webhook.name === denial[1]))
+      return {
+        result: 'not checked',
+        detail: `refused by ${by}, which is not the bouncer's: whether the bouncer refuses it is not proven: ${message}`,
+        failed: false,
+      };
     return {
       result: 'enforced',
       detail: failedCall

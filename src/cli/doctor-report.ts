@@ -35,14 +35,28 @@ export function doctorSummary({ proofs, findings }: DoctorReport): string {
   );
 }
 
+/**
+ * Text as a terminal shows it, never as it obeys it: control characters (an escape sequence in a
+ * Status message another webhook wrote, say) are written out as `\u001b`.
+ */
+const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Columns aligned as `kubectl get` aligns them, every cell printable. */
+const table = (rows: readonly (readonly string[])[]): string[] =>
+  alignColumns(rows.map((row) => row.map(printable)));
+
 /** The default output: the bouncer's webhooks, each path's proof, the lint's warnings, as `kubectl get` aligns them. */
 export function doctorTable(report: DoctorReport): string {
   const lines = [
-    `cluster ${report.cluster.context} (${report.cluster.server}), canaries in namespace ${report.namespace}, policy ${report.policy.name} (revision ${report.policy.revision})`,
+    printable(
+      `cluster ${report.cluster.context} (${report.cluster.server}), canaries in namespace ${report.namespace}, policy ${report.policy.name} (revision ${report.policy.revision})`,
+    ),
     '',
     ...(report.webhooks.length === 0
       ? ['no webhook configuration in the API points at the bouncer']
-      : alignColumns([
+      : table([
           ['WEBHOOK', 'CONFIGURATION', 'KIND', 'FAILURE POLICY', 'TIMEOUT', 'CALLS'],
           ...report.webhooks.map((w) => [
             w.name,
@@ -54,7 +68,7 @@ export function doctorTable(report: DoctorReport): string {
           ]),
         ])),
     '',
-    ...alignColumns([
+    ...table([
       ['PATH', 'REQUEST', 'IMAGE', 'RESULT', 'DETAIL'],
       ...report.proofs.map((p) => [p.path, p.request, p.image, p.result, p.detail]),
     ]),
@@ -62,7 +76,7 @@ export function doctorTable(report: DoctorReport): string {
       ? []
       : [
           '',
-          ...alignColumns([
+          ...table([
             ['WEBHOOK', 'CONFIGURATION', 'CHECK', 'WARNING'],
             ...report.findings.map((f) => [f.webhook, f.configuration, f.check, f.message]),
           ]),

@@ -78,4 +78,16 @@ describe(loadKubeconfig.name, () => {
       'user e: exec and auth-provider credentials are not supported; use a token or a client certificate',
     );
   });
+
+  it('refuses a tokenFile that cannot be read as a kubeconfig error (exit 2), not a crash', () => {
+    const missing = write(
+      'token-file.yaml',
+      config('t', 'https://t.example', { tokenFile: 'no-such-token' }, 't'),
+    );
+
+    expect(() => loadKubeconfig({ file: missing })).toThrow(KubeconfigError);
+    expect(() => loadKubeconfig({ file: missing })).toThrow(
+      `tokenFile ${join(dir, 'no-such-token')}: ENOENT`,
+    );
+  });
 });

@@ -121,6 +121,14 @@ function material(entry: Named, key: string): Buffer | undefined {
   }
 }
 
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new KubeconfigError(`tokenFile ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
 function inCluster(env: NodeJS.ProcessEnv): ClusterConnection | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
@@ -182,7 +190,7 @@ export function loadKubeconfig(source: KubeconfigSource = {}): ClusterConnection
     token:
       (user ? text(user.value.token) : undefined) ??
       (tokenFile
-        ? readFileSync(isAbsolute(tokenFile) ? tokenFile : join(user!.directory, tokenFile), 'utf8').trim()
+        ? readTokenFile(isAbsolute(tokenFile) ? tokenFile : join(user!.directory, tokenFile))
         : undefined),
     namespace: text(context.value.namespace),
   };

@@ -87,7 +87,7 @@ export class KubernetesApiClient {
     const { server, token } = this.connection;
     let response;
     try {
-      response = await request(`${server}${path}`, {
+      response = await request(urlOf(server, path), {
         method,
         dispatcher: this.agent,
         headers: {
@@ -125,6 +125,20 @@ export class KubernetesApiClient {
       );
     return { status: response.statusCode, body: parsed };
   }
+}
+
+/**
+ * The request's URL: the server's scheme, host and path prefix (a proxy's), then our path and our
+ * query alone, as client-go builds it. Concatenated, a server's own query or fragment would swallow
+ * ours, and a canary sent without its `dryRun=All` would be created for real.
+ */
+function urlOf(server: string, path: string): URL {
+  const url = new URL(server);
+  const query = path.indexOf('?');
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${query < 0 ? path : path.slice(0, query)}`;
+  url.search = query < 0 ? '' : path.slice(query);
+  url.hash = '';
+  return url;
 }
 
 function reasonOf(error: unknown): string {

@@ -395,6 +395,8 @@ export async function signingCertificate(
   issuer: Authority,
   options: {
     subject?: string;
+    /** More URI SANs beside `subject`, as a CA other than Fulcio may write. */
+    moreSubjects?: readonly string[];
     oidcIssuer?: string;
     /** extendedKeyUsage OIDs; `null` leaves the extension out. Default code signing. */
     usages?: string[] | null;
@@ -425,7 +427,10 @@ export async function signingCertificate(
     ...(options.ca ? [new x509.BasicConstraintsExtension(true, undefined, true)] : []),
     ...(keyUsages === null ? [] : [new x509.KeyUsagesExtension(keyUsages, true)]),
     ...(usages === null ? [] : [new x509.ExtendedKeyUsageExtension(usages)]),
-    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.subject ?? WORKFLOW }]),
+    new x509.SubjectAlternativeNameExtension([
+      { type: 'url', value: options.subject ?? WORKFLOW },
+      ...(options.moreSubjects ?? []).map((value) => ({ type: 'url' as const, value })),
+    ]),
     new x509.Extension(FULCIO_ISSUER_V2, false, utf8String(options.oidcIssuer ?? GITHUB_ISSUER)),
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
   ];
@@ -522,10 +527,13 @@ export function dsseEntryBody(envelope: DsseEnvelope, verifierPem: string): Buff
 
 /**
  * What Rekor v2 records for a DSSE envelope: `dsse` 0.0.2, its protobuf Entry as JSON, with the
- * payload hash and signatures in base64 and the verifier's key.
+ * payload hash and signatures in base64 and the verifier: a key's SPKI, or a certificate.
  * https://github.com/sigstore/rekor-tiles/blob/main/api/proto/rekor/v2/dsse.proto
  */
-export function dsseV002EntryBody(envelope: DsseEnvelope, verifierSpki: Buffer): Buffer {
+export function dsseV002EntryBody(
+  envelope: DsseEnvelope,
+  verifier: Buffer | { readonly certificate: Buffer },
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       apiVersion: '0.0.2',
@@ -538,7 +546,12 @@ export function dsseV002EntryBody(envelope: DsseEnvelope, verifierSpki: Buffer):
           },
           signatures: envelope.signatures.map((s) => ({
             content: s.sig,
-            verifier: { publicKey: { rawBytes: b64(verifierSpki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+            verifier: {
+              ...(Buffer.isBuffer(verifier)
+                ? { publicKey: { rawBytes: b64(verifier) } }
+                : { x509Certificate: { rawBytes: b64(verifier.certificate) } }),
+              keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+            },
           })),
         },
       },

@@ -190,7 +190,9 @@ export class VerificationLedger implements OnModuleInit, OnApplicationShutdown {
     this.keeper.append({
       type: 'verdict',
       ...subject,
-      verifiedAt: this.clock.now(),
+      // Later than the verdict it voids even when the clock stepped back since (NTP): the index
+      // keeps the newest record per key, and an older refusal would be passed over.
+      verifiedAt: Math.max(this.clock.now(), held.verifiedAt + 1),
       outcome: 'refused',
       evidence: [],
     });
@@ -221,7 +223,10 @@ export class VerificationLedger implements OnModuleInit, OnApplicationShutdown {
     const held = this.index.tag(subject);
     // The same answer again is news only once it is worth a line: when the held one is an hour old.
     if (held?.digest === digest && this.clock.now() - held.resolvedAt < 3_600_000) return;
-    this.keeper.append({ type: 'tag', ...subject, digest, resolvedAt: this.clock.now() });
+    // A move is dated after the resolution it replaces, as a refusal is (see recordRefused).
+    const resolvedAt =
+      held === undefined ? this.clock.now() : Math.max(this.clock.now(), held.resolvedAt + 1);
+    this.keeper.append({ type: 'tag', ...subject, digest, resolvedAt });
   }
 
   /** The tag's last resolution, if the ledger is sound and it is within `admitVerifiedWithin`. */

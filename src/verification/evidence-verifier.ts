@@ -277,7 +277,13 @@ class ArtifactJudge {
     if (envelope.tlogEntries.length === 0)
       return { problem: { code: 'no tlog proof', classicLayout: false } };
     this.payloadHash ??= createHash('sha256').update(envelope.payload).digest('hex');
-    const logged = { payloadSha256: this.payloadHash, signatures: envelope.signatures.map((s) => s.bytes) };
+    const { certificate } = envelope.signer;
+    const logged = {
+      payloadSha256: this.payloadHash,
+      signatures: envelope.signatures.map((s) => s.bytes),
+      ...(certificate ? { certificate } : {}),
+      keys: this.request.trust.keys.map((trusted) => trusted.key),
+    };
     let first: TlogProblem | undefined;
     for (const entry of envelope.tlogEntries) {
       const outcome = tlogOutcome(entry, logged, logs, this.check);
@@ -556,18 +562,57 @@ function notationHeaderProblem({ headers }: NotationArtifact): NotationProblem |
 }
 
 /**
+ * Every name a signer goes by: the key it signed with (SubjectPublicKeyInfo DER in hex) and, for a
+ * cosign certificate, each of its identities (issuer and subject). Signers that share one are one.
+ */
+const signerNames = (signer: Signer): string[] => {
+  const key =
+    'key' in signer
+      ? signer.key.key
+      : 'certificate' in signer
+        ? signer.certificate.publicKey
+        : signer.notation.publicKey;
+  const names = [`key ${key.export({ type: 'spki', format: 'der' }).toString('hex')}`];
+  if ('certificate' in signer) {
+    const { issuer, subjects } = certificateIdentity(signer.certificate);
+    for (const subject of subjects) names.push(`identity ${issuer ?? ''} ${subject}`);
+  }
+  return names;
+};
+
+/**
  * The most of the rule's trusted keys and identities that distinct signers satisfy, each signer
  * standing for one of them at a time (a bipartite matching): a signer counts once however many of
  * its signatures are present, and one certificate that two identities both describe is still
- * one signer. The lists are small (the rule's entries; at most one signer per artifact).
+ * one signer. Who holds one private key or one identity is one signer too, under whatever names it
+ * signs: a trusted key, a certificate of a trusted identity, a Notary Project certificate, a
+ * certificate naming two identities beside another naming one of them. The lists are small (the
+ * rule's entries; at most one signer per artifact).
  */
 export function distinctSigners(judgements: readonly Judgement[]): number {
+  // Signer ids that share a name are merged into the first of them (a union-find).
+  const parent = new Map<string, string>();
+  const root = (id: string): string => {
+    let at = id;
+    while (parent.get(at) !== at) at = parent.get(at)!;
+    return at;
+  };
+  const byName = new Map<string, string>();
+  const counting = judgements.filter((j) => j.signer && !j.problem && j.signerId);
+  for (const { signer, signerId } of counting) {
+    if (!parent.has(signerId!)) parent.set(signerId!, signerId!);
+    for (const name of signerNames(signer!)) {
+      const other = byName.get(name);
+      if (other === undefined) byName.set(name, signerId!);
+      else if (root(other) !== root(signerId!)) parent.set(root(signerId!), root(other));
+    }
+  }
   const signers = new Map<string, Set<string>>();
-  for (const judgement of judgements) {
-    if (!judgement.signer || judgement.problem || !judgement.signerId) continue;
-    const entries = signers.get(judgement.signerId) ?? new Set<string>();
+  for (const judgement of counting) {
+    const id = root(judgement.signerId!);
+    const entries = signers.get(id) ?? new Set<string>();
     for (const entry of judgement.entries ?? []) entries.add(entry);
-    signers.set(judgement.signerId, entries);
+    signers.set(id, entries);
   }
   const heldBy = new Map<string, string>();
   const assign = (signer: string, seen: Set<string>): boolean => {

@@ -28,7 +28,7 @@ import {
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../testing/timestamp-fixtures';
 import { ImageVerifier, VerificationRequest } from './image-verifier.service';
 import { SignatureTrust, TrustedIdentity, readTrustedRoot, trustHash } from './trust';
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 
 // RFC 3161 timestamps on cosign's signatures (a bundle's timestampVerificationData, the classic
 // annotation), Rekor v2 entries (built in-process: no rekor-tiles log runs offline), and k-of-n
@@ -234,8 +234,7 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
       const certificate = await signingCertificate(fulcio);
       const digest = cosign.image(repository);
       const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), certificate.privateKey);
-      const spki = createPublicKey(certificate.privateKey).export({ type: 'spki', format: 'der' });
-      const entry = logEntryV2(log, dsseV002EntryBody(envelope, spki));
+      const entry = logEntryV2(log, dsseV002EntryBody(envelope, { certificate: certificate.der }));
       cosign.pushBundle(
         repository,
         digest,
@@ -252,11 +251,12 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
       const certificate = await signingCertificate(fulcio);
       const digest = cosign.image(repository);
       const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), certificate.privateKey);
-      const spki = createPublicKey(certificate.privateKey).export({ type: 'spki', format: 'der' });
       cosign.pushBundle(
         repository,
         digest,
-        certificateBundle(envelope, certificate, [logEntryV2(log, dsseV002EntryBody(envelope, spki))]),
+        certificateBundle(envelope, certificate, [
+          logEntryV2(log, dsseV002EntryBody(envelope, { certificate: certificate.der })),
+        ]),
       );
 
       expect(await sut.verify(target(digest), signatures(rekorV2Trust(true)), deadlineIn())).toMatchObject({
@@ -273,12 +273,16 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
         cosign.imageSignatureStatement(repository, `sha256:${'c'.repeat(64)}`),
         certificate.privateKey,
       );
-      const spki = createPublicKey(certificate.privateKey).export({ type: 'spki', format: 'der' });
       const stamps = [timestampOver(tsa, signatureBytes(envelope))];
       cosign.pushBundle(
         repository,
         digest,
-        certificateBundle(envelope, certificate, [logEntryV2(log, dsseV002EntryBody(other, spki))], stamps),
+        certificateBundle(
+          envelope,
+          certificate,
+          [logEntryV2(log, dsseV002EntryBody(other, { certificate: certificate.der }))],
+          stamps,
+        ),
       );
       const forgedLog = { ...rekorV2Log('log2026-1.rekor.example'), id: log.id };
       const second = cosign.image(repository, 'v2');
@@ -292,7 +296,7 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
         certificateBundle(
           envelope2,
           certificate,
-          [logEntryV2(forgedLog, dsseV002EntryBody(envelope2, spki))],
+          [logEntryV2(forgedLog, dsseV002EntryBody(envelope2, { certificate: certificate.der }))],
           [timestampOver(tsa, signatureBytes(envelope2))],
         ),
       );

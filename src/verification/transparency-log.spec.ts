@@ -179,7 +179,9 @@ describe(tlogProblem.name, () => {
   const rekor = log('rekor.example - 1');
   const payload = Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}');
   const signature = randomBytes(70);
-  const envelope = { payload, signatures: [signature] };
+  const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+  const keys = [signer];
+  const envelope = { payload, signatures: [signature], keys };
 
   const dsseBody = (value: object = {}): Buffer =>
     Buffer.from(
@@ -188,7 +190,9 @@ describe(tlogProblem.name, () => {
         kind: 'dsse',
         spec: {
           payloadHash: { algorithm: 'sha256', value: sha256(payload).toString('hex') },
-          signatures: [{ signature: b64(signature), verifier: b64('PEM') }],
+          signatures: [
+            { signature: b64(signature), verifier: b64(signer.export({ type: 'spki', format: 'pem' })) },
+          ],
         },
         ...value,
       }),
@@ -287,13 +291,21 @@ describe(tlogProblem.name, () => {
   });
 
   it.each([
-    ['another payload', { payload: Buffer.from('{}'), signatures: [signature] }],
-    ['another signature', { payload, signatures: [randomBytes(70)] }],
-    ['a signature beside the logged one', { payload, signatures: [signature, randomBytes(70)] }],
-    ['no signature at all', { payload, signatures: [] }],
+    ['another payload', { payload: Buffer.from('{}'), signatures: [signature], keys }],
+    ['another signature', { payload, signatures: [randomBytes(70)], keys }],
+    ['a signature beside the logged one', { payload, signatures: [signature, randomBytes(70)], keys }],
+    ['no signature at all', { payload, signatures: [], keys }],
   ])('says the entry records another envelope than one with %s', (_case, other) => {
     expect(sut(entry(dsseBody()), other, [rekor])).toEqual({
       problem: 'the transparency-log entry records another envelope',
+    });
+  });
+
+  it('says the entry records another signer when its verifier is not a key the rule trusts', () => {
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+
+    expect(sut(entry(dsseBody()), { ...envelope, keys: [stranger] }, [rekor])).toEqual({
+      problem: 'the transparency-log entry records another signer',
     });
   });
 });

@@ -1,4 +1,4 @@
-import { KeyObject, createHash } from 'node:crypto';
+import { KeyObject, X509Certificate, createHash } from 'node:crypto';
 import type { TlogEntry } from './evidence';
 import { isObject } from './evidence-parser';
 import { SignatureScheme, signatureVerifies } from './signature-crypto';
@@ -118,16 +118,55 @@ interface DsseEntryBody {
   };
 }
 
-/** The payload hash (hex) and the base64 signatures a DSSE entry body records, v1 or v2. */
-function recordedEnvelope(body: DsseEntryBody): { payloadSha256?: unknown; signatures: Set<string> } {
+/** Who the log checked a signature against: a certificate's DER or a public key's SPKI DER. */
+type RecordedVerifier = { readonly certificate: Buffer } | { readonly publicKey: Buffer };
+
+/**
+ * A signature's verifier as the body records it: v1 writes a PEM (base64), v2 its protobuf
+ * Verifier as JSON. Only compared byte for byte, never parsed.
+ */
+function recordedVerifier(written: unknown, v2: boolean): RecordedVerifier | undefined {
+  if (v2) {
+    if (!isObject(written)) return undefined;
+    const bytes = (field: unknown): Buffer | undefined =>
+      isObject(field) && typeof field.rawBytes === 'string'
+        ? Buffer.from(field.rawBytes, 'base64')
+        : undefined;
+    const certificate = bytes(written.x509Certificate);
+    const publicKey = bytes(written.publicKey);
+    return certificate ? { certificate } : publicKey ? { publicKey } : undefined;
+  }
+  if (typeof written !== 'string') return undefined;
+  const pem = /-----BEGIN (CERTIFICATE|PUBLIC KEY)-----([A-Za-z0-9+/=\s]+)-----END \1-----/.exec(
+    Buffer.from(written, 'base64').toString('utf8'),
+  );
+  if (!pem) return undefined;
+  const der = Buffer.from(pem[2].replace(/\s/g, ''), 'base64');
+  return pem[1] === 'CERTIFICATE' ? { certificate: der } : { publicKey: der };
+}
+
+/**
+ * The payload hash (hex) a DSSE entry body records, v1 or v2, and its signatures (base64), each
+ * with the verifiers the log checked it against.
+ */
+function recordedEnvelope(body: DsseEntryBody): {
+  payloadSha256?: unknown;
+  signatures: Map<string, RecordedVerifier[]>;
+} {
   const v2 = body.apiVersion === '0.0.2' ? body.spec?.dsseV002 : undefined;
   const list = v2 ? v2.signatures : body.spec?.signatures;
-  const signatures = new Set(
-    (Array.isArray(list) ? (list as unknown[]) : []).flatMap((s) => {
-      const written = isObject(s) ? (v2 ? s.content : s.signature) : undefined;
-      return typeof written === 'string' ? [written] : [];
-    }),
-  );
+  const signatures = new Map<string, RecordedVerifier[]>();
+  for (const s of Array.isArray(list) ? (list as unknown[]) : []) {
+    const written = isObject(s) ? (v2 ? s.content : s.signature) : undefined;
+    if (typeof written !== 'string') continue;
+    const verifiers = signatures.get(written) ?? [];
+    // A hostile body may repeat one signature: a few of its verifiers are looked at, no more.
+    if (verifiers.length < MAX_VERIFIERS_PER_SIGNATURE) {
+      const verifier = recordedVerifier(isObject(s) ? s.verifier : undefined, v2 !== undefined);
+      if (verifier) verifiers.push(verifier);
+    }
+    signatures.set(written, verifiers);
+  }
   if (!v2) return { payloadSha256: body.spec?.payloadHash?.value, signatures };
   const { algorithm, digest } = v2.payloadHash ?? {};
   return {
@@ -139,6 +178,23 @@ function recordedEnvelope(body: DsseEntryBody): { payloadSha256?: unknown; signa
   };
 }
 
+/** Verifiers of one signature looked at in an entry's body. */
+const MAX_VERIFIERS_PER_SIGNATURE = 4;
+
+/**
+ * Whether the log recorded the signature under the bundle's own signer: its certificate, byte for
+ * byte, or (a keyed bundle) one of the rule's trusted keys. A log entry vouches for the pair it
+ * recorded; the same signature under a bare key or someone else's certificate would keep the
+ * certificate out of the log, where its owner's monitor looks (sigstore-go: "transparency log
+ * certificate does not match").
+ */
+function recordedBySigner(verifiers: readonly RecordedVerifier[], envelope: LoggedEnvelope): boolean {
+  const { certificate } = envelope;
+  if (certificate) return verifiers.some((v) => 'certificate' in v && v.certificate.equals(certificate.raw));
+  const keys = envelope.keys.map((key) => key.export({ type: 'spki', format: 'der' }));
+  return verifiers.some((v) => 'publicKey' in v && keys.some((key) => key.equals(v.publicKey)));
+}
+
 /** Why a transparency-log entry proves nothing, as a code; `tlogProblemText` gives its words. */
 export type TlogProblem =
   | { readonly code: 'unknown log' }
@@ -147,16 +203,24 @@ export type TlogProblem =
   | { readonly code: 'body not JSON' }
   | { readonly code: 'kind not read'; readonly kind: string }
   | { readonly code: 'other envelope' }
+  | { readonly code: 'other signer' }
   | { readonly code: 'no index or size' }
   | { readonly code: 'proof off its root' }
   | { readonly code: 'checkpoint not signed' }
   | { readonly code: 'over budget' };
 
-/** What a log entry is checked against: the envelope's payload hash, computed once, and its signatures. */
+/**
+ * What a log entry is checked against: the envelope's payload hash, computed once, its signatures,
+ * and who must have been recorded as their verifier.
+ */
 export interface LoggedEnvelope {
   /** Hex SHA-256 of the payload, once per envelope however many entries it has. */
   readonly payloadSha256: string;
   readonly signatures: readonly Buffer[];
+  /** The bundle's signing certificate: the verifier the log must have recorded. */
+  readonly certificate?: X509Certificate;
+  /** Without a certificate, the rule's trusted keys: the log must have recorded one of them. */
+  readonly keys: readonly KeyObject[];
 }
 
 /**
@@ -204,6 +268,10 @@ export function tlogOutcome(
     !envelope.signatures.every((s) => loggedSignatures.has(s.toString('base64')))
   )
     return problem('other envelope');
+  if (
+    !envelope.signatures.every((s) => recordedBySigner(loggedSignatures.get(s.toString('base64'))!, envelope))
+  )
+    return problem('other signer');
   let index: bigint;
   let size: bigint;
   try {
@@ -228,11 +296,11 @@ export function tlogOutcome(
  */
 export function tlogProblem(
   entry: TlogEntry,
-  envelope: { readonly payload: Buffer; readonly signatures: readonly Buffer[] },
+  envelope: Omit<LoggedEnvelope, 'payloadSha256'> & { readonly payload: Buffer },
   logs: readonly TrustedLog[],
 ): { problem: string } | { integratedAt?: Date } {
   const payloadSha256 = createHash('sha256').update(envelope.payload).digest('hex');
-  const outcome = tlogOutcome(entry, { payloadSha256, signatures: envelope.signatures }, logs);
+  const outcome = tlogOutcome(entry, { ...envelope, payloadSha256 }, logs);
   return 'problem' in outcome ? { problem: tlogProblemText(outcome.problem) } : outcome;
 }
 

@@ -90,6 +90,8 @@ export function tlogProblemText(problem: TlogProblem): string {
       return `transparency-log entries of kind ${problem.kind} are not read`;
     case 'other envelope':
       return 'the transparency-log entry records another envelope';
+    case 'other signer':
+      return 'the transparency-log entry records another signer';
     case 'no index or size':
       return 'the inclusion proof has no valid index or tree size';
     case 'proof off its root':

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createPublicKey } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import {
   Authority,
   GITHUB_ISSUER,
@@ -17,7 +17,13 @@ import {
 } from '../../src/testing/cosign-fixtures';
 import { sha256 } from '../../src/testing/fake-registry';
 import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
-import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/verification';
+import {
+  jwsEnvelope,
+  notationPayload,
+  notationSigner,
+  pushNotationSignature,
+} from '../../src/testing/notation-fixtures';
+import { ImageVerifier, SignatureTrust, VerificationRequest, trustHash } from '../../src/verification';
 
 /**
  * k-of-n thresholds, which one signer would like to meet alone: the same signature many times,
@@ -27,7 +33,7 @@ import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/ve
  */
 describe('a threshold met by one signer', () => {
   const fake = verifierOverFakeRegistry('demo/threshold');
-  const { cosign, target } = fake;
+  const { cosign, registry, target } = fake;
   const ci = keyPair();
   const release = keyPair();
   let sut: ImageVerifier;
@@ -149,5 +155,87 @@ describe('a threshold met by one signer', () => {
       'not enough trusted signatures (1 of 2)',
     );
     expect((await sut.verify(target(distinct), twoOf(trust), deadlineIn())).verified).toBe(true);
+  });
+
+  it('one private key, trusted both as a key and inside a certificate of a trusted identity, is one signer', async () => {
+    const certificate = await signingCertificate(fulcio);
+    const samePublicPem = createPublicKey(certificate.privateKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    const digest = cosign.image(repository);
+    // The same private key signs twice: once bare (a trusted key), once with its certificate.
+    cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, certificate.privateKey)));
+    cosign.pushBundle(
+      repository,
+      digest,
+      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+    );
+    const keys = byKeys(samePublicPem).keys;
+    const certificates = byIdentity({
+      authorities: [fulcio.node],
+      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
+      requireTransparencyLog: false,
+      logs: [],
+    }).certificates;
+    const trust: SignatureTrust = { keys, certificates, hash: trustHash(keys, certificates) };
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
+
+  it('one private key, trusted as a cosign key and as a Notary Project signing certificate, is one signer', async () => {
+    const notation = await notationSigner();
+    const digest = cosign.image(repository);
+    cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, notation.privateKey)));
+    pushNotationSignature(
+      registry,
+      repository,
+      digest,
+      jwsEnvelope(notation, notationPayload(digest)),
+      'JWS',
+    );
+    const samePublicPem = createPublicKey(notation.privateKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    const trust: SignatureTrust = {
+      keys: byKeys(samePublicPem).keys,
+      notation: {
+        trustStore: [new X509Certificate(notation.trustStorePem)],
+        identities: [{ anyone: true, written: '*' }],
+        timestampAuthorities: [],
+      },
+      hash: 'one-key-two-names',
+    };
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
+  });
+
+  it('a certificate naming two trusted identities, beside another of one of them, is one signer', async () => {
+    const release = 'https://github.com/acme/release/.github/workflows/r.yml@refs/heads/main';
+    const both = await signingCertificate(fulcio, { moreSubjects: [release] });
+    const ciOnly = await signingCertificate(fulcio);
+    const digest = cosign.image(repository);
+    for (const certificate of [both, ciOnly])
+      cosign.pushBundle(
+        repository,
+        digest,
+        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+      );
+    const trust = byIdentity({
+      authorities: [fulcio.node],
+      identities: [
+        { issuer: GITHUB_ISSUER, subject: WORKFLOW },
+        { issuer: GITHUB_ISSUER, subject: release },
+      ],
+      requireTransparencyLog: false,
+      logs: [],
+    });
+
+    const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
+
+    expect(result).toMatchObject({ verified: false, reason: 'not enough trusted signatures (1 of 2)' });
   });
 });
