@@ -111,6 +111,16 @@ function statementOf(payload: Buffer): Statement | undefined {
   };
 }
 
+/**
+ * A signer as thresholds count it: its id, every name it goes by (signers sharing one are one), and
+ * the rule's trusted keys or identities it stands for.
+ */
+export interface SignerTally {
+  readonly id: string;
+  readonly names: readonly string[];
+  readonly entries: readonly string[];
+}
+
 /** A trusted signer, with who it is and the trusted keys or identities it stands for. */
 interface Signed {
   readonly signer: Signer;
@@ -590,6 +600,20 @@ const signerNames = (signer: Signer): string[] => {
  * rule's entries; at most one signer per artifact).
  */
 export function distinctSigners(judgements: readonly Judgement[]): number {
+  return countDistinctSigners(
+    judgements.filter((j) => j.signer && !j.problem && j.signerId).map((j) => signerTally(j)!),
+  );
+}
+
+/** A judgement's signer as distinctSigners counts it; undefined when it has none that counts. */
+export function signerTally(judgement: Judgement): SignerTally | undefined {
+  const { signer, signerId, entries, problem } = judgement;
+  if (!signer || !signerId || problem) return undefined;
+  return { id: signerId, names: signerNames(signer), entries: entries ?? [] };
+}
+
+/** distinctSigners over tallies: the same count, for signers a rule has already narrowed. */
+export function countDistinctSigners(tallies: readonly SignerTally[]): number {
   // Signer ids that share a name are merged into the first of them (a union-find).
   const parent = new Map<string, string>();
   const root = (id: string): string => {
@@ -598,20 +622,19 @@ export function distinctSigners(judgements: readonly Judgement[]): number {
     return at;
   };
   const byName = new Map<string, string>();
-  const counting = judgements.filter((j) => j.signer && !j.problem && j.signerId);
-  for (const { signer, signerId } of counting) {
-    if (!parent.has(signerId!)) parent.set(signerId!, signerId!);
-    for (const name of signerNames(signer!)) {
+  for (const { id, names } of tallies) {
+    if (!parent.has(id)) parent.set(id, id);
+    for (const name of names) {
       const other = byName.get(name);
-      if (other === undefined) byName.set(name, signerId!);
-      else if (root(other) !== root(signerId!)) parent.set(root(signerId!), root(other));
+      if (other === undefined) byName.set(name, id);
+      else if (root(other) !== root(id)) parent.set(root(id), root(other));
     }
   }
   const signers = new Map<string, Set<string>>();
-  for (const judgement of counting) {
-    const id = root(judgement.signerId!);
+  for (const tally of tallies) {
+    const id = root(tally.id);
     const entries = signers.get(id) ?? new Set<string>();
-    for (const entry of judgement.entries ?? []) entries.add(entry);
+    for (const entry of tally.entries) entries.add(entry);
     signers.set(id, entries);
   }
   const heldBy = new Map<string, string>();

@@ -1,5 +1,5 @@
 import * as x509 from '@peculiar/x509';
-import { randomBytes, sign } from 'node:crypto';
+import { createPublicKey, randomBytes, sign } from 'node:crypto';
 import { RegistryClient, RegistryFailure } from '../registry';
 import {
   Authority,
@@ -385,6 +385,14 @@ describe(ImageVerifier.name, () => {
           verifiedBy: `key ${fingerprintOf(ci.publicPem)} (cosign-0.pub)`,
           predicateType: SLSA,
           statement,
+          // As a threshold counts it: the trusted key it stands for, and the key it signed with.
+          signer: {
+            id: 'key 0',
+            names: [
+              `key ${createPublicKey(ci.publicPem).export({ type: 'spki', format: 'der' }).toString('hex')}`,
+            ],
+            entries: ['key 0'],
+          },
         },
       ]);
       expect(plain.attestations).toBeUndefined();

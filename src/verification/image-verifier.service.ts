@@ -9,7 +9,7 @@ import {
 } from '../registry';
 import { CosignEvidenceReader } from './cosign-evidence';
 import { Discard, EvidenceSource, ReadEvidence } from './evidence';
-import { conclude, distinctSigners, judgeArtifacts } from './evidence-verifier';
+import { SignerTally, conclude, distinctSigners, judgeArtifacts, signerTally } from './evidence-verifier';
 import { SignatureTrust } from './trust';
 import { ReviewBudget, VerificationBudget } from './verification-budgets';
 import type { Judgement } from './verification-outcome';
@@ -57,6 +57,8 @@ export interface VerifiedAttestation {
   readonly verifiedBy: string;
   readonly predicateType: string;
   readonly statement: Readonly<Record<string, unknown>>;
+  /** Who signed it, as a threshold counts signers: conditions with a threshold count these. */
+  readonly signer: SignerTally;
 }
 
 export interface VerificationResult {
@@ -302,12 +304,14 @@ function keptStatements(judgements: readonly Judgement[]): {
   let bytes = 0;
   for (const judgement of judgements) {
     const { statement, signer, predicateType, problem } = judgement;
-    if (!statement || !signer || problem || predicateType === undefined) continue;
+    const tally = signerTally(judgement);
+    if (!statement || !signer || !tally || problem || predicateType === undefined) continue;
     attestations.push({
       where: judgement.source,
       verifiedBy: signerText(signer),
       predicateType,
       statement: statement.json,
+      signer: tally,
     });
     bytes += statement.bytes;
   }

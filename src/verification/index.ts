@@ -18,5 +18,7 @@ export type {
 } from './image-verifier.service';
 export { VerificationModule } from './verification.module';
 export { verifyLocalAttestations } from './local-attestations';
+export { countDistinctSigners } from './evidence-verifier';
+export type { SignerTally } from './evidence-verifier';
 export type { LocalAttestation } from './local-attestations';
 export type { DsseEnvelope, TlogEntry } from './cosign-evidence';

@@ -33,6 +33,11 @@ describe(verifyLocalAttestations.name, () => {
         verifiedBy: 'the statement file prov.json',
         predicateType: SLSA,
         statement: statement(),
+        signer: {
+          id: 'the statement file prov.json',
+          names: ['the statement file prov.json'],
+          entries: ['the statement file prov.json'],
+        },
       },
     ]);
   });

@@ -1,7 +1,7 @@
 import { registryDeadline } from '../registry';
 import type { EnvelopeArtifact } from './evidence';
 import { isObject, envelopeOf } from './evidence-parser';
-import { conclude, judgeArtifacts } from './evidence-verifier';
+import { conclude, judgeArtifacts, signerTally } from './evidence-verifier';
 import type {
   EvidenceReport,
   VerificationRequest,
@@ -66,11 +66,14 @@ export async function verifyLocalAttestations(
         continue;
       }
       evidence.push({ where: 'attestation file', verifiedBy: `the statement file ${file}`, predicateType });
+      // A statement file stands in for one signer of its own: a policy test names what it trusts.
+      const stands = `the statement file ${file}`;
       verified.push({
         where: 'attestation file',
-        verifiedBy: `the statement file ${file}`,
+        verifiedBy: stands,
         predicateType,
         statement,
+        signer: { id: stands, names: [stands], entries: [stands] },
       });
       continue;
     }
@@ -115,12 +118,14 @@ export async function verifyLocalAttestations(
       });
       const outcome = conclude([judgement], asked);
       if (outcome.code === 'attestation for another digest') otherDigest = true;
-      if (outcome.code === 'verified' && judgement.statement && row.verifiedBy)
+      const signer = signerTally(judgement);
+      if (outcome.code === 'verified' && judgement.statement && row.verifiedBy && signer)
         verified.push({
           where: 'attestation file',
           verifiedBy: row.verifiedBy,
           predicateType: request.predicateType,
           statement: judgement.statement.json,
+          signer,
         });
     }
   }

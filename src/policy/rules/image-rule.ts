@@ -59,7 +59,7 @@ export interface ReviewContext {
 }
 
 /** One verified attestation as a rule with conditions judged it, for `explain`. */
-export interface AttestationJudgement extends Omit<VerifiedAttestation, 'statement'> {
+export interface AttestationJudgement extends Omit<VerifiedAttestation, 'statement' | 'signer'> {
   /** Undefined when it was not evaluated: an attestation before it already admitted the image. */
   readonly outcome?: AttestationOutcome;
   /** The attestation that admitted the image. */

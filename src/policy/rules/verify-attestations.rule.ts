@@ -10,7 +10,8 @@ import {
   judgeStatement,
 } from '../../attestation-conditions';
 import type { ImageReference } from '../../image-reference';
-import type { SignatureTrust, VerificationRequest } from '../../verification';
+import { countDistinctSigners } from '../../verification';
+import type { SignatureTrust, SignerTally, VerificationRequest } from '../../verification';
 import {
   AttestationJudgement,
   ImageRule,
@@ -78,7 +79,7 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
         minItems: 1,
         maxItems: MAX_CONDITIONS_PER_RULE,
         description:
-          'CEL conditions: the rule admits the image when one verified attestation of the type satisfies every one of them.',
+          'CEL conditions: the rule admits the image when one verified attestation of the type satisfies every one of them (with a threshold, attestations of that many distinct signers).',
         items: conditionSchema,
       },
     },
@@ -143,16 +144,25 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
       repository: reference.path,
       registry: reference.domain,
     };
-    let admitted = false;
-    const attestations = verified.map(({ statement, ...attestation }): AttestationJudgement => {
-      // The first attestation that satisfies every condition admits the image; the rest are not evaluated.
-      if (admitted) return { ...attestation, admitted: false };
+    // With a threshold, as many distinct signers as it asks must each attest what the conditions
+    // ask: one signer's satisfying attestation beside another's that says otherwise is not two.
+    const required = result.signers?.required ?? 1;
+    const satisfying: SignerTally[] = [];
+    const attestations = verified.map(({ statement, signer, ...attestation }): AttestationJudgement => {
+      // Once enough signers satisfy every condition, the rest are not evaluated.
+      if (satisfying.length >= required && countDistinctSigners(satisfying) >= required)
+        return { ...attestation, admitted: false };
       const outcome = judgeStatement(conditions, statement, image, review.now, review.conditionBudget);
-      admitted = outcome.satisfied;
-      return { ...attestation, outcome, admitted };
+      if (outcome.satisfied) satisfying.push(signer);
+      return { ...attestation, outcome, admitted: outcome.satisfied };
     });
-    if (admitted) return { attestations };
-    return { finding: unsatisfied(predicateType, failedCondition(attestations[0].outcome!)!), attestations };
+    const signers = countDistinctSigners(satisfying);
+    if (signers >= required) return { attestations };
+    const failed =
+      attestations.find((a) => a.outcome && !a.outcome.satisfied)?.outcome ?? attestations[0].outcome!;
+    const short =
+      signers > 0 ? ` (${signers} of the ${required} signers required satisfy every condition)` : '';
+    return { finding: unsatisfied(predicateType, `${failedCondition(failed)!}${short}`), attestations };
   }
 }
 
