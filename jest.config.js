@@ -35,7 +35,8 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      // bench/: the pure parts of the benches (their arithmetic), which no spec may time.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       setupFiles: ['reflect-metadata'],
       transform,

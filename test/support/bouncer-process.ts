@@ -2,7 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export const BOUNCER_BIN = join(__dirname, '..', '..', 'dist', 'main.js');
+// From the source tree (jest), or from the bench's build of it in .bench-build/test/ (bench:apiserver).
+export const BOUNCER_BIN = join(
+  __dirname.replace(/[/\\]\.bench-build(?=[/\\])/, ''),
+  '..',
+  '..',
+  'dist',
+  'main.js',
+);
 
 export interface BouncerProcess {
   readonly child: ChildProcess;

@@ -9,7 +9,9 @@ import { freePort } from '../../support/bouncer-process';
 import { WaitingIsPointless, eventually } from './eventually';
 import { LocalProcess } from './local-process';
 
-const K8S_DIR = join(__dirname, '..');
+// From the source tree (jest), or from the bench's build of it in .bench-build/test/ (bench:apiserver).
+const SUPPORT_DIR = __dirname.replace(/[/\\]\.bench-build(?=[/\\])/, '');
+const K8S_DIR = join(SUPPORT_DIR, '..');
 
 export interface KubectlOptions {
   /** Written to kubectl's stdin, for `-f -`. */
@@ -27,6 +29,8 @@ export interface AdmissionFlags {
   /** Added to the default plugins with `--enable-admission-plugins`; ValidatingAdmissionWebhook is on by default. */
   readonly enablePlugins: readonly string[];
   readonly configFile: string;
+  /** Left out with `--disable-admission-plugins`: bench:apiserver's floor is an apiserver without the webhook plugins. */
+  readonly disablePlugins?: readonly string[];
 }
 
 /**
@@ -125,7 +129,7 @@ export class ControlPlane {
     const bin = controlPlaneBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'kib-k8s-'));
     // If this test process dies without tearing down, the reaper kills what it started (see orphan-reaper.sh).
-    const reaper = spawn('bash', [join(__dirname, 'orphan-reaper.sh'), String(process.pid), dir], {
+    const reaper = spawn('bash', [join(SUPPORT_DIR, 'orphan-reaper.sh'), String(process.pid), dir], {
       detached: true,
       stdio: 'ignore',
     });
@@ -211,6 +215,9 @@ export class ControlPlane {
       '--endpoint-reconciler-type=none',
       ...(admission.enablePlugins.length > 0
         ? [`--enable-admission-plugins=${admission.enablePlugins.join(',')}`]
+        : []),
+      ...(admission.disablePlugins?.length
+        ? [`--disable-admission-plugins=${admission.disablePlugins.join(',')}`]
         : []),
       `--admission-control-config-file=${admission.configFile}`,
     ]);

@@ -34,8 +34,9 @@ export class Cosign {
     await this.cosign(['import-key-pair', '--key', `${name}.pk8`, '--output-key-prefix', name, '--yes']);
   }
 
+  /** Signs `reference`, or every reference of a list in one cosign run (much cheaper than a run each). */
   async sign(
-    reference: string,
+    reference: string | readonly string[],
     key: string,
     options: {
       newBundleFormat?: boolean;
@@ -74,7 +75,7 @@ export class Cosign {
           : ['--tlog-upload=false']),
       '--allow-insecure-registry',
       '--yes',
-      reference,
+      ...(typeof reference === 'string' ? [reference] : reference),
     ]);
   }
 
