@@ -72,7 +72,15 @@ const LAYERS: Record<string, readonly string[]> = {
     'kubernetes-api',
   ],
   main: ['cli', 'cluster'],
-  testing: ['config', 'http', 'policy', 'registry', 'verification', 'verification-ledger'],
+  testing: [
+    'attestation-conditions',
+    'config',
+    'http',
+    'policy',
+    'registry',
+    'verification',
+    'verification-ledger',
+  ],
 };
 
 const SRC = __dirname;
