@@ -172,8 +172,15 @@ function passes(test: SimpleTest, evaluate: Evaluate): boolean {
   return JSON.stringify(got) === JSON.stringify(want) || (Number.isNaN(got) && Number.isNaN(want));
 }
 
-const asShipped: Evaluate = (test) =>
-  plan(celEnv({ namespace: test.container, registry, funcs: strings }), parse(test.expr));
+// One environment per container, as an application builds one and plans many expressions in it.
+const shippedEnvironments = new Map<string | undefined, ReturnType<typeof celEnv>>();
+const shippedEnvironment = (container: string | undefined): ReturnType<typeof celEnv> => {
+  let env = shippedEnvironments.get(container);
+  if (!env)
+    shippedEnvironments.set(container, (env = celEnv({ namespace: container, registry, funcs: strings })));
+  return env;
+};
+const asShipped: Evaluate = (test) => plan(shippedEnvironment(test.container), parse(test.expr));
 const inConditionEnvironment: Evaluate = (test) => {
   const evaluate = meteredPlan(parse(test.expr));
   return (bindings) => metered(new CostMeter(Infinity, { remaining: Infinity }), () => evaluate(bindings));
