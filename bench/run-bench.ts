@@ -158,6 +158,8 @@ async function pairedSaturation(
   const rate = async ({ port, payload }: typeof a): Promise<number> =>
     (await saturate(port, payload, SECONDS, scratch)).requestsPerSecond;
   const [a1, b1, b2, a2] = [await rate(a), await rate(b), await rate(b), await rate(a)];
+  // The four runs, in order, so that drift within a pair shows beside the means it gives.
+  log(`    runs in order (a b b a): ${[a1, b1, b2, a2].map((r) => r.toFixed(0)).join(' ')} req/s`);
   return [(a1 + a2) / 2, (b1 + b2) / 2];
 }
 

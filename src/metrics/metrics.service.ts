@@ -317,9 +317,14 @@ export class MetricsService implements OnApplicationBootstrap {
   /** After every module's init, when the policy and TLS material have loaded. */
   onApplicationBootstrap(): void {
     this.policyStore.onReload((result) => this.policyReloads.inc({ result }));
+    // Several per image of every review, cache hits included: label children resolved once per set.
     this.engine.onVerification(({ rule, outcome, cache, seconds }) => {
-      this.verifications.inc({ rule, outcome });
-      this.verificationDuration.observe({ rule, cache }, seconds);
+      cached(this.verificationsByRuleAndOutcome, `${rule}\n${outcome}`, () =>
+        this.verifications.labels(rule, outcome),
+      ).inc();
+      cached(this.verificationDurationByRuleAndCache, `${rule}\n${cache}`, () =>
+        this.verificationDuration.labels(rule, cache),
+      ).observe(seconds);
     });
     this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
@@ -328,7 +333,10 @@ export class MetricsService implements OnApplicationBootstrap {
         this.registryRequests.inc({ registry, operation, outcome });
         this.registryRequestDuration.observe({ registry, operation }, seconds);
       },
-      cache: (cache, event) => this.cacheEvents.inc({ cache, event }),
+      cache: (cache, event) =>
+        cached(this.cacheEventsByCacheAndEvent, `${cache}\n${event}`, () =>
+          this.cacheEvents.labels(cache, event),
+        ).inc(),
       // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
       hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
       budgetExceeded: ({ budget, operation }) => this.registryBudgetExceeded.inc({ budget, operation }),
@@ -380,6 +388,12 @@ export class MetricsService implements OnApplicationBootstrap {
   // Label children resolved once per label set: resolving labels on every observation hashes them.
   private readonly durationByEndpoint = new Map<ReviewEndpoint, Histogram.Internal<'endpoint'>>();
   private readonly requestsByEndpointAndCode = new Map<string, Counter.Internal>();
+  private readonly verificationsByRuleAndOutcome = new Map<string, Counter.Internal>();
+  private readonly verificationDurationByRuleAndCache = new Map<
+    string,
+    Histogram.Internal<'rule' | 'cache'>
+  >();
+  private readonly cacheEventsByCacheAndEvent = new Map<string, Counter.Internal>();
 
   /** Express middleware timing every review request, including ones refused before Nest sees them. */
   readonly observeRequests = (request: Request, response: Response, next: NextFunction): void => {

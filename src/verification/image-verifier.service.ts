@@ -290,8 +290,9 @@ export class ImageVerifier {
 /** A verdict as callers see it: without what only the cache needs. */
 function result(verdict: Verdict): Omit<VerificationResult, 'cache' | 'ms'> {
   if (verdict.statementBytes === undefined) return verdict;
-  const rest: Verdict = { ...verdict };
-  delete (rest as { statementBytes?: number }).statementBytes;
+  // A rest pattern rather than `delete`, which leaves a cache hit's copy a slow dictionary object.
+  const { statementBytes: weighed, ...rest } = verdict;
+  void weighed;
   return rest;
 }
 

@@ -150,20 +150,25 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
     const satisfying: SignerTally[] = [];
     const attestations = verified.map(({ statement, signer, ...attestation }): AttestationJudgement => {
       // Once enough signers satisfy every condition, the rest are not evaluated.
-      if (satisfying.length >= required && countDistinctSigners(satisfying) >= required)
-        return { ...attestation, admitted: false };
+      if (enoughSigners(satisfying, required)) return { ...attestation, admitted: false };
       const outcome = judgeStatement(conditions, statement, image, review.now, review.conditionBudget);
       if (outcome.satisfied) satisfying.push(signer);
       return { ...attestation, outcome, admitted: outcome.satisfied };
     });
+    if (enoughSigners(satisfying, required)) return { attestations };
     const signers = countDistinctSigners(satisfying);
-    if (signers >= required) return { attestations };
     const failed =
       attestations.find((a) => a.outcome && !a.outcome.satisfied)?.outcome ?? attestations[0].outcome!;
     const short =
       signers > 0 ? ` (${signers} of the ${required} signers required satisfy every condition)` : '';
     return { finding: unsatisfied(predicateType, `${failedCondition(failed)!}${short}`), attestations };
   }
+}
+
+/** Whether `satisfying` comes from `required` distinct signers: any one of them, without a threshold. */
+function enoughSigners(satisfying: readonly SignerTally[], required: number): boolean {
+  if (satisfying.length < required) return false;
+  return required === 1 || countDistinctSigners(satisfying) >= required;
 }
 
 /** The words of the interface: `attestation <predicateType> does not satisfy: <message or expression>`. */
