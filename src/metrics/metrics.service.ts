@@ -363,14 +363,20 @@ export class MetricsService implements OnApplicationBootstrap {
     for (const verdict of decision.verdicts)
       if (verdict.exception) this.exceptions.inc({ ticket: verdict.exception.ticket });
     if (!decision.allowed) {
-      for (const rule of rulesWith(decision, 'enforce'))
-        this.decisions.inc({ endpoint, decision: 'deny', rule });
+      for (const rule of rulesWith(decision, 'enforce')) this.countDecision(endpoint, 'deny', rule);
       return;
     }
     // Labelled by the rules behind it: a break-glass override is counted apart, above.
     const warned = rulesWith(decision, 'warn');
-    if (warned.length === 0) this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
-    for (const rule of warned) this.decisions.inc({ endpoint, decision: 'warn', rule });
+    if (warned.length === 0) this.countDecision(endpoint, 'allow', '');
+    for (const rule of warned) this.countDecision(endpoint, 'warn', rule);
+  }
+
+  /** One review's decision, counted through a label child resolved once per label set. */
+  private countDecision(endpoint: ReviewEndpoint, decision: 'allow' | 'deny' | 'warn', rule: string): void {
+    cached(this.decisionsByLabels, `${endpoint}\n${decision}\n${rule}`, () =>
+      this.decisions.labels(endpoint, decision, rule),
+    ).inc();
   }
 
   recordPinning(pinning: PinningDecision): void {
@@ -382,12 +388,13 @@ export class MetricsService implements OnApplicationBootstrap {
 
   /** A review allowed without consulting the policy (DELETE, a kind with no pod spec). */
   recordUnchecked(endpoint: ReviewEndpoint): void {
-    this.decisions.inc({ endpoint, decision: 'allow', rule: '' });
+    this.countDecision(endpoint, 'allow', '');
   }
 
   // Label children resolved once per label set: resolving labels on every observation hashes them.
   private readonly durationByEndpoint = new Map<ReviewEndpoint, Histogram.Internal<'endpoint'>>();
   private readonly requestsByEndpointAndCode = new Map<string, Counter.Internal>();
+  private readonly decisionsByLabels = new Map<string, Counter.Internal>();
   private readonly verificationsByRuleAndOutcome = new Map<string, Counter.Internal>();
   private readonly verificationDurationByRuleAndCache = new Map<
     string,
