@@ -130,7 +130,8 @@ export async function startRegistry(
         }),
     stop: async () => {
       await tokenServer?.stop();
-      if (child.exitCode !== null) return;
+      // Ended by a signal, the process has a signalCode and no exitCode: waiting for its exit again would hang.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
