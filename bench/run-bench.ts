@@ -641,9 +641,20 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+let finished = false;
+main().then(
+  () => (finished = true),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
+// An await on something that can never happen empties the event loop, and Node would exit 0 with
+// nothing written: a run that ends so has failed.
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('bench failed: the event loop emptied before the run finished\n');
   process.exit(1);
 });
