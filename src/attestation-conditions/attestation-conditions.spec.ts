@@ -219,7 +219,11 @@ describe(judgeStatement.name, () => {
 
   it('judges the same statement for the same image once per review: three containers, one evaluation', () => {
     const budget = new ConditionBudget();
-    const conditions = compileConditions(BUILT_BY_OUR_CI);
+    // A condition that reads the image, so that another image is judged anew within the review.
+    const conditions = compileConditions([
+      ...BUILT_BY_OUR_CI,
+      { expression: 'image.repository == "demo/app"' },
+    ]);
     const statement = provenance();
     const outcomes = [1, 2, 3].map(() => judgeStatement(conditions, statement, IMAGE, NOW, budget));
     const spent = outcomes[0].outcomes.reduce((sum, o) => sum + o.cost, 0);
@@ -230,6 +234,68 @@ describe(judgeStatement.name, () => {
     expect(judgeStatement(conditions, statement, { ...IMAGE, reference: 'other' }, NOW, budget)).not.toBe(
       outcomes[0],
     );
+  });
+
+  describe('across reviews', () => {
+    const spentOn = (budget: ConditionBudget): number => MAX_COST_PER_REVIEW - budget.remaining;
+
+    it('judges conditions that read the statement alone once per statement, and charges later reviews nothing', () => {
+      const conditions = compileConditions(BUILT_BY_OUR_CI);
+      const statement = provenance();
+      const [first, second] = [new ConditionBudget(), new ConditionBudget()];
+      const outcome = judgeStatement(conditions, statement, IMAGE, NOW, first);
+
+      expect(judgeStatement(conditions, statement, { ...IMAGE, reference: 'other' }, NOW, second)).toBe(
+        outcome,
+      );
+      expect(spentOn(first)).toBeGreaterThan(0);
+      expect(spentOn(second)).toBe(0);
+      expect(judgeStatement(conditions, provenance(), IMAGE, NOW, second)).not.toBe(outcome);
+    });
+
+    it('judges a condition that reads now again in each review', () => {
+      const conditions = compileConditions(SCANNED_THIS_WEEK);
+      const statement = scan('2026-12-01T00:00:00Z', []);
+
+      expect(judgeStatement(conditions, statement, IMAGE, NOW, new ConditionBudget()).satisfied).toBe(true);
+      const aWeekLater = new Date(NOW.getTime() + 7 * 24 * 3600 * 1000);
+      expect(judgeStatement(conditions, statement, IMAGE, aWeekLater, new ConditionBudget()).satisfied).toBe(
+        false,
+      );
+    });
+
+    it('judges a condition that reads the image again in each review', () => {
+      const conditions = compileConditions([{ expression: 'image.reference.endsWith(":v1")' }]);
+      const statement = provenance();
+
+      expect(judgeStatement(conditions, statement, IMAGE, NOW, new ConditionBudget()).satisfied).toBe(true);
+      const other = { ...IMAGE, reference: '127.0.0.1:5000/demo/app:v2' };
+      expect(judgeStatement(conditions, statement, other, NOW, new ConditionBudget()).satisfied).toBe(false);
+    });
+
+    it('takes a word now or image anywhere in the text, even in a string, as reading the review', () => {
+      const [inString] = compileConditions([{ expression: 'predicate.runDetails.builder.id != "now"' }]);
+      const [field] = compileConditions([{ expression: 'has(predicate.image)' }]);
+      const [statementOnly] = compileConditions([
+        { expression: 'has(predicate.nowhere) || has(predicate.images)' },
+      ]);
+
+      expect([inString.readsReview, field.readsReview, statementOnly.readsReview]).toEqual([
+        true,
+        true,
+        false,
+      ]);
+    });
+
+    it("does not keep what the review's spent budget cut short: the next review judges it whole", () => {
+      const conditions = compileConditions(BUILT_BY_OUR_CI);
+      const statement = provenance();
+      const spent = new ConditionBudget();
+      spent.remaining = 0;
+
+      expect(judgeStatement(conditions, statement, IMAGE, NOW, spent).satisfied).toBe(false);
+      expect(judgeStatement(conditions, statement, IMAGE, NOW, new ConditionBudget()).satisfied).toBe(true);
+    });
   });
 
   describe('statements too large or deep for CEL', () => {

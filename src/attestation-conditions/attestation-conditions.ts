@@ -17,7 +17,15 @@ export interface ConditionSource {
 
 export interface CompiledCondition extends ConditionSource {
   readonly program: ConditionProgram;
+  /**
+   * Whether the expression may read what differs between reviews (`now`, `image`). Told from its
+   * text, so a word `now` or `image` anywhere in it, even inside a string, counts: a condition is
+   * only ever taken as reading the statement alone when it cannot read anything else.
+   */
+  readonly readsReview: boolean;
 }
+
+const REVIEW_VARIABLES = /\b(?:now|image)\b/;
 
 /** A condition that cannot be compiled, with its index in the list and where in the expression. */
 export class InvalidCondition extends Error {
@@ -34,7 +42,11 @@ export class InvalidCondition extends Error {
 export function compileConditions(sources: readonly ConditionSource[]): CompiledCondition[] {
   return sources.map((source, index) => {
     try {
-      return { ...source, program: compileCondition(source.expression) };
+      return {
+        ...source,
+        program: compileCondition(source.expression),
+        readsReview: REVIEW_VARIABLES.test(source.expression),
+      };
     } catch (error) {
       if (error instanceof ConditionCompileError) throw new InvalidCondition(index, error);
       throw error;
@@ -85,8 +97,16 @@ export const conditionName = (condition: ConditionSource): string =>
   condition.message ?? condition.expression;
 
 /**
+ * What conditions that read the statement alone came to on it. CEL is pure and a verified statement
+ * is never changed, so the outcome is the statement's for as long as it is kept (in the cached
+ * verdict that carries it), and a policy reload brings new conditions, hence new keys.
+ */
+const statementOutcomes = new WeakMap<object, WeakMap<readonly CompiledCondition[], AttestationOutcome>>();
+
+/**
  * Every condition over one verified statement. All are evaluated, so that `explain` can show each
- * one; each has its own cost budget, drawn from the review's. Judged once per review.
+ * one; each has its own cost budget, drawn from the review's. Judged once per review, and once per
+ * statement when no condition reads `now` or `image`.
  */
 export function judgeStatement(
   conditions: readonly CompiledCondition[],
@@ -95,6 +115,8 @@ export function judgeStatement(
   now: Date,
   budget: ConditionBudget,
 ): AttestationOutcome {
+  if (!conditions.some((condition) => condition.readsReview))
+    return judgedOnStatement(conditions, statement, image, now, budget);
   let byStatement = budget.judged.get(conditions);
   if (!byStatement) budget.judged.set(conditions, (byStatement = new WeakMap()));
   let byImage = byStatement.get(statement);
@@ -102,6 +124,23 @@ export function judgeStatement(
   const key = `${image.reference}\n${image.digest}`;
   let outcome = byImage.get(key);
   if (!outcome) byImage.set(key, (outcome = judgeOnce(conditions, statement, image, now, budget)));
+  return outcome;
+}
+
+function judgedOnStatement(
+  conditions: readonly CompiledCondition[],
+  statement: object,
+  image: ConditionImage,
+  now: Date,
+  budget: ConditionBudget,
+): AttestationOutcome {
+  let byConditions = statementOutcomes.get(statement);
+  if (!byConditions) statementOutcomes.set(statement, (byConditions = new WeakMap()));
+  let outcome = byConditions.get(conditions);
+  if (outcome) return outcome;
+  outcome = judgeOnce(conditions, statement, image, now, budget);
+  // Once the review's budget has run out, what came out is this review's, not the statement's.
+  if (budget.remaining >= 0) byConditions.set(conditions, outcome);
   return outcome;
 }
 
