@@ -9,6 +9,10 @@ const transform = require('./jest.swc-transform');
 // jest's default 5 s on a busy machine (seen under stress-ng --cpu 2 on Node 24).
 const testTimeout = 60_000;
 
+// The bench's build carries a copy of package.json, which jest's module map would see as a second
+// package of the same name.
+const modulePathIgnorePatterns = ['<rootDir>/.bench-build/'];
+
 /** The projects a run was narrowed to with --selectProjects, or undefined for every project. */
 function selectedProjects(argv) {
   const at = argv.findIndex((arg) => arg === '--selectProjects' || arg.startsWith('--selectProjects='));
@@ -35,6 +39,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
+      modulePathIgnorePatterns,
       // bench/: the pure parts of the benches (their arithmetic), which no spec may time.
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
@@ -45,6 +50,7 @@ module.exports = {
       displayName: 'e2e',
       testEnvironment: 'node',
       rootDir: '.',
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/build-dist.global-setup.js',
       moduleFileExtensions: ['js', 'json', 'ts'],
@@ -55,6 +61,7 @@ module.exports = {
       displayName: 'adversarial',
       testEnvironment: 'node',
       rootDir: '.',
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/test/adversarial/**/*.adversarial-spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       setupFiles: ['reflect-metadata'],
