@@ -17,6 +17,8 @@ import {
   type TlogEntry,
   CertificateTrust,
   SignatureTrust,
+  TrustedIdentity,
+  TrustedKey,
   trustHash,
   trustedKey,
 } from '../verification';
@@ -641,18 +643,44 @@ export function trustedRootDocument(
   });
 }
 
-export const byKeys = (...pems: string[]): SignatureTrust => {
-  const keys = pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`));
-  return { keys, hash: trustHash(keys, undefined) };
-};
+/**
+ * Trust in `keys` and `certificates` together, with what a rule may set beside them (timestamps,
+ * Notary Project trust, a threshold), hashed over all of it as a compiled rule's trust is: the
+ * verification cache keys on the hash, so trust put together by hand must not reuse another's.
+ */
+export const trustOf = (
+  keys: readonly TrustedKey[],
+  certificates?: CertificateTrust,
+  more: Pick<SignatureTrust, 'timestamps' | 'notation' | 'threshold'> = {},
+): SignatureTrust => ({
+  keys,
+  ...(certificates ? { certificates } : {}),
+  ...more,
+  hash: trustHash(keys, certificates, more),
+});
+
+export const byKeys = (...pems: string[]): SignatureTrust =>
+  trustOf(pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`)));
 
 /** Trust in certificate identities; without CT logs unless they are given, as with a `caFile`. */
 export const byIdentity = (
   material: Omit<CertificateTrust, 'ctLogs'> & Partial<Pick<CertificateTrust, 'ctLogs'>>,
-): SignatureTrust => {
-  const certificates: CertificateTrust = { ...material, ctLogs: material.ctLogs ?? [] };
-  return { keys: [], certificates, hash: trustHash([], certificates) };
-};
+): SignatureTrust => trustOf([], { ...material, ctLogs: material.ctLogs ?? [] });
+
+/**
+ * Trust in these identities' certificates that `authorities` issued, with no transparency log:
+ * what a policy's `caFile` gives.
+ */
+export const byCaFile = (
+  authorities: readonly Authority[],
+  identities: readonly TrustedIdentity[],
+): SignatureTrust =>
+  byIdentity({
+    authorities: authorities.map((authority) => authority.node),
+    identities,
+    requireTransparencyLog: false,
+    logs: [],
+  });
 
 export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
   signal: AbortSignal.timeout(ms),

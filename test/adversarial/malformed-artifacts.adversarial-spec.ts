@@ -13,6 +13,7 @@ import {
   WORKFLOW,
   authority,
   b64,
+  byCaFile,
   byIdentity,
   byKeys,
   certificateBundle,
@@ -133,12 +134,7 @@ describe('malformed artifacts', () => {
       },
       dsseEnvelope: envelope,
     });
-    const trust = byIdentity({
-      authorities: [ca.node],
-      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    const trust = byCaFile([ca], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]);
 
     const result = await sut.verify(target(digest), signatures(trust), deadlineIn());
 

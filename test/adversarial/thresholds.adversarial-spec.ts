@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import {
   Authority,
   GITHUB_ISSUER,
   WORKFLOW,
   authority,
   b64,
-  byIdentity,
+  byCaFile,
   byKeys,
   certificateBundle,
   deadlineIn,
@@ -14,16 +14,18 @@ import {
   keyBundle,
   keyPair,
   signingCertificate,
+  trustOf,
 } from '../../src/testing/cosign-fixtures';
 import { sha256 } from '../../src/testing/fake-registry';
 import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
 import {
+  anyIdentityUnder,
   jwsEnvelope,
   notationPayload,
   notationSigner,
   pushNotationSignature,
 } from '../../src/testing/notation-fixtures';
-import { ImageVerifier, SignatureTrust, VerificationRequest, trustHash } from '../../src/verification';
+import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/verification';
 
 /**
  * k-of-n thresholds, which one signer would like to meet alone: the same signature many times,
@@ -106,15 +108,13 @@ describe('a threshold met by one signer', () => {
         digest,
         certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
       );
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities: [
+    const trust = byCaFile(
+      [fulcio],
+      [
         { issuer: GITHUB_ISSUER, subject: WORKFLOW },
         { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\// },
       ],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    );
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -130,12 +130,7 @@ describe('a threshold met by one signer', () => {
       { issuer: GITHUB_ISSUER, subject: WORKFLOW },
       { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\/acme\/release\// },
     ];
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities,
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    const trust = byCaFile([fulcio], identities);
     const same = cosign.image(repository);
     for (const certificate of [first, second])
       cosign.pushBundle(
@@ -170,14 +165,10 @@ describe('a threshold met by one signer', () => {
       digest,
       certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
     );
-    const keys = byKeys(samePublicPem).keys;
-    const certificates = byIdentity({
-      authorities: [fulcio.node],
-      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-      requireTransparencyLog: false,
-      logs: [],
-    }).certificates;
-    const trust: SignatureTrust = { keys, certificates, hash: trustHash(keys, certificates) };
+    const trust = trustOf(
+      byKeys(samePublicPem).keys,
+      byCaFile([fulcio], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]).certificates,
+    );
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -198,15 +189,7 @@ describe('a threshold met by one signer', () => {
     const samePublicPem = createPublicKey(notation.privateKey)
       .export({ type: 'spki', format: 'pem' })
       .toString();
-    const trust: SignatureTrust = {
-      keys: byKeys(samePublicPem).keys,
-      notation: {
-        trustStore: [new X509Certificate(notation.trustStorePem)],
-        identities: [{ anyone: true, written: '*' }],
-        timestampAuthorities: [],
-      },
-      hash: 'one-key-two-names',
-    };
+    const trust = trustOf(byKeys(samePublicPem).keys, undefined, { notation: anyIdentityUnder(notation) });
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -224,15 +207,13 @@ describe('a threshold met by one signer', () => {
         digest,
         certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
       );
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities: [
+    const trust = byCaFile(
+      [fulcio],
+      [
         { issuer: GITHUB_ISSUER, subject: WORKFLOW },
         { issuer: GITHUB_ISSUER, subject: release },
       ],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    );
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
