@@ -19,6 +19,7 @@ import {
   SignatureTrust,
   TrustedIdentity,
   TrustedKey,
+  readTrustedRoot,
   trustHash,
   trustedKey,
 } from '../verification';
@@ -681,6 +682,41 @@ export const byCaFile = (
     requireTransparencyLog: false,
     logs: [],
   });
+
+/** What a keyless signer and the policy trusting it share: a Fulcio, its logs and the trust in both. */
+export interface KeylessTrust {
+  /** The CA that issues signing certificates, as Fulcio does. */
+  readonly fulcio: Authority;
+  /** The transparency logs the trusted root lists, Rekor's first. */
+  readonly logs: readonly TransparencyLog[];
+  /** A signing certificate of fulcio's, for WORKFLOW. */
+  readonly certificate: SigningCertificate;
+  /** Trust in WORKFLOW's certificates through a TrustedRoot listing fulcio and the logs, an inclusion proof required. */
+  readonly trust: SignatureTrust;
+}
+
+/**
+ * A Fulcio and Rekor logs of the caller's own, as `cosign sign` over sigstore's public-good instance
+ * meets them, with trust in them as a policy's `certificates.trustedRoot` with
+ * `requireTransparencyLog` gives it.
+ */
+export async function keylessTrust(
+  logs: readonly TransparencyLog[] = [transparencyLog('rekor.example - 1')],
+): Promise<KeylessTrust> {
+  const fulcio = await authority('test fulcio');
+  const root = readTrustedRoot(trustedRootDocument(fulcio, logs), 'trusted_root.json');
+  return {
+    fulcio,
+    logs,
+    certificate: await signingCertificate(fulcio),
+    trust: byIdentity({
+      authorities: root.authorities,
+      logs: root.logs,
+      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
+      requireTransparencyLog: true,
+    }),
+  };
+}
 
 export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
   signal: AbortSignal.timeout(ms),
