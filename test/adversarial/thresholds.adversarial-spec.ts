@@ -3,6 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import {
   Authority,
   GITHUB_ISSUER,
+  SigningCertificate,
   WORKFLOW,
   authority,
   b64,
@@ -48,6 +49,13 @@ describe('a threshold met by one signer', () => {
   });
   const bundleBy = (digest: string, key = ci.privateKey) =>
     envelopeOf(cosign.imageSignatureStatement(repository, digest), key);
+  /** A sigstore bundle over `digest` signed with `certificate`'s key, carrying the certificate. */
+  const pushCertificateBundle = (digest: string, certificate: SigningCertificate): void =>
+    cosign.pushBundle(
+      repository,
+      digest,
+      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+    );
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
@@ -102,12 +110,7 @@ describe('a threshold met by one signer', () => {
   it('one certificate that two trusted identities describe is one signer, however often it signs', async () => {
     const certificate = await signingCertificate(fulcio);
     const digest = cosign.image(repository);
-    for (let i = 0; i < 3; i++)
-      cosign.pushBundle(
-        repository,
-        digest,
-        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
-      );
+    for (let i = 0; i < 3; i++) pushCertificateBundle(digest, certificate);
     const trust = byCaFile(
       [fulcio],
       [
@@ -132,19 +135,9 @@ describe('a threshold met by one signer', () => {
     ];
     const trust = byCaFile([fulcio], identities);
     const same = cosign.image(repository);
-    for (const certificate of [first, second])
-      cosign.pushBundle(
-        repository,
-        same,
-        certificateBundle(bundleBy(same, certificate.privateKey), certificate),
-      );
+    for (const certificate of [first, second]) pushCertificateBundle(same, certificate);
     const distinct = cosign.image(repository, 'v2');
-    for (const certificate of [first, other])
-      cosign.pushBundle(
-        repository,
-        distinct,
-        certificateBundle(bundleBy(distinct, certificate.privateKey), certificate),
-      );
+    for (const certificate of [first, other]) pushCertificateBundle(distinct, certificate);
 
     expect((await sut.verify(target(same), twoOf(trust), deadlineIn())).reason).toBe(
       'not enough trusted signatures (1 of 2)',
@@ -160,11 +153,7 @@ describe('a threshold met by one signer', () => {
     const digest = cosign.image(repository);
     // The same private key signs twice: once bare (a trusted key), once with its certificate.
     cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, certificate.privateKey)));
-    cosign.pushBundle(
-      repository,
-      digest,
-      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
-    );
+    pushCertificateBundle(digest, certificate);
     const trust = trustOf(
       byKeys(samePublicPem).keys,
       byCaFile([fulcio], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]).certificates,
@@ -201,12 +190,7 @@ describe('a threshold met by one signer', () => {
     const both = await signingCertificate(fulcio, { moreSubjects: [release] });
     const ciOnly = await signingCertificate(fulcio);
     const digest = cosign.image(repository);
-    for (const certificate of [both, ciOnly])
-      cosign.pushBundle(
-        repository,
-        digest,
-        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
-      );
+    for (const certificate of [both, ciOnly]) pushCertificateBundle(digest, certificate);
     const trust = byCaFile(
       [fulcio],
       [
