@@ -47,18 +47,13 @@ import {
   createdImage,
   describeRefusal,
 } from './apiserver-load';
+import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-const list = (name: string): string[] | undefined =>
-  process.env[name]
-    ?.split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-const CLIENT_LEVELS = (list('BENCH_APISERVER_CLIENTS') ?? ['10', '50', '200']).map(Number);
-const ONLY_CASES = list('BENCH_APISERVER_CASES');
-const COLD_DIGESTS = Number(process.env.BENCH_APISERVER_COLD_DIGESTS ?? 150);
+const { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = runSeconds({ seconds: 10, warmupSeconds: 3 });
+const CLIENT_LEVELS = numberListSetting('BENCH_APISERVER_CLIENTS') ?? [10, 50, 200];
+const ONLY_CASES = listSetting('BENCH_APISERVER_CASES');
+const COLD_DIGESTS = numberSetting('BENCH_APISERVER_COLD_DIGESTS', 150);
 const NAMESPACE = 'bench';
 /** What the bouncer's warning says of an image the ledger admitted (src/policy/policy-decision.ts). */
 const LEDGER_WARNING = 'admitted from the verification ledger';

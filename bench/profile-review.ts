@@ -21,10 +21,11 @@ import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import { PINNED_CORES, pinProcesses, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
+import { numberSetting } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 10);
+const SECONDS = numberSetting('BENCH_SECONDS', 10);
+const SETTLE_SECONDS = numberSetting('BENCH_SETTLE_SECONDS', 10);
 const PINNED = cpus().length >= 2;
 
 interface CpuProfileNode {

@@ -19,9 +19,10 @@ import { loopbackListenerArgs } from '../test/support/bouncer-process';
 import { Sample, parsePrometheusText } from '../test/support/prometheus-text';
 import { SecretVolume } from '../test/support/secret-volume';
 import { LineSeries, linePanelSvg, statPanelSvg } from './chart';
+import { numberSetting } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
-const SECONDS = Number(process.env.DASHBOARD_SECONDS ?? 120);
+const SECONDS = numberSetting('DASHBOARD_SECONDS', 120);
 const SCRAPE_EVERY_S = 3;
 const port = 19500 + Math.floor(Math.random() * 400);
 const healthPort = port + 1;

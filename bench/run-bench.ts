@@ -36,27 +36,22 @@ import {
 } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
+import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = runSeconds({ seconds: 8, warmupSeconds: 2 });
 /**
  * A server started for the registry part serves this long before its first timed run. V8 takes
  * some 6,000 reviews to settle (CPU per review falls by half over the first ones), so a server
  * compared with one that has served for minutes would otherwise be judged on its cold start.
  */
-const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 10);
+const SETTLE_SECONDS = numberSetting('BENCH_SETTLE_SECONDS', 10);
 const FIXED_RATE = 1000;
 /** Cold registry paths make a registry round trip (or several) per review: a rate both sides sustain. */
 const COLD_RATE = 200;
-const list = (name: string): string[] | undefined =>
-  process.env[name]
-    ?.split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-const ONLY_PAYLOADS = list('BENCH_PAYLOADS')?.map(Number);
-const ONLY_SERVERS = list('BENCH_SERVERS');
-const SKIP = new Set(list('BENCH_SKIP') ?? []);
+const ONLY_PAYLOADS = numberListSetting('BENCH_PAYLOADS');
+const ONLY_SERVERS = listSetting('BENCH_SERVERS');
+const SKIP = new Set(listSetting('BENCH_SKIP') ?? []);
 const BEFORE_DIST = process.env.BENCH_BEFORE;
 const PARTIAL = ONLY_PAYLOADS !== undefined || ONLY_SERVERS !== undefined || SKIP.size > 0 || !!BEFORE_DIST;
 const PINNED = cpus().length >= 2;

@@ -35,15 +35,16 @@ import { ResidentMemory, residentMemoryByProcess } from '../test/support/process
 import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import { loadGenerator, saturate } from './load';
 import { benchPayloads } from './payloads';
+import { numberListSetting, numberSetting } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
-const SECONDS_PER_PAYLOAD = Number(process.env.BENCH_SECONDS ?? 6);
-const WORKER_COUNTS = (process.env.BENCH_WORKER_COUNTS ?? '1,2,4').split(',').map(Number);
+const SECONDS_PER_PAYLOAD = numberSetting('BENCH_SECONDS', 6);
+const WORKER_COUNTS = numberListSetting('BENCH_WORKER_COUNTS') ?? [1, 2, 4];
 const SAMPLE_EVERY_MS = 200;
 const SETTLE_MS = 3_000;
 const MB = 2 ** 20;
 /** The memory limit each run's cgroup gets, and so the largest kit limit these figures speak for. */
-const MEASURED_UNDER_LIMIT_MB = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 1024);
+const MEASURED_UNDER_LIMIT_MB = numberSetting('BENCH_MEMORY_LIMIT_MB', 1024);
 
 /** MiB of one process: its own (anonymous) memory and its mapped files, at one moment. */
 export interface MemoryFigures {

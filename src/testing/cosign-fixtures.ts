@@ -17,6 +17,9 @@ import {
   type TlogEntry,
   CertificateTrust,
   SignatureTrust,
+  TrustedIdentity,
+  TrustedKey,
+  readTrustedRoot,
   trustHash,
   trustedKey,
 } from '../verification';
@@ -641,18 +644,79 @@ export function trustedRootDocument(
   });
 }
 
-export const byKeys = (...pems: string[]): SignatureTrust => {
-  const keys = pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`));
-  return { keys, hash: trustHash(keys, undefined) };
-};
+/**
+ * Trust in `keys` and `certificates` together, with what a rule may set beside them (timestamps,
+ * Notary Project trust, a threshold), hashed over all of it as a compiled rule's trust is: the
+ * verification cache keys on the hash, so trust put together by hand must not reuse another's.
+ */
+export const trustOf = (
+  keys: readonly TrustedKey[],
+  certificates?: CertificateTrust,
+  more: Pick<SignatureTrust, 'timestamps' | 'notation' | 'threshold'> = {},
+): SignatureTrust => ({
+  keys,
+  ...(certificates ? { certificates } : {}),
+  ...more,
+  hash: trustHash(keys, certificates, more),
+});
+
+export const byKeys = (...pems: string[]): SignatureTrust =>
+  trustOf(pems.map((pem, index) => trustedKey(pem, `cosign-${index}.pub`)));
 
 /** Trust in certificate identities; without CT logs unless they are given, as with a `caFile`. */
 export const byIdentity = (
   material: Omit<CertificateTrust, 'ctLogs'> & Partial<Pick<CertificateTrust, 'ctLogs'>>,
-): SignatureTrust => {
-  const certificates: CertificateTrust = { ...material, ctLogs: material.ctLogs ?? [] };
-  return { keys: [], certificates, hash: trustHash([], certificates) };
-};
+): SignatureTrust => trustOf([], { ...material, ctLogs: material.ctLogs ?? [] });
+
+/**
+ * Trust in these identities' certificates that `authorities` issued, with no transparency log:
+ * what a policy's `caFile` gives.
+ */
+export const byCaFile = (
+  authorities: readonly Authority[],
+  identities: readonly TrustedIdentity[],
+): SignatureTrust =>
+  byIdentity({
+    authorities: authorities.map((authority) => authority.node),
+    identities,
+    requireTransparencyLog: false,
+    logs: [],
+  });
+
+/** What a keyless signer and the policy trusting it share: a Fulcio, its logs and the trust in both. */
+export interface KeylessTrust {
+  /** The CA that issues signing certificates, as Fulcio does. */
+  readonly fulcio: Authority;
+  /** The transparency logs the trusted root lists, Rekor's first. */
+  readonly logs: readonly TransparencyLog[];
+  /** A signing certificate of fulcio's, for WORKFLOW. */
+  readonly certificate: SigningCertificate;
+  /** Trust in WORKFLOW's certificates through a TrustedRoot listing fulcio and the logs, an inclusion proof required. */
+  readonly trust: SignatureTrust;
+}
+
+/**
+ * A Fulcio and Rekor logs of the caller's own, as `cosign sign` over sigstore's public-good instance
+ * meets them, with trust in them as a policy's `certificates.trustedRoot` with
+ * `requireTransparencyLog` gives it.
+ */
+export async function keylessTrust(
+  logs: readonly TransparencyLog[] = [transparencyLog('rekor.example - 1')],
+): Promise<KeylessTrust> {
+  const fulcio = await authority('test fulcio');
+  const root = readTrustedRoot(trustedRootDocument(fulcio, logs), 'trusted_root.json');
+  return {
+    fulcio,
+    logs,
+    certificate: await signingCertificate(fulcio),
+    trust: byIdentity({
+      authorities: root.authorities,
+      logs: root.logs,
+      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
+      requireTransparencyLog: true,
+    }),
+  };
+}
 
 export const deadlineIn = (ms = 5_000): RegistryDeadline => ({
   signal: AbortSignal.timeout(ms),

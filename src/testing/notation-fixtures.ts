@@ -1,6 +1,7 @@
 import * as x509 from '@peculiar/x509';
 import { Tagged, encode } from 'cbor';
-import { KeyObject, createPrivateKey, randomBytes, sign, webcrypto } from 'node:crypto';
+import { KeyObject, X509Certificate, createPrivateKey, randomBytes, sign, webcrypto } from 'node:crypto';
+import type { NotationTrust } from '../verification';
 import { EC, HOUR } from './cosign-fixtures';
 import { FakeRegistry, OCI_MANIFEST } from './fake-registry';
 
@@ -96,6 +97,13 @@ export async function notationSigner(options: NotationSignerOptions = {}): Promi
 }
 
 /** The payload notation signs: a descriptor of the image's manifest. */
+/** Notary Project trust in what `signer`'s trust-store root issued, for any identity (`*`), with no TSA. */
+export const anyIdentityUnder = (signer: NotationSigner): NotationTrust => ({
+  trustStore: [new X509Certificate(signer.trustStorePem)],
+  identities: [{ anyone: true, written: '*' }],
+  timestampAuthorities: [],
+});
+
 export const notationPayload = (digest: string): Buffer =>
   Buffer.from(JSON.stringify({ targetArtifact: { mediaType: OCI_MANIFEST, digest, size: 401 } }));
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { RegistryClient } from '../registry';
 import { ImageVerifier, VerificationTarget } from '../verification';
-import { CosignWriter } from './cosign-fixtures';
+import { CosignWriter, KeylessTrust, TransparencyLog, keylessTrust } from './cosign-fixtures';
 import { FakeRegistry } from './fake-registry';
 
 /** What a verifier spec works with; `sut` and `repository` are the running test's. */
@@ -62,6 +62,45 @@ export function verifierOverFakeRegistry(repositoryPrefix: string): VerifierOver
       successTtlMs: 600_000,
       failureTtlMs: 10_000,
     }),
+  };
+}
+
+/** A VerifierOverFakeRegistry for keyless signatures, with the block's keyless trust material. */
+export interface KeylessVerifierOverFakeRegistry extends VerifierOverFakeRegistry {
+  /** Made once, before the block's tests (and its own beforeAll hooks). */
+  readonly keyless: KeylessTrust;
+}
+
+/**
+ * verifierOverFakeRegistry with a Fulcio and Rekor logs of the block's own, and trust in them
+ * (keylessTrust): what a keyless spec needs before it signs anything. `logs` makes the logs the
+ * trusted root lists, before the block's tests; a Rekor v1 log by default.
+ */
+export function keylessVerifierOverFakeRegistry(
+  repositoryPrefix: string,
+  logs?: () => readonly TransparencyLog[],
+): KeylessVerifierOverFakeRegistry {
+  const fake = verifierOverFakeRegistry(repositoryPrefix);
+  let keyless: KeylessTrust | undefined;
+  beforeAll(async () => {
+    keyless = await keylessTrust(logs?.());
+  });
+  return {
+    registry: fake.registry,
+    cosign: fake.cosign,
+    client: fake.client,
+    target: (digest) => fake.target(digest),
+    get sut() {
+      return fake.sut;
+    },
+    get repository() {
+      return fake.repository;
+    },
+    get keyless() {
+      if (keyless === undefined)
+        throw new Error('keylessVerifierOverFakeRegistry: read before the block ran');
+      return keyless;
+    },
   };
 }
 

@@ -99,14 +99,20 @@ export interface VerificationTarget {
 
 export { registryFailureReason } from './verification-words';
 
-type Verdict = Omit<VerificationResult, 'cache' | 'ms'> & {
-  /** Payload bytes of the statements it carries: what it weighs in the cache. */
-  readonly statementBytes?: number;
-};
+type Verdict = Omit<VerificationResult, 'cache' | 'ms'>;
 
-/** A verdict as the work that reached it left it: whether it may be cached, and whose budget cut it short. */
-interface Reached {
+/** A verdict as the cache holds it, beside what it weighs there. */
+interface WeighedVerdict {
   readonly verdict: Verdict;
+  /** Payload bytes of the statements the verdict carries. */
+  readonly weight: number;
+}
+
+/**
+ * A verdict as the work that reached it left it: whether it may be cached, and whose budget cut it
+ * short. It is what the cache holds, so a verdict is weighed without a copy made to carry the weight.
+ */
+interface Reached extends WeighedVerdict {
   readonly cacheable: boolean;
   /** The review whose budget of signature checks ran out during it. */
   readonly cutShortBy?: ReviewBudget;
@@ -136,11 +142,11 @@ const timedOut = (digest: string): Verdict => ({
  */
 @Injectable()
 export class ImageVerifier {
-  private readonly verdicts = new BoundedTtlCache<string, Verdict>({
+  private readonly verdicts = new BoundedTtlCache<string, WeighedVerdict>({
     name: 'verification',
     maxEntries: MAX_VERIFICATIONS,
     maxWeight: MAX_CACHED_STATEMENT_BYTES,
-    weigh: (verdict) => verdict.statementBytes ?? 0,
+    weigh: (cached) => cached.weight,
   });
   private readonly running = new InFlight<string, Reached>();
   private readonly reader: CosignEvidenceReader;
@@ -174,7 +180,7 @@ export class ImageVerifier {
       target.digest,
     ].join('\n');
     const cached = target.fresh ? undefined : this.verdicts.get(key);
-    if (cached) return { ...result(cached), cache: 'hit', ms: Date.now() - started };
+    if (cached) return { ...cached.verdict, cache: 'hit', ms: Date.now() - started };
     // A verification whose turn came after the review's deadline starts nothing: nobody would wait for it.
     if (deadline.signal.aborted)
       return { ...timedOut(target.digest), cache: 'miss', ms: Date.now() - started };
@@ -191,7 +197,7 @@ export class ImageVerifier {
       if (!(error instanceof DeadlineExceededError)) throw error;
       verdict = timedOut(target.digest);
     }
-    return { ...result(verdict), cache: 'miss', ms: Date.now() - started };
+    return { ...verdict, cache: 'miss', ms: Date.now() - started };
   }
 
   private reach(
@@ -206,11 +212,7 @@ export class ImageVerifier {
       this.running.joinUntil(key, deadline, async (shared) => {
         const found = await this.collect(target, request, shared, review);
         if (found.cacheable)
-          this.verdicts.set(
-            key,
-            found.verdict,
-            found.verdict.verified ? target.successTtlMs : target.failureTtlMs,
-          );
+          this.verdicts.set(key, found, found.verdict.verified ? target.successTtlMs : target.failureTtlMs);
         return found;
       }),
       deadline.signal,
@@ -239,6 +241,7 @@ export class ImageVerifier {
             : new RegistryFailure('invalid response', error instanceof Error ? error.message : String(error));
       return {
         cacheable: false,
+        weight: 0,
         verdict: {
           verified: false,
           reason: outcomeText({ code: 'registry failure', reason: failure.reason }),
@@ -251,7 +254,7 @@ export class ImageVerifier {
     }
     const budget = new VerificationBudget(review, deadline);
     const judged = await judgeArtifacts(read.artifacts, request, digest, budget);
-    if (judged.timedOut) return { cacheable: false, verdict: timedOut(digest) };
+    if (judged.timedOut) return { cacheable: false, weight: 0, verdict: timedOut(digest) };
     const discarded = [...read.discarded, ...judged.discarded];
     for (const item of discarded) for (const listener of this.discardListeners) listener(item);
     const outcome = conclude(judged.judgements, request);
@@ -280,20 +283,12 @@ export class ImageVerifier {
         ...(verified ? {} : { reason: outcomeText(outcome), detail: detail || undefined }),
         digest,
         evidence: [...rows, ...malformed],
-        ...(kept ? { attestations: kept.attestations, statementBytes: kept.bytes } : {}),
+        ...(kept ? { attestations: kept.attestations } : {}),
         signers: { counted, required: request.trust.threshold ?? 1 },
       },
+      weight: kept?.bytes ?? 0,
     };
   }
-}
-
-/** A verdict as callers see it: without what only the cache needs. */
-function result(verdict: Verdict): Omit<VerificationResult, 'cache' | 'ms'> {
-  if (verdict.statementBytes === undefined) return verdict;
-  // A rest pattern rather than `delete`, which leaves a cache hit's copy a slow dictionary object.
-  const { statementBytes: weighed, ...rest } = verdict;
-  void weighed;
-  return rest;
 }
 
 /** The statements of the attestations that count, in the order found, and their payloads' bytes. */

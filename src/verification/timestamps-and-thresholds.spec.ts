@@ -5,6 +5,7 @@ import {
   WORKFLOW,
   authority,
   b64,
+  byCaFile,
   byIdentity,
   byKeys,
   certificateBundle,
@@ -17,9 +18,11 @@ import {
   rekorV2Log,
   signingCertificate,
   trustedRootDocument,
+  trustOf,
 } from '../testing/cosign-fixtures';
 import { verifierOverFakeRegistry } from '../testing/verifier-over-fake-registry';
 import {
+  anyIdentityUnder,
   jwsEnvelope,
   notationPayload,
   notationSigner,
@@ -27,8 +30,7 @@ import {
 } from '../testing/notation-fixtures';
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../testing/timestamp-fixtures';
 import { ImageVerifier, VerificationRequest } from './image-verifier.service';
-import { SignatureTrust, TrustedIdentity, readTrustedRoot, trustHash } from './trust';
-import { X509Certificate } from 'node:crypto';
+import { SignatureTrust, TrustedIdentity, readTrustedRoot } from './trust';
 
 // RFC 3161 timestamps on cosign's signatures (a bundle's timestampVerificationData, the classic
 // annotation), Rekor v2 entries (built in-process: no rekor-tiles log runs offline), and k-of-n
@@ -48,9 +50,8 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
   const signatures = (trust: SignatureTrust): VerificationRequest => ({ kind: 'signatures', trust });
   /** Keys with timestamps: `certificates: {timestampAuthorities: [tsa-chain.pem], requireTimestamp}`. */
   const keysWithTimestamps = (required: boolean, ...pems: string[]): SignatureTrust => {
-    const base = byKeys(...pems);
     const timestamps = { authorities: [tsa.node, tsa.root.node], required };
-    return { ...base, timestamps, hash: trustHash(base.keys, undefined, { timestamps }) };
+    return trustOf(byKeys(...pems).keys, undefined, { timestamps });
   };
   const bundleOf = (digest: string, privateKey = ci.privateKey) =>
     envelopeOf(cosign.imageSignatureStatement(repository, digest), privateKey);
@@ -150,14 +151,8 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
   describe('an expired keyless certificate', () => {
     const identities: TrustedIdentity[] = [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }];
     const trust = (required: boolean): SignatureTrust => {
-      const base = byIdentity({
-        authorities: [fulcio.node],
-        identities,
-        requireTransparencyLog: false,
-        logs: [],
-      });
       const timestamps = { authorities: [tsa.node, tsa.root.node], required };
-      return { ...base, timestamps, hash: trustHash([], base.certificates, { timestamps }) };
+      return trustOf([], byCaFile([fulcio], identities).certificates, { timestamps });
     };
 
     it('counts only with a verified timestamp inside its validity', async () => {
@@ -216,7 +211,7 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
         trustedRootDocument(fulcio, [log], [], undefined, [[tsa.der, tsa.root.der]]),
         'root.json',
       );
-      const base = byIdentity({
+      const { certificates } = byIdentity({
         authorities: root.authorities,
         logs: root.logs,
         identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
@@ -227,7 +222,7 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
         authorityValidFor: root.timestampAuthorityValidFor,
         required,
       };
-      return { ...base, timestamps, hash: trustHash([], base.certificates, { timestamps }) };
+      return trustOf([], certificates, { timestamps });
     };
 
     it('proves a dsse 0.0.2 entry by its checkpoint, signed under its signed-note key id, with the time from a timestamp', async () => {
@@ -311,10 +306,8 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
   });
 
   describe('thresholds', () => {
-    const twoKeys = (threshold: number): SignatureTrust => {
-      const base = byKeys(ci.publicPem, release.publicPem);
-      return { ...base, threshold, hash: trustHash(base.keys, undefined, { threshold }) };
-    };
+    const twoKeys = (threshold: number): SignatureTrust =>
+      trustOf(byKeys(ci.publicPem, release.publicPem).keys, undefined, { threshold });
 
     it('counts two distinct trusted keys, whatever layout each signed in', async () => {
       const digest = cosign.image(repository);
@@ -352,15 +345,13 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
           certificate,
         ),
       );
-      const base = byIdentity({
-        authorities: [fulcio.node],
-        identities: [
+      const base = byCaFile(
+        [fulcio],
+        [
           { issuer: GITHUB_ISSUER, subject: WORKFLOW },
           { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\/acme\// },
         ],
-        requireTransparencyLog: false,
-        logs: [],
-      });
+      );
 
       const result = await sut.verify(target(digest), signatures({ ...base, threshold: 2 }), deadlineIn());
 
@@ -378,17 +369,10 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
         jwsEnvelope(notation, notationPayload(digest)),
         'JWS',
       );
-      const keys = byKeys(ci.publicPem).keys;
-      const trust: SignatureTrust = {
-        keys,
-        notation: {
-          trustStore: [new X509Certificate(notation.trustStorePem)],
-          identities: [{ anyone: true, written: '*' }],
-          timestampAuthorities: [],
-        },
+      const trust = trustOf(byKeys(ci.publicPem).keys, undefined, {
+        notation: anyIdentityUnder(notation),
         threshold: 2,
-        hash: 'key-and-notation',
-      };
+      });
 
       const result = await sut.verify(target(digest), signatures(trust), deadlineIn());
 
@@ -408,8 +392,7 @@ describe('timestamps, Rekor v2 entries and thresholds', () => {
       envelopeOf(cosign.statement(repository, digest, SLSA), privateKey);
 
     it('count distinct signers toward a threshold: two keys pass, one key twice does not', async () => {
-      const base = byKeys(ci.publicPem, release.publicPem);
-      const trust = { ...base, threshold: 2, hash: trustHash(base.keys, undefined, { threshold: 2 }) };
+      const trust = trustOf(byKeys(ci.publicPem, release.publicPem).keys, undefined, { threshold: 2 });
       const twice = cosign.image(repository, 'twice');
       cosign.pushBundle(repository, twice, keyBundle(attestationOf(twice)));
       cosign.pushBundle(repository, twice, keyBundle(attestationOf(twice)));

@@ -9,6 +9,7 @@ import { sign } from 'node:crypto';
 import { CosignWriter, IN_TOTO, SLSA, b64, keyPair, pae } from '../../src/testing/cosign-fixtures';
 import { FakeRegistry } from '../../src/testing/fake-registry';
 import { BouncerUnderAttack } from './support/bouncer-under-attack';
+import { policyOverRegistry } from './support/under-policy';
 
 /** The largest single charge a condition below can make: one range of a list of this many. */
 const LIST = 100_000;
@@ -59,23 +60,20 @@ describe('a hostile signer whose predicates are built to make conditions expensi
     Logger.overrideLogger(false);
     await registry.start();
     await bouncer.start(
-      [
-        'apiVersion: kube-image-bouncer.io/v1alpha1',
-        'kind: ImagePolicy',
-        'spec:',
-        '  registries:',
-        `    - {host: "${registry.access.registry}", insecure: true}`,
-        '  registryTimeoutSeconds: 30',
-        '  rules:',
-        '    - name: honest-builder',
-        '      verifyAttestations:',
-        `        keys: [${JSON.stringify(signer.publicPem)}]`,
-        `        predicateType: ${SLSA}`,
-        '        conditions:',
-        "          - expression: 'has(predicate.l) && predicate.l.exists(x, predicate.l.exists(y, x == y + 1000000))'",
-        '          - expression: \'!has(predicate.s) || predicate.l.exists(x, predicate.s.contains("needle"))\'',
-        "          - expression: '!has(predicate.d) || has(predicate.d.d)'",
-      ].join('\n'),
+      policyOverRegistry(
+        registry,
+        [
+          '- name: honest-builder',
+          '  verifyAttestations:',
+          `    keys: [${JSON.stringify(signer.publicPem)}]`,
+          `    predicateType: ${SLSA}`,
+          '    conditions:',
+          "      - expression: 'has(predicate.l) && predicate.l.exists(x, predicate.l.exists(y, x == y + 1000000))'",
+          '      - expression: \'!has(predicate.s) || predicate.l.exists(x, predicate.s.contains("needle"))\'',
+          "      - expression: '!has(predicate.d) || has(predicate.d.d)'",
+        ],
+        ['registryTimeoutSeconds: 30'],
+      ),
     );
   });
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { CosignWriter, SLSA, envelopeOf, keyPair } from '../../src/testing/cosign-fixtures';
 import { FakeRegistry } from '../../src/testing/fake-registry';
 import { BouncerUnderAttack } from './support/bouncer-under-attack';
+import { policyOverRegistry } from './support/under-policy';
 
 const RELEASE_WORKFLOW = 'https://github.com/acme/.github/workflows/release.yml@refs/heads/main';
 
@@ -44,22 +45,16 @@ describe('conditions under a threshold, decided by one signer', () => {
     Logger.overrideLogger(false);
     await registry.start();
     await bouncer.start(
-      [
-        'apiVersion: kube-image-bouncer.io/v1alpha1',
-        'kind: ImagePolicy',
-        'spec:',
-        '  registries:',
-        `    - {host: "${registry.access.registry}", insecure: true}`,
-        '  rules:',
-        '    - name: built-by-our-ci-twice',
-        '      verifyAttestations:',
-        `        keys: [${JSON.stringify(ci.publicPem)}, ${JSON.stringify(rebuilder.publicPem)}]`,
-        '        threshold: 2',
-        `        predicateType: ${SLSA}`,
-        '        conditions:',
-        `          - expression: 'predicate.runDetails.builder.id == "${RELEASE_WORKFLOW}"'`,
-        '            message: built by the release workflow on main',
-      ].join('\n'),
+      policyOverRegistry(registry, [
+        '- name: built-by-our-ci-twice',
+        '  verifyAttestations:',
+        `    keys: [${JSON.stringify(ci.publicPem)}, ${JSON.stringify(rebuilder.publicPem)}]`,
+        '    threshold: 2',
+        `    predicateType: ${SLSA}`,
+        '    conditions:',
+        `      - expression: 'predicate.runDetails.builder.id == "${RELEASE_WORKFLOW}"'`,
+        '        message: built by the release workflow on main',
+      ]),
     );
   });
 

@@ -1,11 +1,9 @@
 import { Logger } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
 import crypto, { X509Certificate, createPublicKey, randomBytes, sign, webcrypto } from 'node:crypto';
-import { RegistryClient, RegistryDeadline } from '../../src/registry';
+import { RegistryDeadline } from '../../src/registry';
 import {
-  Authority,
   BUNDLE,
-  CosignWriter,
   EC,
   HOUR,
   GITHUB_ISSUER,
@@ -16,7 +14,7 @@ import {
   WORKFLOW,
   authority,
   b64,
-  byIdentity,
+  byCaFile,
   byKeys,
   certificateBundle,
   deadlineIn,
@@ -26,17 +24,12 @@ import {
   logEntry,
   pae,
   signingCertificate,
+  keylessTrust,
   transparencyLog,
-  trustedRootDocument,
 } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry, sha256 } from '../../src/testing/fake-registry';
-import {
-  ImageVerifier,
-  SignatureTrust,
-  VerificationRequest,
-  VerificationTarget,
-  readTrustedRoot,
-} from '../../src/verification';
+import { sha256 } from '../../src/testing/fake-registry';
+import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
+import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/verification';
 import type { DsseEnvelope, TlogEntry } from '../../src/verification/cosign-evidence';
 
 const MiB = 1024 * 1024;
@@ -93,24 +86,13 @@ const hintOf = (pem: string, encoding: 'base64' | 'hex' = 'base64'): string =>
  * time; one test per budget.
  */
 describe('CPU amplification', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('hostile/cpu');
+  const { registry, cosign, target } = fake;
   const ci = keyPair();
   const stranger = keyPair();
   const other = keyPair();
   let sut: ImageVerifier;
-  let repositories = 0;
   let repository: string;
-
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
   const attestations = (trust: SignatureTrust = byKeys(ci.publicPem)): VerificationRequest => ({
     kind: 'attestations',
     trust,
@@ -142,20 +124,10 @@ describe('CPU amplification', () => {
       sig: b64(sign('sha256', Buffer.from(`junk ${i}`), stranger.privateKey)),
     }));
 
-  beforeAll(async () => {
+  beforeAll(() => {
     Logger.overrideLogger(false);
-    await registry.start();
   });
-
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-
-  beforeEach(() => {
-    repository = `hostile/cpu-${++repositories}`;
-    sut = new ImageVerifier(client);
-  });
+  beforeEach(() => ({ sut, repository } = fake));
 
   afterEach(() => {
     jest.restoreAllMocks();
@@ -263,22 +235,16 @@ describe('CPU amplification', () => {
   });
 
   describe('with transparency-log entries', () => {
-    let ca: Authority;
     let log: TransparencyLog;
     let certificate: SigningCertificate;
     let trust: SignatureTrust;
 
     beforeAll(async () => {
-      ca = await authority('test fulcio');
-      log = transparencyLog('rekor.example - 1');
-      certificate = await signingCertificate(ca);
-      const root = readTrustedRoot(trustedRootDocument(ca, [log]), 'trusted-root.json');
-      trust = byIdentity({
-        authorities: root.authorities,
-        logs: root.logs,
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: true,
-      });
+      ({
+        logs: [log],
+        certificate,
+        trust,
+      } = await keylessTrust());
     });
 
     /** A keyless bundle over a 1 MiB statement, its log entries made by `entries` from the envelope. */
@@ -392,16 +358,11 @@ describe('CPU amplification', () => {
     });
 
     it('reads at most 32 log entries per bundle', async () => {
-      const ca = await authority('test fulcio');
-      const log = transparencyLog('rekor.example - 1');
-      const certificate = await signingCertificate(ca);
-      const root = readTrustedRoot(trustedRootDocument(ca, [log]), 'trusted-root.json');
-      const trust = byIdentity({
-        authorities: root.authorities,
-        logs: root.logs,
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: true,
-      });
+      const {
+        logs: [log],
+        certificate,
+        trust,
+      } = await keylessTrust();
       const digest = cosign.image(repository);
       const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), certificate.privateKey);
       const proven = logEntry(log, dsseEntryBody(envelope, certificate.pem));
@@ -535,12 +496,7 @@ describe('CPU amplification', () => {
           chain: Array.from({ length: 50 }, () => ca.pem).join('\n'),
         },
       ]);
-      const trust = byIdentity({
-        authorities: [ca.node],
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: false,
-        logs: [],
-      });
+      const trust = byCaFile([ca], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]);
 
       const result = await sut.verify(target(digest), signatures(trust), deadlineIn(60_000));
 
@@ -595,12 +551,7 @@ describe('CPU amplification', () => {
         digest,
         Array.from({ length: 100 }, () => ({ ...layer, certificate: leaf.toString('pem'), chain })),
       );
-      const trust = byIdentity({
-        authorities: [fulcio.node, root.node],
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: false,
-        logs: [],
-      });
+      const trust = byCaFile([fulcio, root], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]);
       const meter = meterCrypto();
       let chainChecks = 0;
       const verifyCertificate = X509Certificate.prototype.verify;
@@ -619,16 +570,11 @@ describe('CPU amplification', () => {
     });
 
     it('does not walk an inclusion proof longer than any tree needs (64 hashes)', async () => {
-      const ca = await authority('test fulcio');
-      const log = transparencyLog('rekor.example - 1');
-      const certificate = await signingCertificate(ca);
-      const root = readTrustedRoot(trustedRootDocument(ca, [log]), 'trusted-root.json');
-      const trust = byIdentity({
-        authorities: root.authorities,
-        logs: root.logs,
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: true,
-      });
+      const {
+        logs: [log],
+        certificate,
+        trust,
+      } = await keylessTrust();
       const digest = cosign.image(repository);
       const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), certificate.privateKey);
       const entry = logEntry(log, dsseEntryBody(envelope, certificate.pem));
@@ -656,17 +602,12 @@ describe('CPU amplification', () => {
     });
 
     it('reads at most 16 signature lines of a checkpoint', async () => {
-      const ca = await authority('test fulcio');
-      const log = transparencyLog('rekor.example - 1');
+      const {
+        logs: [log],
+        certificate,
+        trust,
+      } = await keylessTrust();
       const impostor = transparencyLog('rekor.example - 1');
-      const certificate = await signingCertificate(ca);
-      const root = readTrustedRoot(trustedRootDocument(ca, [log]), 'trusted-root.json');
-      const trust = byIdentity({
-        authorities: root.authorities,
-        logs: root.logs,
-        identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-        requireTransparencyLog: true,
-      });
       const digest = cosign.image(repository);
       const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), certificate.privateKey);
       // A checkpoint whose note is signed a thousand times under the log's key hint, never by the log.

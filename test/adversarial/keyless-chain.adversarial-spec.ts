@@ -1,9 +1,7 @@
 import { parseNormalizedReference } from '../../src/image-reference';
 import { VerifySignaturesRule } from '../../src/policy/rules/verify-signatures.rule';
-import { RegistryClient } from '../../src/registry';
 import {
   Authority,
-  CosignWriter,
   EmbeddedSct,
   GITHUB_ISSUER,
   SigningCertificate,
@@ -14,8 +12,8 @@ import {
   transparencyLog,
   trustedRootDocument,
 } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry } from '../../src/testing/fake-registry';
-import { ImageVerifier, VerificationResult } from '../../src/verification';
+import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
+import { VerificationResult } from '../../src/verification';
 
 /**
  * Class 11 of issue 23: a signer whose keyless certificate sigstore's own verifiers (sigstore-go,
@@ -25,31 +23,18 @@ import { ImageVerifier, VerificationResult } from '../../src/verification';
  * must count only the first. SECURITY.md, "Keyless certificates".
  */
 describe('keyless certificates a hostile signer presents', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
+  const fake = verifierOverFakeRegistry('keyless/app');
+  const { cosign, target } = fake;
   const rule = new VerifySignaturesRule();
   const ctLog = transparencyLog('ctfe.example - 2026');
   const strangerLog = transparencyLog('ctfe.attacker.example');
-  let sut: ImageVerifier;
   let root: Authority;
   let fulcio: Authority;
-  let repositories = 0;
 
   beforeAll(async () => {
-    await registry.start();
     root = await authority('test fulcio root');
     // Fulcio's intermediate: a CA for code signing, with no intermediate allowed below it.
     fulcio = await authority('test fulcio intermediate', root, { usages: ['1.3.6.1.5.5.7.3.3'] });
-  });
-
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-
-  beforeEach(() => {
-    sut = new ImageVerifier(client);
   });
 
   /**
@@ -61,7 +46,7 @@ describe('keyless certificates a hostile signer presents', () => {
     chain: readonly Authority[],
     trustedChain: readonly Authority[] = [fulcio, root],
   ): Promise<VerificationResult & { finding?: string }> {
-    const repository = `keyless/app-${++repositories}`;
+    const { repository } = fake;
     const digest = cosign.image(repository);
     const layer = cosign.classicSignature(repository, digest, certificate.privateKey);
     cosign.pushSignatures(repository, digest, [
@@ -79,18 +64,7 @@ describe('keyless certificates a hostile signer presents', () => {
       },
       { readFile: (path) => files[path] },
     );
-    const result = await sut.verify(
-      {
-        access: registry.access,
-        repository,
-        digest,
-        policyRevision: 'r1',
-        successTtlMs: 600_000,
-        failureTtlMs: 10_000,
-      },
-      rule.verification(trust),
-      deadlineIn(),
-    );
+    const result = await fake.sut.verify(target(digest), rule.verification(trust), deadlineIn());
     const finding = rule.check(parseNormalizedReference(`example.com/${repository}@${digest}`), trust, {
       verification: result,
     });

@@ -13,6 +13,7 @@ import {
   WORKFLOW,
   authority,
   b64,
+  byCaFile,
   byIdentity,
   byKeys,
   certificateBundle,
@@ -32,7 +33,7 @@ import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { imageReview } from '../support/reviews';
 import { TestPki, createTestPki } from '../support/test-pki';
 import { startTestServer } from '../support/webhook-server.fixture';
-import { underPolicy } from './support/under-policy';
+import { policyOverRegistry, underPolicy } from './support/under-policy';
 
 /**
  * Class 2 of SECURITY.md's hostile inputs: a registry or signer serves artifacts that do not have
@@ -133,12 +134,7 @@ describe('malformed artifacts', () => {
       },
       dsseEnvelope: envelope,
     });
-    const trust = byIdentity({
-      authorities: [ca.node],
-      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    const trust = byCaFile([ca], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]);
 
     const result = await sut.verify(target(digest), signatures(trust), deadlineIn());
 
@@ -228,20 +224,17 @@ describe('malformed artifacts', () => {
 
   describe('under a policy', () => {
     const policyYaml = (enforcement: 'warn' | 'enforce'): string =>
-      [
-        'apiVersion: kube-image-bouncer.io/v1alpha1',
-        'kind: ImagePolicy',
-        'spec:',
+      policyOverRegistry(
+        registry,
+        [
+          '- name: signed',
+          `  enforcement: ${enforcement}`,
+          '  verifySignatures:',
+          `    keys: [${JSON.stringify(ci.publicPem)}]`,
+        ],
         // A warn-only policy can deny nothing, which the compiler refuses unless it is meant.
-        '  allowPermissive: true',
-        '  registries:',
-        `    - {host: "${registry.access.registry}", insecure: true}`,
-        '  rules:',
-        '    - name: signed',
-        `      enforcement: ${enforcement}`,
-        '      verifySignatures:',
-        `        keys: [${JSON.stringify(ci.publicPem)}]`,
-      ].join('\n');
+        ['allowPermissive: true'],
+      );
     const policyWith = (enforcement: 'warn' | 'enforce') => underPolicy(policyYaml(enforcement));
     /** An image whose only artifact is a bundle with a null signature entry. */
     const junkOnly = (): string => {

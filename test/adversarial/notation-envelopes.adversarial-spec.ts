@@ -1,20 +1,21 @@
 import { Logger } from '@nestjs/common';
 import { Tagged, encode } from 'cbor';
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { deadlineIn } from '../../src/testing/cosign-fixtures';
+import { generateKeyPairSync } from 'node:crypto';
+import { deadlineIn, trustOf } from '../../src/testing/cosign-fixtures';
 import {
   countSignatureChecks as countChecks,
   verifierOverFakeRegistry,
 } from '../../src/testing/verifier-over-fake-registry';
 import {
   NotationSigner,
+  anyIdentityUnder,
   coseEnvelope,
   jwsEnvelope,
   notationPayload,
   notationSigner,
   pushNotationSignature,
 } from '../../src/testing/notation-fixtures';
-import { ImageVerifier, NotationTrust, SignatureTrust, VerificationRequest } from '../../src/verification';
+import { ImageVerifier, VerificationRequest } from '../../src/verification';
 
 /**
  * Notary Project envelopes, which a signer writes whole: a critical header the verifier does not
@@ -29,15 +30,10 @@ describe('hostile Notary Project envelopes', () => {
   let repository: string;
   let release: NotationSigner;
 
-  const request = (): VerificationRequest => {
-    const notation: NotationTrust = {
-      trustStore: [new X509Certificate(release.trustStorePem)],
-      identities: [{ anyone: true, written: '*' }],
-      timestampAuthorities: [],
-    };
-    const trust: SignatureTrust = { keys: [], notation, hash: 'notation' };
-    return { kind: 'signatures', trust };
-  };
+  const request = (): VerificationRequest => ({
+    kind: 'signatures',
+    trust: trustOf([], undefined, { notation: anyIdentityUnder(release) }),
+  });
 
   beforeAll(async () => {
     Logger.overrideLogger(false);

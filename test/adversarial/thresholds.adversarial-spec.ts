@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import {
   Authority,
   GITHUB_ISSUER,
+  SigningCertificate,
   WORKFLOW,
   authority,
   b64,
-  byIdentity,
+  byCaFile,
   byKeys,
   certificateBundle,
   deadlineIn,
@@ -14,16 +15,18 @@ import {
   keyBundle,
   keyPair,
   signingCertificate,
+  trustOf,
 } from '../../src/testing/cosign-fixtures';
 import { sha256 } from '../../src/testing/fake-registry';
 import { verifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
 import {
+  anyIdentityUnder,
   jwsEnvelope,
   notationPayload,
   notationSigner,
   pushNotationSignature,
 } from '../../src/testing/notation-fixtures';
-import { ImageVerifier, SignatureTrust, VerificationRequest, trustHash } from '../../src/verification';
+import { ImageVerifier, SignatureTrust, VerificationRequest } from '../../src/verification';
 
 /**
  * k-of-n thresholds, which one signer would like to meet alone: the same signature many times,
@@ -46,6 +49,13 @@ describe('a threshold met by one signer', () => {
   });
   const bundleBy = (digest: string, key = ci.privateKey) =>
     envelopeOf(cosign.imageSignatureStatement(repository, digest), key);
+  /** A sigstore bundle over `digest` signed with `certificate`'s key, carrying the certificate. */
+  const pushCertificateBundle = (digest: string, certificate: SigningCertificate): void =>
+    cosign.pushBundle(
+      repository,
+      digest,
+      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+    );
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
@@ -100,21 +110,14 @@ describe('a threshold met by one signer', () => {
   it('one certificate that two trusted identities describe is one signer, however often it signs', async () => {
     const certificate = await signingCertificate(fulcio);
     const digest = cosign.image(repository);
-    for (let i = 0; i < 3; i++)
-      cosign.pushBundle(
-        repository,
-        digest,
-        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
-      );
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities: [
+    for (let i = 0; i < 3; i++) pushCertificateBundle(digest, certificate);
+    const trust = byCaFile(
+      [fulcio],
+      [
         { issuer: GITHUB_ISSUER, subject: WORKFLOW },
         { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\// },
       ],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    );
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -130,26 +133,11 @@ describe('a threshold met by one signer', () => {
       { issuer: GITHUB_ISSUER, subject: WORKFLOW },
       { issuer: GITHUB_ISSUER, subjectRegExp: /^https:\/\/github\.com\/acme\/release\// },
     ];
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities,
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    const trust = byCaFile([fulcio], identities);
     const same = cosign.image(repository);
-    for (const certificate of [first, second])
-      cosign.pushBundle(
-        repository,
-        same,
-        certificateBundle(bundleBy(same, certificate.privateKey), certificate),
-      );
+    for (const certificate of [first, second]) pushCertificateBundle(same, certificate);
     const distinct = cosign.image(repository, 'v2');
-    for (const certificate of [first, other])
-      cosign.pushBundle(
-        repository,
-        distinct,
-        certificateBundle(bundleBy(distinct, certificate.privateKey), certificate),
-      );
+    for (const certificate of [first, other]) pushCertificateBundle(distinct, certificate);
 
     expect((await sut.verify(target(same), twoOf(trust), deadlineIn())).reason).toBe(
       'not enough trusted signatures (1 of 2)',
@@ -165,19 +153,11 @@ describe('a threshold met by one signer', () => {
     const digest = cosign.image(repository);
     // The same private key signs twice: once bare (a trusted key), once with its certificate.
     cosign.pushBundle(repository, digest, keyBundle(bundleBy(digest, certificate.privateKey)));
-    cosign.pushBundle(
-      repository,
-      digest,
-      certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
+    pushCertificateBundle(digest, certificate);
+    const trust = trustOf(
+      byKeys(samePublicPem).keys,
+      byCaFile([fulcio], [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }]).certificates,
     );
-    const keys = byKeys(samePublicPem).keys;
-    const certificates = byIdentity({
-      authorities: [fulcio.node],
-      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-      requireTransparencyLog: false,
-      logs: [],
-    }).certificates;
-    const trust: SignatureTrust = { keys, certificates, hash: trustHash(keys, certificates) };
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -198,15 +178,7 @@ describe('a threshold met by one signer', () => {
     const samePublicPem = createPublicKey(notation.privateKey)
       .export({ type: 'spki', format: 'pem' })
       .toString();
-    const trust: SignatureTrust = {
-      keys: byKeys(samePublicPem).keys,
-      notation: {
-        trustStore: [new X509Certificate(notation.trustStorePem)],
-        identities: [{ anyone: true, written: '*' }],
-        timestampAuthorities: [],
-      },
-      hash: 'one-key-two-names',
-    };
+    const trust = trustOf(byKeys(samePublicPem).keys, undefined, { notation: anyIdentityUnder(notation) });
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 
@@ -218,21 +190,14 @@ describe('a threshold met by one signer', () => {
     const both = await signingCertificate(fulcio, { moreSubjects: [release] });
     const ciOnly = await signingCertificate(fulcio);
     const digest = cosign.image(repository);
-    for (const certificate of [both, ciOnly])
-      cosign.pushBundle(
-        repository,
-        digest,
-        certificateBundle(bundleBy(digest, certificate.privateKey), certificate),
-      );
-    const trust = byIdentity({
-      authorities: [fulcio.node],
-      identities: [
+    for (const certificate of [both, ciOnly]) pushCertificateBundle(digest, certificate);
+    const trust = byCaFile(
+      [fulcio],
+      [
         { issuer: GITHUB_ISSUER, subject: WORKFLOW },
         { issuer: GITHUB_ISSUER, subject: release },
       ],
-      requireTransparencyLog: false,
-      logs: [],
-    });
+    );
 
     const result = await sut.verify(target(digest), twoOf(trust), deadlineIn());
 

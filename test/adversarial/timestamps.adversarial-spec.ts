@@ -1,12 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { byKeys, deadlineIn, envelopeOf, keyBundle, keyPair } from '../../src/testing/cosign-fixtures';
+import {
+  byKeys,
+  deadlineIn,
+  envelopeOf,
+  keyBundle,
+  keyPair,
+  trustOf,
+} from '../../src/testing/cosign-fixtures';
 import {
   countSignatureChecks as countChecks,
   verifierOverFakeRegistry,
 } from '../../src/testing/verifier-over-fake-registry';
 import { TimestampAuthority, timestampAuthority, timestampOver } from '../../src/testing/timestamp-fixtures';
-import { ImageVerifier, SignatureTrust, VerificationRequest, trustHash } from '../../src/verification';
+import { ImageVerifier, VerificationRequest } from '../../src/verification';
 
 /**
  * RFC 3161 timestamps, which a signer (not the TSA) puts beside a signature: one over another
@@ -25,14 +32,8 @@ describe('hostile timestamps', () => {
   let ownTsa: TimestampAuthority;
 
   const requiring = (required = true): VerificationRequest => {
-    const base = byKeys(ci.publicPem);
     const timestamps = { authorities: [tsa.node, tsa.root.node], required };
-    const trust: SignatureTrust = {
-      ...base,
-      timestamps,
-      hash: trustHash(base.keys, undefined, { timestamps }),
-    };
-    return { kind: 'signatures', trust };
+    return { kind: 'signatures', trust: trustOf(byKeys(ci.publicPem).keys, undefined, { timestamps }) };
   };
   /** A bundle by the trusted key whose timestamps are `stamps(signature)`. */
   const pushStamped = (digest: string, stamps: (signature: Buffer) => Buffer[]): void => {

@@ -1,15 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createPublicKey } from 'node:crypto';
-import { RegistryClient } from '../../src/registry';
 import {
-  Authority,
-  CosignWriter,
-  GITHUB_ISSUER,
   SigningCertificate,
-  TransparencyLog,
-  WORKFLOW,
-  authority,
-  byIdentity,
   certificateBundle,
   deadlineIn,
   dsseEntryBody,
@@ -20,17 +12,9 @@ import {
   rekorV2Log,
   signingCertificate,
   transparencyLog,
-  trustedRootDocument,
 } from '../../src/testing/cosign-fixtures';
-import { FakeRegistry } from '../../src/testing/fake-registry';
-import {
-  DsseEnvelope,
-  ImageVerifier,
-  SignatureTrust,
-  TlogEntry,
-  VerificationTarget,
-  readTrustedRoot,
-} from '../../src/verification';
+import { keylessVerifierOverFakeRegistry } from '../../src/testing/verifier-over-fake-registry';
+import { DsseEnvelope, TlogEntry } from '../../src/verification';
 
 /**
  * A signer who holds a trusted identity's signing key and wants `requireTransparencyLog` met
@@ -41,61 +25,28 @@ import {
  * ("transparency log certificate does not match").
  */
 describe('a transparency-log entry recording the signature under another verifier', () => {
-  const registry = new FakeRegistry();
-  const cosign = new CosignWriter(registry);
-  const client = new RegistryClient();
-  let sut: ImageVerifier;
-  let fulcio: Authority;
-  let rekor: TransparencyLog;
-  let rekorV2: TransparencyLog;
+  const rekor = transparencyLog('rekor.example - 1');
+  const rekorV2 = rekorV2Log('log2026-1.rekor.example');
+  const fake = keylessVerifierOverFakeRegistry('demo/logged', () => [rekor, rekorV2]);
+  const { cosign, target } = fake;
   let victim: SigningCertificate;
   let mallory: SigningCertificate;
-  let trust: SignatureTrust;
-  let repositories = 0;
-  let repository: string;
-
-  const target = (digest: string): VerificationTarget => ({
-    access: registry.access,
-    repository,
-    digest,
-    policyRevision: 'r1',
-    successTtlMs: 600_000,
-    failureTtlMs: 10_000,
-  });
 
   /** The verdict on a keyless bundle by the victim's certificate, with the log entry `entryFor` makes. */
   const verdict = async (entryFor: (envelope: DsseEnvelope) => TlogEntry) => {
+    const { repository } = fake;
     const digest = cosign.image(repository);
     const envelope = envelopeOf(cosign.imageSignatureStatement(repository, digest), victim.privateKey);
     cosign.pushBundle(repository, digest, certificateBundle(envelope, victim, [entryFor(envelope)]));
-    return sut.verify(target(digest), { kind: 'signatures', trust }, deadlineIn());
+    return fake.sut.verify(target(digest), { kind: 'signatures', trust: fake.keyless.trust }, deadlineIn());
   };
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    await registry.start();
-    fulcio = await authority('test fulcio');
-    rekor = transparencyLog('rekor.example - 1');
-    rekorV2 = rekorV2Log('log2026-1.rekor.example');
-    victim = await signingCertificate(fulcio);
-    mallory = await signingCertificate(fulcio, {
+    victim = fake.keyless.certificate;
+    mallory = await signingCertificate(fake.keyless.fulcio, {
       subject: 'https://github.com/mallory/x/.github/workflows/ci.yml@refs/heads/main',
     });
-    const root = readTrustedRoot(trustedRootDocument(fulcio, [rekor, rekorV2]), 'trusted_root.json');
-    trust = byIdentity({
-      authorities: root.authorities,
-      logs: root.logs,
-      identities: [{ issuer: GITHUB_ISSUER, subject: WORKFLOW }],
-      requireTransparencyLog: true,
-    });
-  });
-  afterAll(async () => {
-    await client.onModuleDestroy();
-    await registry.stop();
-  });
-  beforeEach(() => {
-    repository = `demo/logged-${++repositories}`;
-    sut = new ImageVerifier(client);
   });
 
   it('the honest entry, for contrast: its verifier is the bundle’s certificate, in Rekor v1 and v2', async () => {
