@@ -11,8 +11,9 @@ const OTHER = `sha256:${'e'.repeat(64)}`;
 const COSIGN_PUB = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .publicKey.export({ type: 'spki', format: 'pem' })
   .toString();
+const compiler = new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule()));
 const compile = (spec: string) =>
-  new ImagePolicyCompiler(IMAGE_RULE_TYPES.map((Rule) => new Rule())).compile(
+  compiler.compile(
     `apiVersion: kube-image-bouncer.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: t}\nspec:\n${spec}`,
     'policy.yaml',
     new Map([[resolve('cosign.pub'), COSIGN_PUB]]),

@@ -164,6 +164,7 @@ describe(RegistryClient.name, () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     registry.dropConnections();
     elsewhere.dropConnections();
     await sut.onModuleDestroy();
@@ -485,6 +486,9 @@ describe(RegistryClient.name, () => {
     });
 
     it("keeps a shared token request going for a later caller past the first caller's deadline", async () => {
+      // The first caller's deadline passes on a clock the test moves (the shared request's deadline
+      // is a timer of its own, InFlight's); the registry's sockets stay real.
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
       let releaseToken: (() => void) | undefined;
       const inner = bearerRegistry();
       registry.reset((request, response) => {
@@ -513,10 +517,10 @@ describe(RegistryClient.name, () => {
         deadline: deadlineIn(30_000),
       });
       while (joins.mock.calls.length < 2 || releaseToken === undefined)
-        await new Promise((next) => setTimeout(next, 5));
+        await new Promise((next) => setImmediate(next));
       hurriedSignal.abort();
       expect((await hurried).reason).toBe('timed out');
-      while (Date.now() <= hurriedDeadlineAt + 50) await new Promise((next) => setTimeout(next, 20));
+      await jest.advanceTimersByTimeAsync(hurriedDeadlineAt + 50 - Date.now());
       releaseToken();
 
       await expect(patient).resolves.toMatchObject({ digest: manifestDigest });

@@ -64,7 +64,10 @@ describe(PolicyStore.name, () => {
 
     writeFileSync(path, BROKEN);
     await eventually(() => results.includes('refused'));
-    await delay(1_200); // a poll cycle passes: the same broken text is not reported again
+    // Two reads of the unchanged file, as the poll makes (the store's reload() is the poll's read):
+    // the same broken text is not reported again.
+    await sut.reload();
+    await sut.reload();
     expect(results).toEqual(['refused']);
     expect(sut.current).toMatchObject({ name: 'good', revision: goodRevision });
     expect(sut.lastRefusal?.message).toContain(`${path}:5: spec.rules[0].disallowedTags must be array`);

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
-import { reviewControllerApp } from '../testing/review-controller-app';
-import { ImageReviewModule } from './image-review.module';
-import { PolicyController } from './policy.controller';
-import { DEFAULT_POLICY_YAML } from '../policy/policy-file/default-policy';
+import { reviewControllerApp } from '../src/testing/review-controller-app';
+import { ImageReviewModule } from '../src/image-review/image-review.module';
+import { PolicyController } from '../src/image-review/policy.controller';
+import { DEFAULT_POLICY_YAML } from '../src/policy/policy-file/default-policy';
 
 const REVISION = createHash('sha256').update(DEFAULT_POLICY_YAML).digest('hex').slice(0, 12);
 const imageReview = (images: string[], namespace = 'default') => ({

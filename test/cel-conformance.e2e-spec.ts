@@ -16,9 +16,15 @@ import { getTestRegistry } from '@bufbuild/cel-spec/testdata/registry.js';
 import { tests } from '@bufbuild/cel-spec/testdata/conformance.js';
 import { fromJson, toJson, type JsonObject, type Message } from '@bufbuild/protobuf';
 import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
-import { CostMeter, LIBRARY_FUNCTIONS, metered } from './cel-environment';
-import { ConditionChecker, ConditionType, DYN, listOf, mapOf } from './condition-checker';
-import { meteredPlan } from './condition-program';
+import { CostMeter, LIBRARY_FUNCTIONS, metered } from '../src/attestation-conditions/cel-environment';
+import {
+  ConditionChecker,
+  ConditionType,
+  DYN,
+  listOf,
+  mapOf,
+} from '../src/attestation-conditions/condition-checker';
+import { meteredPlan } from '../src/attestation-conditions/condition-program';
 
 // The CEL specification's conformance tests (cel-spec v0.25.1's `simple` files, as
 // @bufbuild/cel-spec ships them), run three ways: the library as it ships, which is the pass rate

@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo, Socket, connect } from 'node:net';
-import { ConnectionTracker } from './connection-tracker';
+import { ConnectionTracker } from '../src/server/connection-tracker';
 
 /** Blocks the event loop, as a busy worker on a loaded machine does. */
 const stall = (ms: number): void => {

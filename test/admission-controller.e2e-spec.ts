@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
-import { DEFAULT_POLICY_YAML } from '../policy/policy-file/default-policy';
-import { reviewControllerApp } from '../testing/review-controller-app';
-import { AdmissionController } from './admission.controller';
-import { AdmissionModule } from './admission.module';
+import { DEFAULT_POLICY_YAML } from '../src/policy/policy-file/default-policy';
+import { reviewControllerApp } from '../src/testing/review-controller-app';
+import { AdmissionController } from '../src/admission/admission.controller';
+import { AdmissionModule } from '../src/admission/admission.module';
 
 const REVISION = createHash('sha256').update(DEFAULT_POLICY_YAML).digest('hex').slice(0, 12);
 const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
