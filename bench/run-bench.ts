@@ -7,7 +7,7 @@
  * Parts of a run, for measuring one change (they write bench/results.partial.json, no charts):
  *   BENCH_PAYLOADS=1,3        only these payloads (1-based, as the README numbers them)
  *   BENCH_SERVERS=nest,bouncer only these servers
- *   BENCH_SKIP=scaling,registry,decision
+ *   BENCH_SKIP=payloads,scaling,registry,decision
  *   BENCH_BEFORE=DIR          one more server, "before": the bouncer built in DIR (a copy of dist/), on the
  *                             review payloads and on the verification paths of the registry payloads
  */
@@ -492,6 +492,7 @@ async function main(): Promise<void> {
   }[] = [];
   try {
     for (const [index, payload] of payloads.entries()) {
+      if (SKIP.has('payloads')) break;
       if (ONLY_PAYLOADS !== undefined && !ONLY_PAYLOADS.includes(index + 1)) continue;
       log(`${payload.name} (${(payload.body.length / 1024).toFixed(1)} KiB)`);
       const figures: Record<string, ServerFigures> = {};
