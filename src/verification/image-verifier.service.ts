@@ -110,7 +110,7 @@ interface WeighedVerdict {
 
 /**
  * A verdict as the work that reached it left it: whether it may be cached, and whose budget cut it
- * short. It is what the cache holds, so a verdict is weighed without a copy made to carry the weight.
+ * short.
  */
 interface Reached extends WeighedVerdict {
   readonly cacheable: boolean;
@@ -212,7 +212,13 @@ export class ImageVerifier {
       this.running.joinUntil(key, deadline, async (shared) => {
         const found = await this.collect(target, request, shared, review);
         if (found.cacheable)
-          this.verdicts.set(key, found, found.verdict.verified ? target.successTtlMs : target.failureTtlMs);
+          // The verdict and its weight only: a verified verdict reached under a spent budget carries
+          // that review's budget, which the cache must not keep alive.
+          this.verdicts.set(
+            key,
+            { verdict: found.verdict, weight: found.weight },
+            found.verdict.verified ? target.successTtlMs : target.failureTtlMs,
+          );
         return found;
       }),
       deadline.signal,
