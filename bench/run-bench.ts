@@ -10,6 +10,7 @@
  *   BENCH_SKIP=payloads,scaling,registry,decision
  *   BENCH_BEFORE=DIR          one more server, "before": the bouncer built in DIR (a copy of dist/), on the
  *                             review payloads and on the verification paths of the registry payloads
+ *   BENCH_PAIR_CYCLES=5       cycles of a b b a in each paired comparison of the registry part
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -35,6 +36,7 @@ import {
   saturate,
 } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
+import { PairCycle, PairedRates, pairedRates } from './paired-rates';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
 import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
@@ -46,6 +48,9 @@ const { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = runSeconds({ seconds
  * compared with one that has served for minutes would otherwise be judged on its cold start.
  */
 const SETTLE_SECONDS = numberSetting('BENCH_SETTLE_SECONDS', 10);
+/** Cycles of a paired comparison (pairedSaturation), and how long each of their runs lasts. */
+const PAIR_CYCLES = numberSetting('BENCH_PAIR_CYCLES', 5);
+const PAIR_RUN_SECONDS = Math.max(2, SECONDS / 2);
 const FIXED_RATE = 1000;
 /** Cold registry paths make a registry round trip (or several) per review: a rate both sides sustain. */
 const COLD_RATE = 200;
@@ -147,21 +152,28 @@ async function measure(
 }
 
 /**
- * Two saturation measurements to be compared, in the order a b b a (each after a warm-up), so
- * that a machine whose load drifts during the four runs favours neither.
+ * Two saturation measurements to be compared (each after a warm-up): PAIR_CYCLES cycles of runs
+ * in the order a b b a, half as long as a single run, and the median over cycles (see
+ * paired-rates.ts). One cycle of four long runs let a single burst of the host's load decide it.
  */
 async function pairedSaturation(
   a: { port: number; payload: BenchPayload },
   b: { port: number; payload: BenchPayload },
   scratch: string,
-): Promise<[number, number]> {
+): Promise<PairedRates> {
   for (const { port, payload } of [a, b]) await saturate(port, payload, WARMUP_SECONDS, scratch);
   const rate = async ({ port, payload }: typeof a): Promise<number> =>
-    (await saturate(port, payload, SECONDS, scratch)).requestsPerSecond;
-  const [a1, b1, b2, a2] = [await rate(a), await rate(b), await rate(b), await rate(a)];
-  // The four runs, in order, so that drift within a pair shows beside the means it gives.
-  log(`    runs in order (a b b a): ${[a1, b1, b2, a2].map((r) => r.toFixed(0)).join(' ')} req/s`);
-  return [(a1 + a2) / 2, (b1 + b2) / 2];
+    (await saturate(port, payload, PAIR_RUN_SECONDS, scratch)).requestsPerSecond;
+  const cycles: PairCycle[] = [];
+  for (let i = 0; i < PAIR_CYCLES; i++)
+    cycles.push([await rate(a), await rate(b), await rate(b), await rate(a)]);
+  const rates = pairedRates(cycles);
+  // Every run, in order, so that drift within a cycle shows beside the ratio it gives.
+  for (const [i, cycle] of cycles.entries())
+    log(
+      `    cycle ${i + 1} (a b b a): ${cycle.map((r) => r.toFixed(0)).join(' ')} req/s, b/a ${rates.cycleRatios[i].toFixed(2)}`,
+    );
+  return rates;
 }
 
 /** One review to `path`, its AdmissionReview response, to check a fixture before timing it. */
@@ -193,6 +205,10 @@ function fetchInsecure(port: number, payload: BenchPayload): Promise<string> {
   });
 }
 
+/**
+ * The registry part. Each pair of rates and its ratio come from pairedSaturation: medians over
+ * cycles, so `ratio` is not always `requestsPerSecond` over its baseline exactly.
+ */
 export interface RegistryFigures {
   readonly coldRate: number;
   /** /mutate from the tag cache, and /validate of the same Pod on the same server. */
@@ -338,7 +354,11 @@ async function measureRegistryPaths(
     ];
     for (const [server, payload] of settling) await saturate(server.port, payload, SETTLE_SECONDS, scratch);
 
-    const [validateSamePod, mutateRps] = await pairedSaturation(
+    const {
+      a: validateSamePod,
+      b: mutateRps,
+      ratio: mutateRatio,
+    } = await pairedSaturation(
       { port: pin.port, payload: payloads.validateSamePod },
       { port: pin.port, payload: payloads.mutate },
       scratch,
@@ -346,7 +366,11 @@ async function measureRegistryPaths(
     log(
       `  /mutate from the tag cache ${mutateRps.toFixed(0)} req/s, /validate of the same Pod ${validateSamePod.toFixed(0)} req/s`,
     );
-    const [stringOnly, verifiedRps] = await pairedSaturation(
+    const {
+      a: stringOnly,
+      b: verifiedRps,
+      ratio: verifiedRatio,
+    } = await pairedSaturation(
       { port: plain.port, payload: payloads.verified },
       { port: verify.port, payload: payloads.verified },
       scratch,
@@ -355,12 +379,20 @@ async function measureRegistryPaths(
       `  verifySignatures from the caches ${verifiedRps.toFixed(0)} req/s, the string-only path ${stringOnly.toFixed(0)} req/s`,
     );
 
-    const [stringOnlyForAttested, attestedRps] = await pairedSaturation(
+    const {
+      a: stringOnlyForAttested,
+      b: attestedRps,
+      ratio: attestedRatio,
+    } = await pairedSaturation(
       { port: plain.port, payload: payloads.attested },
       { port: attested.port, payload: payloads.attested },
       scratch,
     );
-    const [verifiedForAttested, attestedAgainstVerified] = await pairedSaturation(
+    const {
+      a: verifiedForAttested,
+      b: attestedAgainstVerified,
+      ratio: attestedOverVerified,
+    } = await pairedSaturation(
       { port: verify.port, payload: payloads.attested },
       { port: attested.port, payload: payloads.attested },
       scratch,
@@ -391,7 +423,11 @@ async function measureRegistryPaths(
     const verifyCold = await cold(verifyColdServer, payloads.verified, verifyColdServer.port);
     let before: RegistryFigures['before'];
     if (verifyBefore && verifyColdBefore) {
-      const [verifiedBefore, verifiedAfter] = await pairedSaturation(
+      const {
+        a: verifiedBefore,
+        b: verifiedAfter,
+        ratio: afterOverBefore,
+      } = await pairedSaturation(
         { port: verifyBefore.port, payload: payloads.verified },
         { port: verify.port, payload: payloads.verified },
         scratch,
@@ -401,7 +437,7 @@ async function measureRegistryPaths(
         verified: {
           before: verifiedBefore,
           after: verifiedAfter,
-          afterOverBefore: verifiedAfter / verifiedBefore,
+          afterOverBefore,
         },
         verifyCold: verifyColdBeforeResult,
         verifyColdAfterOverBeforeP99: verifyCold.p99Ms / verifyColdBeforeResult.p99Ms,
@@ -423,14 +459,14 @@ async function measureRegistryPaths(
 
     return {
       coldRate: COLD_RATE,
-      mutate: { requestsPerSecond: mutateRps, validateSamePod, ratio: mutateRps / validateSamePod },
-      verified: { requestsPerSecond: verifiedRps, stringOnly, ratio: verifiedRps / stringOnly },
+      mutate: { requestsPerSecond: mutateRps, validateSamePod, ratio: mutateRatio },
+      verified: { requestsPerSecond: verifiedRps, stringOnly, ratio: verifiedRatio },
       attested: {
         requestsPerSecond: attestedRps,
         stringOnly: stringOnlyForAttested,
-        ratio: attestedRps / stringOnlyForAttested,
+        ratio: attestedRatio,
         verified: verifiedForAttested,
-        overVerified: attestedAgainstVerified / verifiedForAttested,
+        overVerified: attestedOverVerified,
       },
       registryHead,
       mutateCold,
