@@ -126,9 +126,12 @@ function applyRule(
       problem: `could not be checked by rule ${rule.name}`,
     };
   }
-  let trace: RuleTrace = violation ? { rule, violation } : { rule };
-  if (facts.verification) trace = { ...trace, verification: facts.verification };
-  return attestations ? { ...trace, attestations } : trace;
+  // Key by key onto a literal, never onto a spread copy: see traceOf.
+  const trace: { -readonly [K in keyof RuleTrace]: RuleTrace[K] } = { rule };
+  if (violation) trace.violation = violation;
+  if (facts.verification) trace.verification = facts.verification;
+  if (attestations) trace.attestations = attestations;
+  return trace;
 }
 
 const tagDigestOf = (facts: ImageFacts): TagDigest | undefined =>
@@ -289,10 +292,7 @@ export function finished(assessment: Assessment): ImageTrace {
   const ledger: LedgerDecision[] = [];
   for (const rule of rules) if (rule.ledger && !rule.violation) ledger.push(rule.ledger);
   if (ledger.length > 0) verdict = { ...verdict, ledger };
-  let image: ImageTrace = { verdict, rules };
-  if (trace.resolution) image = { ...image, resolution: trace.resolution };
-  if (trace.withheld) image = { ...image, withheld: trace.withheld };
-  return image;
+  return traceOf(verdict, rules, trace.resolution, trace.withheld);
 }
 
 /** Whether nothing waits for the registry any more. */
@@ -305,10 +305,22 @@ const hasPending = (trace: ImageTrace): boolean =>
 const settled = (trace: ImageTrace): Assessment => ({ trace, verify: [], needsTagDigest: false });
 
 function withFacts(trace: ImageTrace, facts: ImageFacts, withheld: readonly string[]): ImageTrace {
-  let traced = trace;
-  if (facts.tagDigest) traced = { ...traced, resolution: facts.tagDigest };
-  if (withheld.length > 0) traced = { ...traced, withheld };
-  return traced;
+  return traceOf(trace.verdict, trace.rules, facts.tagDigest, withheld.length > 0 ? withheld : undefined);
+}
+
+/**
+ * An image trace built whole, its keys in their usual order. Each look at each image of a review
+ * makes one: Node 20's V8 adds a property to a spread copy (`{ ...trace, resolution }`) on a slow
+ * path, ~0.7 µs a time, where a literal costs a few dozen nanoseconds (Node 24 is fast at both).
+ */
+function traceOf(
+  verdict: ImageVerdict,
+  rules: readonly RuleTrace[],
+  resolution: DigestResolution | undefined,
+  withheld: readonly string[] | undefined,
+): ImageTrace {
+  if (withheld === undefined) return resolution ? { verdict, rules, resolution } : { verdict, rules };
+  return resolution ? { verdict, rules, resolution, withheld } : { verdict, rules, withheld };
 }
 
 /** Why each pattern that names the image's tag did not let its digest through. */

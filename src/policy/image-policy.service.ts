@@ -287,10 +287,12 @@ export class ImagePolicyService implements OnApplicationBootstrap {
   ): Promise<ImageTrace> {
     const { policy } = image;
     const reference = image.parsed as ImageReference;
+    // Facts are built as literals, not spread copies: Node 20 adds a key to a spread copy slowly
+    // (see traceOf in image-assessment.ts), and this runs for every image of every review.
     let facts: ImageFacts = { registry: 'asked' };
     if (first.needsTagDigest)
       facts = {
-        ...facts,
+        registry: 'asked',
         tagDigest: await this.resolver.resolve(
           reference.domain,
           reference.path,
@@ -318,9 +320,12 @@ export class ImagePolicyService implements OnApplicationBootstrap {
     const ledger = new Map(
       answers.flatMap(([rule, answer]) => (answer.ledger ? [[rule, answer.ledger] as const] : [])),
     );
-    return finished(
-      assess(image, { ...facts, verifications, ...(ledger.size > 0 ? { ledger } : {}) }, this.onRuleError),
-    );
+    const { tagDigest } = facts;
+    const verified: ImageFacts =
+      ledger.size > 0
+        ? { registry: 'asked', tagDigest, verifications, ledger }
+        : { registry: 'asked', tagDigest, verifications };
+    return finished(assess(image, verified, this.onRuleError));
   }
 
   /**

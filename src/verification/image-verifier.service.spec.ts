@@ -1033,6 +1033,18 @@ describe(ImageVerifier.name, () => {
       expect(sigRequests(digest)).toBe(1);
     });
 
+    it('answers every hit with the one result it cached, waiting on nothing (0 ms) and building nothing', async () => {
+      const digest = signedImage();
+      const request = signatures(byKeys(ci.publicPem));
+      await sut.verify(target(digest), request, deadlineIn());
+
+      const hit = await sut.verify(target(digest), request, deadlineIn());
+      const nextHit = await sut.verify(target(digest), request, deadlineIn());
+
+      expect(hit).toMatchObject({ verified: true, cache: 'hit', ms: 0 });
+      expect(nextHit).toBe(hit);
+    });
+
     it('does not reuse a verdict under another policy revision', async () => {
       const digest = signedImage();
       const request = signatures(byKeys(ci.publicPem));

@@ -148,13 +148,18 @@ export class VerifyAttestationsRule implements ImageRule<AttestationSettings> {
     // ask: one signer's satisfying attestation beside another's that says otherwise is not two.
     const required = result.signers?.required ?? 1;
     const satisfying: SignerTally[] = [];
-    const attestations = verified.map(({ statement, signer, ...attestation }): AttestationJudgement => {
-      // Once enough signers satisfy every condition, the rest are not evaluated.
-      if (enoughSigners(satisfying, required)) return { ...attestation, admitted: false };
-      const outcome = judgeStatement(conditions, statement, image, review.now, review.conditionBudget);
-      if (outcome.satisfied) satisfying.push(signer);
-      return { ...attestation, outcome, admitted: outcome.satisfied };
-    });
+    // Each judgement is a literal rather than a spread of the attestation: Node 20 adds keys to a
+    // spread copy on a slow path, and this runs for every attestation of every review.
+    const attestations = verified.map(
+      ({ where, verifiedBy, predicateType: type, statement, signer }): AttestationJudgement => {
+        // Once enough signers satisfy every condition, the rest are not evaluated.
+        if (enoughSigners(satisfying, required))
+          return { where, verifiedBy, predicateType: type, admitted: false };
+        const outcome = judgeStatement(conditions, statement, image, review.now, review.conditionBudget);
+        if (outcome.satisfied) satisfying.push(signer);
+        return { where, verifiedBy, predicateType: type, outcome, admitted: outcome.satisfied };
+      },
+    );
     if (enoughSigners(satisfying, required)) return { attestations };
     const signers = countDistinctSigners(satisfying);
     const failed =
