@@ -1033,7 +1033,7 @@ describe(ImageVerifier.name, () => {
       expect(sigRequests(digest)).toBe(1);
     });
 
-    it('answers every hit with the one result it cached, waiting on nothing (0 ms) and building nothing', async () => {
+    it('answers every hit with the one result it cached, frozen, waiting on nothing (0 ms) and building nothing', async () => {
       const digest = signedImage();
       const request = signatures(byKeys(ci.publicPem));
       await sut.verify(target(digest), request, deadlineIn());
@@ -1043,6 +1043,7 @@ describe(ImageVerifier.name, () => {
 
       expect(hit).toMatchObject({ verified: true, cache: 'hit', ms: 0 });
       expect(nextHit).toBe(hit);
+      expect(Object.isFrozen(hit)).toBe(true);
     });
 
     it('does not reuse a verdict under another policy revision', async () => {

@@ -112,7 +112,8 @@ interface WeighedVerdict {
  * A verdict as the cache holds it: the very result a hit answers, built once when it is cached
  * (a hit waits on nothing: 0 ms). A hit then allocates nothing, where spreading the verdict into
  * a new result cost ~0.7 µs a hit on Node 20, whose V8 adds a property to a spread copy on a slow
- * path. Callers only read a result, so every hit may share it.
+ * path. Callers only read a result, so every hit may share it; it is frozen, so that one that
+ * wrote to it would fail instead of reaching other reviews.
  */
 interface CachedVerdict {
   readonly hit: VerificationResult;
@@ -227,7 +228,7 @@ export class ImageVerifier {
           // that review's budget, which the cache must not keep alive.
           this.verdicts.set(
             key,
-            { hit: { ...found.verdict, cache: 'hit', ms: 0 }, weight: found.weight },
+            { hit: Object.freeze({ ...found.verdict, cache: 'hit', ms: 0 }), weight: found.weight },
             found.verdict.verified ? target.successTtlMs : target.failureTtlMs,
           );
         return found;
