@@ -36,6 +36,7 @@ import {
   saturate,
 } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
+import { readCpuTimes, stealPercent } from './host-steal';
 import { PairCycle, PairedRates, pairedRates } from './paired-rates';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
 import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
@@ -512,6 +513,7 @@ async function main(): Promise<void> {
       scratch,
     );
   };
+  const atStart = readCpuTimes();
   const wanted = (name: string): boolean => ONLY_SERVERS === undefined || ONLY_SERVERS.includes(name);
   const servers: RunningServer[] = [];
   if (wanted('baseline')) servers.push(await reference('baseline', 'baseline-server.js'));
@@ -539,6 +541,8 @@ async function main(): Promise<void> {
     servers.forEach((server) => server.process.kill('SIGTERM'));
   }
 
+  const afterPayloads = readCpuTimes();
+
   // Scaling with cluster workers, on the two most common review shapes.
   const scaling: { payload: string; workers: number; requestsPerSecond: number }[] = [];
   for (const workers of SKIP.has('scaling') ? [] : [1, 2]) {
@@ -556,9 +560,19 @@ async function main(): Promise<void> {
     }
   }
 
+  const beforeRegistry = readCpuTimes();
   const registry = SKIP.has('registry')
     ? undefined
     : await measureRegistryPaths(bouncer, scratch, BEFORE_DIST);
+  const afterRegistry = readCpuTimes();
+  const steal = {
+    wholeRun: stealPercent(atStart, afterRegistry),
+    payloads: SKIP.has('payloads') ? undefined : stealPercent(atStart, afterPayloads),
+    registry: registry ? stealPercent(beforeRegistry, afterRegistry) : undefined,
+  };
+  log(
+    `steal time (the host's share of this VM's CPU, /proc/stat): ${steal.wholeRun ?? '?'}% over the run; payloads ${steal.payloads ?? '-'}%, registry part ${steal.registry ?? '-'}%`,
+  );
 
   const decision = SKIP.has('decision') ? undefined : await measureDecisionCost(payloads[2].body);
   if (decision)
@@ -662,6 +676,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model,
       node: process.version,
       loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+      stealPercent: steal,
     },
     loadGenerator: generator,
     secondsPerRun: SECONDS,
