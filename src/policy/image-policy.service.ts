@@ -321,11 +321,11 @@ export class ImagePolicyService implements OnApplicationBootstrap {
       answers.flatMap(([rule, answer]) => (answer.ledger ? [[rule, answer.ledger] as const] : [])),
     );
     const { tagDigest } = facts;
-    const verified: ImageFacts =
+    const answered: ImageFacts =
       ledger.size > 0
         ? { registry: 'asked', tagDigest, verifications, ledger }
         : { registry: 'asked', tagDigest, verifications };
-    return finished(assess(image, verified, this.onRuleError));
+    return finished(assess(image, answered, this.onRuleError));
   }
 
   /**
