@@ -180,7 +180,6 @@ export class ImageVerifier {
     request: VerificationRequest,
     deadline: RegistryDeadline,
   ): Promise<VerificationResult> {
-    const started = Date.now();
     const key = [
       target.policyRevision,
       request.trust.hash,
@@ -193,6 +192,8 @@ export class ImageVerifier {
     ].join('\n');
     const cached = target.fresh ? undefined : this.verdicts.get(key);
     if (cached) return cached.hit;
+    // Timed from here: a hit waits on nothing, and answers 0 ms without reading the clock.
+    const started = Date.now();
     // A verification whose turn came after the review's deadline starts nothing: nobody would wait for it.
     if (deadline.signal.aborted)
       return { ...timedOut(target.digest), cache: 'miss', ms: Date.now() - started };
@@ -224,8 +225,8 @@ export class ImageVerifier {
       this.running.joinUntil(key, deadline, async (shared) => {
         const found = await this.collect(target, request, shared, review);
         if (found.cacheable)
-          // The verdict and its weight only: a verified verdict reached under a spent budget carries
-          // that review's budget, which the cache must not keep alive.
+          // The result a hit answers and its weight only, not the Reached record: a verdict reached
+          // under a spent budget carries that review's budget, which the cache must not keep alive.
           this.verdicts.set(
             key,
             { hit: Object.freeze({ ...found.verdict, cache: 'hit', ms: 0 }), weight: found.weight },
