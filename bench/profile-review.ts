@@ -7,8 +7,14 @@
  * Chrome DevTools or speedscope.
  *
  *   npm run bench:profile [-- PAYLOAD_INDEX... registry]
+ *   BENCH_PROFILE_BEFORE=/worktree/of/the/parent/dist [BENCH_PROFILE_AFTER=/worktree/of/the/cut/dist] \
+ *     npm run bench:profile -- registry
  *
  * Default: `0 2 registry`, the 1-image ImageReview, the Pod AdmissionReview and the registry paths.
+ * With BENCH_PROFILE_BEFORE, the `dist` folder of another build (the commit before a cut, built in a
+ * worktree of its own), each path is profiled on that build and then on BENCH_PROFILE_AFTER's (this
+ * build's by default), which is ranked against it instead of against the floor: the before and after
+ * of a cut, path by path.
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -21,12 +27,14 @@ import { bouncerServeArgs, writeBenchCertificate } from './bench-server';
 import { PINNED_CORES, pinProcesses, saturate } from './load';
 import { BenchPayload, benchPayloads } from './payloads';
 import { BenchRegistry, startBenchRegistry } from './registry-fixture';
-import { numberSetting } from './settings';
+import { numberSetting, pathSetting } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
 const SECONDS = numberSetting('BENCH_SECONDS', 10);
 const SETTLE_SECONDS = numberSetting('BENCH_SETTLE_SECONDS', 10);
 const PINNED = cpus().length >= 2;
+const BEFORE_DIST = pathSetting('BENCH_PROFILE_BEFORE', 'main.js');
+const AFTER_DIST = pathSetting('BENCH_PROFILE_AFTER', 'main.js') ?? 'dist';
 
 interface CpuProfileNode {
   readonly id: number;
@@ -52,8 +60,10 @@ function ownerOf(url: string, functionName: string): string {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   const path = relative(ROOT, url.replace(/^file:\/\//, ''));
+  // Any build's `dist`, this one's or BENCH_PROFILE_BEFORE's, so that both name a file alike.
   const parts = path.split('/');
-  return parts[0] === 'dist' ? `bouncer:${parts[2] ?? parts[1]}` : path;
+  const built = parts.lastIndexOf('dist');
+  return built >= 0 ? `bouncer:${parts[built + 2] ?? parts[built + 1]}` : path;
 }
 
 export interface ProfileSummary {
@@ -146,24 +156,143 @@ async function profileServer(
   return { summary: summarise(profile, requestsPerSecond * SECONDS, windowUs), requestsPerSecond, dir };
 }
 
-/** The biggest differences first: what `ours` spends above `floor`, by package and by function. */
-function report(title: string, ours: ProfileSummary, floor: ProfileSummary, top = 25): void {
+/**
+ * What `ours` spends against `theirs`, by package and by function. Against the floor, what ours spends
+ * above it comes first; between two builds of one path (`both ways`), the biggest change either way,
+ * so that what a cut saved is ranked beside anything it cost.
+ */
+function report(
+  title: string,
+  ours: ProfileSummary,
+  theirs: ProfileSummary,
+  rank: 'above' | 'both ways' = 'above',
+  top = 25,
+): void {
   process.stdout.write(
-    `\n${title}\n  CPU per request: ${ours.busyUsPerRequest.toFixed(1)} µs, against ${floor.busyUsPerRequest.toFixed(1)} µs\n`,
+    `\n${title}\n  CPU per request: ${ours.busyUsPerRequest.toFixed(1)} µs, against ${theirs.busyUsPerRequest.toFixed(1)} µs\n`,
   );
-  for (const [what, mine, theirs] of [
-    ['by package or folder', ours.byOwner, floor.byOwner],
-    ['by function, self time', ours.byFunction, floor.byFunction],
+  const weight = rank === 'above' ? (change: number): number => change : Math.abs;
+  for (const [what, mine, against] of [
+    ['by package or folder', ours.byOwner, theirs.byOwner],
+    ['by function, self time', ours.byFunction, theirs.byFunction],
   ] as const) {
     process.stdout.write(`  ${what.padEnd(96)}   µs/req  against    above\n`);
-    const rows = [...new Set([...mine.keys(), ...theirs.keys()])]
-      .map((key) => ({ key, us: mine.get(key) ?? 0, against: theirs.get(key) ?? 0 }))
-      .sort((a, b) => b.us - b.against - (a.us - a.against));
-    for (const { key, us, against } of rows.slice(0, top))
+    const rows = [...new Set([...mine.keys(), ...against.keys()])]
+      .map((key) => ({ key, us: mine.get(key) ?? 0, against: against.get(key) ?? 0 }))
+      .sort((a, b) => weight(b.us - b.against) - weight(a.us - a.against));
+    for (const row of rows.slice(0, top))
       process.stdout.write(
-        `  ${key.slice(0, 96).padEnd(96)} ${us.toFixed(1).padStart(8)} ${against.toFixed(1).padStart(8)} ${(us - against).toFixed(1).padStart(8)}\n`,
+        `  ${row.key.slice(0, 96).padEnd(96)} ${row.us.toFixed(1).padStart(8)} ${row.against.toFixed(1).padStart(8)} ${(row.us - row.against).toFixed(1).padStart(8)}\n`,
       );
   }
+}
+
+const SERVING = 'kube-image-bouncer serving';
+
+/** A path through the registry from warm caches, and the review the string-only path is profiled on beside it. */
+interface RegistryPath {
+  readonly label: string;
+  readonly policy: string;
+  readonly payload: BenchPayload;
+  readonly stringOnlyPayload: BenchPayload;
+}
+
+/** Pinning (/mutate), a verified signature and a verified attestation with two conditions (/validate). */
+function registryPaths({ policies, payloads }: BenchRegistry): RegistryPath[] {
+  return [
+    {
+      label: '/mutate, tag cache hit',
+      policy: policies.pin,
+      payload: payloads.mutate,
+      stringOnlyPayload: payloads.verified,
+    },
+    {
+      label: '/validate, verifySignatures, cache hit',
+      policy: policies.verify,
+      payload: payloads.verified,
+      stringOnlyPayload: payloads.verified,
+    },
+    {
+      label: '/validate, verifyAttestations with two conditions, cache hit',
+      policy: policies.attested,
+      payload: payloads.attested,
+      stringOnlyPayload: payloads.attested,
+    },
+  ];
+}
+
+async function withBenchRegistry(
+  scratch: string,
+  use: (registry: BenchRegistry) => Promise<void>,
+): Promise<void> {
+  let registry: BenchRegistry | undefined;
+  try {
+    registry = await startBenchRegistry(scratch);
+    await use(registry);
+  } finally {
+    await registry?.stop();
+  }
+}
+
+type BouncerArgs = (policy?: string, dist?: string) => (port: number) => string[];
+
+/** Each path against the Nest-on-Express floor, and each registry path against the string-only path. */
+async function profileAgainstFloor(
+  chosen: readonly string[],
+  bouncerArgs: BouncerArgs,
+  floorArgs: (port: number) => string[],
+  scratch: string,
+): Promise<void> {
+  const payloads = benchPayloads();
+  for (const index of chosen.filter((item) => item !== 'registry')) {
+    const payload = payloads[Number(index)];
+    const floor = await profileServer('nest', floorArgs, 'ready', payload, scratch);
+    const bouncer = await profileServer('bouncer', bouncerArgs(), SERVING, payload, scratch);
+    report(
+      `${payload.name}: bouncer ${bouncer.requestsPerSecond.toFixed(0)} req/s, Nest on Express ${floor.requestsPerSecond.toFixed(0)} req/s (profiles in ${bouncer.dir}, ${floor.dir})`,
+      bouncer.summary,
+      floor.summary,
+    );
+  }
+  if (!chosen.includes('registry')) return;
+  await withBenchRegistry(scratch, async (registry) => {
+    for (const { label, policy, payload, stringOnlyPayload } of registryPaths(registry)) {
+      const plain = await profileServer('bouncer-plain', bouncerArgs(), SERVING, stringOnlyPayload, scratch);
+      const ours = await profileServer('bouncer-registry', bouncerArgs(policy), SERVING, payload, scratch);
+      report(
+        `${label}: ${ours.requestsPerSecond.toFixed(0)} req/s; the string-only path on the same pod ${plain.requestsPerSecond.toFixed(0)} req/s (profile in ${ours.dir})`,
+        ours.summary,
+        plain.summary,
+      );
+    }
+  });
+}
+
+/** Each path on the build in `beforeDist`, then on the one in `afterDist`, ranked against the first. */
+async function profileBeforeAndAfter(
+  beforeDist: string,
+  afterDist: string,
+  chosen: readonly string[],
+  bouncerArgs: BouncerArgs,
+  scratch: string,
+): Promise<void> {
+  const compare = async (label: string, payload: BenchPayload, policy?: string): Promise<void> => {
+    const before = await profileServer('before', bouncerArgs(policy, beforeDist), SERVING, payload, scratch);
+    const after = await profileServer('after', bouncerArgs(policy, afterDist), SERVING, payload, scratch);
+    report(
+      `${label}: after (${afterDist}) ${after.requestsPerSecond.toFixed(0)} req/s, before (${beforeDist}) ${before.requestsPerSecond.toFixed(0)} req/s (profiles in ${after.dir}, ${before.dir})`,
+      after.summary,
+      before.summary,
+      'both ways',
+    );
+  };
+  const payloads = benchPayloads();
+  for (const index of chosen.filter((item) => item !== 'registry'))
+    await compare(payloads[Number(index)].name, payloads[Number(index)]);
+  if (!chosen.includes('registry')) return;
+  await withBenchRegistry(scratch, async (registry) => {
+    for (const { label, policy, payload } of registryPaths(registry)) await compare(label, payload, policy);
+  });
 }
 
 async function main(): Promise<void> {
@@ -171,83 +300,18 @@ async function main(): Promise<void> {
   if (PINNED) pinProcesses([process.pid], String(PINNED_CORES.client));
   const scratch = mkdtempSync(join(tmpdir(), 'bouncer-profile-'));
   const { certPath, keyPath } = await writeBenchCertificate(scratch);
-  const payloads = benchPayloads();
   const asked = process.argv.slice(2);
   const chosen = asked.length > 0 ? asked : ['0', '2', 'registry'];
-  const bouncerArgs =
-    (policy?: string) =>
-    (port: number): string[] =>
-      bouncerServeArgs({ certPath, keyPath, port, workers: 1, policy });
+  const bouncerArgs: BouncerArgs = (policy, dist) => (port) =>
+    bouncerServeArgs({ dist, certPath, keyPath, port, workers: 1, policy });
   const floorArgs = (port: number): string[] => [
     join('.bench-build', 'bench', 'nest-floor-server.js'),
     certPath,
     keyPath,
     String(port),
   ];
-
-  for (const index of chosen.filter((item) => item !== 'registry')) {
-    const payload = payloads[Number(index)];
-    const floor = await profileServer('nest', floorArgs, 'ready', payload, scratch);
-    const bouncer = await profileServer(
-      'bouncer',
-      bouncerArgs(),
-      'kube-image-bouncer serving',
-      payload,
-      scratch,
-    );
-    report(
-      `${payload.name}: bouncer ${bouncer.requestsPerSecond.toFixed(0)} req/s, Nest on Express ${floor.requestsPerSecond.toFixed(0)} req/s (profiles in ${bouncer.dir}, ${floor.dir})`,
-      bouncer.summary,
-      floor.summary,
-    );
-  }
-
-  if (!chosen.includes('registry')) return;
-  // The registry path from warm caches: pinning (/mutate), a verified signature and a verified
-  // attestation with two conditions (/validate), each against the string-only path on its pod.
-  let registry: BenchRegistry | undefined;
-  try {
-    registry = await startBenchRegistry(scratch);
-    const { policies, payloads: registryPayloads } = registry;
-    // Each path, and the review the string-only path is profiled on beside it.
-    for (const [label, policy, payload, stringOnlyPayload] of [
-      ['/mutate, tag cache hit', policies.pin, registryPayloads.mutate, registryPayloads.verified],
-      [
-        '/validate, verifySignatures, cache hit',
-        policies.verify,
-        registryPayloads.verified,
-        registryPayloads.verified,
-      ],
-      [
-        '/validate, verifyAttestations with two conditions, cache hit',
-        policies.attested,
-        registryPayloads.attested,
-        registryPayloads.attested,
-      ],
-    ] as const) {
-      const plain = await profileServer(
-        'bouncer-plain',
-        bouncerArgs(),
-        'kube-image-bouncer serving',
-        stringOnlyPayload,
-        scratch,
-      );
-      const ours = await profileServer(
-        'bouncer-registry',
-        bouncerArgs(policy),
-        'kube-image-bouncer serving',
-        payload,
-        scratch,
-      );
-      report(
-        `${label}: ${ours.requestsPerSecond.toFixed(0)} req/s; the string-only path on the same pod ${plain.requestsPerSecond.toFixed(0)} req/s (profile in ${ours.dir})`,
-        ours.summary,
-        plain.summary,
-      );
-    }
-  } finally {
-    await registry?.stop();
-  }
+  if (BEFORE_DIST === undefined) await profileAgainstFloor(chosen, bouncerArgs, floorArgs, scratch);
+  else await profileBeforeAndAfter(BEFORE_DIST, AFTER_DIST, chosen, bouncerArgs, scratch);
 }
 
 main().catch((error: unknown) => {

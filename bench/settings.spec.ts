@@ -1,4 +1,7 @@
-import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listSetting, numberListSetting, numberSetting, pathSetting, runSeconds } from './settings';
 
 describe('bench settings', () => {
   describe(numberSetting.name, () => {
@@ -55,6 +58,25 @@ describe('bench settings', () => {
         seconds: 10,
         warmupSeconds: 1,
       });
+    });
+  });
+
+  describe(pathSetting.name, () => {
+    const build = mkdtempSync(join(tmpdir(), 'bench-settings-'));
+    const dist = join(build, 'dist');
+    mkdirSync(dist);
+    writeFileSync(join(dist, 'main.js'), '');
+
+    it('reads a folder that holds the file it must hold, and is undefined when unset or empty', () => {
+      expect(pathSetting('BENCH_PROFILE_BEFORE', 'main.js', { BENCH_PROFILE_BEFORE: dist })).toBe(dist);
+      expect(pathSetting('BENCH_PROFILE_BEFORE', 'main.js', {})).toBeUndefined();
+      expect(pathSetting('BENCH_PROFILE_BEFORE', 'main.js', { BENCH_PROFILE_BEFORE: ' ' })).toBeUndefined();
+    });
+
+    it('refuses a folder without that file, naming the variable, before anything is measured', () => {
+      expect(() => pathSetting('BENCH_PROFILE_BEFORE', 'main.js', { BENCH_PROFILE_BEFORE: build })).toThrow(
+        `BENCH_PROFILE_BEFORE must be a folder holding main.js (got '${build}')`,
+      );
     });
   });
 });

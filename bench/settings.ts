@@ -3,6 +3,9 @@
 // measures anything, where Number() would have run NaN seconds and written figures of nothing. An
 // empty value is the same as none, as a shell's `BENCH_SECONDS= npm run bench` means.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 /** The environment a bench reads its settings from: process.env, or a spec's own. */
 export type BenchEnvironment = Readonly<Record<string, string | undefined>>;
 
@@ -50,4 +53,16 @@ export function runSeconds(defaults: RunSeconds, env: BenchEnvironment = process
     seconds: numberSetting('BENCH_SECONDS', defaults.seconds, env),
     warmupSeconds: numberSetting('BENCH_WARMUP_SECONDS', defaults.warmupSeconds, env),
   };
+}
+
+/** The folder `name` says, which must hold `file` (a build's `dist` holding `main.js`); undefined when unset. */
+export function pathSetting(
+  name: string,
+  file: string,
+  env: BenchEnvironment = process.env,
+): string | undefined {
+  const folder = present(env, name);
+  if (folder !== undefined && !existsSync(join(folder, file)))
+    throw new Error(`${name} must be a folder holding ${file} (got '${folder}')`);
+  return folder;
 }
