@@ -24,7 +24,7 @@ import { eventually } from '../test/support/eventually';
 import { BouncerSetup } from '../test/k8s/support/bouncer-setup';
 import { ApiServer, ControlPlane } from '../test/k8s/support/control-plane';
 import { Bouncer } from '../test/k8s/support/image-admission-cluster';
-import { recordPid } from '../test/k8s/support/local-process';
+import { PID_FILE, recordPid } from '../test/k8s/support/local-process';
 import { VALIDATING_WEBHOOK_NAME } from '../src/cli/apiserver-files';
 import { Cosign } from '../test/registry/support/cosign';
 import { Crane, LocalRegistry, startRegistry } from '../test/registry/support/local-registry';
@@ -47,6 +47,7 @@ import {
   createdImage,
   describeRefusal,
 } from './apiserver-load';
+import { cpuMsPerPod, cpuSecondsWithChildren, latestPids } from './process-cpu';
 import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
@@ -181,14 +182,36 @@ interface Run {
   readonly errorSamples: Partial<Record<string, Record<string, string[]>>>;
 }
 
-async function measureOne(run: Run, label: string, target: PodTarget, load: PodLoad): Promise<CaseFigures> {
-  const result = await createPods(target, load);
-  const figures = caseFigures(load.clients, result.latenciesMs, result.errors, result.seconds);
+/** CPU seconds so far, by process: the apiserver a target names, etcd, the bouncer, the registry, this process. */
+type CpuReading = () => Record<string, number>;
+
+/** A target and the apiserver process that serves it, named as the run directory's pid file names it. */
+interface MeasuredTarget {
+  readonly target: PodTarget;
+  readonly cpu: CpuReading;
+}
+
+async function measureOne(
+  run: Run,
+  label: string,
+  { target, cpu }: MeasuredTarget,
+  load: PodLoad,
+): Promise<CaseFigures> {
+  let atStart = cpu();
+  const result = await createPods(target, { ...load, onMeasuring: () => (atStart = cpu()) });
+  const atEnd = cpu();
+  const figures: CaseFigures = {
+    ...caseFigures(load.clients, result.latenciesMs, result.errors, result.seconds),
+    cpuMsPerPod: cpuMsPerPod(atStart, atEnd, result.latenciesMs.length),
+  };
   if (result.errorSamples.length > 0)
     (run.errorSamples[label] ??= {})[String(load.clients)] = result.errorSamples;
   log(
     `${label.padEnd(18)} ${String(load.clients).padStart(3)} clients: p50 ${figures.p50Ms} ms, p95 ${figures.p95Ms} ms, ` +
       `p99 ${figures.p99Ms} ms, ${figures.throughputPerSecond}/s, ${figures.errors} errors` +
+      `; CPU ms per pod ${Object.entries(figures.cpuMsPerPod ?? {})
+        .map(([name, ms]) => `${name} ${ms}`)
+        .join(', ')}` +
       (result.errorSamples.length > 0 ? ` (${result.errorSamples[0]})` : ''),
   );
   return figures;
@@ -200,7 +223,7 @@ async function measureOne(run: Run, label: string, target: PodTarget, load: PodL
  */
 async function measure(
   run: Run,
-  targets: { readonly floor: PodTarget; readonly bouncer: PodTarget },
+  targets: { readonly floor: MeasuredTarget; readonly bouncer: MeasuredTarget },
   name: ApiserverCase,
   load: Omit<PodLoad, 'clients' | 'warmupSeconds' | 'seconds'>,
 ): Promise<void> {
@@ -293,11 +316,31 @@ async function main(): Promise<void> {
       .serverVersion?.gitVersion;
     await createNamespace(apiServer);
     const target = podTarget(apiServer);
-    const targets = { floor: podTarget(floorApiServer), bouncer: target };
+    const cpuReading =
+      (apiserver: string): CpuReading =>
+      () => {
+        const pids = latestPids(readFileSync(join(plane.dir, PID_FILE), 'utf8'));
+        const of = (name: string): number => {
+          const pid = pids.get(name);
+          return pid === undefined ? 0 : cpuSecondsWithChildren(pid);
+        };
+        const own = process.cpuUsage();
+        return {
+          apiserver: of(apiserver),
+          etcd: of('etcd'),
+          bouncer: of('kube-image-bouncer'),
+          registry: of('docker-registry'),
+          loadGenerator: (own.user + own.system) / 1e6,
+        };
+      };
+    const targets = {
+      floor: { target: podTarget(floorApiServer), cpu: cpuReading('floor-apiserver') },
+      bouncer: { target, cpu: cpuReading('kube-apiserver') },
+    };
     const run: Run = { cases: {}, floors: {}, errorSamples: {} };
     // The floor apiserver sees the namespace and its ServiceAccount once its informers have.
     await eventually('the floor apiserver to admit', () =>
-      expectAdmitted(targets.floor, images.app, 'floor'),
+      expectAdmitted(targets.floor.target, images.app, 'floor'),
     );
 
     await bouncer.start();
@@ -453,8 +496,8 @@ async function main(): Promise<void> {
 
 function printTable(run: Run, adds: Partial<Record<ApiserverCase, Record<string, BouncerAdds>>>): void {
   const rows = [
-    '| case | clients | p50 ms | p95 ms | p99 ms | pods/s | errors | floor p50 / p99 ms | adds p50 / p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | clients | p50 ms | p95 ms | p99 ms | pods/s | errors | floor p50 / p99 ms | adds p50 / p99 ms | CPU ms per pod: apiserver, bouncer (floor: apiserver) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const name of APISERVER_CASES) {
     for (const [clients, f] of Object.entries(run.cases[name] ?? {})) {
@@ -462,7 +505,8 @@ function printTable(run: Run, adds: Partial<Record<ApiserverCase, Record<string,
       const added = adds[name]?.[clients];
       rows.push(
         `| ${name} | ${clients} | ${f.p50Ms} | ${f.p95Ms} | ${f.p99Ms} | ${f.throughputPerSecond} | ${f.errors} | ` +
-          `${floor ? `${floor.p50Ms} / ${floor.p99Ms}` : '—'} | ${added ? `${added.p50Ms} / ${added.p99Ms}` : '—'} |`,
+          `${floor ? `${floor.p50Ms} / ${floor.p99Ms}` : '—'} | ${added ? `${added.p50Ms} / ${added.p99Ms}` : '—'} | ` +
+          `${f.cpuMsPerPod?.apiserver ?? '—'}, ${f.cpuMsPerPod?.bouncer ?? '—'} (${floor?.cpuMsPerPod?.apiserver ?? '—'}) |`,
       );
     }
   }

@@ -23,6 +23,11 @@ export interface CaseFigures {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  /**
+   * CPU milliseconds each process spent per admitted pod in the measured window (bench/process-cpu.ts):
+   * the apiserver the clients called, etcd, the bouncer with its workers, the registry, the load generator.
+   */
+  readonly cpuMsPerPod?: Readonly<Record<string, number>>;
 }
 
 /** Each case minus the floor at the same client level, from the same run. */

@@ -19,6 +19,8 @@ export interface PodLoad {
    * webhook's warnings arrive): a reason it was admitted wrongly (not pinned...), or undefined.
    */
   readonly inspect?: (pod: PodObject, warnings: string) => string | undefined;
+  /** Called once, as the warm-up ends and the measured window opens. */
+  readonly onMeasuring?: () => void;
 }
 
 export interface PodObject {
@@ -173,9 +175,11 @@ export async function createPods(target: PodTarget, load: PodLoad): Promise<PodL
       }
     }
   };
+  const measuring = setTimeout(() => load.onMeasuring?.(), load.warmupSeconds * 1_000);
   try {
     await Promise.all(Array.from({ length: load.clients }, client));
   } finally {
+    clearTimeout(measuring);
     agent.destroy();
   }
   // The window closes when the last request in flight at `end` answers.
