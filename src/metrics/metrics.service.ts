@@ -8,6 +8,7 @@ import { ImagePolicyService, PinningDecision, PolicyDecision, PolicyStore, rules
 import { DigestResolver, RegistryClient } from '../registry';
 import { TlsMaterialService } from '../tls';
 import { VerificationLedger } from '../verification-ledger';
+import { PendingCounts } from './pending-counts';
 
 // A loopback registry answers in a millisecond, a remote one in tens; past the 3 s budget is a timeout.
 const REGISTRY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -76,6 +77,7 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Reviews decided, by endpoint, decision (allow, deny, warn) and the rule behind it.',
     labelNames: ['endpoint', 'decision', 'rule'] as const,
     registers: [this.registry],
+    collect: (): void => this.pendingDecisions.flushInto(this.decisions),
   });
   readonly requestDuration = new Histogram({
     name: 'kube_image_bouncer_request_duration_seconds',
@@ -89,6 +91,7 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Review requests answered, by endpoint and HTTP status code.',
     labelNames: ['endpoint', 'code'] as const,
     registers: [this.registry],
+    collect: (): void => this.pendingRequests.flushInto(this.requests),
   });
   /** Registered only by a single process: a cluster's primary counts each change once. */
   readonly policyReloads = new Counter({
@@ -179,6 +182,7 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Signature and attestation verifications, by rule and outcome: verified, or the reason (no signature, registry timed out, …).',
     labelNames: ['rule', 'outcome'] as const,
     registers: [this.registry],
+    collect: (): void => this.pendingVerifications.flushInto(this.verifications),
   });
   readonly verificationDuration = new Histogram({
     name: 'kube_image_bouncer_verification_duration_seconds',
@@ -245,6 +249,7 @@ export class MetricsService implements OnApplicationBootstrap {
     help: 'Registry caches (tag-digest, token, and the verification caches): hits, misses and evictions.',
     labelNames: ['cache', 'event'] as const,
     registers: [this.registry],
+    collect: (): void => this.pendingCacheEvents.flushInto(this.cacheEvents),
   });
 
   readonly ledgerAdmissions = new Counter({
@@ -317,14 +322,15 @@ export class MetricsService implements OnApplicationBootstrap {
   /** After every module's init, when the policy and TLS material have loaded. */
   onApplicationBootstrap(): void {
     this.policyStore.onReload((result) => this.policyReloads.inc({ result }));
-    // Several per image of every review, cache hits included: label children resolved once per set.
+    // Several per image of every review, cache hits included.
     this.engine.onVerification(({ rule, outcome, cache, seconds }) => {
-      cached(this.verificationsByRuleAndOutcome, `${rule}\n${outcome}`, () =>
-        this.verifications.labels(rule, outcome),
-      ).inc();
-      cached(this.verificationDurationByRuleAndCache, `${rule}\n${cache}`, () =>
-        this.verificationDuration.labels(rule, cache),
-      ).observe(seconds);
+      this.pendingVerifications.add([rule, outcome]);
+      const byCache = cached(
+        this.verificationDurationByRuleAndCache,
+        rule,
+        () => new Map<string, Histogram.Internal<'rule' | 'cache'>>(),
+      );
+      cached(byCache, cache, () => this.verificationDuration.labels(rule, cache)).observe(seconds);
     });
     this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
@@ -333,10 +339,7 @@ export class MetricsService implements OnApplicationBootstrap {
         this.registryRequests.inc({ registry, operation, outcome });
         this.registryRequestDuration.observe({ registry, operation }, seconds);
       },
-      cache: (cache, event) =>
-        cached(this.cacheEventsByCacheAndEvent, `${cache}\n${event}`, () =>
-          this.cacheEvents.labels(cache, event),
-        ).inc(),
+      cache: (cache, event) => this.pendingCacheEvents.add([cache, event]),
       // Labelled by hop and reason only: the refused host is whatever a pod author or registry named.
       hopRefused: ({ hop, reason }) => this.registryHopsRefused.inc({ hop, reason }),
       budgetExceeded: ({ budget, operation }) => this.registryBudgetExceeded.inc({ budget, operation }),
@@ -372,11 +375,8 @@ export class MetricsService implements OnApplicationBootstrap {
     for (const rule of warned) this.countDecision(endpoint, 'warn', rule);
   }
 
-  /** One review's decision, counted through a label child resolved once per label set. */
   private countDecision(endpoint: ReviewEndpoint, decision: 'allow' | 'deny' | 'warn', rule: string): void {
-    cached(this.decisionsByLabels, `${endpoint}\n${decision}\n${rule}`, () =>
-      this.decisions.labels(endpoint, decision, rule),
-    ).inc();
+    this.pendingDecisions.add([endpoint, decision, rule]);
   }
 
   recordPinning(pinning: PinningDecision): void {
@@ -391,16 +391,18 @@ export class MetricsService implements OnApplicationBootstrap {
     this.countDecision(endpoint, 'allow', '');
   }
 
-  // Label children resolved once per label set: resolving labels on every observation hashes them.
+  // What every review counts, held until a read (src/metrics/pending-counts.ts).
+  private readonly pendingRequests = new PendingCounts(['endpoint', 'code'] as const);
+  private readonly pendingDecisions = new PendingCounts(['endpoint', 'decision', 'rule'] as const);
+  private readonly pendingVerifications = new PendingCounts(['rule', 'outcome'] as const);
+  private readonly pendingCacheEvents = new PendingCounts(['cache', 'event'] as const);
+  // A histogram's observation goes through prom-client (it still hashes the labels); its label
+  // children are kept by value, nested, so that no key is built per observation.
   private readonly durationByEndpoint = new Map<ReviewEndpoint, Histogram.Internal<'endpoint'>>();
-  private readonly requestsByEndpointAndCode = new Map<string, Counter.Internal>();
-  private readonly decisionsByLabels = new Map<string, Counter.Internal>();
-  private readonly verificationsByRuleAndOutcome = new Map<string, Counter.Internal>();
   private readonly verificationDurationByRuleAndCache = new Map<
     string,
-    Histogram.Internal<'rule' | 'cache'>
+    Map<string, Histogram.Internal<'rule' | 'cache'>>
   >();
-  private readonly cacheEventsByCacheAndEvent = new Map<string, Counter.Internal>();
 
   /** Express middleware timing every review request, including ones refused before Nest sees them. */
   readonly observeRequests = (request: Request, response: Response, next: NextFunction): void => {
@@ -414,9 +416,7 @@ export class MetricsService implements OnApplicationBootstrap {
         cached(this.durationByEndpoint, endpoint, () => this.requestDuration.labels(endpoint)).observe(
           seconds,
         );
-        cached(this.requestsByEndpointAndCode, `${endpoint} ${code}`, () =>
-          this.requests.labels(endpoint, String(code)),
-        ).inc();
+        this.pendingRequests.add([endpoint, String(code)]);
         if (code >= 400) this.reviewErrors.inc({ endpoint, reason: 'rejected' });
       });
     }
