@@ -14,6 +14,7 @@
  *   BENCH_APISERVER_COLD_DIGESTS=150 distinct signed digests the cold case cycles through
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -47,6 +48,7 @@ import {
   createdImage,
   describeRefusal,
 } from './apiserver-load';
+import { ALLOW_ALL_WARNING } from './allow-all-webhook';
 import { cpuMsPerPod, cpuSecondsWithChildren, latestPids } from './process-cpu';
 import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
@@ -62,6 +64,8 @@ const LEDGER_WARNING = 'admitted from the verification ledger';
 const FLOOR_DESCRIPTION =
   'the same kube-apiserver on the same etcd, ValidatingAdmissionWebhook and MutatingAdmissionWebhook disabled, measured just before each case';
 const CASE_DESCRIPTIONS: Record<ApiserverCase, string> = {
+  allowAllWebhook:
+    'the same validating webhook configuration, answered by a bare node:https server that allows every review (bench/allow-all-webhook.ts): what calling any webhook costs here',
   validating: 'the validating webhook, default policy (deny latest)',
   pinning: 'validating and mutating webhooks, pinDigests: true, image by tag from the local registry',
   verifyWarm: 'verifySignatures (cosign key), image by tag from the local registry, warm caches',
@@ -164,6 +168,41 @@ function podTarget(apiServer: ApiServer): PodTarget {
     caPem: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
     token: kubeconfig.users[0].user.token,
     namespace: NAMESPACE,
+  };
+}
+
+/**
+ * bench/allow-all-webhook.ts on the bouncer's port with its serving certificate, so that the webhook
+ * configuration `setup` wrote reaches it; stopped before the bouncer starts there.
+ */
+async function startAllowAllWebhook(
+  runDir: string,
+  setup: BouncerSetup,
+  port: number,
+): Promise<{ stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(__dirname, 'allow-all-webhook.js'),
+      setup.files.serverCertificate,
+      setup.files.serverKey,
+      String(port),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  recordPid(runDir, 'allow-all-webhook', child.pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    void exited.then(() => reject(new Error('the allow-all webhook exited before it was ready')));
+  });
+  return {
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 
@@ -329,6 +368,7 @@ async function main(): Promise<void> {
           apiserver: of(apiserver),
           etcd: of('etcd'),
           bouncer: of('kube-image-bouncer'),
+          allowAllWebhook: of('allow-all-webhook'),
           registry: of('docker-registry'),
           loadGenerator: (own.user + own.system) / 1e6,
         };
@@ -343,10 +383,31 @@ async function main(): Promise<void> {
       expectAdmitted(targets.floor.target, images.app, 'floor'),
     );
 
-    await bouncer.start();
+    // Registered before anything listens: with failurePolicy Fail, no pod is admitted until one does.
     const validating = await apiServer.kubectl(['create', '-f', setup.files.validatingWebhookConfiguration]);
     if (validating.code !== 0)
       throw new Error(`could not register the validating webhook: ${validating.stderr}`);
+
+    if (wanted('allowAllWebhook')) {
+      log(`allowAllWebhook: ${CASE_DESCRIPTIONS.allowAllWebhook}`);
+      const allowAll = await startAllowAllWebhook(plane.dir, setup, port);
+      cleanups.push(() => allowAll.stop());
+      const answeredByIt = (warnings: string): string | undefined =>
+        warnings.includes(ALLOW_ALL_WARNING)
+          ? undefined
+          : `not answered by the allow-all webhook (${warnings || 'no warning'})`;
+      await eventually('the allow-all webhook to answer', async () => {
+        const wrong = answeredByIt((await expectAdmitted(target, images.app, 'allowAllWebhook')).warnings);
+        if (wrong) throw new Error(wrong);
+      });
+      await measure(run, targets, 'allowAllWebhook', {
+        image: () => images.app,
+        inspect: (_pod, warnings) => answeredByIt(warnings),
+      });
+      await allowAll.stop();
+    }
+
+    await bouncer.start();
     await eventually('the validating webhook to answer', async () => {
       const answer = await createOnePod(target, 'nginx');
       const refusal = describeRefusal(answer);
@@ -496,7 +557,7 @@ async function main(): Promise<void> {
 
 function printTable(run: Run, adds: Partial<Record<ApiserverCase, Record<string, BouncerAdds>>>): void {
   const rows = [
-    '| case | clients | p50 ms | p95 ms | p99 ms | pods/s | errors | floor p50 / p99 ms | adds p50 / p99 ms | CPU ms per pod: apiserver, bouncer (floor: apiserver) |',
+    '| case | clients | p50 ms | p95 ms | p99 ms | pods/s | errors | floor p50 / p99 ms | adds p50 / p99 ms | CPU ms per pod: apiserver, webhook (floor: apiserver) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const name of APISERVER_CASES) {
@@ -506,7 +567,7 @@ function printTable(run: Run, adds: Partial<Record<ApiserverCase, Record<string,
       rows.push(
         `| ${name} | ${clients} | ${f.p50Ms} | ${f.p95Ms} | ${f.p99Ms} | ${f.throughputPerSecond} | ${f.errors} | ` +
           `${floor ? `${floor.p50Ms} / ${floor.p99Ms}` : '—'} | ${added ? `${added.p50Ms} / ${added.p99Ms}` : '—'} | ` +
-          `${f.cpuMsPerPod?.apiserver ?? '—'}, ${f.cpuMsPerPod?.bouncer ?? '—'} (${floor?.cpuMsPerPod?.apiserver ?? '—'}) |`,
+          `${f.cpuMsPerPod?.apiserver ?? '—'}, ${f.cpuMsPerPod?.[name === 'allowAllWebhook' ? 'allowAllWebhook' : 'bouncer'] ?? '—'} (${floor?.cpuMsPerPod?.apiserver ?? '—'}) |`,
       );
     }
   }

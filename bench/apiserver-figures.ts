@@ -8,7 +8,14 @@
  * The cases through the bouncer, in the order the bench runs them. Each is measured right after its
  * floor (the apiserver with no webhook) at the same client level, so both meet the machine alike.
  */
-export const APISERVER_CASES = ['validating', 'pinning', 'verifyWarm', 'verifyCold', 'verifyOutage'] as const;
+export const APISERVER_CASES = [
+  'allowAllWebhook',
+  'validating',
+  'pinning',
+  'verifyWarm',
+  'verifyCold',
+  'verifyOutage',
+] as const;
 export type ApiserverCase = (typeof APISERVER_CASES)[number];
 
 /** One case at one client level. */
