@@ -54,13 +54,6 @@ function buildLabels(): Record<'version' | 'commit' | 'nodejs', string> {
   });
 }
 
-/** The value under `key`, made once on first use. */
-function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) map.set(key, (value = make()));
-  return value;
-}
-
 /**
  * The bouncer's Prometheus metrics, in a registry of its own (so tests can run several servers in
  * one process), plus Node's default process metrics. In a cluster worker, the primary asks for them
@@ -325,12 +318,7 @@ export class MetricsService implements OnApplicationBootstrap {
     // Several per image of every review, cache hits included.
     this.engine.onVerification(({ rule, outcome, cache, seconds }) => {
       this.pendingVerifications.add([rule, outcome]);
-      const byCache = cached(
-        this.verificationDurationByRuleAndCache,
-        rule,
-        () => new Map<string, Histogram.Internal<'rule' | 'cache'>>(),
-      );
-      cached(byCache, cache, () => this.verificationDuration.labels(rule, cache)).observe(seconds);
+      this.verificationDuration.observe({ rule, cache }, seconds);
     });
     this.engine.onEvidenceDiscarded(({ reason, count }) => this.evidenceDiscarded.inc({ reason }, count));
     // Credentials never reach a label: the registry is named by its host, as images name it.
@@ -396,13 +384,6 @@ export class MetricsService implements OnApplicationBootstrap {
   private readonly pendingDecisions = new PendingCounts(['endpoint', 'decision', 'rule'] as const);
   private readonly pendingVerifications = new PendingCounts(['rule', 'outcome'] as const);
   private readonly pendingCacheEvents = new PendingCounts(['cache', 'event'] as const);
-  // A histogram's observation goes through prom-client (it still hashes the labels); its label
-  // children are kept by value, nested, so that no key is built per observation.
-  private readonly durationByEndpoint = new Map<ReviewEndpoint, Histogram.Internal<'endpoint'>>();
-  private readonly verificationDurationByRuleAndCache = new Map<
-    string,
-    Map<string, Histogram.Internal<'rule' | 'cache'>>
-  >();
 
   /** Express middleware timing every review request, including ones refused before Nest sees them. */
   readonly observeRequests = (request: Request, response: Response, next: NextFunction): void => {
@@ -413,9 +394,7 @@ export class MetricsService implements OnApplicationBootstrap {
       response.once('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const code = response.statusCode;
-        cached(this.durationByEndpoint, endpoint, () => this.requestDuration.labels(endpoint)).observe(
-          seconds,
-        );
+        this.requestDuration.observe({ endpoint }, seconds);
         this.pendingRequests.add([endpoint, String(code)]);
         if (code >= 400) this.reviewErrors.inc({ endpoint, reason: 'rejected' });
       });
