@@ -49,7 +49,7 @@ import {
   describeRefusal,
 } from './apiserver-load';
 import { ALLOW_ALL_WARNING } from './allow-all-webhook';
-import { cpuMsPerPod, cpuSecondsWithChildren, latestPids } from './process-cpu';
+import { cpuMsPerPod, cpuSecondsOfTrees, latestPids } from './process-cpu';
 import { listSetting, numberListSetting, numberSetting, runSeconds } from './settings';
 
 const ROOT = join(__dirname, '..', '..');
@@ -359,17 +359,26 @@ async function main(): Promise<void> {
       (apiserver: string): CpuReading =>
       () => {
         const pids = latestPids(readFileSync(join(plane.dir, PID_FILE), 'utf8'));
-        const of = (name: string): number => {
-          const pid = pids.get(name);
-          return pid === undefined ? 0 : cpuSecondsWithChildren(pid);
+        const named = (name: string, recorded: string): [string, number][] => {
+          const pid = pids.get(recorded);
+          return pid === undefined ? [] : [[name, pid]];
         };
+        const trees = cpuSecondsOfTrees(
+          new Map([
+            ...named('apiserver', apiserver),
+            ...named('etcd', 'etcd'),
+            ...named('bouncer', 'kube-image-bouncer'),
+            ...named('allowAllWebhook', 'allow-all-webhook'),
+            ...named('registry', 'docker-registry'),
+          ]),
+        );
         const own = process.cpuUsage();
         return {
-          apiserver: of(apiserver),
-          etcd: of('etcd'),
-          bouncer: of('kube-image-bouncer'),
-          allowAllWebhook: of('allow-all-webhook'),
-          registry: of('docker-registry'),
+          apiserver: trees.apiserver ?? 0,
+          etcd: trees.etcd ?? 0,
+          bouncer: trees.bouncer ?? 0,
+          allowAllWebhook: trees.allowAllWebhook ?? 0,
+          registry: trees.registry ?? 0,
           loadGenerator: (own.user + own.system) / 1e6,
         };
       };

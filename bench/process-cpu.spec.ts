@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpuMsPerPod, cpuSecondsWithChildren, latestPids, processTicksOf } from './process-cpu';
+import { cpuMsPerPod, cpuSecondsOfTrees, latestPids, processTicksOf } from './process-cpu';
 
 describe('process CPU', () => {
   describe(processTicksOf.name, () => {
@@ -34,9 +34,10 @@ describe('process CPU', () => {
     });
   });
 
-  describe(cpuSecondsWithChildren.name, () => {
+  describe(cpuSecondsOfTrees.name, () => {
     it('counts a living process’s CPU from /proc, and more once it has spent some', () => {
-      const before = cpuSecondsWithChildren(process.pid);
+      const self = (): number => cpuSecondsOfTrees(new Map([['self', process.pid]])).self;
+      const before = self();
       // Spend 50 ms of CPU, however long a busy machine takes to give it: five of /proc's 10 ms ticks.
       const spent = (): number => {
         const { user, system } = process.cpuUsage();
@@ -44,12 +45,12 @@ describe('process CPU', () => {
       };
       const until = spent() + 50;
       while (spent() < until) Math.sqrt(Math.random());
-      expect(cpuSecondsWithChildren(process.pid)).toBeGreaterThan(before);
+      expect(self()).toBeGreaterThan(before);
     });
 
     it('is zero for a process that is gone', () => {
       const gone = spawnSync('true').pid;
-      expect(cpuSecondsWithChildren(gone)).toBe(0);
+      expect(cpuSecondsOfTrees(new Map([['gone', gone]]))).toEqual({ gone: 0 });
     });
   });
 });

@@ -36,15 +36,24 @@ function ticksOf(pid: number): ProcessTicks | undefined {
   }
 }
 
-/** CPU seconds so far of `pid` and its living children: a cluster's primary and its workers. */
-export function cpuSecondsWithChildren(pid: number): number {
-  let ticks = ticksOf(pid)?.ticks ?? 0;
+/**
+ * CPU seconds so far of each named process and its living children (a cluster's primary and its
+ * workers), from one pass over /proc; a name whose process is gone reads 0.
+ */
+export function cpuSecondsOfTrees(roots: ReadonlyMap<string, number>): Record<string, number> {
+  const living = new Map<number, ProcessTicks>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const child = ticksOf(Number(entry));
-    if (child?.ppid === pid) ticks += child.ticks;
+    const ticks = ticksOf(Number(entry));
+    if (ticks !== undefined) living.set(Number(entry), ticks);
   }
-  return ticks / TICKS_PER_SECOND;
+  const seconds: Record<string, number> = {};
+  for (const [name, pid] of roots) {
+    let ticks = living.get(pid)?.ticks ?? 0;
+    for (const process of living.values()) if (process.ppid === pid) ticks += process.ticks;
+    seconds[name] = ticks / TICKS_PER_SECOND;
+  }
+  return seconds;
 }
 
 /** The last PID each name was recorded with in a run directory's `pids` file (`<name> <pid>` lines). */
